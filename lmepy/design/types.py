@@ -1,0 +1,133 @@
+"""What the design stage hands to the fit stage: compact random-effects terms and the compiled model.
+
+A random-effects term is kept as a grouping index per row plus the term's own per-row model
+row (N x k), never as a dense N x q matrix; ``Zt`` is built only when someone asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lmepy.formula.ir import ModelTerms
+
+
+@dataclass(eq=False)
+class ReTerm:
+    """One random-effects term ``(cnms | group)``.
+
+    ``codes[i]`` is the level index of row i in ``levels``; ``rows[i]`` is row i of the term's
+    own model matrix (columns named ``cnms``). Its q = nlevels * k columns of Z are ordered
+    level-major, as lme4's: level 1's k columns, then level 2's, ...
+    """
+
+    group: str  # lme4's name of the grouping factor: "Subject", "cask:batch"
+    levels: list[str]
+    codes: np.ndarray  # int64, shape (N,)
+    cnms: list[str]
+    rows: np.ndarray  # float64, shape (N, k)
+    term: object = None  # the RandomTerm of the IR it came from
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def k(self) -> int:
+        return len(self.cnms)
+
+    @property
+    def q(self) -> int:
+        return self.nlevels * self.k
+
+    @property
+    def ntheta(self) -> int:
+        return self.k * (self.k + 1) // 2
+
+    def theta0(self) -> np.ndarray:
+        """lme4's start: the identity, as the column-wise lower triangle."""
+        i, j = np.tril_indices(self.k)
+        order = np.lexsort((i, j))  # column-major
+        return (i[order] == j[order]).astype(float)
+
+    def lower(self) -> np.ndarray:
+        """Bounds of theta: 0 on the diagonal of the factor, -inf elsewhere (lme4)."""
+        return np.where(self.theta0() == 1.0, 0.0, -np.inf)
+
+    def Zt(self) -> sp.csc_matrix:
+        n, k = self.rows.shape
+        row_idx = (self.codes[:, None] * k + np.arange(k)[None, :]).ravel()
+        col_idx = np.repeat(np.arange(n), k)
+        return sp.csc_matrix((self.rows.ravel(), (row_idx, col_idx)), shape=(self.q, n))
+
+
+@dataclass(eq=False)
+class ReTrms:
+    """lme4's ``reTrms``: the terms in lme4's order (decreasing number of levels, stable)."""
+
+    terms: list[ReTerm]
+
+    @cached_property
+    def Zt(self) -> sp.csc_matrix:
+        if not self.terms:
+            return sp.csc_matrix((0, 0))
+        return sp.vstack([t.Zt() for t in self.terms]).tocsc()
+
+    @property
+    def cnms(self) -> dict[str, list[str]]:
+        """As lme4's ``cnms``; a repeated group name (from ``||``) keeps only the last list
+        here, use ``terms`` for the full list."""
+        return {t.group: t.cnms for t in self.terms}
+
+    @property
+    def flist(self) -> dict[str, pd.Categorical]:
+        out: dict[str, pd.Categorical] = {}
+        for t in self.terms:
+            if t.group not in out:
+                out[t.group] = pd.Categorical.from_codes(t.codes, t.levels)
+        return out
+
+    @property
+    def theta0(self) -> np.ndarray:
+        return np.concatenate([t.theta0() for t in self.terms]) if self.terms else np.zeros(0)
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.concatenate([t.lower() for t in self.terms]) if self.terms else np.zeros(0)
+
+    @property
+    def Gp(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum([t.q for t in self.terms])]).astype(int)
+
+
+@dataclass(eq=False)
+class CompiledModel:
+    """lme4's ``lFormula()`` result: everything the fit needs, nothing it must recompute.
+
+    ``X`` keeps R's column names; ``y`` is (N,) or, for ``cbind(s, f)``, (N, 2).
+    ``weights`` and ``offset`` are None when absent.
+    """
+
+    terms: ModelTerms
+    frame: pd.DataFrame  # the model frame (rows kept after na.omit, R's variable names)
+    X: pd.DataFrame
+    y: np.ndarray
+    reTrms: ReTrms
+    weights: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    response_name: str = ""
+    data_name: str = ""  # how summary() names the data ("sleepstudy")
+    dropped_columns: list[str] = field(default_factory=list)  # rank-deficient X columns
+    na_action: np.ndarray | None = None  # original row positions dropped by na.omit
+
+    @property
+    def Zt(self) -> sp.csc_matrix:
+        return self.reTrms.Zt
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])

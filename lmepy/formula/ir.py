@@ -1,0 +1,245 @@
+"""The formula IR: frozen dataclasses that know nothing of data and print back as R deparses.
+
+Two layers:
+
+* the *expression tree* (``Expr`` subclasses) is exactly what the user wrote, parentheses
+  included, so that ``str(node)`` is R's ``deparse()`` of it (R prints the formula in
+  ``summary()`` that way: ``Reaction ~ Days + (Days | Subject)``);
+* the *model terms* (``Term``, ``RandomTerm``, ``ModelTerms``) are R's ``terms()`` of it:
+  the expanded, ordered term list that the design stage turns into columns.
+
+Formula operators (``+ - * / : ^ %in% | || ~``) and arithmetic (inside ``I()`` and function
+arguments) share one node type, ``BinOp``; which meaning applies depends on context, as in R.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SYNTACTIC = re.compile(r"^((([A-Za-z]|[.][A-Za-z._])[A-Za-z0-9._]*)|[.])$")
+_RESERVED = {
+    "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
+    "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
+}
+
+# R's deparse spacing: these binary operators print with spaces around them, the rest without.
+_SPACED = {"+", "-", "*", "|", "||", "~", "%in%", "==", "!=", "<", ">", "<=", ">=", "&", "&&"}
+# Precedence, higher binds tighter (R's ?Syntax). Used to print the minimal parentheses for
+# trees built programmatically; parsed trees keep their own Paren nodes.
+PRECEDENCE = {
+    "~": 1, "||": 2, "|": 2, "&&": 3, "&": 3, "==": 4, "!=": 4, "<": 4, ">": 4, "<=": 4,
+    ">=": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%in%": 7, ":": 8, "^": 10,
+}
+
+
+def r_name(name: str) -> str:
+    """A variable name as R deparses it: backquoted unless syntactic."""
+    if _SYNTACTIC.match(name) and name not in _RESERVED:
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+class Expr:
+    """Base class of expression nodes."""
+
+    def variables(self) -> tuple[str, ...]:
+        """Names this expression reads from the data, in order of first appearance."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    id: str
+
+    def __str__(self) -> str:
+        return r_name(self.id)
+
+    def variables(self) -> tuple[str, ...]:
+        return (self.id,)
+
+
+@dataclass(frozen=True)
+class Number(Expr):
+    value: float
+    text: str = ""  # as written, so that "2" stays "2" and "1e-3" stays "1e-3"
+
+    def __str__(self) -> str:
+        if self.text:
+            return self.text
+        v = self.value
+        return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(v)
+
+
+@dataclass(frozen=True)
+class Logical(Expr):
+    value: bool
+
+    def __str__(self) -> str:
+        return "TRUE" if self.value else "FALSE"
+
+
+@dataclass(frozen=True)
+class String(Expr):
+    value: str
+
+    def __str__(self) -> str:
+        return '"' + self.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Paren(Expr):
+    """Parentheses as written; R keeps them (`(` is a call) and deparse prints them."""
+
+    body: Expr
+
+    def __str__(self) -> str:
+        return f"({self.body})"
+
+    def variables(self) -> tuple[str, ...]:
+        return self.body.variables()
+
+
+@dataclass(frozen=True)
+class UnaryOp(Expr):
+    op: str  # "-", "+", "~" (one-sided formula), "!"
+    operand: Expr
+
+    def __str__(self) -> str:
+        return f"{self.op}{self.operand}" if self.op != "~" else f"~{self.operand}"
+
+    def variables(self) -> tuple[str, ...]:
+        return self.operand.variables()
+
+
+@dataclass(frozen=True)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    def __str__(self) -> str:
+        sep = f" {self.op} " if self.op in _SPACED else self.op
+        return f"{self.left}{sep}{self.right}"
+
+    def variables(self) -> tuple[str, ...]:
+        return _merge(self.left.variables(), self.right.variables())
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    func: str
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[tuple[str, Expr], ...] = ()
+
+    def __str__(self) -> str:
+        parts = [str(a) for a in self.args] + [f"{r_name(k)} = {v}" for k, v in self.kwargs]
+        return f"{r_name(self.func)}({', '.join(parts)})"
+
+    def variables(self) -> tuple[str, ...]:
+        out: tuple[str, ...] = ()
+        for a in self.args:
+            out = _merge(out, a.variables())
+        for _, v in self.kwargs:
+            out = _merge(out, v.variables())
+        return out
+
+    def kwarg(self, name: str, default: Expr | None = None) -> Expr | None:
+        for k, v in self.kwargs:
+            if k == name:
+                return v
+        return default
+
+
+def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return a + tuple(x for x in b if x not in a)
+
+
+@dataclass(frozen=True)
+class Formula(Expr):
+    """``lhs ~ rhs`` (two-sided) or ``~ rhs`` (lhs is None), exactly as written."""
+
+    lhs: Expr | None
+    rhs: Expr
+
+    def __str__(self) -> str:
+        return f"{self.lhs} ~ {self.rhs}" if self.lhs is not None else f"~{self.rhs}"
+
+    def variables(self) -> tuple[str, ...]:
+        left = self.lhs.variables() if self.lhs is not None else ()
+        return _merge(left, self.rhs.variables())
+
+
+# ---------------------------------------------------------------------------------------------
+# Model terms: R's terms() of a formula.
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the model: an interaction of one or more *variables* (each an Expr such as
+    ``Days``, ``log(x)`` or ``poly(Days, 2)``), in R's variable order (order of first
+    appearance in the formula). Its label is R's term label, ``a:b``."""
+
+    factors: tuple[Expr, ...]
+
+    @property
+    def label(self) -> str:
+        return ":".join(str(f) for f in self.factors)
+
+    @property
+    def order(self) -> int:
+        return len(self.factors)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """A random-effects term ``(lhs | group)`` after lme4's expansion of ``/`` in the grouping
+    and of ``||``. ``terms`` is the left-hand side's own model terms (with its intercept);
+    ``group`` is the grouping interaction, its variables in the order lme4 names the group
+    (``cask:batch`` for ``batch/cask``)."""
+
+    terms: ModelTerms
+    group: Term
+    double_bar: bool = False  # True when this term came from a `||` expansion
+
+    def __str__(self) -> str:
+        return f"({self.terms.rhs_text()} | {self.group.label})"
+
+
+@dataclass(frozen=True)
+class ModelTerms:
+    """R's ``terms()`` object: response, intercept, ordered fixed-effect terms, offsets, and
+    (lme4's ``findbars``) the random-effects terms."""
+
+    response: Expr | None
+    intercept: bool
+    terms: tuple[Term, ...]
+    offsets: tuple[Expr, ...] = ()
+    random: tuple[RandomTerm, ...] = ()
+    formula: Formula | None = field(default=None, compare=False)  # the source, as written
+
+    @property
+    def term_labels(self) -> tuple[str, ...]:
+        return tuple(t.label for t in self.terms)
+
+    def rhs_text(self) -> str:
+        parts: list[str] = []
+        if not self.intercept:
+            parts.append("0")
+        elif not self.terms:
+            parts.append("1")
+        parts += list(self.term_labels)
+        parts += [f"offset({o})" if not _is_offset_call(o) else str(o) for o in self.offsets]
+        parts += [str(r) for r in self.random]
+        return " + ".join(parts)
+
+    def __str__(self) -> str:
+        lhs = f"{self.response} " if self.response is not None else ""
+        return f"{lhs}~ {self.rhs_text()}" if lhs else f"~{self.rhs_text()}"
+
+
+def _is_offset_call(e: Expr) -> bool:
+    return isinstance(e, Call) and e.func == "offset"
