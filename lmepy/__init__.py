@@ -1,4 +1,4 @@
-"""lmepy: mixed-effects models for Python that speak R (lme4's and nlme's formulas, numbers and output)."""
+"""lmepy: mixed-effects models for Python that speak R (lme4 and nlme formulas, numbers, output)."""
 
 from lmepy import datasets
 from lmepy.errors import (

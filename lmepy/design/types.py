@@ -1,4 +1,4 @@
-"""What the design stage hands to the fit stage: compact random-effects terms and the compiled model.
+"""What the design stage hands to the fit stage: compact random-effects terms, compiled model.
 
 A random-effects term is kept as a grouping index per row plus the term's own per-row model
 row (N x k), never as a dense N x q matrix; ``Zt`` is built only when someone asks for it.
