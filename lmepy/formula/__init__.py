@@ -1,1 +1,34 @@
-"""formula stage."""
+"""formula stage: formula text -> expression tree -> R's terms() (+ lme4's findbars/nobars),
+and nlme's small languages (pdMat, corStruct, varFunc, random=)."""
+
+from lmepy.formula.ir import (
+    BinOp,
+    Call,
+    Expr,
+    Formula,
+    GroupTerm,
+    Logical,
+    ModelTerms,
+    Name,
+    Number,
+    Paren,
+    RandomTerm,
+    String,
+    Term,
+    UnaryOp,
+)
+from lmepy.formula.parser import (
+    FUNCTIONS,
+    MODEL_FUNCTIONS,
+    format_number,
+    parse_expr,
+    parse_formula,
+)
+from lmepy.formula.terms import expand_slash, findbars, fixed_terms, model_terms, nobars
+
+__all__ = [
+    "FUNCTIONS", "MODEL_FUNCTIONS", "BinOp", "Call", "Expr", "Formula", "GroupTerm", "Logical",
+    "ModelTerms", "Name", "Number", "Paren", "RandomTerm", "String", "Term", "UnaryOp",
+    "expand_slash", "findbars", "fixed_terms", "format_number", "model_terms", "nobars",
+    "parse_expr", "parse_formula",
+]

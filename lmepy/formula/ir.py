@@ -195,6 +195,20 @@ class Term:
 
 
 @dataclass(frozen=True)
+class GroupTerm(Term):
+    """A grouping factor of a random-effects term: ``factors`` are its variables (the
+    interaction of all of them is the grouping), ``name`` is the label lme4 gives the group
+    (``cask:batch``, and ``c:(b:a)`` for ``a/b/c``, with the parentheses lme4's deparse
+    prints)."""
+
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or ":".join(str(f) for f in self.factors)
+
+
+@dataclass(frozen=True)
 class RandomTerm:
     """A random-effects term ``(lhs | group)`` after lme4's expansion of ``/`` in the grouping
     and of ``||``. ``terms`` is the left-hand side's own model terms (with its intercept);
@@ -206,7 +220,13 @@ class RandomTerm:
     double_bar: bool = False  # True when this term came from a `||` expansion
 
     def __str__(self) -> str:
-        return f"({self.terms.rhs_text()} | {self.group.label})"
+        bar = "||" if self.double_bar else "|"
+        return f"({self.terms.rhs_text()} {bar} {self.group.label})"
+
+    def bar_text(self) -> str:
+        """The term as lme4's ``findbars()`` deparses it: the left-hand side as written."""
+        lhs = self.terms.formula.rhs if self.terms.formula is not None else None
+        return f"{lhs if lhs is not None else self.terms.rhs_text()} | {self.group.label}"
 
 
 @dataclass(frozen=True)
@@ -224,6 +244,17 @@ class ModelTerms:
     @property
     def term_labels(self) -> tuple[str, ...]:
         return tuple(t.label for t in self.terms)
+
+    def variables(self) -> tuple[Expr, ...]:
+        """R's ``attr(terms(f), "variables")`` of the fixed part: response first, then the
+        variables in order of first appearance (``offset(...)`` calls included)."""
+        from lmepy.formula.terms import nobars, term_variables
+
+        if self.formula is None:
+            from lmepy.formula.parser import parse_formula
+
+            return term_variables(nobars(parse_formula(str(self))))
+        return term_variables(nobars(self.formula))
 
     def rhs_text(self) -> str:
         parts: list[str] = []

@@ -1,0 +1,267 @@
+"""Formula text -> expression tree (the IR of ``lmepy.formula.ir``).
+
+The grammar lives in ``lmepy/grammar/formula.lark`` (package data) and is compiled once into an
+LALR(1) parser. Formula text is data: it is never handed to Python's ``eval``/``exec``; every
+function name must be on a whitelist, and anything else is a ``FormulaError`` with a caret.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from lmepy.errors import FormulaError, close_matches
+from lmepy.formula.ir import (
+    BinOp,
+    Call,
+    Expr,
+    Formula,
+    Logical,
+    Name,
+    Number,
+    Paren,
+    String,
+    UnaryOp,
+)
+
+# Functions a formula may call: what the design stage's evaluator knows (lme4/stats side) ...
+MODEL_FUNCTIONS = frozenset({
+    "I", "log", "log2", "log10", "exp", "sqrt", "abs", "sin", "cos", "tan", "poly", "scale",
+    "factor", "as.numeric", "offset", "cbind",
+})
+# ... nlme's constructors, and the few helpers their arguments use.
+NLME_FUNCTIONS = frozenset({
+    "pdSymm", "pdDiag", "pdIdent", "pdCompSymm", "pdBlocked", "pdLogChol",
+    "corAR1", "corCAR1", "corARMA", "corCompSymm", "corSymm",
+    "varIdent", "varPower", "varExp", "varConstPower", "varFixed",
+    "list", "c", "fitted",
+})
+FUNCTIONS = MODEL_FUNCTIONS | NLME_FUNCTIONS
+
+# R's reserved words; TRUE/FALSE are logical constants, the rest have no place in a formula.
+_KEYWORDS = {
+    "if", "else", "repeat", "while", "function", "for", "next", "break", "NULL", "Inf", "NaN",
+    "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", maybe_placeholders=True)
+
+
+class _Located(FormulaError):
+    """A FormulaError raised inside the transformer, before the text is known."""
+
+
+def format_number(value: float) -> str:
+    """A double as R's ``deparse()`` prints it: 15 significant digits, fixed notation unless
+    scientific is narrower (R's formatReal with scipen = 0)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    neg = value < 0
+    a = abs(value)
+    full = float(f"{a:.14e}")
+    nsig = 15
+    for d in range(1, 16):
+        if float(f"{a:.{d - 1}e}") == full:
+            nsig = d
+            break
+    mant = f"{a:.{nsig - 1}e}"
+    kpower = int(mant.split("e")[1])
+    rgt = max(0, nsig - kpower - 1)
+    fixed_width = (kpower + 1 if kpower >= 0 else 1) + (rgt + 1 if rgt > 0 else 0)
+    sci_width = (nsig + 1 if nsig > 1 else 1) + (4 if abs(kpower) < 100 else 5)
+    text = f"{a:.{rgt}f}" if fixed_width <= sci_width else mant
+    return ("-" if neg else "") + text
+
+
+def _number(tok: Token) -> Number:
+    s = str(tok)
+    integer = s.endswith("L")
+    body = s[:-1] if integer else s
+    value = float(int(body, 16)) if body[:2].lower() == "0x" else float(body)
+    if integer and value.is_integer() and abs(value) < 2**31:
+        return Number(value, f"{int(value)}L")
+    return Number(value, format_number(value))
+
+
+def _unescape(body: str) -> str:
+    out: list[str] = []
+    simple = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'",
+              "`": "`"}
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append(simple.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _name(tok: Token) -> Name:
+    s = str(tok)
+    if s in _KEYWORDS:
+        raise _Located(f"invalid formula: '{s}' is not allowed in a formula", None,
+                       tok.start_pos, len(s))
+    return Name(s)
+
+
+def _ident(tok: Token) -> str:
+    s = str(tok)
+    if tok.type == "BQNAME":
+        return _unescape(s[1:-1])
+    if tok.type == "STRING":
+        return _unescape(s[1:-1])
+    return s
+
+
+@v_args(inline=True)
+class _ToIR(Transformer):
+    def name(self, tok: Token) -> Expr:
+        s = str(tok)
+        if s == "TRUE":
+            return Logical(True)
+        if s == "FALSE":
+            return Logical(False)
+        return _name(tok)
+
+    def bqname(self, tok: Token) -> Expr:
+        return Name(_unescape(str(tok)[1:-1]))
+
+    def number(self, tok: Token) -> Expr:
+        return _number(tok)
+
+    def string(self, tok: Token) -> Expr:
+        return String(_unescape(str(tok)[1:-1]))
+
+    def paren(self, _l: Token, body: Expr, _r: Token) -> Expr:
+        return Paren(body)
+
+    def binop(self, left: Expr, op: Token, right: Expr) -> Expr:
+        return BinOp(str(op), left, right)
+
+    def unary(self, op: Token, operand: Expr) -> Expr:
+        return UnaryOp(str(op), operand)
+
+    def formula(self, lhs: Expr, _t: Token, rhs: Expr) -> Expr:
+        return Formula(lhs, rhs)
+
+    def one_sided(self, _t: Token, rhs: Expr) -> Expr:
+        return Formula(None, rhs)
+
+    def pos_arg(self, value: Expr) -> tuple[None, Expr]:
+        return (None, value)
+
+    def kw_arg(self, name: Token, _eq: Token, value: Expr) -> tuple[str, Expr]:
+        return (_ident(name), value)
+
+    def args(self, *items: object) -> list[tuple[str | None, Expr]]:
+        return [x for x in items if not isinstance(x, Token)]  # type: ignore[misc]
+
+    def call(self, fname: Token, _l: Token, args: list | None, _r: Token) -> Expr:
+        func = _ident(fname)
+        if func not in FUNCTIONS:
+            raise _Located(
+                f"unknown function '{func}' in formula." + close_matches(func, sorted(FUNCTIONS)),
+                None, fname.start_pos, len(str(fname)))
+        pos: list[Expr] = []
+        kws: list[tuple[str, Expr]] = []
+        for key, value in args or []:
+            if key is None:
+                pos.append(value)
+            else:
+                kws.append((key, value))
+        return Call(func, tuple(pos), tuple(kws))
+
+
+_TOKEN_TEXT = {
+    "TILDE": "'~'", "OROP": "'|'", "ANDOP": "'&'", "BANG": "'!'", "COMPOP": "comparison",
+    "ADDOP": "'+'", "MULOP": "'*'", "SPECIAL": "special operator", "COLON": "':'",
+    "CARET": "'^'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "EQUALS": "'='",
+    "NAME": "symbol", "BQNAME": "symbol", "NUMBER": "numeric constant",
+    "STRING": "string constant",
+}
+
+
+def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        if tok.type == "$END":
+            return FormulaError("invalid formula: unexpected end of input", text, len(text))
+        what = _TOKEN_TEXT.get(tok.type, "input")
+        if what.startswith("'") or what in ("symbol", "numeric constant", "string constant",
+                                           "comparison", "special operator"):
+            msg = f"invalid formula: unexpected {what}"
+            if not what.startswith("'"):
+                msg += f" '{tok}'"
+        else:
+            msg = f"invalid formula: unexpected '{tok}'"
+        return FormulaError(msg, text, tok.start_pos, max(1, len(str(tok))))
+    if isinstance(err, UnexpectedCharacters):
+        pos = err.pos_in_stream
+        ch = text[pos] if pos < len(text) else ""
+        if ch == "`":
+            return FormulaError("invalid formula: unmatched backquote", text, pos)
+        if ch in "\"'":
+            return FormulaError("invalid formula: unterminated string", text, pos)
+        if ch == "_":
+            return FormulaError("invalid formula: unexpected input '_' (R names cannot "
+                                "start with '_')", text, pos)
+        return FormulaError(f"invalid formula: unexpected input '{ch}'", text, pos)
+    pos = getattr(err, "pos_in_stream", None)
+    return FormulaError("invalid formula: unexpected end of input", text,
+                        len(text) if pos is None else pos)
+
+
+def parse_expr(text: str) -> Expr:
+    """Any expression of the formula language (formula, one-sided formula, or nlme call)."""
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise FormulaError("invalid formula: empty", text, 0)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_error(text, err) from None
+    try:
+        return _ToIR().transform(tree)
+    except VisitError as err:
+        inner = err.orig_exc
+        if isinstance(inner, _Located):
+            raise FormulaError(inner.message, text, inner.pos,
+                               _caret_len(text, inner.pos)) from None
+        raise
+
+
+def _caret_len(text: str, pos: int | None) -> int:
+    if pos is None:
+        return 1
+    n = 0
+    while pos + n < len(text) and (text[pos + n].isalnum() or text[pos + n] in "._`"):
+        n += 1
+    return max(1, n)
+
+
+def parse_formula(text: str) -> Formula:
+    """A model formula as written: ``str()`` of the result is R's ``deparse()``."""
+    if isinstance(text, Formula):
+        return text
+    expr = parse_expr(text)
+    if not isinstance(expr, Formula):
+        raise FormulaError("invalid formula: no '~' (a model formula is 'response ~ terms')",
+                           text, 0, len(text))
+    return expr
