@@ -75,12 +75,13 @@ out$valideta <- list(
 
 ## initialize (mustart, weights, n, y) as glm.fit runs it
 init_case <- function(fam, y, weights) {
+  y_in <- y; weights_in <- weights  # before initialize rewrites y and weights
   nobs <- NROW(y); etastart <- NULL; start <- NULL; mustart <- NULL; family <- fam
   msgs <- character(0)
   withCallingHandlers(eval(fam$initialize),
                       warning = function(w) { msgs <<- c(msgs, conditionMessage(w)); invokeRestart("muffleWarning") })
-  list(family = fam$family, link = fam$link, y_in = if (is.matrix(y)) unname(split(y, row(y))) else y,
-       weights_in = weights, y = as.numeric(y), mustart = mustart, weights = weights, n = n,
+  list(family = fam$family, link = fam$link,
+       y_in = if (is.matrix(y_in)) unname(split(y_in, row(y_in))) else y_in, weights_in = weights_in, y = as.numeric(y), mustart = mustart, weights = weights, n = n,
        warnings = msgs)
 }
 out$initialize <- list(
