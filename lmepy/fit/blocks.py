@@ -1,0 +1,318 @@
+"""Cross-products of the mixed model, formed once, and their blocked Cholesky factor.
+
+An objective evaluation never touches the N data rows: ``cross_products`` reduces the rows to
+the blocks of [Z X y]'W[Z X y] once, and ``BlockedCholesky`` re-factors
+Λ'Z'WZΛ + I together with the X and y rows for each θ in O(levels * k^3) for the first term
+plus one dense Cholesky of the remaining rows (later terms, X, y).
+
+The GLMM code (PIRLS) re-forms the blocks with new working weights and working response at
+each iteration by calling ``cross_products(terms, X, z, w)`` again and reuses
+``BlockedCholesky`` for the factor and the solves; prior weights of an LMM go through the same
+argument. To solve for u alone (β fixed), pass ``X`` with zero columns and ``y - Xβ``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from lmepy.design.types import ReTerm
+from lmepy.kernels import blocked as _k
+
+_MAX_DENSE = 20000  # rows of the dense block (later terms + X + y) we agree to allocate
+
+
+@dataclass(eq=False)
+class CrossProducts:
+    """The blocks of the weighted augmented cross-product matrix, before Λ is applied.
+
+    Rows/columns are ordered [term 1 (q1), later terms (q2), X (p), y (1)]; ``r = q2 + p + 1``
+    is the size of the dense part. ``A11`` (m1, k1, k1) is term 1's block diagonal;
+    ``V[ptr[j]:ptr[j+1]]`` (rows ``idx``, ascending, in 0..r-1) is the column block of
+    level j of term 1 against the dense part; ``Arr`` is the dense part (Fortran, symmetric).
+    """
+
+    terms: list[ReTerm]
+    n: int
+    p: int
+    A11: np.ndarray
+    ptr: np.ndarray
+    idx: np.ndarray
+    V: np.ndarray
+    Arr: np.ndarray
+    offsets: np.ndarray  # start of each term in Zt row order (len T+1)
+
+    @property
+    def k1(self) -> int:
+        return self.terms[0].k
+
+    @property
+    def m1(self) -> int:
+        return self.terms[0].nlevels
+
+    @property
+    def q1(self) -> int:
+        return self.m1 * self.k1
+
+    @property
+    def r(self) -> int:
+        return int(self.Arr.shape[0])
+
+    @property
+    def q2(self) -> int:
+        return self.r - self.p - 1
+
+
+def _bincount(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(keys, weights=weights, minlength=size)[:size]
+
+
+def cross_products(terms: list[ReTerm], X: np.ndarray, y: np.ndarray,
+                   weights: np.ndarray | None = None) -> CrossProducts:
+    """Reduce the N rows to the blocks of [Z X y]'W[Z X y] (W = diag(weights)).
+
+    ``terms`` in lme4's order (the first has the most levels), ``X`` (N, p), ``y`` (N,) with
+    any offset already subtracted, ``weights`` row weights (prior or working) or None.
+    """
+    if not terms:
+        raise ValueError("no random effects terms specified")
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        X = X.reshape(len(X), -1)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n, p = X.shape
+    sw = None if weights is None else np.sqrt(np.asarray(weights, dtype=float))
+    XY = np.column_stack([X, y])
+    if sw is not None:
+        XY = XY * sw[:, None]
+    rows = [np.asarray(t.rows, dtype=float) if sw is None
+            else np.asarray(t.rows, dtype=float) * sw[:, None] for t in terms]
+    codes = [np.asarray(t.codes, dtype=np.int64) for t in terms]
+
+    t1 = terms[0]
+    m1, k1 = t1.nlevels, t1.k
+    r1, c1 = rows[0], codes[0]
+    later = list(range(1, len(terms)))
+    q2 = int(sum(terms[t].q for t in later))
+    r = q2 + p + 1
+    if r > _MAX_DENSE:
+        raise MemoryError(
+            f"the dense part of the blocked factor would have {r} rows (later random-effect "
+            f"terms + fixed effects); lmepy supports at most {_MAX_DENSE}")
+    zoff = np.cumsum([0] + [terms[t].q for t in later])  # offsets of later terms in the rest
+
+    # first block: m1 blocks of k1 x k1
+    A11 = np.empty((m1, k1, k1))
+    for a in range(k1):
+        for b in range(a + 1):
+            v = _bincount(c1, r1[:, a] * r1[:, b], m1)
+            A11[:, a, b] = v
+            A11[:, b, a] = v
+
+    # term 1 against the later terms: sparse by level of term 1
+    keys_z, vals_z = [], []
+    for ti, t in enumerate(later):
+        kt = terms[t].k
+        for b in range(kt):
+            col = zoff[ti] + codes[t] * kt + b
+            keys_z.append(c1 * r + col)
+            vals_z.append(rows[t][:, b])
+    if keys_z:
+        allk = np.concatenate(keys_z)
+        ukeys, inv = np.unique(allk, return_inverse=True)
+        allrow = np.concatenate(vals_z)
+        rep1 = np.concatenate([r1] * len(keys_z)) if len(keys_z) > 1 else r1
+        Vz = np.empty((len(ukeys), k1))
+        for a in range(k1):
+            Vz[:, a] = _bincount(inv, allrow * rep1[:, a], len(ukeys))
+    else:
+        ukeys = np.zeros(0, dtype=np.int64)
+        Vz = np.zeros((0, k1))
+    # term 1 against X and y: dense per level
+    Vxy = np.empty((m1, p + 1, k1))
+    for a in range(k1):
+        for c in range(p + 1):
+            Vxy[:, c, a] = _bincount(c1, r1[:, a] * XY[:, c], m1)
+    keys_xy = (np.arange(m1, dtype=np.int64)[:, None] * r + q2
+               + np.arange(p + 1, dtype=np.int64)[None, :]).ravel()
+    allkeys = np.concatenate([ukeys, keys_xy])
+    order = np.argsort(allkeys, kind="stable")
+    allkeys = allkeys[order]
+    V = np.ascontiguousarray(np.concatenate([Vz, Vxy.reshape(-1, k1)])[order])
+    lev = allkeys // r
+    idx = np.ascontiguousarray(allkeys - lev * r, dtype=np.int64)
+    ptr = np.zeros(m1 + 1, dtype=np.int64)
+    np.cumsum(np.bincount(lev, minlength=m1), out=ptr[1:])
+
+    # the dense part: later terms, X, y
+    Arr = np.zeros((r, r), order="F")
+    if q2:
+        zk, zv = [], []
+        for ti, t in enumerate(later):
+            kt = terms[t].k
+            for b in range(kt):
+                zk.append(zoff[ti] + codes[t] * kt + b)
+                zv.append(rows[t][:, b])
+        nn = len(zk)
+        keys, vals = [], []
+        for i in range(nn):
+            for j in range(i + 1):
+                ki, kj = zk[i], zk[j]
+                hi = np.maximum(ki, kj)
+                lo = np.minimum(ki, kj)
+                keys.append(hi * q2 + lo)
+                vals.append(zv[i] * zv[j])
+        zz = _bincount(np.concatenate(keys), np.concatenate(vals), q2 * q2).reshape(q2, q2)
+        # rows hold the lower triangle (hi, lo); symmetrize
+        zz = np.tril(zz)
+        zz = zz + np.tril(zz, -1).T
+        Arr[:q2, :q2] = zz
+        for c in range(p + 1):
+            colv = np.zeros(q2)
+            for i in range(nn):
+                colv += _bincount(zk[i], zv[i] * XY[:, c], q2)
+            Arr[q2 + c, :q2] = colv
+            Arr[:q2, q2 + c] = colv
+    Arr[q2:, q2:] = XY.T @ XY
+
+    offsets = np.concatenate([[0], np.cumsum([t.q for t in terms])]).astype(np.int64)
+    return CrossProducts(terms=list(terms), n=n, p=p, A11=np.ascontiguousarray(A11), ptr=ptr,
+                         idx=idx, V=V, Arr=Arr, offsets=offsets)
+
+
+class BlockedCholesky:
+    """The blocked factor L of [ΛZ X y]'W[ZΛ X y] + diag(I, 0, 0) for one θ at a time.
+
+    ``update(theta)`` returns (ldL2, ldRX2, pwrss) in one kernel call; ``solve()`` then gives
+    the spherical modes u and β; ``vcov_unscaled()`` gives (R_X'R_X)^{-1};
+    ``condvar_u()`` the diagonal blocks of (Λ'Z'WZΛ + I)^{-1} per term and level.
+    """
+
+    def __init__(self, cp: CrossProducts):
+        self.cp = cp
+        terms = cp.terms
+        self.k1 = cp.k1
+        r, q2, p = cp.r, cp.q2, cp.p
+        # Tflat: every term's factor (column-major), then a 1.0 for the X and y rows
+        toffs = np.concatenate([[0], np.cumsum([t.k * t.k for t in terms])]).astype(np.int64)
+        self.Tflat = np.zeros(int(toffs[-1]) + 1)
+        self.Tflat[-1] = 1.0
+        self._toffs = toffs
+        tpos = []
+        for t, off in zip(terms, toffs[:-1], strict=False):
+            i, j = np.tril_indices(t.k)
+            o = np.lexsort((i, j))
+            tpos.append(off + i[o] + j[o] * t.k)
+        self.tpos = np.concatenate(tpos).astype(np.int64)
+        self.ntheta = len(self.tpos)
+        self.T1 = self.Tflat[: self.k1 * self.k1].reshape(self.k1, self.k1, order="F")
+        blk = np.arange(r, dtype=np.int64)
+        cmp = np.zeros(r, dtype=np.int64)
+        kk = np.ones(r, dtype=np.int64)
+        toff = np.full(r, len(self.Tflat) - 1, dtype=np.int64)
+        pos = 0
+        for ti, t in enumerate(terms[1:], start=1):
+            a = np.arange(t.q)
+            blk[pos:pos + t.q] = pos + (a // t.k) * t.k
+            cmp[pos:pos + t.q] = a % t.k
+            kk[pos:pos + t.q] = t.k
+            toff[pos:pos + t.q] = toffs[ti]
+            pos += t.q
+        self.blk, self.cmp, self.kk, self.toff = blk, cmp, kk, toff
+        self.L = np.zeros((cp.m1, self.k1, self.k1))
+        self.S = np.zeros((r, r), order="F")
+        self.F = np.zeros((r, r), order="F")
+        maxblk = int(np.max(np.diff(cp.ptr))) if cp.m1 else 0
+        self.D = np.zeros((max(maxblk, 1), self.k1))
+        self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
+                      toff, q2, p, self.L, self.S, self.F, self.D)
+        self.theta: np.ndarray | None = None
+
+    def update(self, theta: np.ndarray) -> tuple[float, float, float]:
+        """Factor at θ; returns (ldL2, ldRX2, pwrss), nan when not positive definite."""
+        self.Tflat[self.tpos] = theta
+        ld, ldx, pw, info = _k.evaluate(*self._args)
+        self.theta = np.array(theta, dtype=float)
+        return ld, ldx, pw
+
+    # ---- quantities at the current θ (after update) -------------------------------------
+    def _offdiag(self) -> sp.csr_matrix:
+        """C: the factor's rows of the dense part against term 1 (r x q1), Λr' scaled."""
+        cp = self.cp
+        Dk = np.zeros_like(cp.V)
+        Sw = np.zeros((cp.r, cp.r), order="F")
+        _k.downdate_rest(cp.ptr, cp.idx, cp.V, self.T1, self.L, Sw, Dk)
+        lev = np.repeat(np.arange(cp.m1), np.diff(cp.ptr))
+        k1 = self.k1
+        rows = np.repeat(cp.idx, k1)
+        cols = (lev[:, None] * k1 + np.arange(k1)[None, :]).ravel()
+        Dm = sp.csr_matrix((Dk.ravel(), (rows, cols)), shape=(cp.r, cp.q1))
+        return (self.lambda_rest().T @ Dm).tocsr()
+
+    def lambda_rest(self) -> sp.csr_matrix:
+        """Λ of the dense part: later terms' blocks, identity on X and y."""
+        blocks = [sp.kron(sp.identity(t.nlevels), self.factor(i))
+                  for i, t in enumerate(self.cp.terms) if i > 0]
+        blocks.append(sp.identity(self.cp.p + 1))
+        return sp.block_diag(blocks, format="csr")
+
+    def factor(self, i: int) -> np.ndarray:
+        """Term i's k x k lower-triangular factor (Λ's diagonal block) at the current θ."""
+        t = self.cp.terms[i]
+        off = self._toffs[i]
+        return self.Tflat[off: off + t.k * t.k].reshape(t.k, t.k, order="F").copy()
+
+    def Lambdat(self) -> sp.csc_matrix:
+        """lme4's Lambdat: the transpose of Λ, q x q."""
+        blocks = [sp.kron(sp.identity(t.nlevels), self.factor(i).T)
+                  for i, t in enumerate(self.cp.terms)]
+        return sp.block_diag(blocks, format="csc")
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(u, β) at the current θ: u in Zt row order."""
+        cp = self.cp
+        q2, r = cp.q2, cp.r
+        F = np.tril(self.F)
+        C = self._offdiag()
+        v = sla.solve_triangular(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=True,
+                                 trans="T", check_finite=False)
+        cy = C[r - 1].toarray().ravel()
+        w = cy - C[: r - 1].T @ v
+        Lt = np.transpose(self.L, (0, 2, 1))
+        u1 = np.linalg.solve(Lt, w.reshape(cp.m1, self.k1, 1)).reshape(-1)
+        return np.concatenate([u1, v[:q2]]), v[q2:]
+
+    def vcov_unscaled(self) -> np.ndarray:
+        """(R_X'R_X)^{-1}: σ² times it is the covariance of β̂."""
+        cp = self.cp
+        LX = np.tril(self.F[cp.q2: cp.q2 + cp.p, cp.q2: cp.q2 + cp.p])
+        inv = sla.solve_triangular(LX, np.eye(cp.p), lower=True, check_finite=False)
+        return inv.T @ inv
+
+    def condvar_u(self) -> list[np.ndarray]:
+        """Per term, (nlevels, k, k) diagonal blocks of (Λ'Z'WZΛ + I)^{-1} (β held fixed)."""
+        cp = self.cp
+        q2, k1, m1 = cp.q2, self.k1, cp.m1
+        Linv1 = np.linalg.inv(self.L)  # (m1, k1, k1), lower
+        out1 = np.einsum("mji,mjk->mik", Linv1, Linv1)
+        res = []
+        if q2:
+            L22 = np.tril(self.F[:q2, :q2])
+            Linv22 = sla.solve_triangular(L22, np.eye(q2), lower=True, check_finite=False)
+            C = self._offdiag()[:q2]
+            H = np.asarray((C.T @ Linv22.T).T)  # Linv22 @ C, dense q2 x q1
+            H3 = H.reshape(q2, m1, k1)
+            HH = np.einsum("imk,iml->mkl", H3, H3)
+            out1 = out1 + np.einsum("mji,mjk,mkl->mil", Linv1, HH, Linv1)
+            res.append(out1)
+            pos = 0
+            for t in cp.terms[1:]:
+                B = Linv22[:, pos: pos + t.q].reshape(q2, t.nlevels, t.k)
+                res.append(np.einsum("imk,iml->mkl", B, B))
+                pos += t.q
+        else:
+            res.append(out1)
+        return res

@@ -1,0 +1,233 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Blocked Cholesky of the augmented penalized system, one call per objective evaluation.
+
+The augmented matrix is [ZΛ X y]'W[ZΛ X y] + diag(I_q, 0, 0), partitioned as
+
+    [ A11   .   ]     A11: the first (largest) random-effects term: block diagonal,
+    [ A21   Arr ]          m1 blocks of k1 x k1 (every row belongs to one level);
+                      A21: the remaining rows (later terms, X columns, y) against the
+                           first term, stored sparse by level of the first term;
+                      Arr: dense (later terms, X, y) x (same).
+
+The first block factors in O(m1 k1^3); the Schur complement of the rest is formed by
+scattering one small product per level, scaled by Λ of the later terms, and factored densely
+by LAPACK. Its diagonal gives log|L| of the later terms, log|R_X| and sqrt(pwrss).
+Pure-numpy equivalents of every function are in lmepy/kernels/reference.py.
+"""
+
+from libc.math cimport log, sqrt
+from scipy.linalg.cython_lapack cimport dpotrf
+
+
+cpdef double factor_first(const double[:, :, ::1] A11, const double[::1, :] T,
+                          double[:, :, ::1] L):
+    """L[j] = chol(T' A11[j] T + I) (lower); returns 2 * sum(log(diag)), or nan if not PD."""
+    cdef Py_ssize_t m = A11.shape[0], k = A11.shape[1]
+    cdef Py_ssize_t j, a, b, c
+    cdef double s, ld = 0.0
+    cdef double tmp[64]  # A T for k <= 8; larger k goes through the generic path below
+    if k == 1:
+        for j in range(m):
+            s = T[0, 0] * T[0, 0] * A11[j, 0, 0] + 1.0
+            if not s > 0.0:
+                return float("nan")
+            s = sqrt(s)
+            L[j, 0, 0] = s
+            ld += log(s)
+        return 2.0 * ld
+    if k > 8:
+        return _factor_first_big(A11, T, L)
+    for j in range(m):
+        # tmp = A T (k x k, row-major tmp[a*k+b])
+        for a in range(k):
+            for b in range(k):
+                s = 0.0
+                for c in range(b, k):  # T lower triangular: T[c, b] = 0 for c < b
+                    s += A11[j, a, c] * T[c, b]
+                tmp[a * k + b] = s
+        # L = T' tmp + I, lower triangle
+        for a in range(k):
+            for b in range(a + 1):
+                s = 0.0
+                for c in range(a, k):
+                    s += T[c, a] * tmp[c * k + b]
+                L[j, a, b] = s + (1.0 if a == b else 0.0)
+            for b in range(a + 1, k):
+                L[j, a, b] = 0.0
+        # in-place Cholesky, lower
+        for b in range(k):
+            s = L[j, b, b]
+            for c in range(b):
+                s -= L[j, b, c] * L[j, b, c]
+            if not s > 0.0:
+                return float("nan")
+            s = sqrt(s)
+            L[j, b, b] = s
+            ld += log(s)
+            for a in range(b + 1, k):
+                s = L[j, a, b]
+                for c in range(b):
+                    s -= L[j, a, c] * L[j, b, c]
+                L[j, a, b] = s / L[j, b, b]
+    return 2.0 * ld
+
+
+cdef double _factor_first_big(const double[:, :, ::1] A11, const double[::1, :] T,
+                              double[:, :, ::1] L):
+    import numpy as np
+    cdef Py_ssize_t m = A11.shape[0], k = A11.shape[1]
+    Tn = np.asarray(T)
+    ld = 0.0
+    for j in range(m):
+        M = Tn.T @ np.asarray(A11[j]) @ Tn + np.eye(k)
+        try:
+            Lj = np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            return float("nan")
+        np.asarray(L)[j] = Lj
+        ld += 2.0 * float(np.log(np.diag(Lj)).sum())
+    return ld
+
+
+cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
+                         const double[:, ::1] V, const double[::1, :] T,
+                         const double[:, :, ::1] L, double[::1, :] S,
+                         double[:, ::1] D) noexcept:
+    """S[idx_j, idx_j] -= D_j D_j' (lower triangle) with D_j = V_j T L_j^{-T}, per level j.
+
+    V_j = V[ptr[j]:ptr[j+1]] holds A21's column block j (rows idx_j, sorted ascending);
+    D is a work array with at least max block length rows. Also stores D_j in D[ptr[j]:...]
+    when D has as many rows as V (so the caller can keep the factor's off-diagonal block).
+    """
+    cdef Py_ssize_t m = L.shape[0], k = L.shape[1]
+    cdef Py_ssize_t j, a, b, c, e, n0, n1, nj, ia, ib, off
+    cdef bint keep = D.shape[0] == V.shape[0]
+    cdef double s, t0, l0
+    for j in range(m):
+        n0 = ptr[j]
+        n1 = ptr[j + 1]
+        nj = n1 - n0
+        off = n0 if keep else 0
+        if k == 1:
+            t0 = T[0, 0] / L[j, 0, 0]
+            for a in range(nj):
+                D[off + a, 0] = V[n0 + a, 0] * t0
+            for b in range(nj):
+                ib = idx[n0 + b]
+                l0 = D[off + b, 0]
+                for a in range(b, nj):
+                    ia = idx[n0 + a]
+                    S[ia, ib] -= D[off + a, 0] * l0
+            continue
+        for a in range(nj):
+            # row d = V_a T, then solve x L_j' = d, i.e. L_j x' = d' (forward)
+            for c in range(k):
+                s = 0.0
+                for e in range(c, k):
+                    s += V[n0 + a, e] * T[e, c]
+                D[off + a, c] = s
+            for c in range(k):
+                s = D[off + a, c]
+                for e in range(c):
+                    s -= L[j, c, e] * D[off + a, e]
+                D[off + a, c] = s / L[j, c, c]
+        for b in range(nj):
+            ib = idx[n0 + b]
+            for a in range(b, nj):
+                ia = idx[n0 + a]
+                s = 0.0
+                for c in range(k):
+                    s += D[off + a, c] * D[off + b, c]
+                S[ia, ib] -= s
+
+
+cpdef void scale_rest(const double[::1, :] S, double[::1, :] out,
+                      const long long[::1] blk, const long long[::1] cmp,
+                      const long long[::1] kk, const long long[::1] toff,
+                      const double[::1] Tflat, Py_ssize_t nz) noexcept:
+    """out = Λr' S Λr + diag(1 on the first nz rows), lower triangles only.
+
+    Row a of the rest belongs to a level block starting at blk[a] of size kk[a], is component
+    cmp[a] of it, and its term's factor T is Tflat[toff[a] : toff[a] + kk[a]^2] (column-major);
+    Λr is block diagonal with blocks T, so (Λr' S Λr)[a, b] = sum T[c, cmp a] S[.., ..] T[d, cmp b].
+    X and y rows have kk = 1 and T = [1].
+    """
+    cdef Py_ssize_t r = S.shape[0]
+    cdef Py_ssize_t a, b, c, d, ka, kb, ba, bb, ca, cb, ta, tb, i1, i2
+    cdef double s, ta_c, v
+    for b in range(r):
+        kb = kk[b]
+        bb = blk[b]
+        cb = cmp[b]
+        tb = toff[b]
+        for a in range(b, r):
+            ka = kk[a]
+            ba = blk[a]
+            ca = cmp[a]
+            ta = toff[a]
+            if ka == 1 and kb == 1:
+                out[a, b] = Tflat[ta] * S[a, b] * Tflat[tb]
+            else:
+                s = 0.0
+                for c in range(ca, ka):
+                    ta_c = Tflat[ta + c + ca * ka]
+                    i1 = ba + c
+                    for d in range(cb, kb):
+                        i2 = bb + d
+                        if i1 >= i2:
+                            v = S[i1, i2]
+                        else:
+                            v = S[i2, i1]
+                        s += ta_c * v * Tflat[tb + d + cb * kb]
+                out[a, b] = s
+        if b < nz:
+            out[b, b] += 1.0
+
+
+cpdef int potrf_lower(double[::1, :] S) noexcept:
+    """LAPACK dpotrf on the lower triangle of a Fortran-ordered square matrix; returns info."""
+    cdef int n = <int>S.shape[0]
+    cdef int info = 0
+    cdef char uplo = b'L'
+    if n == 0:
+        return 0
+    dpotrf(&uplo, &n, &S[0, 0], &n, &info)
+    return info
+
+
+cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
+                     const long long[::1] idx, const double[:, ::1] V,
+                     const double[::1, :] Arr, const double[::1] Tflat,
+                     const double[::1, :] T1,
+                     const long long[::1] blk, const long long[::1] cmp,
+                     const long long[::1] kk, const long long[::1] toff,
+                     Py_ssize_t nz, Py_ssize_t p,
+                     double[:, :, ::1] L, double[::1, :] S, double[::1, :] F,
+                     double[:, ::1] D):
+    """One objective evaluation: returns (ldL2, ldRX2, pwrss, info).
+
+    Arr is copied into S (work), downdated by the first block, scaled into F and factored in
+    place; L receives the first block's factor. T1 is the first term's factor (a Fortran view
+    of Tflat's first k1*k1 entries). info != 0 means a non-positive-definite matrix.
+    """
+    cdef Py_ssize_t r = Arr.shape[0]
+    cdef Py_ssize_t i, j
+    cdef double ld1, ldz = 0.0, ldx = 0.0, last
+    cdef int info
+    ld1 = factor_first(A11, T1, L)
+    if ld1 != ld1:
+        return (float("nan"), float("nan"), float("nan"), -1)
+    for j in range(r):
+        for i in range(j, r):
+            S[i, j] = Arr[i, j]
+    downdate_rest(ptr, idx, V, T1, L, S, D)
+    scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
+    info = potrf_lower(F)
+    if info != 0:
+        return (float("nan"), float("nan"), float("nan"), info)
+    for i in range(nz):
+        ldz += log(F[i, i])
+    for i in range(nz, nz + p):
+        ldx += log(F[i, i])
+    last = F[r - 1, r - 1]
+    return (ld1 + 2.0 * ldz, 2.0 * ldx, last * last, 0)
