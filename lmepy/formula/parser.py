@@ -215,9 +215,11 @@ def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
         pos = err.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
         if ch == "`":
-            return FormulaError("invalid formula: unmatched backquote", text, pos)
+            return FormulaError(
+                "invalid formula: unexpected backquote with no closing backquote", text, pos)
         if ch in "\"'":
-            return FormulaError("invalid formula: unterminated string", text, pos)
+            return FormulaError(
+                "invalid formula: unexpected quote with no closing quote", text, pos)
         if ch == "_":
             return FormulaError("invalid formula: unexpected input '_' (R names cannot "
                                 "start with '_')", text, pos)

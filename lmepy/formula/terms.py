@@ -374,7 +374,15 @@ def findbars(formula: Formula | str) -> tuple[RandomTerm, ...]:
 
 def model_terms(formula: Formula | str) -> ModelTerms:
     """R's ``terms()`` of the fixed part (lme4's ``nobars``) plus lme4's ``findbars``."""
-    f = parse_formula(formula) if isinstance(formula, str) else formula
+    if isinstance(formula, str):
+        f = parse_formula(formula)
+        try:
+            return model_terms(f)
+        except FormulaError as err:
+            if err.formula == formula or err.pos is not None:
+                raise
+            raise FormulaError(err.message, formula) from None
+    f = formula
     if not isinstance(f, Formula):
         raise FormulaError(f"model_terms() needs a formula, not {type(f).__name__}")
     random = tuple(_bars(f.rhs, f))

@@ -1,0 +1,127 @@
+# Reference values for the formula language (R's terms(), deparse(), lme4 1.1-31's findbars /
+# nobars / expandDoubleVerts, nlme 3.1-162's one-sided formulas, pdMat, corStruct, varFunc and
+# reStruct), written to tests/reference/terms.json.
+# Run from the repo root: Rscript tests/reference/terms.R  (or through make_reference.R)
+suppressPackageStartupMessages({
+  library(lme4)
+  library(nlme)
+  library(jsonlite)
+})
+
+dp <- function(x) paste(deparse(x, width.cutoff = 500L), collapse = " ")
+# variables as they appear in term labels: non-syntactic names backquoted
+dpv <- function(x) paste(deparse(x, width.cutoff = 500L, backtick = TRUE), collapse = " ")
+
+formulas <- c(
+  "Reaction ~ Days + (Days | Subject)",
+  "Reaction~Days+(1|Subject)+(0+Days|Subject)",
+  "Reaction ~ Days + (Days || Subject)",
+  "  log(Reaction)~   Days ",
+  "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+  "y ~ a + b - a",
+  "y ~ a*b",
+  "y ~ a*b*c - a:b:c",
+  "y ~ a/b",
+  "y ~ (a + b)/c",
+  "y ~ a/b/c",
+  "y ~ b %in% a",
+  "y ~ x %in% f",
+  "y ~ a + b %in% a",
+  "y ~ (a + b) %in% (c + d)",
+  "y ~ (a + b + c)^2",
+  "y ~ (a+b+c)^3 - a:b:c",
+  "y ~ 0 + x",
+  "y ~ x - 1",
+  "y ~ 1 + x",
+  "y ~ -1 + x + z",
+  "y ~ x + 0",
+  "y ~ 1",
+  "y ~ 0",
+  "y ~ b:a + a",
+  "y ~ x + x + z:w + w:z",
+  "y ~ x * (a + b)",
+  "y ~ (a + b):(c + d)",
+  "y ~ a^2 + b:b",
+  "y ~ -(x + 1)",
+  "y ~ x - 0 - 1",
+  "y ~ x + (1 + x | g) - 1",
+  "y ~ I(x^2) + I(x * 2 + 1) + I(x/z - 1)",
+  "y ~ I(1e-3 * x) + I(100000 * x) + I(x^0.5) + I(-x)",
+  "y ~ log(x) + log2(x) + log10(x) + exp(x) + sqrt(x) + abs(x)",
+  "follicles ~ sin(2*pi*Time) + cos(2*pi*Time) + tan(t)",
+  "y ~ poly(x, 2) + poly(z, 3, raw = TRUE)",
+  "y ~ scale(x) + factor(g) + as.numeric(h)",
+  "y ~ x + offset(log(n))",
+  "y ~ `my var` + `a-b`:x",
+  "strength ~ 1 + (1 | batch/cask)",
+  "y ~ (1 | a/b/c)",
+  "y ~ (1 | a:b) + (1 | a)",
+  "y ~ x + (1 | g) + (1 | h)",
+  "y ~ x + (x | g) + (1 | g:h)",
+  "y ~ (x + z || g)",
+  "y ~ (0 + x || g)",
+  "y ~ f + (f || g)",
+  "y ~ (x * z || g/h)",
+  "y ~ a %in% b %in% c",
+  "y ~ x + (1 | g)*z",
+  "y ~ (1 | g)"
+)
+
+terms_case <- function(s) {
+  f <- as.formula(s)
+  dv <- "||" %in% all.names(f)
+  nb <- nobars(f)
+  tt <- terms(nb)
+  vars <- vapply(as.list(attr(tt, "variables"))[-1], dpv, "")
+  off <- attr(tt, "offset")
+  list(
+    text = s,
+    deparse = dp(f),
+    term_labels = I(attr(tt, "term.labels")),
+    intercept = attr(tt, "intercept"),
+    response = if (attr(tt, "response") == 1) dp(f[[2]]) else NULL,
+    variables = I(vars),
+    offset = I(if (is.null(off)) character(0) else vars[off]),
+    findbars = I(vapply(findbars(f), dp, "")),
+    nobars = dp(nb),
+    expandDoubleVerts = if (dv) dp(lme4:::expandDoubleVerts(f)) else NULL
+  )
+}
+
+# Text whose deparse we check on its own (expressions of the language, not model formulas).
+exprs <- c("~ age | Subject", "~1|Mare", "corAR1(0.3, form = ~ t | g)", "varPower(form=~fitted(.))",
+           "pdBlocked(list(pdSymm(~ a), pdIdent(~ b - 1)))", "-2^2", "a^-1", "-a:b", "a * -b",
+           "x - -y", "1e5", "0.0001234", "0.00001234", "123456", "1L", "0x10", "'a'", "2.50",
+           ".5", "1/3", "3.14159265358979", "12345678901234567", "1e15", "1e-300",
+           "c(Female = 0.5, Male = 1)", "a %in% b", "!a", "a == b & c != d", "x^2^3",
+           "`a b` + c", "I((x))", "poly(x,2,raw=TRUE)")
+expr_case <- function(s) list(text = s, deparse = dp(str2lang(s)))
+
+# Text R refuses (at parse time, or when the model frame is built).
+bad <- c("y ~ x +", "y ~ (x | g", "y ~ x $ z", "y ~ `x + z", "y ~ lg(x)", "y ~ sqr(x)",
+         "y ~ __import__('os').system('x')", "y ~ x y", "y ~ x)", "y ~ log(x",
+         "y ~ x + 2", "y ~ a^b", "y ~ x + 'a'", "y ~ x[1]")
+d <- data.frame(y = 1:3, x = c(1, 2, 4), a = 1:3, b = 3:1)
+bad_case <- function(s) {
+  msg <- tryCatch({
+    f <- as.formula(s)
+    terms(f)
+    model.frame(f, d)
+    "no error"
+  }, error = function(e) conditionMessage(e))
+  list(text = s, r_error = msg)
+}
+
+out <- list(
+  versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
+                  nlme = as.character(packageVersion("nlme"))),
+  terms = lapply(formulas, terms_case),
+  exprs = lapply(exprs, expr_case),
+  errors = lapply(bad, bad_case)
+)
+
+nlme_file <- "tests/reference/terms_nlme.R"
+if (file.exists(nlme_file)) out$nlme <- local(source(nlme_file, local = TRUE)$value)
+
+writeLines(toJSON(out, auto_unbox = TRUE, pretty = TRUE, digits = NA, null = "null"),
+           "tests/reference/terms.json")
