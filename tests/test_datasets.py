@@ -46,6 +46,9 @@ def test_dims_names_and_columns(name: str) -> None:
                 assert cats == cref["levels"]
             counts = s.value_counts(sort=False)
             assert int(counts.max()) == cref["max_count"]
+            codes = s.cat.codes.to_numpy().astype(np.float64) + 1.0
+            rows = np.arange(1, len(s) + 1, dtype=np.float64)
+            assert float(np.sum(codes * rows)) == cref["code_wsum"]  # exact: integers < 2**53
             if cref.get("counts") is not None:
                 assert {k: int(v) for k, v in counts.items()} == cref["counts"]
             assert int(s.isna().sum()) == cref["n_na"]
@@ -56,12 +59,16 @@ def test_dims_names_and_columns(name: str) -> None:
             vals = s.to_numpy()
             assert math.isclose(np.nansum(vals), cref["sum"], rel_tol=1e-12, abs_tol=1e-12)
             assert math.isclose(np.nansum(vals**2), cref["sumsq"], rel_tol=1e-12, abs_tol=1e-12)
+            rows = np.arange(1, len(vals) + 1, dtype=np.float64)
+            assert math.isclose(np.nansum(vals * rows), cref["wsum"], rel_tol=1e-12, abs_tol=1e-12)
             assert int(np.isnan(vals).sum()) == cref["n_na"]
             assert vals[0] == cref["first"]  # exact: 17 significant digits round-trip
             assert vals[-1] == cref["last"]
         elif cls == "integer":
             assert s.dtype == (np.int64 if cref["n_na"] == 0 else pd.Int64Dtype())
             assert int(s.sum()) == cref["sum"]
+            rows = np.arange(1, len(s) + 1, dtype=np.int64)
+            assert int(np.sum(s.to_numpy(dtype=np.int64) * rows)) == cref["wsum"]
             assert int(s.iloc[0]) == cref["first"]
             assert int(s.iloc[-1]) == cref["last"]
         else:  # pragma: no cover - no such columns in the bundled sets yet

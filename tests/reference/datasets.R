@@ -13,6 +13,8 @@
 #                                      per data set dims, per numeric column sum / NA count, per
 #                                      factor column nlevels, first/last 5 levels, largest
 #                                      count, and (for <= 30 levels) all levels and counts.
+#                                      wsum / code_wsum = sum(i * x[i]) over rows (1-based i;
+#                                      factor codes 1-based) pin down the row order.
 # nlme's groupedData attributes are dropped: each set is exported as a plain data.frame.
 suppressPackageStartupMessages({
   library(jsonlite)
@@ -133,9 +135,11 @@ for (name in names(sets)) {
              head_levels = I(head(levels(x), 5)), tail_levels = I(tail(levels(x), 5)),
              counts = if (small) as.list(setNames(as.integer(tab), names(tab))) else NULL,
              max_count = max(as.integer(tab)),
+             code_wsum = sum(as.numeric(as.integer(x)) * seq_along(x), na.rm = TRUE),
              n_na = sum(is.na(x)), first = as.character(x[1]), last = as.character(x[length(x)]))
       } else {
         list(class = col_class(x), sum = sum(as.numeric(x), na.rm = TRUE),
+             wsum = sum(as.numeric(x) * seq_along(x), na.rm = TRUE),
              sumsq = sum(as.numeric(x)^2, na.rm = TRUE), n_na = sum(is.na(x)),
              first = x[1], last = x[length(x)])
       }
