@@ -1,0 +1,171 @@
+"""Reading nlme's `form = ~ covariate | group` and the text of a `corAR1(...)` call, without
+ever evaluating the text: only names, numbers, `c(...)`, `fitted(.)` and TRUE/FALSE."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lmepy.errors import DataError, FormulaError, close_matches
+
+_NAME = r"(?:`[^`]+`|[A-Za-z.][A-Za-z0-9._]*)"
+
+
+@dataclass(frozen=True)
+class Form:
+    """`~ covariate | g1/g2`: covariate None means `~ 1`; "fitted(.)" is nlme's fitted values."""
+
+    covariate: str | None = None
+    groups: tuple[str, ...] = ()
+    text: str = "~1"
+
+    def __str__(self) -> str:
+        cov = "1" if self.covariate is None else self.covariate
+        return f"~{cov}" + (f" | {'/'.join(self.groups)}" if self.groups else "")
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1] if name.startswith("`") else name
+
+
+def parse_form(form: object, default: str = "~1") -> Form:
+    """A Form from text such as "~ t | g", "~ 1 | Mare", "~ fitted(.)", "~ x", or from an object
+    whose str() is such text (the formula IR prints back as R writes it)."""
+    if form is None:
+        form = default
+    if isinstance(form, Form):
+        return form
+    text = str(form).strip()
+    body = text
+    if not body.startswith("~"):
+        raise FormulaError("a form must be a one-sided formula such as ~ t | g", text, 0)
+    body = body[1:]
+    cov_text, bar, grp_text = body.partition("|")
+    cov = cov_text.strip()
+    covariate: str | None
+    if cov in ("", "1"):
+        covariate = None
+    elif re.fullmatch(r"fitted\s*\(\s*\.\s*\)", cov):
+        covariate = "fitted(.)"
+    elif re.fullmatch(_NAME, cov):
+        covariate = _unquote(cov)
+    else:
+        pos = text.find(cov)
+        raise FormulaError("the covariate of a form must be a variable name, 1 or fitted(.)",
+                           text, pos, len(cov))
+    groups: tuple[str, ...] = ()
+    if bar:
+        parts = [p.strip() for p in grp_text.split("/")]
+        for p in parts:
+            if not re.fullmatch(_NAME, p):
+                pos = text.find(p, text.find("|")) if p else text.find("|") + 1
+                raise FormulaError("the grouping of a form must be variable names separated by /",
+                                   text, max(pos, 0), max(len(p), 1))
+        groups = tuple(_unquote(p) for p in parts)
+    return Form(covariate, groups, text)
+
+
+def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
+    """A data column, or DataError naming it (with close names)."""
+    if name not in data.columns:
+        hint = close_matches(name, map(str, data.columns))
+        raise DataError(f"object '{name}' not found ({what})" + hint)
+    return data[name]
+
+
+def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Integer group codes in nlme's group order (factor levels; sorted values otherwise) and the
+    group labels; nested groups g1/g2 are grouped by their combination, labelled "a/b"."""
+    n = len(data)
+    if not groups:
+        return np.zeros(n, dtype=np.int64), ["1"]
+    keys = []
+    for g in groups:
+        col = column(data, g, "grouping variable")
+        if col.isna().any():
+            raise DataError(f"missing values in grouping variable '{g}'")
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cat = col.cat.remove_unused_categories()
+        else:
+            cat = pd.Categorical(col.astype(str) if col.dtype == object else col)
+            cat = pd.Series(cat)
+            cat = cat.cat.remove_unused_categories()
+        keys.append(cat)
+    if len(keys) == 1:
+        c = keys[0]
+        return np.asarray(c.cat.codes, dtype=np.int64), [str(v) for v in c.cat.categories]
+    frame = pd.DataFrame({i: np.asarray(k.cat.codes) for i, k in enumerate(keys)})
+    tuples = list(frame.itertuples(index=False, name=None))
+    uniq = sorted(set(tuples))
+    index = {t: i for i, t in enumerate(uniq)}
+    codes = np.array([index[t] for t in tuples], dtype=np.int64)
+    labels = ["/".join(str(keys[j].cat.categories[t[j]]) for j in range(len(keys))) for t in uniq]
+    return codes, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# The text of a structure call: "corARMA(c(0.2, 0.1), p = 1, q = 1, form = ~ 1 | Mare)".
+
+
+def _split_args(s: str) -> list[str]:
+    out, depth, cur = [], 0, []
+    for ch in s:
+        if ch == "," and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        cur.append(ch)
+    if "".join(cur).strip():
+        out.append("".join(cur))
+    return [a.strip() for a in out]
+
+
+def _value(text: str, whole: str) -> object:
+    t = text.strip()
+    if t.startswith("~"):
+        return t
+    if t in ("TRUE", "T"):
+        return True
+    if t in ("FALSE", "F"):
+        return False
+    m = re.fullmatch(r"c\s*\((.*)\)", t, flags=re.S)
+    if m:
+        items = _split_args(m.group(1))
+        named: dict[str, float] = {}
+        plain: list[float] = []
+        for it in items:
+            k, eq, v = it.partition("=")
+            if eq:
+                named[_unquote(k.strip().strip('"'))] = float(_value(v, whole))  # type: ignore[arg-type]
+            else:
+                plain.append(float(_value(it, whole)))  # type: ignore[arg-type]
+        return named if named else plain
+    try:
+        return float(t)
+    except ValueError:
+        raise FormulaError("cannot read this argument (numbers, c(...), TRUE/FALSE and ~ forms "
+                           "only)", whole, max(whole.find(t), 0), max(len(t), 1)) from None
+
+
+def parse_call(text: str) -> tuple[str, list[object], dict[str, object]]:
+    """("corAR1", positional args, keyword args) from the text of a structure call."""
+    s = text.strip()
+    m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)\s*\((.*)\)", s, flags=re.S)
+    if not m:
+        raise FormulaError("expected a call such as corAR1(form = ~ 1 | g)", s, 0, len(s))
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    for a in _split_args(m.group(2)):
+        km = re.match(r"([A-Za-z.][A-Za-z0-9._]*)\s*=(?!=)\s*(.*)$", a, flags=re.S)
+        if km and not a.lstrip().startswith("~"):
+            kwargs[km.group(1)] = _value(km.group(2), s)
+        else:
+            args.append(_value(a, s))
+    return m.group(1), args, kwargs

@@ -1,0 +1,326 @@
+"""nlme's variance functions: varIdent, varPower, varExp, varConstPower, varFixed.
+
+A variance function gives each row a standard-deviation multiplier; nlme's `varWeights()` are
+their inverses, and `logLik(varFunc)` is sum(log(weights)). Parameters live on nlme's
+unconstrained scale, reported on both scales as `coef(vf, unconstrained = TRUE/FALSE)`.
+Strata (`form = ~ x | g`) are labelled and ordered as nlme does: by first appearance in the
+data, the first stratum being varIdent's reference unless the given values name it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+
+from lmepy.covariance._spec import Form, column, parse_form
+from lmepy.errors import DataError
+
+
+def _strata(data: pd.DataFrame, form: Form) -> tuple[np.ndarray, list[str]]:
+    """Stratum codes per row and labels in order of first appearance (nested g1/g2 as
+    "a*b" labels, as nlme's interaction)."""
+    if not form.groups:
+        return np.zeros(len(data), dtype=np.int64), []
+    cols = [column(data, g, "variance stratum").astype(str).to_numpy() for g in form.groups]
+    lab = cols[0] if len(cols) == 1 else np.array(["*".join(t) for t in zip(*cols, strict=True)])
+    labels = list(pd.unique(lab))
+    index = {v: i for i, v in enumerate(labels)}
+    return np.array([index[v] for v in lab], dtype=np.int64), labels
+
+
+def _values(value: object) -> tuple[list[float], dict[str, float]]:
+    """Initial values as (plain list, named dict)."""
+    if value is None:
+        return [], {}
+    if isinstance(value, dict):
+        return [], {str(k): float(v) for k, v in value.items()}
+    if isinstance(value, pd.Series):
+        return [], {str(k): float(v) for k, v in value.items()}
+    return [float(v) for v in np.ravel(np.asarray(value, dtype=float))], {}
+
+
+class VarFunc:
+    """Base class."""
+
+    nlme_class = "varFunc"
+    default_form = "~fitted(.)"
+
+    def __init__(self, value: object = None, form: object = None, fixed: object = None):
+        self.form: Form = parse_form(form, self.default_form)
+        self.value = value
+        self.fixed = fixed
+        self._u: np.ndarray | None = None
+        self.bound = False
+
+    @classmethod
+    def from_spec(cls, spec: object) -> VarFunc:
+        """From lmepy.formula's parsed spec, a dict, or the R text of the call."""
+        from lmepy.covariance import _from_any
+        out = _from_any(spec)
+        if not isinstance(out, VarFunc):
+            raise TypeError(f"{spec!r} is not a variance function")
+        return out
+
+    @property
+    def needs_fitted(self) -> bool:
+        """True when the covariate is fitted(.): gls/lme alternate fits and updates."""
+        return self.form.covariate == "fitted(.)"
+
+    def bind(self, data: pd.DataFrame, fitted: np.ndarray | None = None) -> VarFunc:
+        """A copy attached to `data`; `fitted` supplies fitted(.) (absent: weights are 1, as in
+        nlme before the first fit)."""
+        new = copy.copy(self)
+        new._setup(data, fitted)
+        return new
+
+    def _setup(self, data: pd.DataFrame, fitted: np.ndarray | None) -> None:
+        self.n = len(data)
+        self.strata, self.strata_labels = _strata(data, self.form)
+        self.covariate: np.ndarray | None = None
+        if self.form.covariate is not None:
+            if self.needs_fitted:
+                self.covariate = None if fitted is None else np.asarray(fitted, dtype=float)
+            else:
+                col = column(data, self.form.covariate, "variance covariate")
+                cov = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=float)
+                if np.isnan(cov).any():
+                    raise DataError(f"variance covariate '{self.form.covariate}' must be "
+                                    "numeric without missing values")
+                self.covariate = cov
+        self._u = self._initial_u()
+        self.bound = True
+
+    def update_fitted(self, fitted: np.ndarray) -> None:
+        """New fitted values for a fitted(.) covariate."""
+        if self.needs_fitted:
+            self.covariate = np.asarray(fitted, dtype=float)
+
+    def _need_bound(self) -> None:
+        if not self.bound:
+            raise RuntimeError(f"{self.nlme_class} must be bound to data first (bind(data))")
+
+    def _initial_u(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        self._need_bound()
+        assert self._u is not None
+        return len(self._u)
+
+    def get_unconstrained(self) -> np.ndarray:
+        self._need_bound()
+        assert self._u is not None
+        return self._u.copy()
+
+    def set_unconstrained(self, u: np.ndarray) -> None:
+        self._need_bound()
+        u = np.asarray(u, dtype=float).ravel()
+        if self._u is None or len(u) != len(self._u):
+            raise ValueError("wrong number of parameters")
+        self._u = u.copy()
+
+    def coef_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def constrained(self) -> np.ndarray:
+        return self.get_unconstrained()
+
+    def coef(self, unconstrained: bool = False) -> dict[str, float] | np.ndarray:
+        """nlme's `coef(vf, unconstrained = ...)`."""
+        self._need_bound()
+        if unconstrained:
+            return self.get_unconstrained()
+        return dict(zip(self.coef_names(), map(float, self.constrained()), strict=True))
+
+    def sd_factor(self) -> np.ndarray:
+        """Standard-deviation multiplier per row (1 / weights)."""
+        raise NotImplementedError
+
+    def weights(self) -> np.ndarray:
+        """nlme's `varWeights()`."""
+        self._need_bound()
+        return 1.0 / self.sd_factor()
+
+    def logLik(self) -> float:
+        """nlme's `logLik(varFunc)`: sum(log(weights))."""
+        return float(np.sum(np.log(self.weights())))
+
+    def __repr__(self) -> str:
+        vals = ""
+        if self.bound and self.n_params:
+            vals = ", ".join(f"{k} = {v:.7g}" for k, v in self.coef().items())  # type: ignore[union-attr]
+        return f"{self.nlme_class}({vals}{', ' if vals else ''}form = {self.form})"
+
+
+class varIdent(VarFunc):
+    """A standard-deviation ratio per stratum against a reference stratum (ratio 1)."""
+
+    nlme_class = "varIdent"
+    default_form = "~1"
+
+    def _setup(self, data: pd.DataFrame, fitted: np.ndarray | None) -> None:
+        if not self.form.groups:
+            raise DataError("varIdent needs a grouping: form = ~ 1 | g")
+        super()._setup(data, fitted)
+
+    def _initial_u(self) -> np.ndarray:
+        plain, named = _values(self.value)
+        labels = self.strata_labels
+        if plain:
+            if len(plain) != len(labels) - 1:
+                raise ValueError("initial values for \"varIdent\" should be of length "
+                                 f"{len(labels) - 1}")
+            named = dict(zip(labels[1:], plain, strict=True))
+        unknown = [k for k in named if k not in labels]
+        if unknown:
+            raise DataError(f"nonexistent groups names for initial values in varIdent: "
+                            f"{', '.join(unknown)}")
+        free = [lab for lab in labels if lab not in named]
+        if not free:
+            raise ValueError("initial values for \"varIdent\" must leave one stratum as reference")
+        self.reference = free[0]
+        self._names = list(named) + free[1:]
+        vals = [named.get(k, 1.0) for k in self._names]
+        if any(v <= 0 for v in vals):
+            raise ValueError("initial values for \"varIdent\" must be positive")
+        self._index = np.array([-1 if lab == self.reference else self._names.index(lab)
+                                for lab in labels], dtype=np.int64)
+        return np.log(np.array(vals, dtype=float))
+
+    def coef_names(self) -> list[str]:
+        return list(self._names)
+
+    def constrained(self) -> np.ndarray:
+        assert self._u is not None
+        return np.exp(self._u)
+
+    def sd_factor(self) -> np.ndarray:
+        assert self._u is not None
+        ratio = np.concatenate([np.exp(self._u), [1.0]])
+        return ratio[self._index[self.strata]]
+
+    def ratios(self) -> dict[str, float]:
+        """All strata in appearance order with the reference's 1 (as summary() prints)."""
+        c = self.coef()
+        return {lab: (1.0 if lab == self.reference else c[lab])  # type: ignore[index]
+                for lab in self.strata_labels}
+
+
+class _Stratified(VarFunc):
+    """One parameter per stratum (or a single one when the form has no strata)."""
+
+    pname = "power"
+    default_value = 0.0
+
+    def _initial_u(self) -> np.ndarray:
+        plain, named = _values(self.value)
+        labels = self.strata_labels
+        if not labels:
+            self._names = [self.pname]
+            v = plain[0] if plain else (next(iter(named.values())) if named
+                                        else self.default_value)
+            return np.array([v])
+        self._names = list(labels)
+        if named:
+            missing = [lab for lab in labels if lab not in named]
+            if missing:
+                raise DataError(f"initial values missing for strata: {', '.join(missing)}")
+            return np.array([named[lab] for lab in labels])
+        if plain and len(plain) not in (1, len(labels)):
+            raise ValueError(f"initial values must have length 1 or {len(labels)}")
+        v = plain if len(plain) == len(labels) else [plain[0] if plain else self.default_value] \
+            * len(labels)
+        return np.array(v, dtype=float)
+
+    def coef_names(self) -> list[str]:
+        return list(self._names)
+
+    def _per_row(self) -> np.ndarray:
+        assert self._u is not None
+        return self._u[self.strata] if self.strata_labels else np.full(self.n, self._u[0])
+
+    def _cov(self) -> np.ndarray | None:
+        return self.covariate
+
+
+class varPower(_Stratified):
+    """sd multiplier |v|^power, v the covariate (fitted values by default)."""
+
+    nlme_class = "varPower"
+    pname = "power"
+
+    def sd_factor(self) -> np.ndarray:
+        v = self._cov()
+        if v is None:
+            return np.ones(self.n)
+        return np.abs(v) ** self._per_row()
+
+
+class varExp(_Stratified):
+    """sd multiplier exp(expon * v)."""
+
+    nlme_class = "varExp"
+    pname = "expon"
+
+    def sd_factor(self) -> np.ndarray:
+        v = self._cov()
+        if v is None:
+            return np.ones(self.n)
+        return np.exp(self._per_row() * v)
+
+
+class varConstPower(VarFunc):
+    """sd multiplier const + |v|^power; const > 0 is estimated on the log scale."""
+
+    nlme_class = "varConstPower"
+
+    def __init__(self, const: float = 1.0, power: float = 0.0, form: object = None,
+                 fixed: object = None):
+        super().__init__((const, power), form, fixed)
+
+    def _initial_u(self) -> np.ndarray:
+        if self.form.groups:
+            raise NotImplementedError("varConstPower with strata is not supported yet")
+        const, power = self.value  # type: ignore[misc]
+        if const <= 0:
+            raise ValueError("initial value of const in varConstPower must be positive")
+        return np.array([math.log(const), float(power)])
+
+    def coef_names(self) -> list[str]:
+        return ["const", "power"]
+
+    def constrained(self) -> np.ndarray:
+        assert self._u is not None
+        return np.array([math.exp(self._u[0]), self._u[1]])
+
+    def sd_factor(self) -> np.ndarray:
+        v = self.covariate
+        if v is None:
+            return np.ones(self.n)
+        c, p = self.constrained()
+        return c + np.abs(v) ** p
+
+
+class varFixed(VarFunc):
+    """Known variance proportional to a covariate: sd multiplier sqrt(|v|); no parameters."""
+
+    nlme_class = "varFixed"
+
+    def __init__(self, value: object = "~1", form: object = None, fixed: object = None):
+        super().__init__(None, value if form is None else form)
+        if self.form.covariate is None or self.needs_fitted:
+            raise DataError("varFixed needs a covariate: varFixed(~ x)")
+
+    def _initial_u(self) -> np.ndarray:
+        return np.zeros(0)
+
+    def coef_names(self) -> list[str]:
+        return []
+
+    def sd_factor(self) -> np.ndarray:
+        assert self.covariate is not None
+        return np.sqrt(np.abs(self.covariate))

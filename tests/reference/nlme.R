@@ -1,0 +1,190 @@
+# nlme reference values: correlation structures, variance functions, gls() and lme() fits.
+# Run from the repo root (nlme 3.1-162):  Rscript tests/reference/nlme.R
+# Writes tests/reference/nlme.json (numbers with 15 significant digits, jsonlite's maximum).
+suppressPackageStartupMessages({library(nlme); library(jsonlite)})
+stopifnot(as.character(packageVersion("nlme")) == "3.1.162")
+
+txt <- function(x) paste(capture.output(print(x)), collapse = "\n")
+named <- function(x) as.list(x)                      # named vector -> JSON object
+mat <- function(m) list(rownames = rownames(m), colnames = colnames(m),
+                        values = unname(lapply(seq_len(nrow(m)), function(i) unname(m[i, ]))))
+cormats <- function(cs) {
+  cm <- corMatrix(cs)
+  if (!is.list(cm)) cm <- list(`1` = cm)
+  lapply(cm, function(m) unname(lapply(seq_len(nrow(m)), function(i) unname(m[i, ]))))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Correlation structures on small data sets: corMatrix per group, coef on both scales, and
+# log det of each group's correlation matrix (computed from corMatrix).
+small <- data.frame(
+  g = c("a", "a", "a", "a", "b", "b", "b"),
+  t = c(1, 2, 4, 5, 1, 3, 4),                         # integer times with gaps
+  tc = c(0.5, 1.2, 2.0, 3.7, 0.1, 0.4, 1.9),         # continuous times
+  tu = c(2.0, 0.5, 3.1, 1.0, 0.2, 1.5, 0.7),         # continuous, unsorted within group
+  x = c(1.5, 2, 3, 4.2, 5, 6, 7.5),
+  s = c("c", "b", "a", "b", "c", "a", "b"),
+  stringsAsFactors = FALSE)
+small$fs <- factor(small$s, levels = c("b", "c", "a"))
+sym4 <- data.frame(g = rep(c("a", "b"), each = 4), k = c(1, 2, 3, 4, 2, 1, 4, 3))
+structs <- list(
+  ar1_gaps   = list(data = small, cs = corAR1(0.3, form = ~ t | g)),
+  ar1_rows   = list(data = small, cs = corAR1(-0.4, form = ~ 1 | g)),
+  ar1_nogrp  = list(data = small, cs = corAR1(0.5)),
+  car1       = list(data = small, cs = corCAR1(0.6, form = ~ tc | g)),
+  car1_unsorted = list(data = small, cs = corCAR1(0.35, form = ~ tu | g)),
+  arma11     = list(data = small, cs = corARMA(c(0.4, 0.2), p = 1, q = 1, form = ~ t | g)),
+  arma20     = list(data = small, cs = corARMA(c(0.4, -0.2), p = 2, q = 0, form = ~ t | g)),
+  arma02     = list(data = small, cs = corARMA(c(0.4, -0.2), p = 0, q = 2, form = ~ 1 | g)),
+  arma21     = list(data = small, cs = corARMA(c(0.4, -0.2, 0.1), p = 2, q = 1, form = ~ 1 | g)),
+  arma12     = list(data = small, cs = corARMA(c(0.4, -0.2, 0.1), p = 1, q = 2, form = ~ t | g)),
+  arma32     = list(data = small, cs = corARMA(c(0.5, -0.3, 0.2, 0.3, -0.25), p = 3, q = 2, form = ~ t | g)),
+  compsymm   = list(data = small, cs = corCompSymm(0.3, form = ~ 1 | g)),
+  compsymm_neg = list(data = small, cs = corCompSymm(-0.2, form = ~ 1 | g)),
+  symm4      = list(data = sym4, cs = corSymm(c(0.2, 0.1, -0.3, 0.25, 0.15, 0.05), form = ~ 1 | g)),
+  symm4_idx  = list(data = sym4, cs = corSymm(c(0.2, 0.1, -0.3, 0.25, 0.15, 0.05), form = ~ k | g))
+)
+cor_out <- lapply(names(structs), function(nm) {
+  s <- structs[[nm]]
+  cs <- Initialize(s$cs, s$data)
+  cm <- corMatrix(cs); if (!is.list(cm)) cm <- list(`1` = cm)
+  list(class = class(cs)[1],
+       form = paste(deparse(formula(cs)), collapse = ""),
+       data = as.list(s$data),
+       coef_constrained = named(coef(cs, unconstrained = FALSE)),
+       coef_unconstrained = unname(coef(cs, unconstrained = TRUE)),
+       corMatrix = cormats(cs),
+       logdet = unname(sapply(cm, function(m) as.numeric(determinant(m)$modulus))))
+})
+names(cor_out) <- names(structs)
+
+# corARMA correlations by lag (first row of corMatrix on 9 equally spaced times) for several
+# orders, including q > p where nlme's moving-average terms differ from the textbook ACF.
+arma_pq <- list(c(1, 2), c(1, 3), c(2, 4), c(0, 3), c(2, 3), c(3, 4), c(1, 4), c(2, 2), c(3, 1))
+arma_out <- lapply(arma_pq, function(pq) {
+  v <- c(0.4, -0.2, 0.15, 0.1, -0.3, 0.2, 0.05)[seq_len(sum(pq))]
+  cs <- Initialize(corARMA(v, p = pq[1], q = pq[2]), data.frame(t = 1:9))
+  list(p = pq[1], q = pq[2], coef = unname(coef(cs, unconstrained = FALSE)),
+       coef_unconstrained = unname(coef(cs, unconstrained = TRUE)),
+       acf = unname(corMatrix(cs)[1, ]))
+})
+
+# Variance functions: coef on both scales, varWeights, and logLik(varFunc) = sum(log(weights)).
+vfs <- list(
+  ident_chr  = list(data = small, vf = varIdent(form = ~ 1 | s)),
+  ident_fac  = list(data = small, vf = varIdent(form = ~ 1 | fs)),
+  ident_val  = list(data = small, vf = varIdent(c(a = 2, c = 0.5), form = ~ 1 | s)),
+  ident_val3 = list(data = small, vf = varIdent(c(b = 1.5, a = 0.7), form = ~ 1 | s)),
+  power_x    = list(data = small, vf = varPower(0.5, form = ~ x)),
+  power_xg   = list(data = small, vf = varPower(c(a = 0.5, b = -0.2), form = ~ x | g)),
+  exp_x      = list(data = small, vf = varExp(0.3, form = ~ x)),
+  constpower = list(data = small, vf = varConstPower(const = 2, power = 0.5, form = ~ x)),
+  fixed_x    = list(data = small, vf = varFixed(~ x))
+)
+vf_out <- lapply(names(vfs), function(nm) {
+  s <- vfs[[nm]]
+  vf <- Initialize(s$vf, s$data)
+  # Initialize() leaves varConstPower's weights at 1; assigning the coefficients recomputes them
+  if (length(coef(vf, unconstrained = TRUE))) coef(vf) <- coef(vf, unconstrained = TRUE)
+  list(class = class(vf)[1],
+       data = as.list(s$data),
+       coef_constrained = named(coef(vf, unconstrained = FALSE)),
+       coef_unconstrained = unname(coef(vf, unconstrained = TRUE)),
+       coef_unconstrained_names = names(coef(vf, unconstrained = TRUE)),
+       weights = unname(varWeights(vf)),
+       logLik = as.numeric(logLik(vf)))
+})
+names(vf_out) <- names(vfs)
+
+# ---------------------------------------------------------------------------------------------
+# gls fits.
+ms_coef <- function(fit, unconstrained) {
+  ms <- fit$modelStruct
+  out <- list()
+  for (nm in names(ms)) out[[nm]] <- named(coef(ms[[nm]], unconstrained = unconstrained))
+  out
+}
+intervals_list <- function(iv) {
+  lapply(iv, function(x) if (is.matrix(x)) mat(x) else named(x))
+}
+gls_out <- function(fit, data_name, call_text) {
+  s <- summary(fit)
+  iv <- tryCatch(intervals(fit), error = function(e) NULL)
+  list(call = call_text, data = data_name, method = fit$method,
+       logLik = as.numeric(logLik(fit)), df = attr(logLik(fit), "df"),
+       AIC = AIC(fit), BIC = BIC(fit), sigma = fit$sigma,
+       coef = named(coef(fit)), vcov = mat(vcov(fit)),
+       tTable = mat(s$tTable),
+       modelStruct = ms_coef(fit, FALSE),
+       modelStruct_unconstrained = ms_coef(fit, TRUE),
+       fitted = unname(as.numeric(fitted(fit))),
+       residuals_response = unname(as.numeric(residuals(fit, type = "response"))),
+       residuals_pearson = unname(as.numeric(residuals(fit, type = "pearson"))),
+       residuals_normalized = unname(as.numeric(residuals(fit, type = "normalized"))),
+       apVar = if (is.matrix(fit$apVar)) mat(fit$apVar) else NULL,
+       intervals = if (is.null(iv)) NULL else intervals_list(iv),
+       intervals_text = if (is.null(iv)) NULL else txt(iv),
+       summary_text = txt(s))
+}
+gls_calls <- list(
+  ovary_ar1 = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare))",
+  ovary_ar1_ml = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = \"ML\")",
+  ovary_compsymm = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corCompSymm(form = ~ 1 | Mare))",
+  ovary_arma11 = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corARMA(p = 1, q = 1, form = ~ 1 | Mare))",
+  ovary_ols = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary)",
+  orthodont_varident = "gls(distance ~ age * Sex, Orthodont, weights = varIdent(form = ~ 1 | Sex))",
+  orthodont_varident_ml = "gls(distance ~ age * Sex, Orthodont, weights = varIdent(form = ~ 1 | Sex), method = \"ML\")",
+  orthodont_corsymm = "gls(distance ~ age * Sex, Orthodont, correlation = corSymm(form = ~ 1 | Subject))",
+  orthodont_varexp = "gls(distance ~ age * Sex, Orthodont, weights = varExp(form = ~ age))",
+  bodyweight_car1 = "gls(weight ~ Time * Diet, BodyWeight, correlation = corCAR1(form = ~ Time | Rat))",
+  bodyweight_varpower = "gls(weight ~ Time * Diet, BodyWeight, weights = varPower())",
+  bodyweight_varpower_time = "gls(weight ~ Time * Diet, BodyWeight, weights = varPower(form = ~ Time))",
+  bodyweight_ar1_varpower = "gls(weight ~ Time * Diet, BodyWeight, correlation = corAR1(form = ~ 1 | Rat), weights = varPower())"
+)
+gls_fits <- lapply(names(gls_calls), function(nm) {
+  cl <- gls_calls[[nm]]
+  fit <- eval(parse(text = cl))
+  gls_out(fit, sub("^gls\\([^,]*, ([A-Za-z]+),.*$", "\\1", sub("\\)$", ",)", cl)), cl)
+})
+names(gls_fits) <- names(gls_calls)
+
+# ---------------------------------------------------------------------------------------------
+# lme fits (for the lme developer).
+ranef_out <- function(re) {
+  one <- function(r) list(rownames = rownames(r), columns = lapply(as.list(r), unname))
+  if (is.data.frame(re)) one(re) else lapply(re, one)
+}
+lme_out <- function(fit, call_text) {
+  s <- summary(fit)
+  iv <- tryCatch(intervals(fit), error = function(e) NULL)
+  tt <- s$tTable
+  list(call = call_text, method = fit$method,
+       logLik = as.numeric(logLik(fit)), df = attr(logLik(fit), "df"),
+       AIC = AIC(fit), BIC = BIC(fit), sigma = fit$sigma,
+       fixef = named(fixef(fit)), se = named(tt[, "Std.Error"]), DF = named(tt[, "DF"]),
+       tTable = mat(tt), vcov = mat(vcov(fit)),
+       ranef = ranef_out(ranef(fit)),
+       modelStruct = named(coef(fit$modelStruct, unconstrained = FALSE)),
+       modelStruct_unconstrained = named(coef(fit$modelStruct, unconstrained = TRUE)),
+       VarCorr_text = txt(VarCorr(fit)),
+       intervals = if (is.null(iv)) NULL else lapply(iv, function(x) {
+         if (is.matrix(x)) mat(x) else if (is.list(x)) lapply(x, function(y) if (is.matrix(y)) mat(y) else named(y)) else named(x)
+       }),
+       intervals_text = if (is.null(iv)) NULL else txt(iv),
+       summary_text = txt(s))
+}
+lme_calls <- list(
+  ovary_pddiag_ar1 = "lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), data = Ovary, random = pdDiag(~sin(2*pi*Time)), correlation = corAR1())",
+  orthodont = "lme(distance ~ age * Sex, data = Orthodont, random = ~ age | Subject)",
+  orthodont_varident = "lme(distance ~ age * Sex, data = Orthodont, random = ~ age | Subject, weights = varIdent(form = ~ 1 | Sex))",
+  bodyweight_car1 = "lme(weight ~ Time * Diet, data = BodyWeight, random = ~ Time | Rat, correlation = corCAR1(form = ~ Time))",
+  bodyweight_varpower = "lme(weight ~ Time * Diet, data = BodyWeight, random = ~ Time | Rat, weights = varPower())",
+  pixel = "lme(pixel ~ day + I(day^2), data = Pixel, random = list(Dog = ~ day, Side = ~ 1))"
+)
+lme_fits <- lapply(names(lme_calls), function(nm) lme_out(eval(parse(text = lme_calls[[nm]])), lme_calls[[nm]]))
+names(lme_fits) <- names(lme_calls)
+
+out <- list(nlme_version = as.character(packageVersion("nlme")),
+            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, lme = lme_fits)
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
+           "tests/reference/nlme.json")
