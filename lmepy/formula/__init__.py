@@ -17,6 +17,18 @@ from lmepy.formula.ir import (
     Term,
     UnaryOp,
 )
+from lmepy.formula.nlme import (
+    CorSpec,
+    PdSpec,
+    RandomLevel,
+    VarSpec,
+    parse_cor,
+    parse_one_sided,
+    parse_pd,
+    parse_random,
+    parse_var,
+    split_form,
+)
 from lmepy.formula.parser import (
     FUNCTIONS,
     MODEL_FUNCTIONS,
@@ -30,5 +42,6 @@ __all__ = [
     "FUNCTIONS", "MODEL_FUNCTIONS", "BinOp", "Call", "Expr", "Formula", "GroupTerm", "Logical",
     "ModelTerms", "Name", "Number", "Paren", "RandomTerm", "String", "Term", "UnaryOp",
     "expand_slash", "findbars", "fixed_terms", "format_number", "model_terms", "nobars",
-    "parse_expr", "parse_formula",
+    "parse_expr", "parse_formula", "CorSpec", "PdSpec", "RandomLevel", "VarSpec", "parse_cor",
+    "parse_one_sided", "parse_pd", "parse_random", "parse_var", "split_form",
 ]

@@ -120,8 +120,81 @@ out <- list(
   errors = lapply(bad, bad_case)
 )
 
-nlme_file <- "tests/reference/terms_nlme.R"
-if (file.exists(nlme_file)) out$nlme <- local(source(nlme_file, local = TRUE)$value)
+## nlme's small languages -------------------------------------------------------------------
+num <- function(x) if (length(x)) as.numeric(x) else numeric(0)
+pd_case <- function(s) {
+  pd <- eval(str2lang(s))
+  one <- function(b) {
+    tt <- terms(formula(b))
+    list(class = class(b)[1], formula = dp(formula(b)),
+         term_labels = I(attr(tt, "term.labels")), intercept = attr(tt, "intercept"))
+  }
+  res <- list(text = s, class = class(pd)[1])
+  if (inherits(pd, "pdBlocked")) res$blocks <- lapply(pd, one) else res <- c(res, one(pd)[-1])
+  res
+}
+cor_case <- function(s) {
+  cs <- eval(str2lang(s))
+  f <- formula(cs)
+  list(text = s, class = class(cs)[1], formula = dp(f),
+       covariate = dp(getCovariateFormula(f)),
+       groups = if (is.null(getGroupsFormula(f))) NULL else dp(getGroupsFormula(f)),
+       value = I(tryCatch(num(coef(cs, unconstrained = FALSE)), error = function(e) numeric(0))),
+       fixed = attr(cs, "fixed"),
+       p = if (is.null(attr(cs, "p"))) 0 else attr(cs, "p"),
+       q = if (is.null(attr(cs, "q"))) 0 else attr(cs, "q"))
+}
+var_case <- function(s) {
+  vf <- eval(str2lang(s))
+  f <- formula(vf)
+  list(text = s, class = class(vf)[1], formula = dp(f),
+       covariate = dp(getCovariateFormula(f)),
+       groups = if (is.null(getGroupsFormula(f))) NULL else dp(getGroupsFormula(f)),
+       value = I(if (inherits(vf, "varIdent")) numeric(0) else
+         tryCatch(num(coef(vf, unconstrained = FALSE)), error = function(e) numeric(0))))
+}
+random_case <- function(label, r) {
+  rs <- reStruct(r)
+  lev <- rev(seq_along(rs))  # reStruct stores innermost first; we list outermost first
+  list(spec = label, groups = I(names(rs)[lev]),
+       class = I(vapply(lev, function(i) class(rs[[i]])[1], "")),
+       formula = I(vapply(lev, function(i) dp(formula(rs[[i]])), "")))
+}
+err_case <- function(s) list(text = s, r_error = tryCatch({eval(str2lang(s)); "no error"},
+                                                          error = function(e) conditionMessage(e)))
+
+pds <- c("pdSymm(~ x)", "pdDiag(~ sin(2*pi*Time))", "pdIdent(~ b - 1)", "pdCompSymm(~ x)",
+         "pdLogChol(~ age)", "pdDiag(form = ~ x + z)", "pdBlocked(list(pdSymm(~ a), pdIdent(~ b - 1)))",
+         "pdBlocked(list(~ a, ~ b - 1))",
+         "pdBlocked(list(~ a, ~ b - 1), pdClass = c(\"pdDiag\", \"pdIdent\"))")
+cors <- c("corAR1()", "corAR1(0.3, form = ~ t | g)", "corAR1(form = ~ 1 | Mare)",
+          "corCAR1(form = ~ Time)", "corCAR1(0.5, form = ~ Time | Subject)",
+          "corARMA(p = 1, q = 1)", "corARMA(c(0.2, -0.3), form = ~ 1 | g, p = 1, q = 1)",
+          "corARMA(p = 2)", "corCompSymm()", "corCompSymm(0.5, form = ~ 1 | g)", "corSymm()",
+          "corSymm(form = ~ 1 | Subject)", "corAR1(0.5, fixed = TRUE)", "corAR1(0.2, form = ~ 1 | a/b)")
+vars <- c("varIdent(form = ~ 1 | Sex)", "varIdent(c(Female = 0.5), form = ~ 1 | Sex)",
+          "varPower()", "varPower(form = ~ fitted(.))", "varPower(0.5, form = ~ x)",
+          "varExp(form = ~ x)", "varExp(form = ~ age | Sex)", "varConstPower()",
+          "varConstPower(const = 1, power = 0.5)", "varFixed(~ x)", "varPower(fixed = 0.5)")
+randoms <- list(
+  list("~ x | g", ~ x | g),
+  list("~ 1 | a/b", ~ 1 | a/b),
+  list("~ age | Subject", ~ age | Subject),
+  list("~ 1 | a/b/c", ~ 1 | a/b/c),
+  list("list(Dog = ~ day, Side = ~ 1)", list(Dog = ~ day, Side = ~ 1)),
+  list("list(Mare = pdDiag(~ sin(2*pi*Time)))", list(Mare = pdDiag(~ sin(2*pi*Time)))),
+  list("list(Subject = pdDiag(~ age))", list(Subject = pdDiag(~ age)))
+)
+nlme_bad <- c("corAR1(1.5)", "corCAR1(-0.2)", "corARMA(0.2, p = 1, q = 1)", "corARMA(p = -1)",
+              "corAR1(foo = 1)", "corAR1(0.1, ~ t, TRUE, 2)")
+
+out$nlme <- list(
+  pd = lapply(pds, pd_case),
+  cor = lapply(cors, cor_case),
+  var = lapply(vars, var_case),
+  random = lapply(randoms, function(x) random_case(x[[1]], x[[2]])),
+  errors = lapply(nlme_bad, err_case)
+)
 
 writeLines(toJSON(out, auto_unbox = TRUE, pretty = TRUE, digits = NA, null = "null"),
            "tests/reference/terms.json")
