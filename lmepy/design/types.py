@@ -62,7 +62,9 @@ class ReTerm:
         n, k = self.rows.shape
         row_idx = (self.codes[:, None] * k + np.arange(k)[None, :]).ravel()
         col_idx = np.repeat(np.arange(n), k)
-        return sp.csc_matrix((self.rows.ravel(), (row_idx, col_idx)), shape=(self.q, n))
+        z = sp.csc_matrix((self.rows.ravel(), (row_idx, col_idx)), shape=(self.q, n))
+        z.eliminate_zeros()  # lme4's drop0(): structural zeros (e.g. Days == 0) are not stored
+        return z
 
 
 @dataclass(eq=False)

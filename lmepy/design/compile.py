@@ -1,0 +1,331 @@
+"""``model_matrix`` (R's ``model.matrix()``) and ``lFormula`` (lme4's ``lFormula()``): the
+design stage's public entry points."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.formula.ir import Expr, ModelTerms, RandomTerm
+
+from .evaluate import Evaluator, check_data_frame, locate
+from .frame import ModelFrame, build_frame
+from .matrix import design_matrix
+from .rank import limited_pivot_qr_rank
+from .types import CompiledModel, ReTerm, ReTrms
+from .values import FAC, LGL, MAT, NUM, Value, drop_unused
+
+RANK_MSG_1 = "fixed-effect model matrix is rank deficient so dropping {} column / coefficient"
+RANK_MSG_N = "fixed-effect model matrix is rank deficient so dropping {} columns / coefficients"
+SCALE_MSG = "Some predictor variables are on very different scales: consider rescaling"
+
+
+class RankDeficiencyWarning(UserWarning):
+    """lme4's message that aliased fixed-effect columns were dropped."""
+
+
+class ScaleWarning(UserWarning):
+    """lme4's check.scaleX warning."""
+
+
+def as_model_terms(formula: str | ModelTerms) -> tuple[ModelTerms, str | None]:
+    """The model terms of ``formula`` (text is parsed, never evaluated) and its text."""
+    if isinstance(formula, ModelTerms):
+        return formula, (str(formula.formula) if formula.formula is not None else str(formula))
+    if not isinstance(formula, str):
+        raise FormulaError(f"a formula must be a string, not {type(formula).__name__}")
+    from lmepy.formula import model_terms
+
+    return model_terms(formula), formula
+
+
+def _column_vector(arg: object, data: pd.DataFrame, what: str, n: int) -> np.ndarray:
+    """``weights``/``offset`` given as a column name or as values (length N)."""
+    if isinstance(arg, str):
+        if arg not in data.columns:
+            raise DataError(f"column '{arg}' (given as {what}) not found in data."
+                            + close_matches(arg, [str(c) for c in data.columns]))
+        col = data[arg]
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            raise DataError(f"{what} column '{arg}' must be numeric")
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = np.asarray(arg, dtype=np.float64).reshape(-1)
+    if x.shape[0] == 1 and n != 1:
+        x = np.full(n, x[0])
+    if x.shape[0] != n:
+        raise DataError(f"variable lengths differ (found for '({what})')")
+    return x
+
+
+def _subset_arg(subset: object, ev: Evaluator) -> object:
+    """A subset given as text is an R expression over the data (whitelisted evaluator)."""
+    if isinstance(subset, str):
+        from lmepy.formula import parse_expr
+
+        v = Evaluator(ev.data, subset).value(parse_expr(subset))
+        if v.kind != LGL:
+            raise DataError("'subset' must evaluate to TRUE/FALSE")
+        return np.where(v.data < 0, False, v.data == 1)
+    if isinstance(subset, pd.Series):
+        return subset.to_numpy()
+    return subset
+
+
+def _fixed_exprs(mt: ModelTerms) -> list[Expr]:
+    out: list[Expr] = []
+    if mt.response is not None:
+        out.append(mt.response)
+    for t in mt.terms:
+        out += list(t.factors)
+    out += list(mt.offsets)
+    return out
+
+
+def _random_exprs(mt: ModelTerms) -> list[Expr]:
+    out: list[Expr] = []
+    for rt in mt.random:
+        for t in rt.terms.terms:
+            out += list(t.factors)
+        out += list(rt.terms.offsets)
+        out += list(rt.group.factors)
+    return out
+
+
+def model_matrix(
+    formula: str | ModelTerms,
+    data: object,
+    contrasts: Mapping[str, object] | None = None,
+    subset: object = None,
+) -> pd.DataFrame:
+    """R's ``model.matrix(formula, data)``: rows with a missing value dropped (na.omit),
+    unused factor levels kept (as R's plain model frame does), R's column names. The
+    ``assign`` and ``contrasts`` attributes are in ``.attrs``. Random-effects terms, if any,
+    are left out (lme4's ``nobars``)."""
+    mt, text = as_model_terms(formula)
+    df = check_data_frame(data)
+    ev = Evaluator(df, text)
+    exprs = _fixed_exprs(mt)
+    frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
+    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
+    out = pd.DataFrame(x, columns=names, index=frame.index)
+    out.attrs["assign"] = assign
+    out.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
+    out.attrs["na_action"] = frame.na_action
+    return out
+
+
+def _contrast_names(mt: ModelTerms, frame: ModelFrame, contrasts) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in mt.terms:
+        for f in t.factors:
+            key = str(f)
+            v = frame[key]
+            if v.kind in (FAC, LGL) and key not in out:
+                spec = (contrasts or {}).get(key)
+                out[key] = spec if isinstance(spec, str) else (
+                    "matrix" if spec is not None else
+                    ("contr.poly" if v.ordered else "contr.treatment"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Random-effects terms
+
+
+def _make_fac(v: Value) -> Value:
+    """lme4's makeFac: anything that is not a factor becomes ``factor(x)``."""
+    if v.kind == FAC:
+        return v
+    if v.kind == MAT:
+        raise DataError("a matrix cannot be a grouping factor")
+    return v.as_factor()
+
+
+def _interact(f1: Value, f2: Value) -> Value:
+    """lme4's ``%i%``: the observed combinations, labelled ``a:b``, ordered by f1's level then
+    f2's level."""
+    n2 = len(f2.levels or [])
+    na = (f1.data < 0) | (f2.data < 0)
+    combo = np.where(na, -1, f1.data * max(n2, 1) + f2.data)
+    uniq, inv = np.unique(combo[~na], return_inverse=True)
+    codes = np.full(combo.shape[0], -1, dtype=np.int64)
+    codes[~na] = inv
+    l1, l2 = f1.levels or [], f2.levels or []
+    levels = [f"{l1[c // max(n2, 1)]}:{l2[c % max(n2, 1)]}" for c in uniq.tolist()]
+    return Value(FAC, codes, levels)
+
+
+def _grouping(rt: RandomTerm, frame: ModelFrame) -> Value:
+    facs = [_make_fac(frame[str(f)]) for f in rt.group.factors]
+    g = facs[0]
+    for f in facs[1:]:
+        g = _interact(g, f)
+    if (g.data < 0).all():
+        raise DataError(f"Invalid grouping factor specification, {rt.group.label}")
+    return drop_unused(Value(FAC, g.data, g.levels, False))
+
+
+def build_reterms(mt: ModelTerms, frame: ModelFrame, contrasts=None) -> ReTrms:
+    """lme4's mkReTrms on the compact representation: one ReTerm per random term, sorted as
+    lme4 sorts them (only if some later term has more levels: by decreasing number of levels,
+    ties in reverse order, which is what ``rev(order(nl))`` gives)."""
+    terms: list[ReTerm] = []
+    for rt in mt.random:
+        g = _grouping(rt, frame)
+        rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, frame, contrasts)
+        terms.append(ReTerm(group=rt.group.label, levels=list(g.levels or []),
+                            codes=g.data.astype(np.int64), cnms=cnms, rows=rows, term=rt))
+    nl = [t.nlevels for t in terms]
+    if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
+        order = sorted(range(len(nl)), key=lambda i: nl[i])  # stable, increasing
+        terms = [terms[i] for i in reversed(order)]
+    return ReTrms(terms)
+
+
+def _bar_text(t: ReTerm) -> str:
+    rt = t.term
+    if isinstance(rt, RandomTerm):
+        return rt.bar_text()
+    return f"{' + '.join(t.cnms)} | {t.group}"
+
+
+def check_reterms(re: ReTrms, n: int) -> None:
+    """lme4's default checks (lmerControl): check.nlev.gtr.1, check.nobs.vs.nlev and
+    check.nobs.vs.nRE, all "stop", with lme4's messages."""
+    nlev: dict[str, int] = {}
+    for t in re.terms:
+        nlev.setdefault(t.group, t.nlevels)
+    if any(v < 2 for v in nlev.values()):
+        raise DataError("grouping factors must have > 1 sampled level")
+    bad = [g for g, v in nlev.items() if v >= n]
+    if bad:
+        raise DataError("number of levels of each grouping factor must be < number of "
+                        f"observations (problems: {', '.join(bad)})")
+    for t in re.terms:
+        if n <= t.q:
+            raise DataError(
+                f"number of observations (={n}) <= number of random effects (={t.q}) for term "
+                f"({_bar_text(t)}); the random-effects parameters and the residual variance "
+                "(or scale parameter) are probably unidentifiable")
+
+
+# --------------------------------------------------------------------------------------------
+# Fixed effects checks
+
+
+def drop_rank_deficient(x: np.ndarray, names: list[str], assign: list[int], tol: float = 1e-7
+                        ) -> tuple[np.ndarray, list[str], list[int], list[str]]:
+    """lme4's chkRank.drop.cols ("message+drop.cols"): keep R's LINPACK pivots, warn."""
+    p = x.shape[1]
+    if p == 0:
+        return x, names, assign, []
+    rank, pivot = limited_pivot_qr_rank(x, tol)
+    if rank == p:
+        return x, names, assign, []
+    msg = (RANK_MSG_1 if p - rank == 1 else RANK_MSG_N).format(p - rank)
+    warnings.warn(msg, RankDeficiencyWarning, stacklevel=3)
+    keep = pivot[:rank]
+    dropped = [names[i] for i in range(p) if i not in set(keep.tolist())]
+    return (x[:, keep], [names[i] for i in keep], [assign[i] for i in keep], dropped)
+
+
+def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
+    """lme4's check.scaleX = "warning": columns other than 0/1 whose standard deviations
+    differ from each other, or from 1, by more than a factor ``tol``."""
+    if x.shape[0] < 2 or x.shape[1] == 0:
+        return
+    cont = ~np.all((x == 0) | (x == 1), axis=0)
+    if not cont.any():
+        return
+    sd = np.std(x[:, cont], axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logsd = np.abs(np.log(sd))
+        ratios = np.abs(np.log(sd[:, None] / sd[None, :]))
+    big = np.log(tol)
+    vals = np.concatenate([logsd, ratios[np.tril_indices(len(sd), -1)]])
+    if np.any(vals > big):
+        warnings.warn(SCALE_MSG, ScaleWarning, stacklevel=3)
+
+
+def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:
+    if v.kind in (NUM, MAT):
+        return v.data.copy()
+    binomial = family is not None and getattr(family, "family", family) == "binomial"
+    if v.kind == LGL:
+        return v.data.astype(np.float64)
+    if v.kind == FAC and binomial:
+        return (v.data != 0).astype(np.float64)
+    raise DataError("response must be numeric or factor" if binomial else
+                    "response must be numeric")
+
+
+def lFormula(
+    formula: str | ModelTerms,
+    data: object,
+    REML: bool = True,
+    weights: object = None,
+    offset: object = None,
+    subset: object = None,
+    contrasts: Mapping[str, object] | None = None,
+    family: object = None,
+    check_scale_x: bool = True,
+) -> CompiledModel:
+    """lme4's ``lFormula()``: the model frame (na.omit, unused levels dropped), X with R's
+    names (aliased columns dropped as lme4 does), y, weights, offset (formula ``offset()``
+    terms plus the argument) and the random-effects terms in lme4's order. ``family``
+    (glmer) lets a binomial response be a factor."""
+    mt, text = as_model_terms(formula)
+    df = check_data_frame(data)
+    if mt.response is None:
+        raise FormulaError("the formula needs a response (left-hand side)", text, 0)
+    if not mt.random:
+        raise FormulaError("No random effects terms specified in formula", text,
+                           len(text) if text else None)
+    n0 = len(df)
+    extras: dict[str, np.ndarray] = {}
+    if weights is not None:
+        extras["(weights)"] = _column_vector(weights, df, "weights", n0)
+    if offset is not None:
+        extras["(offset)"] = _column_vector(offset, df, "offset", n0)
+    ev = Evaluator(df, text)
+    exprs = _fixed_exprs(mt) + _random_exprs(mt)
+    frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True)
+    n = frame.n
+    if n == 0:
+        raise DataError("0 (non-NA) cases")
+    re = build_reterms(mt, frame, contrasts)
+    check_reterms(re, n)
+    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
+    x, names, assign, dropped = drop_rank_deficient(x, names, assign)
+    if check_scale_x:
+        check_scale(x)
+    X = pd.DataFrame(x, columns=names, index=frame.index)
+    X.attrs["assign"] = assign
+    X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
+    y = _response(frame[str(mt.response)], family, mt)
+    off: np.ndarray | None = None
+    for o in mt.offsets:
+        v = frame[str(o)]
+        off = v.data.copy() if off is None else off + v.data
+    if "(offset)" in frame.extras:
+        off = frame.extras["(offset)"].copy() if off is None else off + frame.extras["(offset)"]
+    w = frame.extras.get("(weights)")
+    return CompiledModel(
+        terms=mt,
+        frame=frame.to_pandas(),
+        X=X,
+        y=y,
+        reTrms=re,
+        weights=None if w is None else w.copy(),
+        offset=off,
+        response_name=str(mt.response),
+        dropped_columns=dropped,
+        na_action=frame.na_action,
+    )
+
+
+__all__: Sequence[str] = ["lFormula", "model_matrix", "locate"]

@@ -1,0 +1,440 @@
+"""A small whitelisted evaluator of formula expressions over a DataFrame.
+
+Formula text may come from an untrusted file or web form, so it is never given to Python's
+``eval``: only the names and functions below are understood, everything else is a
+``FormulaError`` naming the offender (with close matches and a caret under it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.formula.ir import (
+    BinOp,
+    Call,
+    Expr,
+    Logical,
+    Name,
+    Number,
+    Paren,
+    String,
+    UnaryOp,
+)
+
+from .values import CHR, FAC, LGL, MAT, NUM, Value, column_value
+
+_CONSTANTS = {"pi": math.pi}
+
+
+def locate(text: str | None, token: str, call: bool = False) -> int | None:
+    """Position of ``token`` as a whole name (a call if ``call``) in the formula text."""
+    if not text:
+        return None
+    pat = r"(?<![A-Za-z0-9._])" + re.escape(token) + r"(?![A-Za-z0-9._])"
+    if call:
+        pat += r"(?=\s*\()"
+    m = re.search(pat, text)
+    if m is None and "`" + token + "`" in text:
+        return text.index("`" + token + "`")
+    return m.start() if m else None
+
+
+class Evaluator:
+    """Evaluates expressions against one DataFrame, caching each distinct expression (by its
+    R deparse) so a variable used in several terms is computed once."""
+
+    def __init__(self, data: pd.DataFrame, formula_text: str | None = None):
+        self.data = data
+        self.n = len(data)
+        self.text = formula_text
+        self.cache: dict[str, Value] = {}
+
+    # -- errors -------------------------------------------------------------------------
+    def _error(self, message: str, token: str, call: bool = False) -> FormulaError:
+        pos = locate(self.text, token, call)
+        return FormulaError(message, self.text, pos, len(token) if pos is not None else 1)
+
+    # -- entry ----------------------------------------------------------------------------
+    def value(self, expr: Expr) -> Value:
+        """The variable ``expr`` (full length N), as R's model.frame evaluates it."""
+        key = str(expr)
+        v = self.cache.get(key)
+        if v is None:
+            v = self.eval(expr)
+            if v.is_scalar:
+                v = Value(v.kind, np.full(self.n, v.data.item(),
+                                          dtype=v.data.dtype if v.kind != CHR else object),
+                          v.levels, v.ordered, v.colnames, v.attrs)
+            if len(v) != self.n:
+                raise self._error(f"variable lengths differ (found for '{key}')", key)
+            self.cache[key] = v
+        return v
+
+    def eval(self, e: Expr) -> Value:
+        if isinstance(e, Paren):
+            return self.eval(e.body)
+        if isinstance(e, Name):
+            return self._name(e.id)
+        if isinstance(e, Number):
+            return Value(NUM, np.array(float(e.value)))
+        if isinstance(e, Logical):
+            return Value(LGL, np.array(1 if e.value else 0, dtype=np.int8))
+        if isinstance(e, String):
+            return Value(CHR, np.array(e.value, dtype=object))
+        if isinstance(e, UnaryOp):
+            return self._unary(e)
+        if isinstance(e, BinOp):
+            return self._binop(e)
+        if isinstance(e, Call):
+            return self._call(e)
+        raise self._error(f"cannot evaluate '{e}' in a model formula", str(e))
+
+    def _name(self, name: str) -> Value:
+        if name in self.data.columns:
+            return column_value(self.data[name], name)
+        if name in _CONSTANTS:
+            return Value(NUM, np.array(_CONSTANTS[name]))
+        if name in ("T", "F"):
+            return Value(LGL, np.array(1 if name == "T" else 0, dtype=np.int8))
+        cols = [str(c) for c in self.data.columns]
+        raise self._error(f"object '{name}' not found." + close_matches(name, cols), name)
+
+    # -- arithmetic -------------------------------------------------------------------------
+    def _numeric(self, v: Value, what: str) -> np.ndarray:
+        if v.kind in (NUM, MAT):
+            return v.data
+        if v.kind == LGL:
+            return np.where(v.data < 0, np.nan, v.data.astype(np.float64))
+        if v.kind == FAC:
+            raise self._error(f"'{what}' not meaningful for factors", what)
+        raise self._error(f"non-numeric argument to '{what}'", what)
+
+    def _unary(self, e: UnaryOp) -> Value:
+        v = self.eval(e.operand)
+        if e.op == "-":
+            return _num_like(v, -self._numeric(v, "-"))
+        if e.op == "+":
+            return _num_like(v, self._numeric(v, "+"))
+        if e.op == "!":
+            x = self._numeric(v, "!")
+            return _logical(x == 0, np.isnan(x))
+        raise self._error(f"operator '{e.op}' cannot be used here", e.op)
+
+    def _binop(self, e: BinOp) -> Value:
+        op = e.op
+        a, b = self.eval(e.left), self.eval(e.right)
+        if op in ("==", "!=") and (a.kind in (FAC, CHR) or b.kind in (FAC, CHR)):
+            sa, sb = _as_strings(a), _as_strings(b)
+            na = _str_na(sa) | _str_na(sb)
+            eq = np.asarray(sa == sb, dtype=bool)
+            return _logical(eq if op == "==" else ~eq, na)
+        if op not in _ARITH and op not in _COMPARE and op not in ("&", "|", "&&", "||"):
+            raise self._error(f"operator '{op}' cannot be used inside a function call or I()",
+                              op)
+        x, y = self._numeric(a, op), self._numeric(b, op)
+        if op in _ARITH:
+            with np.errstate(all="ignore"):
+                out = _ARITH[op](x, y)
+            mat = a if a.kind == MAT else (b if b.kind == MAT else None)
+            if mat is not None:
+                return Value(MAT, np.asarray(out, dtype=np.float64), colnames=mat.colnames)
+            return Value(NUM, np.asarray(out, dtype=np.float64))
+        na = np.isnan(x) | np.isnan(y)
+        with np.errstate(invalid="ignore"):
+            if op in _COMPARE:
+                return _logical(_COMPARE[op](x, y), na)
+            xb, yb = x != 0, y != 0
+            if op in ("&", "&&"):
+                res = xb & yb
+                na = (np.isnan(x) & ~(~np.isnan(y) & ~yb)) | (np.isnan(y) & ~(~np.isnan(x) & ~xb))
+            else:
+                res = xb | yb
+                na = (np.isnan(x) & ~(~np.isnan(y) & yb)) | (np.isnan(y) & ~(~np.isnan(x) & xb))
+        return _logical(res, na)
+
+    # -- calls --------------------------------------------------------------------------------
+    def _call(self, e: Call) -> Value:
+        fn = _FUNCTIONS.get(e.func)
+        if fn is None:
+            raise self._error(
+                f'could not find function "{e.func}".' + close_matches(e.func, _FUNCTIONS),
+                e.func, call=True)
+        return fn(self, e)
+
+    def arg(self, e: Call, i: int, name: str, required: bool = True) -> Expr | None:
+        """The i-th positional argument or the named one."""
+        v = e.kwarg(name)
+        if v is not None:
+            return v
+        if i < len(e.args):
+            return e.args[i]
+        if required:
+            raise self._error(f'argument "{name}" is missing, with no default', e.func,
+                              call=True)
+        return None
+
+    def const(self, e: Expr | None, default: float | bool | None = None):
+        """A constant argument (number or TRUE/FALSE), evaluated without data."""
+        if e is None:
+            return default
+        v = self.eval(e)
+        if not v.is_scalar and len(v) != 1:
+            raise self._error(f"'{e}' must be a single number", str(e))
+        x = v.data.reshape(-1)[0]
+        if v.kind == LGL:
+            return bool(x)
+        if v.kind == NUM:
+            return float(x)
+        raise self._error(f"'{e}' must be a single number", str(e))
+
+
+_ARITH: dict[str, Callable] = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
+    "%%": lambda x, y: x - np.floor(x / y) * y, "%/%": lambda x, y: np.floor(x / y),
+}
+_COMPARE: dict[str, Callable] = {
+    "==": np.equal, "!=": np.not_equal, "<": np.less, ">": np.greater, "<=": np.less_equal,
+    ">=": np.greater_equal,
+}
+
+
+def _num_like(v: Value, data: np.ndarray) -> Value:
+    if v.kind == MAT:
+        return Value(MAT, data, colnames=v.colnames)
+    return Value(NUM, np.asarray(data, dtype=np.float64))
+
+
+def _logical(values: np.ndarray, na: np.ndarray) -> Value:
+    out = np.where(na, -1, np.asarray(values, dtype=bool).astype(np.int8))
+    return Value(LGL, np.asarray(out, dtype=np.int8))
+
+
+def _as_strings(v: Value) -> np.ndarray:
+    if v.kind == FAC:
+        lv = np.array(list(v.levels or []) + [None], dtype=object)
+        return lv[v.data]
+    if v.kind == CHR:
+        return v.data
+    if v.kind == LGL:
+        return np.array([None, "FALSE", "TRUE"], dtype=object)[np.asarray(v.data) + 1]
+    from .values import r_num_str
+    flat = np.atleast_1d(v.data)
+    out = np.array([None if math.isnan(x) else r_num_str(x) for x in flat], dtype=object)
+    return out.reshape(np.shape(v.data))
+
+
+def _str_na(a: np.ndarray) -> np.ndarray:
+    return np.vectorize(lambda s: s is None, otypes=[bool])(a) if a.size else np.zeros(0, bool)
+
+
+# --------------------------------------------------------------------------------------------
+# Whitelisted functions
+
+
+def _unary_math(func: Callable, rname: str) -> Callable:
+    def f(ev: Evaluator, e: Call) -> Value:
+        if len(e.args) + len(e.kwargs) != 1:
+            raise ev._error(f"{len(e.args) + len(e.kwargs)} arguments passed to '{rname}' "
+                            "which requires 1", rname, call=True)
+        v = ev.eval(ev.arg(e, 0, "x"))
+        x = ev._numeric(v, rname)
+        with np.errstate(all="ignore"):
+            out = func(x)
+        if np.any(np.isnan(out) & ~np.isnan(x)):
+            warnings.warn("NaNs produced", RuntimeWarning, stacklevel=4)
+        return _num_like(v, out)
+    return f
+
+
+def _log(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "x"))
+    x = ev._numeric(v, "log")
+    base = ev.const(ev.arg(e, 1, "base", required=False), None)
+    with np.errstate(all="ignore"):
+        out = np.log(x) if base is None else np.log(x) / math.log(base)
+    if np.any(np.isnan(out) & ~np.isnan(x)):
+        warnings.warn("NaNs produced", RuntimeWarning, stacklevel=3)
+    return _num_like(v, out)
+
+
+def _identity(ev: Evaluator, e: Call) -> Value:
+    if len(e.args) != 1:
+        raise ev._error(f"{e.func}() takes one argument", e.func, call=True)
+    return ev.eval(e.args[0])
+
+
+def _offset(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "object"))
+    return Value(NUM, ev._numeric(v, "offset"))
+
+
+def _as_numeric(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "x"))
+    if v.kind == FAC:
+        return Value(NUM, np.where(v.data < 0, np.nan, v.data + 1.0))
+    if v.kind == CHR:
+        out = pd.to_numeric(pd.Series(v.data, dtype=object), errors="coerce").to_numpy(float)
+        if np.any(np.isnan(out) & ~np.array([s is None for s in v.data])):
+            warnings.warn("NAs introduced by coercion", RuntimeWarning, stacklevel=3)
+        return Value(NUM, out)
+    x = ev._numeric(v, e.func)
+    if v.kind == MAT:
+        x = x.reshape(-1, order="F")
+    if e.func == "as.integer":
+        x = np.trunc(x)
+    return Value(NUM, np.asarray(x, dtype=np.float64))
+
+
+def _factor(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "x"))
+    if v.is_scalar:
+        v = Value(v.kind, np.full(ev.n, v.data.item(), dtype=v.data.dtype), v.levels)
+    if v.kind == MAT:
+        raise ev._error("factor() of a matrix is not supported", e.func, call=True)
+    f = v.as_factor()
+    ordered = e.func == "ordered" or bool(ev.const(e.kwarg("ordered"), False)) \
+        or (e.func == "as.factor" and v.ordered) or (e.func == "factor" and v.ordered
+                                                     and e.kwarg("ordered") is None)
+    return Value(FAC, f.data, f.levels, ordered)
+
+
+def _poly(ev: Evaluator, e: Call) -> Value:
+    if len(e.args) > 2:
+        raise ev._error("poly() of several variables is not supported", e.func, call=True)
+    v = ev.eval(ev.arg(e, 0, "x"))
+    x = np.asarray(ev._numeric(v, "poly"), dtype=np.float64)
+    if v.kind == MAT:
+        raise ev._error("poly() of a matrix is not supported", e.func, call=True)
+    degree = ev.const(ev.arg(e, 1, "degree", required=False), 1.0)
+    raw = bool(ev.const(e.kwarg("raw"), False))
+    if degree < 1:
+        raise ev._error("'degree' must be at least 1", e.func, call=True)
+    d = int(degree)
+    names = [str(i) for i in range(1, d + 1)]
+    if raw:
+        z = x[:, None] ** np.arange(1, d + 1)[None, :]
+        return Value(MAT, z, colnames=names)
+    if np.isnan(x).any():
+        raise ev._error("missing values are not allowed in 'poly'", e.func, call=True)
+    if d >= len(np.unique(x)):
+        raise ev._error("'degree' must be less than number of unique points", e.func, call=True)
+    z, alpha, norm2 = orthopoly(x, d)
+    return Value(MAT, z, colnames=names, attrs={"alpha": alpha, "norm2": norm2})
+
+
+def orthopoly(x: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R's ``poly(x, degree)``: the columns of the centred Vandermonde matrix made orthogonal
+    (QR), each scaled to unit length; also R's ``coefs`` (alpha, norm2) for prediction."""
+    xbar = float(np.mean(x))
+    xc = x - xbar
+    vander = xc[:, None] ** np.arange(degree + 1)[None, :]
+    q, r = np.linalg.qr(vander)
+    z = q * np.diag(r)[None, :]
+    norm2 = (z ** 2).sum(axis=0)
+    alpha = ((xc[:, None] * z ** 2).sum(axis=0) / norm2 + xbar)[:degree]
+    z = z[:, 1:] / np.sqrt(norm2[1:])[None, :]
+    return z, alpha, np.concatenate([[1.0], norm2])
+
+
+def _scale(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "x"))
+    x = np.asarray(ev._numeric(v, "scale"), dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    center = ev.const(ev.arg(e, 1, "center", required=False), True)
+    scl = ev.const(ev.arg(e, 2, "scale", required=False), True)
+    out = x.copy()
+    attrs: dict = {}
+    if center is True or (center is not False and not isinstance(center, bool)):
+        c = np.nanmean(x, axis=0) if center is True else np.full(x.shape[1], float(center))
+        out = out - c[None, :]
+        attrs["scaled:center"] = c
+    if scl is True or (scl is not False and not isinstance(scl, bool)):
+        if scl is True:
+            nn = (~np.isnan(out)).sum(axis=0)
+            s = np.sqrt(np.nansum(out ** 2, axis=0) / np.maximum(nn - 1, 1))
+        else:
+            s = np.full(x.shape[1], float(scl))
+        out = out / s[None, :]
+        attrs["scaled:scale"] = s
+    return Value(MAT, out, colnames=v.colnames if v.kind == MAT else None, attrs=attrs)
+
+
+def _cbind(ev: Evaluator, e: Call) -> Value:
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for a in e.args:
+        v = ev.eval(a)
+        x = np.asarray(ev._numeric(v, "cbind"), dtype=np.float64)
+        if x.ndim == 0:
+            x = np.full(ev.n, float(x))
+        if x.ndim == 1:
+            cols.append(x[:, None])
+            inner = a.body if isinstance(a, Paren) else a
+            names.append(inner.id if isinstance(inner, Name) else "")
+        else:
+            cols.append(x)
+            names += list(v.colnames) if v.colnames else [""] * x.shape[1]
+    for k, a in e.kwargs:
+        v = ev.eval(a)
+        x = np.asarray(ev._numeric(v, "cbind"), dtype=np.float64)
+        cols.append((np.full(ev.n, float(x)) if x.ndim == 0 else x).reshape(ev.n, -1))
+        names.append(k)
+    return Value(MAT, np.hstack(cols), colnames=names)
+
+
+_FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
+    "I": _identity,
+    "(": _identity,
+    "log": _log,
+    "log2": _unary_math(np.log2, "log2"),
+    "log10": _unary_math(np.log10, "log10"),
+    "log1p": _unary_math(np.log1p, "log1p"),
+    "exp": _unary_math(np.exp, "exp"),
+    "expm1": _unary_math(np.expm1, "expm1"),
+    "sqrt": _unary_math(np.sqrt, "sqrt"),
+    "abs": _unary_math(np.abs, "abs"),
+    "sin": _unary_math(np.sin, "sin"),
+    "cos": _unary_math(np.cos, "cos"),
+    "tan": _unary_math(np.tan, "tan"),
+    "asin": _unary_math(np.arcsin, "asin"),
+    "acos": _unary_math(np.arccos, "acos"),
+    "atan": _unary_math(np.arctan, "atan"),
+    "sinh": _unary_math(np.sinh, "sinh"),
+    "cosh": _unary_math(np.cosh, "cosh"),
+    "tanh": _unary_math(np.tanh, "tanh"),
+    "floor": _unary_math(np.floor, "floor"),
+    "ceiling": _unary_math(np.ceil, "ceiling"),
+    "poly": _poly,
+    "scale": _scale,
+    "factor": _factor,
+    "as.factor": _factor,
+    "ordered": _factor,
+    "as.numeric": _as_numeric,
+    "as.double": _as_numeric,
+    "as.integer": _as_numeric,
+    "offset": _offset,
+    "cbind": _cbind,
+}
+
+
+def check_data_frame(data: object) -> pd.DataFrame:
+    """A pandas DataFrame from the caller's data (polars converted), never the caller's own
+    object, so nothing we do can modify it."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    to_pandas = getattr(data, "to_pandas", None)
+    if callable(to_pandas):
+        out = to_pandas()
+        if isinstance(out, pd.DataFrame):
+            return out
+    if isinstance(data, dict):
+        return pd.DataFrame(data)
+    raise DataError(f"'data' must be a pandas DataFrame (or polars), not {type(data).__name__}")

@@ -1,0 +1,125 @@
+"""R's ``model.frame()``: evaluate every variable the model uses, apply ``subset``, drop rows
+with a missing value anywhere (``na.omit``), and (as lme4 asks) drop unused factor levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lmepy.errors import DataError
+from lmepy.formula.ir import Expr
+
+from .evaluate import Evaluator
+from .values import CHR, FAC, LGL, MAT, NUM, Value, drop_unused, factor_from_strings
+
+
+@dataclass(eq=False)
+class ModelFrame:
+    """The evaluated variables (keyed by R's deparse, in R's order) on the kept rows."""
+
+    values: dict[str, Value]
+    rows: np.ndarray  # positions in the caller's data of the kept rows
+    na_action: np.ndarray  # positions dropped by na.omit (after subset)
+    index: pd.Index  # the caller's row labels of the kept rows
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # "(weights)", "(offset)"
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.shape[0])
+
+    def __getitem__(self, key: str) -> Value:
+        return self.values[key]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The frame as a DataFrame: factors as Categoricals, matrices as one column each
+        (named as model.matrix names them)."""
+        cols: dict[str, object] = {}
+        for key, v in self.values.items():
+            if v.kind == NUM:
+                cols[key] = v.data
+            elif v.kind == MAT:
+                k = v.data.shape[1]
+                for j in range(k):
+                    cols[matrix_column_name(key, v.colnames, j, k)] = v.data[:, j]
+            elif v.kind == FAC:
+                cols[key] = pd.Categorical.from_codes(v.data, v.levels or [], ordered=v.ordered)
+            elif v.kind == LGL:
+                cols[key] = v.data.astype(bool)
+            else:
+                cols[key] = v.data
+        for key, x in self.extras.items():
+            cols[key] = x
+        return pd.DataFrame(cols, index=self.index)
+
+
+def matrix_column_name(key: str, colnames: list[str] | None, j: int, k: int) -> str:
+    """R's name for column j of a matrix variable: the variable's name alone when it has one
+    column, else the name followed by the column name (or number)."""
+    if k == 1:
+        return key
+    if colnames is None:
+        return f"{key}{j + 1}"
+    return f"{key}{colnames[j]}"
+
+
+def subset_positions(subset: object, n: int) -> np.ndarray | None:
+    """Row positions selected by ``subset``: a boolean mask (NA counts as FALSE, as R) or
+    integer positions."""
+    if subset is None:
+        return None
+    arr = np.asarray(subset)
+    if arr.dtype == bool or (arr.dtype == object and all(isinstance(x, bool | np.bool_)
+                                                         or x is None for x in arr)):
+        mask = np.array([bool(x) if x is not None else False for x in arr], dtype=bool)
+        if mask.shape[0] != n:
+            raise DataError(f"'subset' has length {mask.shape[0]}, the data have {n} rows")
+        return np.flatnonzero(mask)
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.size and (arr.min() < 0 or arr.max() >= n):
+            raise DataError("'subset' positions out of range")
+        return arr.astype(np.int64)
+    raise DataError("'subset' must be a boolean mask or integer row positions")
+
+
+def build_frame(
+    ev: Evaluator,
+    exprs: list[Expr],
+    extras: dict[str, np.ndarray] | None = None,
+    subset: object = None,
+    drop_unused_levels: bool = True,
+) -> ModelFrame:
+    """Evaluate ``exprs`` on the whole data (as R does, before subsetting), then subset,
+    na.omit, turn character variables into factors and drop unused levels."""
+    values: dict[str, Value] = {}
+    for e in exprs:
+        key = str(e)
+        if key not in values:
+            values[key] = ev.value(e)
+    extras = dict(extras or {})
+    n0 = ev.n
+    pos = subset_positions(subset, n0)
+    if pos is None:
+        pos = np.arange(n0)
+    na = np.zeros(pos.shape[0], dtype=bool)
+    for v in values.values():
+        na |= v.na_mask()[pos]
+    for x in extras.values():
+        na |= np.isnan(x[pos])
+    keep = pos[~na]
+    out: dict[str, Value] = {}
+    for key, v in values.items():
+        w = v.take(keep)
+        if w.kind == CHR:
+            w = factor_from_strings(w.data)
+        elif w.kind == FAC and drop_unused_levels:
+            w = drop_unused(w)
+        out[key] = w
+    ex = {k: x[keep] for k, x in extras.items()}
+    return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex)
+
+
+def is_factor_like(v: Value) -> bool:
+    """Whether model.matrix codes this variable by contrasts or indicators."""
+    return v.kind in (FAC, LGL, CHR)

@@ -1,0 +1,161 @@
+"""The design stage against R: model.matrix() and lme4 1.1-31's lFormula(), value by value.
+
+Fixtures: tests/reference/design.json, written by tests/reference/design.R. Names and
+integers compare exactly, doubles to 1e-12 (relative and absolute).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmepy.datasets import load
+from lmepy.design import lFormula, model_matrix
+from lmepy.design.compile import RankDeficiencyWarning
+
+REF = json.loads((Path(__file__).parent / "reference" / "design.json").read_text())
+TOL = dict(rtol=1e-12, atol=1e-12)
+
+
+def inline_frame(name: str) -> pd.DataFrame:
+    spec = REF["frames"][name]
+    cols: dict[str, object] = {}
+    for col in spec["columns"]:
+        c = spec["data"][col]
+        if c["type"] == "factor":
+            cols[col] = pd.Categorical.from_codes(c["codes"], c["levels"], ordered=c["ordered"])
+        elif c["type"] == "logical":
+            cols[col] = np.array(c["values"], dtype=bool)
+        elif c["type"] == "character":
+            cols[col] = pd.Series(c["values"], dtype=object)
+        else:
+            cols[col] = np.array([np.nan if v is None else v for v in c["values"]], dtype=float)
+    return pd.DataFrame(cols)
+
+
+@cache
+def _data(name: str) -> pd.DataFrame:
+    if name in REF["frames"]:
+        return inline_frame(name)
+    return load(name)
+
+
+def data(name: str) -> pd.DataFrame:
+    return _data(name).copy()
+
+
+def floats(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def r_rownames(index: pd.Index) -> list[str]:
+    return [str(i + 1) for i in index]
+
+
+@pytest.mark.parametrize("case_id", sorted(REF["model_matrix"]))
+def test_model_matrix(case_id: str) -> None:
+    case = REF["model_matrix"][case_id]
+    X = model_matrix(case["formula"], data(case["data"]))
+    assert list(X.columns) == case["colnames"]
+    assert X.attrs["assign"] == case["assign"]
+    assert r_rownames(X.index) == case["rownames"]
+    expected = np.column_stack([floats(c) for c in case["X"]])
+    np.testing.assert_allclose(X.to_numpy(), expected, **TOL)
+
+
+def _fit_args(case: dict) -> dict:
+    kw: dict = {}
+    for k in ("weights", "offset", "subset"):
+        if case.get(k) is not None:
+            kw[k] = case[k]
+    return kw
+
+
+@cache
+def _compiled(case_id: str):
+    case = REF["lFormula"][case_id]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = lFormula(case["formula"], data(case["data"]), **_fit_args(case))
+    return m, [str(w.message) for w in caught if issubclass(w.category, RankDeficiencyWarning)]
+
+
+@pytest.mark.parametrize("case_id", sorted(REF["lFormula"]))
+def test_lformula_fixed(case_id: str) -> None:
+    case = REF["lFormula"][case_id]
+    m, msgs = _compiled(case_id)
+    assert m.n == case["n"]
+    assert list(m.X.columns) == case["colnames"]
+    assert m.X.attrs["assign"] == case["assign"]
+    assert m.dropped_columns == case["col_dropped"]
+    assert msgs == case["messages"]
+    nx = len(case["rownames"])
+    assert r_rownames(m.X.index[:nx]) == case["rownames"]
+    expected = np.column_stack([floats(c) for c in case["X"]])
+    np.testing.assert_allclose(m.X.to_numpy()[:nx], expected, **TOL)
+    np.testing.assert_allclose(m.X.to_numpy().sum(axis=0), floats(case["X_colsums"]), **TOL)
+    np.testing.assert_allclose(m.y[:nx], floats(case["y"]), **TOL)
+    if case["offset_values"] is None:
+        assert m.offset is None
+    else:
+        np.testing.assert_allclose(m.offset, floats(case["offset_values"]), **TOL)
+    if case["weights_values"] is None:
+        assert m.weights is None
+    else:
+        np.testing.assert_allclose(m.weights, floats(case["weights_values"]), **TOL)
+
+
+@pytest.mark.parametrize("case_id", sorted(REF["lFormula"]))
+def test_lformula_random(case_id: str) -> None:
+    case = REF["lFormula"][case_id]
+    m, _ = _compiled(case_id)
+    re = m.reTrms
+    assert [t.group for t in re.terms] == case["cnms_names"]
+    assert [t.cnms for t in re.terms] == case["cnms"]
+    assert [t.nlevels for t in re.terms] == case["nl"]
+    flist = re.flist
+    assert list(flist) == case["flist_names"]
+    assert [list(f.categories) for f in flist.values()] == case["flist_levels"]
+    names = list(flist)
+    assert [names.index(t.group) + 1 for t in re.terms] == case["flist_assign"]
+    np.testing.assert_array_equal(re.theta0, floats(case["theta"]))
+    np.testing.assert_array_equal(re.lower, floats(case["lower"]))
+    assert re.Gp.tolist() == case["Gp"]
+    zt = re.Zt.tocoo()
+    assert list(zt.shape) == case["Zt_dim"]
+    order = np.lexsort((zt.row, zt.col))
+    i, j, x = zt.row[order], zt.col[order], zt.data[order]
+    if "Zt" in case:
+        assert i.tolist() == case["Zt"]["i"]
+        assert j.tolist() == case["Zt"]["j"]
+        np.testing.assert_allclose(x, floats(case["Zt"]["x"]), **TOL)
+        rownames = [lv for t in re.terms for lv in t.levels for _ in range(t.k)]
+        assert rownames == case["Zt_rownames"]
+    else:
+        s = case["Zt_summary"]
+        nz = np.diff(re.Zt.tocsr().indptr)
+        assert nz.tolist() == s["row_nnz"]
+        k = len(s["first_i"])
+        assert i[:k].tolist() == s["first_i"]
+        assert j[:k].tolist() == s["first_j"]
+        np.testing.assert_allclose(x[:k], floats(s["first_x"]), **TOL)
+        for t, first in zip(re.terms, s["rownames_firsts"], strict=True):
+            assert [lv for lv in t.levels for _ in range(t.k)][:len(first)] == first
+
+
+def test_insteval_is_fast() -> None:
+    """The brief's budget: X and the ReTerms of InstEval (73,421 rows) well under a second."""
+    import time
+
+    df = data("InstEval")
+    t0 = time.perf_counter()
+    m = lFormula("y ~ service + (1 | s) + (1 | d) + (1 | dept:service)", df)
+    elapsed = time.perf_counter() - t0
+    assert m.n == REF["lFormula"]["insteval"]["n"]
+    assert elapsed < 1.0
