@@ -1,0 +1,215 @@
+"""The design stage's errors (lme4's and R's wording), R's conventions for level order,
+number labels and contr.poly, and its promises: the caller's frame is never modified, polars-like
+frames and pandas' string dtype are accepted, formula text is never executed.
+
+Fixtures: tests/reference/design.json (tests/reference/design.R).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmepy.datasets import load
+from lmepy.design import lFormula, model_matrix
+from lmepy.design.contrasts import contr_poly
+from lmepy.design.values import factor_from_strings, r_num_str, r_sort_strings
+from lmepy.errors import DataError, FormulaError
+from lmepy.formula.ir import Call, ModelTerms, Name, Term
+
+REF = json.loads((Path(__file__).parent / "reference" / "design.json").read_text())
+ERR = {k: v["message"] for k, v in REF["errors"].items()}
+TOL = dict(rtol=1e-12, atol=1e-12)
+
+
+def inline_frame(name: str) -> pd.DataFrame:
+    spec = REF["frames"][name]
+    cols: dict[str, object] = {}
+    for col in spec["columns"]:
+        c = spec["data"][col]
+        if c["type"] == "factor":
+            cols[col] = pd.Categorical.from_codes(c["codes"], c["levels"], ordered=c["ordered"])
+        elif c["type"] == "logical":
+            cols[col] = np.array(c["values"], dtype=bool)
+        elif c["type"] == "character":
+            cols[col] = pd.Series(c["values"], dtype=object)
+        else:
+            cols[col] = np.array([np.nan if v is None else v for v in c["values"]], dtype=float)
+    return pd.DataFrame(cols)
+
+
+def floats(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, FormulaError) else str(exc)
+
+
+# ---- errors -------------------------------------------------------------------------------
+
+LME4_ERRORS = [
+    ("nlev_ge_n", "y ~ x + (1 | g)", DataError),
+    ("nlev_one", "y ~ x + (1 | one)", DataError),
+    ("nobs_vs_nre", "y ~ x + (x | h)", DataError),
+    ("zero_cases", "y ~ x + (1 | n)", DataError),
+    ("response_numeric", "one ~ x + (1 | h)", DataError),
+    ("no_bars", "y ~ x", FormulaError),
+]
+
+
+@pytest.mark.parametrize(("case_id", "formula", "exc"), LME4_ERRORS)
+def test_lformula_errors_use_lme4_wording(case_id: str, formula: str, exc: type) -> None:
+    with pytest.raises(exc) as info:
+        lFormula(formula, inline_frame("g10"))
+    assert message(info.value) == ERR[case_id]
+
+
+@pytest.mark.parametrize(("case_id", "formula"), [
+    ("contrasts_one_level", "y ~ one"),
+    ("poly_na", "y ~ poly(n, 2)"),
+    ("poly_degree", "y ~ poly(x, 10)"),
+])
+def test_model_matrix_errors_use_r_wording(case_id: str, formula: str) -> None:
+    with pytest.raises((DataError, FormulaError)) as info:
+        model_matrix(formula, inline_frame("g10"))
+    assert message(info.value) == ERR[case_id]
+
+
+@pytest.mark.parametrize(("case_id", "formula", "name", "suggestion"), [
+    ("unknown_var", "y ~ xx + (1 | h)", "xx", "x"),
+    ("unknown_group", "y ~ x + (1 | hh)", "hh", "h"),
+])
+def test_unknown_variable_names_it_with_close_matches_and_caret(
+        case_id: str, formula: str, name: str, suggestion: str) -> None:
+    with pytest.raises(FormulaError) as info:
+        lFormula(formula, inline_frame("g10"))
+    err = info.value
+    assert err.message.startswith(ERR[case_id])
+    assert f"Did you mean '{suggestion}'" in err.message
+    assert err.formula == formula
+    assert err.pos == formula.index(name)
+    lines = str(err).splitlines()
+    assert lines[-1].strip() == "^" * len(name)
+    assert lines[-1].index("^") - 2 == formula.index(name)
+
+
+def test_unknown_function_is_named_with_caret() -> None:
+    formula = "y ~ foo(x) + (1 | h)"
+    with pytest.raises(FormulaError) as info:
+        lFormula(formula, inline_frame("g10"))
+    # R: 'could not find function "foo"'; the parser rejects it first, naming it its own way
+    assert '"foo"' in info.value.message or "'foo'" in info.value.message
+    assert info.value.pos == formula.index("foo")
+
+
+def test_evaluator_unknown_function_uses_r_wording() -> None:
+    """Model terms built by hand skip the parser's check: the evaluator words it as R."""
+    mt = ModelTerms(Name("y"), True, (Term((Call("foo", (Name("x"),)),)),))
+    with pytest.raises(FormulaError) as info:
+        model_matrix(mt, inline_frame("g10"))
+    assert info.value.message.startswith(ERR["unknown_fun"])
+    assert info.value.pos == str(mt).index("foo")
+
+
+def test_formula_text_is_never_executed() -> None:
+    with pytest.raises(FormulaError) as info:
+        model_matrix("y ~ system(x)", inline_frame("g10"))
+    assert "system" in info.value.message
+    assert info.value.pos == len("y ~ ")
+    with pytest.raises(FormulaError):
+        model_matrix("y ~ __import__(x)", inline_frame("g10"))
+
+
+# ---- R conventions --------------------------------------------------------------------------
+
+
+def test_string_order_is_r_sort() -> None:
+    s = REF["sort_strings"]
+    assert r_sort_strings(s["input"]) == s["sorted"]
+    f = factor_from_strings(np.array(s["input"], dtype=object))
+    assert f.levels == s["factor_levels"]
+
+
+def test_number_labels_are_as_character() -> None:
+    n = REF["number_labels"]
+    assert [r_num_str(v) for v in floats(n["input"])] == n["labels"]
+
+
+@pytest.mark.parametrize("entry", REF["contr_poly"], ids=lambda e: f"n{e['n']}")
+def test_contr_poly(entry: dict) -> None:
+    values, names = contr_poly([str(i) for i in range(entry["n"])])
+    assert names == entry["colnames"]
+    np.testing.assert_allclose(values, np.column_stack([floats(c) for c in entry["values"]]),
+                               **TOL)
+
+
+# ---- promises -------------------------------------------------------------------------------
+
+
+def test_callers_frame_is_not_modified() -> None:
+    df = inline_frame("mixed")
+    before = df.copy(deep=True)
+    dtypes = df.dtypes.copy()
+    lFormula("y ~ x + s + l + offset(log(o)) + (1 | g)", df, weights="w")
+    model_matrix("y ~ s * l + f + scale(x) + poly(o, 2)", df)
+    pd.testing.assert_frame_equal(df, before)
+    assert (df.dtypes == dtypes).all()
+    assert list(df["f"].cat.categories) == ["w", "v", "u", "z"]
+
+
+class _PolarsLike:
+    """Stands in for a polars DataFrame: lmepy only calls .to_pandas()."""
+
+    def __init__(self, df: pd.DataFrame):
+        self._df = df
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self._df.copy()
+
+
+def test_polars_like_frames_are_accepted() -> None:
+    case = REF["lFormula"]["mixed_na"]
+    m = lFormula(case["formula"], _PolarsLike(inline_frame("mixed")))
+    assert list(m.X.columns) == case["colnames"]
+    np.testing.assert_allclose(m.X.to_numpy(), np.column_stack([floats(c) for c in case["X"]]),
+                               **TOL)
+
+
+def test_pandas_string_dtype_is_character() -> None:
+    case = REF["model_matrix"]["mixed_string_bool"]
+    df = inline_frame("mixed")
+    df["s"] = df["s"].astype("string")
+    X = model_matrix(case["formula"], df)
+    assert list(X.columns) == case["colnames"]
+    np.testing.assert_allclose(X.to_numpy(), np.column_stack([floats(c) for c in case["X"]]),
+                               **TOL)
+
+
+def test_subset_as_text_or_mask_matches_r() -> None:
+    case = REF["lFormula"]["mixed_subset"]
+    df = inline_frame("mixed")
+    a = lFormula(case["formula"], df, subset=case["subset"])
+    b = lFormula(case["formula"], df, subset=(df["x"] > 2).to_numpy())
+    assert [str(i + 1) for i in a.X.index] == case["rownames"]
+    assert list(a.X.index) == list(b.X.index)
+    np.testing.assert_allclose(a.y, floats(case["y"]), **TOL)
+
+
+def test_na_action_records_dropped_rows() -> None:
+    case = REF["lFormula"]["mixed_na"]
+    m = lFormula(case["formula"], inline_frame("mixed"))
+    kept = [int(r) - 1 for r in case["rownames"]]
+    assert sorted(set(range(16)) - set(kept)) == m.na_action.tolist()
+
+
+def test_sleepstudy_has_no_dense_z() -> None:
+    m = lFormula("Reaction ~ Days + (Days | Subject)", load("sleepstudy"))
+    t = m.reTrms.terms[0]
+    assert t.rows.shape == (180, 2)
+    assert t.codes.shape == (180,)
+    assert m.Zt.nnz == 180 + 162  # R's drop0: the 18 rows with Days == 0 store no slope
