@@ -17,7 +17,7 @@ import pytest
 
 from lmepy.datasets import load
 from lmepy.design import lFormula, model_matrix
-from lmepy.design.compile import RankDeficiencyWarning
+from lmepy.design.compile import RankDeficiencyWarning, ScaleWarning
 
 REF = json.loads((Path(__file__).parent / "reference" / "design.json").read_text())
 TOL = dict(rtol=1e-12, atol=1e-12)
@@ -61,7 +61,7 @@ def r_rownames(index: pd.Index) -> list[str]:
 @pytest.mark.parametrize("case_id", sorted(REF["model_matrix"]))
 def test_model_matrix(case_id: str) -> None:
     case = REF["model_matrix"][case_id]
-    X = model_matrix(case["formula"], data(case["data"]))
+    X = model_matrix(case["formula"], data(case["data"]), contrasts=case["contrasts"])
     assert list(X.columns) == case["colnames"]
     assert X.attrs["assign"] == case["assign"]
     assert r_rownames(X.index) == case["rownames"]
@@ -83,24 +83,31 @@ def _compiled(case_id: str):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = lFormula(case["formula"], data(case["data"]), **_fit_args(case))
-    return m, [str(w.message) for w in caught if issubclass(w.category, RankDeficiencyWarning)]
+    rank = [str(w.message) for w in caught if issubclass(w.category, RankDeficiencyWarning)]
+    scale = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    return m, rank, scale
 
 
 @pytest.mark.parametrize("case_id", sorted(REF["lFormula"]))
 def test_lformula_fixed(case_id: str) -> None:
     case = REF["lFormula"][case_id]
-    m, msgs = _compiled(case_id)
+    m, msgs, warns = _compiled(case_id)
     assert m.n == case["n"]
     assert list(m.X.columns) == case["colnames"]
     assert m.X.attrs["assign"] == case["assign"]
     assert m.dropped_columns == case["col_dropped"]
     assert msgs == case["messages"]
+    assert warns == case["warnings"]
     nx = len(case["rownames"])
     assert r_rownames(m.X.index[:nx]) == case["rownames"]
     expected = np.column_stack([floats(c) for c in case["X"]])
     np.testing.assert_allclose(m.X.to_numpy()[:nx], expected, **TOL)
     np.testing.assert_allclose(m.X.to_numpy().sum(axis=0), floats(case["X_colsums"]), **TOL)
-    np.testing.assert_allclose(m.y[:nx], floats(case["y"]), **TOL)
+    if m.y.ndim == 2:  # cbind(...) response: R's matrix, column by column
+        expected_y = np.column_stack([floats(c) for c in case["y"]])
+        np.testing.assert_allclose(m.y, expected_y, **TOL)
+    else:
+        np.testing.assert_allclose(m.y[:nx], floats(case["y"]), **TOL)
     if case["offset_values"] is None:
         assert m.offset is None
     else:
@@ -114,7 +121,7 @@ def test_lformula_fixed(case_id: str) -> None:
 @pytest.mark.parametrize("case_id", sorted(REF["lFormula"]))
 def test_lformula_random(case_id: str) -> None:
     case = REF["lFormula"][case_id]
-    m, _ = _compiled(case_id)
+    m, _, _ = _compiled(case_id)
     re = m.reTrms
     assert [t.group for t in re.terms] == case["cnms_names"]
     assert [t.cnms for t in re.terms] == case["cnms"]

@@ -82,7 +82,7 @@ ties <- add_frame("ties", data.frame(
   stringsAsFactors = FALSE))
 
 datasets <- list(sleepstudy = lme4::sleepstudy, cake = lme4::cake, Orthodont = nlme::Orthodont,
-                 Pastes = lme4::Pastes, InstEval = lme4::InstEval, small = small,
+                 Pastes = lme4::Pastes, InstEval = lme4::InstEval, cbpp = lme4::cbpp, small = small,
                  mixed = mixed, ties = ties)
 
 # ---- cases --------------------------------------------------------------------------------------
@@ -95,11 +95,12 @@ capture <- function(expr) {
 }
 
 mm_cases <- list()
-mm_case <- function(id, formula, data) {
+mm_case <- function(id, formula, data, contrasts = NULL) {
   d <- datasets[[data]]
-  r <- capture(model.matrix(as.formula(formula), d))
+  r <- capture(model.matrix(as.formula(formula), d, contrasts.arg = contrasts))
   X <- r$value
-  mm_cases[[id]] <<- list(formula = formula, data = data, colnames = chr(colnames(X)),
+  mm_cases[[id]] <<- list(formula = formula, data = data, contrasts = contrasts,
+                          colnames = chr(colnames(X)),
                           rownames = chr(rownames(X)), X = mat_json(X),
                           assign = I(attr(X, "assign")), warnings = chr(r$warnings))
 }
@@ -133,6 +134,10 @@ mm_case("mixed_bool_int", "y ~ l * x", "mixed")
 mm_case("mixed_logical_expr", "y ~ I(x > 5)", "mixed")
 mm_case("mixed_interaction_strings", "y ~ 0 + l:s", "mixed")
 mm_case("orthodont_nested", "distance ~ Sex/age - 1", "Orthodont")
+mm_case("small_contr_sum", "y ~ a * b", "small", contrasts = list(a = "contr.sum", b = "contr.helmert"))
+mm_case("small_contr_sas", "y ~ a + x", "small", contrasts = list(a = "contr.SAS"))
+mm_case("cake_contr_treatment_ordered", "angle ~ temperature", "cake",
+        contrasts = list(temperature = "contr.treatment"))
 
 lf_cases <- list()
 zt_full <- function(Zt) {
@@ -168,7 +173,8 @@ lf_case <- function(id, formula, data, full_zt = TRUE, weights = NULL, offset = 
               colnames = chr(colnames(X)), X = mat_json(X[seq_len(nx), , drop = FALSE]),
               X_colsums = num_json(colSums(X)), assign = I(attr(X, "assign")),
               col_dropped = chr(names(attr(X, "col.dropped"))),
-              y = num_json(model.response(fr)[seq_len(nx)]),
+              y = if (is.matrix(model.response(fr))) mat_json(model.response(fr)) else
+                num_json(model.response(fr)[seq_len(nx)]),
               offset_values = if (is.null(model.offset(fr))) NULL else num_json(model.offset(fr)),
               weights_values = if (is.null(model.weights(fr))) NULL else num_json(model.weights(fr)),
               messages = chr(r$messages), warnings = chr(r$warnings),
@@ -214,6 +220,10 @@ lf_case("mixed_string_group", "y ~ x + (1 | s)", "mixed")
 lf_case("mixed_factor_lhs", "y ~ x + (0 + l | g)", "mixed")
 lf_case("mixed_group_interaction_num", "y ~ x + (1 | g:h)", "mixed")
 lf_case("ties_order", "y ~ d + (1 | a) + (1 | b) + (1 | c)", "ties")
+lf_case("cbpp_cbind", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "cbpp")
+lf_case("orthodont_subset", "distance ~ age + (1 | Subject)", "Orthodont",
+        subset = "Sex == \"Female\"")
+lf_case("mixed_scale_warning", "y ~ I(x * 1e6) + (1 | g)", "mixed")
 lf_case("ties_order2", "y ~ d + (1 | b) + (1 | c) + (d | a) + (1 | a:b)", "ties")
 
 # ---- errors ---------------------------------------------------------------------------------
