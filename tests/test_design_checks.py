@@ -190,6 +190,16 @@ def test_pandas_string_dtype_is_character() -> None:
                                **TOL)
 
 
+def test_nullable_boolean_is_logical() -> None:
+    case = REF["model_matrix"]["mixed_string_bool"]
+    df = inline_frame("mixed")
+    df["l"] = df["l"].astype("boolean")
+    X = model_matrix(case["formula"], df)
+    assert list(X.columns) == case["colnames"]
+    np.testing.assert_allclose(X.to_numpy(), np.column_stack([floats(c) for c in case["X"]]),
+                               **TOL)
+
+
 def test_subset_as_text_or_mask_matches_r() -> None:
     case = REF["lFormula"]["mixed_subset"]
     df = inline_frame("mixed")

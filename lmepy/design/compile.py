@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from lmepy.errors import DataError, FormulaError, close_matches
-from lmepy.formula.ir import Expr, ModelTerms, RandomTerm
+from lmepy.formula.ir import (
+    BinOp,
+    Expr,
+    Formula,
+    ModelTerms,
+    Name,
+    Paren,
+    RandomTerm,
+    UnaryOp,
+)
 
 from .evaluate import Evaluator, check_data_frame, locate
 from .frame import ModelFrame, build_frame
@@ -41,6 +50,48 @@ def as_model_terms(formula: str | ModelTerms) -> tuple[ModelTerms, str | None]:
     from lmepy.formula import model_terms
 
     return model_terms(formula), formula
+
+
+def _has_dot(e: Expr) -> bool:
+    if isinstance(e, Name):
+        return e.id == "."
+    if isinstance(e, Paren):
+        return _has_dot(e.body)
+    if isinstance(e, UnaryOp):
+        return _has_dot(e.operand)
+    if isinstance(e, BinOp) and e.op not in ("|", "||"):
+        return _has_dot(e.left) or _has_dot(e.right)
+    return False
+
+
+def _replace_dot(e: Expr, repl: Expr) -> Expr:
+    if isinstance(e, Name) and e.id == ".":
+        return repl
+    if isinstance(e, Paren):
+        return Paren(_replace_dot(e.body, repl))
+    if isinstance(e, UnaryOp):
+        return UnaryOp(e.op, _replace_dot(e.operand, repl))
+    if isinstance(e, BinOp) and e.op not in ("|", "||"):
+        return BinOp(e.op, _replace_dot(e.left, repl), _replace_dot(e.right, repl))
+    return e
+
+
+def expand_dot(mt: ModelTerms, data: pd.DataFrame) -> ModelTerms:
+    """R's ``terms(formula, data = data)``: ``.`` on the right-hand side stands for every
+    column of the data not used on the left-hand side."""
+    f = mt.formula
+    if f is None or not _has_dot(f.rhs):
+        return mt
+    from lmepy.formula import model_terms
+
+    used = set(f.lhs.variables()) if f.lhs is not None else set()
+    cols = [str(c) for c in data.columns if str(c) not in used]
+    if not cols:
+        raise FormulaError("'.' in formula and no columns to stand for", str(f))
+    repl: Expr = Name(cols[0])
+    for c in cols[1:]:
+        repl = BinOp("+", repl, Name(c))
+    return model_terms(Formula(f.lhs, _replace_dot(f.rhs, Paren(repl))))
 
 
 def _column_vector(arg: object, data: pd.DataFrame, what: str, n: int) -> np.ndarray:
@@ -107,6 +158,7 @@ def model_matrix(
     are left out (lme4's ``nobars``)."""
     mt, text = as_model_terms(formula)
     df = check_data_frame(data)
+    mt = expand_dot(mt, df)
     ev = Evaluator(df, text)
     exprs = _fixed_exprs(mt)
     frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
@@ -280,6 +332,7 @@ def lFormula(
     (glmer) lets a binomial response be a factor."""
     mt, text = as_model_terms(formula)
     df = check_data_frame(data)
+    mt = expand_dot(mt, df)
     if mt.response is None:
         raise FormulaError("the formula needs a response (left-hand side)", text, 0)
     if not mt.random:
