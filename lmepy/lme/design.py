@@ -1,0 +1,166 @@
+"""The lme design: X and y from the fixed formula, one random-effects level per nlme grouping
+(outermost first) with its grouping codes, model rows and pdMat, and the bound correlation and
+variance structures. Rows stay in the caller's order: nlme's reordering by groups only matters
+for the position of a row within its group, and a stable grouping gives the same positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lmepy.covariance import CorStruct, VarFunc, from_spec
+from lmepy.covariance._spec import group_codes
+from lmepy.design.compile import as_model_terms, model_matrix
+from lmepy.design.evaluate import Evaluator, check_data_frame
+from lmepy.errors import DataError, FormulaError
+from lmepy.formula import parse_formula
+from lmepy.formula.nlme import PdSpec, parse_random
+from lmepy.lme.pd import PdStruct
+
+
+@dataclass(eq=False)
+class Level:
+    """One nlme grouping level: ``name`` as nlme prints it ("Side"), the grouping variables
+    down to this level, codes per row, labels ("1/L"), the pdMat and its model rows."""
+
+    name: str
+    groups: tuple[str, ...]
+    codes: np.ndarray
+    labels: list[str]
+    pd: PdStruct
+    rows: np.ndarray
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(eq=False)
+class LmeDesign:
+    fixed_text: str
+    response: str
+    X: np.ndarray
+    xnames: list[str]
+    assign: list[int]
+    term_labels: list[str]
+    intercept: bool
+    y: np.ndarray
+    levels: list[Level]  # outermost first
+    cor: CorStruct | None
+    var: VarFunc | None
+    cor_spec: object = None
+    var_spec: object = None
+    data: pd.DataFrame | None = field(default=None, repr=False)
+    data_name: str = "data"
+
+    @property
+    def N(self) -> int:
+        return len(self.y)
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+
+def _pd_struct(spec: PdSpec, data: pd.DataFrame) -> tuple[PdStruct, np.ndarray]:
+    if spec.kind == "pdBlocked":
+        blocks = []
+        mats = []
+        for b in spec.blocks:
+            pb, m = _pd_struct(b, data)
+            blocks.append(pb)
+            mats.append(m)
+        cn = [c for b in blocks for c in b.cnms]
+        if len(set(cn)) != len(cn):
+            raise FormulaError("pdBlocked blocks must not share columns: " + ", ".join(cn))
+        return PdStruct("pdBlocked", cn, "", blocks), np.hstack(mats)
+    ftext = str(spec.formula)
+    mm = model_matrix(ftext, data)
+    if len(mm) != len(data):
+        raise DataError("missing values in object (random-effects covariates)")
+    return PdStruct(spec.kind, list(mm.columns), ftext), np.asarray(mm, dtype=float)
+
+
+def resolve_structure(spec: object, want: str) -> object:
+    if spec is None:
+        return None
+    if want == "var" and isinstance(spec, str) and spec.strip().startswith("~"):
+        from lmepy.covariance import varFixed
+        return varFixed(spec)
+    out = from_spec(spec)
+    if want == "cor" and not isinstance(out, CorStruct):
+        raise FormulaError(f"correlation must be a correlation structure (corAR1(), ...), "
+                           f"not {spec}")
+    if want == "var" and not isinstance(out, VarFunc):
+        raise FormulaError(f"weights must be a variance function (varIdent(), ...), not {spec}")
+    return out
+
+
+def build_design(fixed: str, data: object, random: object, correlation: object = None,
+                 weights: object = None, data_name: str = "data") -> LmeDesign:
+    """Everything the fit needs, from nlme's arguments; errors name the offending piece."""
+    df = check_data_frame(data)
+    if not isinstance(fixed, str):
+        raise FormulaError("fixed must be a two-sided formula such as 'y ~ x'")
+    mt, text = as_model_terms(fixed)
+    if mt.response is None:
+        raise FormulaError("fixed-effects model must be a formula of the form \"resp ~ pred\"",
+                           text, 0)
+    if getattr(mt, "random", None):
+        raise FormulaError("random effects go in random =, not in the fixed formula", text, 0)
+    if random is None:
+        raise FormulaError("random = is required (e.g. '~ 1 | g'): lmepy has no groupedData")
+    levels_spec = parse_random(random)  # type: ignore[arg-type]
+    n = len(df)
+    if n == 0:
+        raise DataError("0 (non-NA) cases")
+    ev = Evaluator(df, text)
+    yv = ev.value(mt.response)
+    y = np.asarray(yv.data, dtype=float).reshape(-1)
+    if y.shape[0] != n or yv.data.ndim != 1:
+        raise DataError("the response must be a numeric vector")
+    if np.isnan(y).any():
+        raise DataError(f"missing values in object (response '{mt.response}')")
+    Xdf = model_matrix(fixed, df)
+    if len(Xdf) != n:
+        raise DataError("missing values in object (fixed-effects covariates)")
+    X = np.asarray(Xdf, dtype=float)
+    assign = list(Xdf.attrs.get("assign", []))
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise DataError("Singularity in backsolve: the fixed-effects model matrix is rank "
+                        "deficient")
+    levels: list[Level] = []
+    gvars: list[str] = []
+    for lv in levels_spec:
+        gvars.append(lv.group)
+        for g in gvars:
+            if g not in df.columns:
+                from lmepy.errors import close_matches
+                raise DataError(f"object '{g}' not found (grouping variable)"
+                                + close_matches(g, map(str, df.columns)))
+        codes, labels = group_codes(df, tuple(gvars))
+        pd_, rows = _pd_struct(lv.pd, df)
+        levels.append(Level(lv.group, tuple(gvars), codes, labels, pd_, rows))
+    inner = levels[-1]
+    cor = resolve_structure(correlation, "cor")
+    bcor = None
+    if cor is not None:
+        assert isinstance(cor, CorStruct)
+        if cor.form.groups:
+            gl = list(cor.form.groups)
+            if gl != gvars[:len(gl)]:
+                raise FormulaError("incompatible formulas for groups in 'random' and "
+                                   "'correlation'")
+            bcor = cor.bind(df)
+        else:
+            bcor = cor.bind(df, inner.codes, inner.labels)
+    var = resolve_structure(weights, "var")
+    bvar = var.bind(df) if var is not None else None  # type: ignore[union-attr]
+    term_labels = [str(t) for t in mt.terms]
+    return LmeDesign(fixed_text=str(parse_formula(fixed)), response=str(mt.response), X=X,
+                     xnames=list(Xdf.columns), assign=assign, term_labels=term_labels,
+                     intercept=bool(mt.intercept), y=y, levels=levels, cor=bcor,
+                     var=bvar, cor_spec=cor, var_spec=var, data=df, data_name=data_name)

@@ -1,0 +1,357 @@
+"""The lme objective on the lmer machinery, and the fit.
+
+For structure parameters (pdMat factors T, correlation and variance parameters) the rows of
+[X y Z] are scaled by the variance weights and whitened within correlation groups; because
+each correlation group lies inside one group of every random-effects level (nlme's nesting),
+a whitened row still belongs to one level per term, so the whitened rows go straight into the
+lmer cross-products and blocked Cholesky. nlme's log-likelihood is the lmer one on the
+whitened data plus the log-Jacobian of the whitening: -1/2 log|C| + sum(log w).
+
+When some random-effects term is not constant within correlation groups (crossed terms under
+``lmer_ar1``), a dense path forms the same penalized system from the sparse whitened Z.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+
+from lmepy.design.types import ReTerm
+from lmepy.errors import ConvergenceWarning
+from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.optimize import bobyqa
+from lmepy.lme.design import LmeDesign
+
+_LOG2PI = math.log(2.0 * math.pi)
+
+
+def _constant_within(codes: np.ndarray, groups: np.ndarray) -> bool:
+    """True when ``codes`` takes one value within every group of ``groups``."""
+    ng = int(groups.max()) + 1 if len(groups) else 0
+    first = np.full(ng, -1, dtype=np.int64)
+    first[groups[::-1]] = codes[::-1]
+    return bool(np.all(first[groups] == codes))
+
+
+class LmeProblem:
+    """The profiled objective -2 logLik(structure parameters) of one lme design."""
+
+    def __init__(self, design: LmeDesign, REML: bool = True):
+        self.d = design
+        self.REML = bool(REML)
+        lv = design.levels
+        # terms for the blocked factor: most levels first (the innermost nlme level)
+        self.order = sorted(range(len(lv)), key=lambda i: -lv[i].nlevels)
+        self.n_pd = [x.pd.n_params for x in lv]
+        cor, var = design.cor, design.var
+        self.n_cor = cor.n_params if (cor is not None and not cor.fixed) else 0
+        self.n_var = var.n_params if (var is not None and not var.fixed) else 0
+        self.N, self.p = design.X.shape
+        self.ks = [x.pd.k for x in lv]
+        self.M = np.column_stack([design.X, design.y] + [x.rows for x in lv])
+        self.dense = False
+        if cor is not None:
+            cg = np.empty(self.N, dtype=np.int64)
+            for gi, rows in enumerate(cor.group_rows):
+                cg[rows] = gi
+            self.cor_groups = cg
+            self.dense = not all(_constant_within(x.codes, cg) for x in lv)
+        self._key: bytes | None = None
+        self.bc: BlockedCholesky | None = None
+        self.ldC = 0.0
+        self.slw = 0.0
+        self.Mw = self.M
+
+    # ---- parameter vector ------------------------------------------------------------------
+    @property
+    def n_params(self) -> int:
+        return sum(self.n_pd) + self.n_cor + self.n_var
+
+    def start(self) -> np.ndarray:
+        parts = [x.pd.start() for x in self.d.levels]
+        if self.n_cor:
+            parts.append(self.d.cor.get_unconstrained())  # type: ignore[union-attr]
+        if self.n_var:
+            parts.append(self.d.var.get_unconstrained())  # type: ignore[union-attr]
+        return np.concatenate(parts)
+
+    def lower(self) -> np.ndarray:
+        parts = [x.pd.lower() for x in self.d.levels]
+        parts.append(np.full(self.n_cor + self.n_var, -np.inf))
+        return np.concatenate(parts)
+
+    def split(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        out = []
+        pos = 0
+        for m in self.n_pd:
+            out.append(np.asarray(x[pos:pos + m]))
+            pos += m
+        return out, np.asarray(x[pos:pos + self.n_cor]), np.asarray(
+            x[pos + self.n_cor:pos + self.n_cor + self.n_var])
+
+    def factors(self, pd_pars: list[np.ndarray]) -> list[np.ndarray]:
+        return [lv.pd.factor(pp) for lv, pp in zip(self.d.levels, pd_pars, strict=True)]
+
+    def theta(self, Ts: list[np.ndarray]) -> np.ndarray:
+        """The blocked factor's θ: each term's T as its column-major lower triangle."""
+        parts = []
+        for i in self.order:
+            T = Ts[i]
+            r, c = np.tril_indices(T.shape[0])
+            o = np.lexsort((r, c))
+            parts.append(T[r[o], c[o]])
+        return np.concatenate(parts)
+
+    # ---- whitening and cross-products ------------------------------------------------------
+    def set_structs(self, cor_u: np.ndarray, var_u: np.ndarray) -> None:
+        key = np.concatenate([cor_u, var_u]).tobytes()
+        if key == self._key and (self.bc is not None or self.dense):
+            return
+        d = self.d
+        M = self.M
+        self.slw = 0.0
+        self.ldC = 0.0
+        if d.var is not None:
+            if self.n_var:
+                d.var.set_unconstrained(var_u)
+            w = d.var.weights()
+            M = M * w[:, None]
+            self.slw = float(np.sum(np.log(w)))
+        if d.cor is not None:
+            if self.n_cor:
+                d.cor.set_unconstrained(cor_u)
+            M = d.cor.whiten(np.ascontiguousarray(M))
+            self.ldC = float(d.cor.logdet())
+        self.Mw = M
+        self._key = key
+        if self.dense:
+            self.bc = None
+            return
+        p = self.p
+        terms = []
+        pos = p + 1
+        offs = []
+        for k in self.ks:
+            offs.append(pos)
+            pos += k
+        for i in self.order:
+            lv = d.levels[i]
+            terms.append(ReTerm(lv.name, lv.labels, lv.codes, lv.pd.cnms,
+                                np.ascontiguousarray(M[:, offs[i]:offs[i] + self.ks[i]])))
+        cp = cross_products(terms, M[:, :p], M[:, p])
+        self.bc = BlockedCholesky(cp)
+
+    # ---- objective ---------------------------------------------------------------------------
+    def summaries(self, x: np.ndarray) -> tuple[float, float, float]:
+        """(ldL2, ldRX2, pwrss) at the parameters x."""
+        pd_pars, cu, vu = self.split(x)
+        self.set_structs(cu, vu)
+        Ts = self.factors(pd_pars)
+        if self.dense:
+            return self._dense_summaries(Ts)[:3]  # type: ignore[return-value]
+        assert self.bc is not None
+        return self.bc.update(self.theta(Ts))
+
+    def crit(self, ld: float, ldx: float, pw: float) -> float:
+        """-2 logLik (nlme's ML or REML log-likelihood) from the factor's summaries."""
+        ne = self.N - self.p if self.REML else self.N
+        v = ld + ne * (1.0 + _LOG2PI + math.log(pw / ne)) + self.ldC - 2.0 * self.slw
+        if self.REML:
+            v += ldx
+        return v
+
+    def objective(self, x: np.ndarray) -> float:
+        try:
+            with np.errstate(all="ignore"):
+                ld, ldx, pw = self.summaries(x)
+                if not (ld == ld and pw > 0):
+                    return math.inf
+                v = self.crit(ld, ldx, pw)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError):
+            return math.inf
+        return v if math.isfinite(v) else math.inf
+
+    def full_loglik(self, x: np.ndarray, sigma: float) -> float:
+        """nlme's log-likelihood with σ given (not profiled); x relative to σ."""
+        ld, ldx, pw = self.summaries(x)
+        ne = self.N - self.p if self.REML else self.N
+        v = ld + ne * (_LOG2PI + 2.0 * math.log(sigma)) + pw / sigma ** 2 + self.ldC \
+            - 2.0 * self.slw
+        if self.REML:
+            v += ldx
+        return -0.5 * v
+
+    # ---- the dense path (crossed terms under a correlation structure) ---------------------
+    def _zw(self) -> Any:
+        import scipy.sparse as sp
+        d = self.d
+        p = self.p
+        pos = p + 1
+        blocks = []
+        for i, lv in enumerate(d.levels):
+            k = self.ks[i]
+            R = self.M[:, pos:pos + k]
+            pos += k
+            rows = np.repeat(np.arange(self.N), k)
+            cols = (lv.codes[:, None] * k + np.arange(k)[None, :]).ravel()
+            blocks.append(sp.csr_matrix((R.ravel(), (rows, cols)), shape=(self.N, lv.nlevels * k)))
+        Z = sp.hstack(blocks).tocsr()
+        return Z
+
+    def _dense_summaries(self, Ts: list[np.ndarray]) -> tuple:
+        """Dense penalized least squares on the whitened [Z X y]: same summaries."""
+        import scipy.sparse as sp
+        d = self.d
+        p = self.p
+        if not hasattr(self, "_Z"):
+            self._Z = self._zw()
+        Z = self._Z
+        if d.var is not None:
+            Z = sp.diags(d.var.weights()) @ Z
+        Zd = Z.toarray()
+        if d.cor is not None:
+            Zd = d.cor.whiten(np.ascontiguousarray(Zd))
+        Lam = sla.block_diag(*[np.kron(np.eye(lv.nlevels), T)
+                               for lv, T in zip(d.levels, Ts, strict=True)])
+        ZL = Zd @ Lam
+        Xw = self.Mw[:, :p]
+        yw = self.Mw[:, p]
+        q = ZL.shape[1]
+        A = ZL.T @ ZL + np.eye(q)
+        L = np.linalg.cholesky(A)
+        ld = 2.0 * float(np.sum(np.log(np.diag(L))))
+        RZX = sla.solve_triangular(L, ZL.T @ Xw, lower=True)
+        cu = sla.solve_triangular(L, ZL.T @ yw, lower=True)
+        XtX = Xw.T @ Xw - RZX.T @ RZX
+        LX = np.linalg.cholesky(XtX)
+        ldx = 2.0 * float(np.sum(np.log(np.diag(LX))))
+        cb = sla.solve_triangular(LX, Xw.T @ yw - RZX.T @ cu, lower=True)
+        beta = sla.solve_triangular(LX.T, cb, lower=False)
+        u = sla.solve_triangular(L.T, cu - RZX @ beta, lower=False)
+        r = yw - Xw @ beta - ZL @ u
+        pw = float(r @ r + u @ u)
+        return ld, ldx, pw, beta, u, LX, L, RZX, Lam
+
+
+@dataclass(eq=False)
+class LmeSolution:
+    """What the results stage needs from a fitted lme."""
+
+    design: LmeDesign
+    REML: bool
+    par: np.ndarray
+    pd_pars: list[np.ndarray]
+    factors: list[np.ndarray]
+    beta: np.ndarray
+    b: list[np.ndarray]  # per level (outermost first): (nlevels, k)
+    sigma: float
+    logLik: float
+    vcov: np.ndarray
+    fitted: list[np.ndarray]  # per level 0..Q
+    weights: np.ndarray  # variance weights (1/sd factor)
+    optinfo: dict[str, Any] = field(default_factory=dict)
+    problem: LmeProblem | None = None
+
+
+def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
+    """β, b (per level, original scale), σ and vcov(β) at the parameters x."""
+    d = prob.d
+    pd_pars, cu, vu = prob.split(x)
+    prob.set_structs(cu, vu)
+    Ts = prob.factors(pd_pars)
+    if prob.dense:
+        ld, ldx, pw, beta, u, LX, _, _, Lam = prob._dense_summaries(Ts)
+        bfull = Lam @ u
+        bs = []
+        pos = 0
+        for lv, k in zip(d.levels, prob.ks, strict=True):
+            bs.append(bfull[pos:pos + lv.nlevels * k].reshape(lv.nlevels, k))
+            pos += lv.nlevels * k
+        inv = sla.solve_triangular(LX, np.eye(prob.p), lower=True)
+        vu_ = inv.T @ inv
+    else:
+        bc = prob.bc
+        assert bc is not None
+        ld, ldx, pw = bc.update(prob.theta(Ts))
+        u, beta = bc.solve()
+        bs = [None] * len(d.levels)  # type: ignore[list-item]
+        pos = 0
+        for i in prob.order:
+            lv = d.levels[i]
+            k = prob.ks[i]
+            ui = u[pos:pos + lv.nlevels * k].reshape(lv.nlevels, k)
+            bs[i] = ui @ Ts[i].T
+            pos += lv.nlevels * k
+        vu_ = bc.vcov_unscaled()
+    ne = prob.N - prob.p if prob.REML else prob.N
+    sigma = math.sqrt(pw / ne)
+    ll = -0.5 * prob.crit(ld, ldx, pw)
+    fitted = [d.X @ beta]
+    for lv, bl in zip(d.levels, bs, strict=True):
+        fitted.append(fitted[-1] + np.einsum("ij,ij->i", lv.rows, bl[lv.codes]))
+    return {"beta": np.asarray(beta), "b": bs, "sigma": sigma, "logLik": ll,
+            "vcov": sigma ** 2 * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
+
+
+def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -> LmeSolution:
+    """Maximize nlme's (restricted) log-likelihood jointly over all structure parameters with
+    BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
+    (nlme's scheme) until the estimates stop changing."""
+    control = dict(control or {})
+    prob = LmeProblem(design, REML)
+    x = prob.start()
+    if control.get("start") is not None:
+        x = np.asarray(control["start"], dtype=float)
+    lower = prob.lower()
+    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "maxeval": 100000}
+    optctrl.update(control.get("optCtrl", {}))
+    var = design.var
+    needs_update = var is not None and var.needs_fitted
+    tol = float(control.get("tolerance", 1e-6))
+    max_iter = int(control.get("maxIter", 50))
+    n_iter = 0
+    feval = 0
+    if needs_update:
+        # nlme starts from weights 1 (power 0): fit, then take the innermost fitted values
+        x0 = x.copy()
+        prob._key = None
+        sol0 = solve_at(prob, x0)
+        var.update_fitted(sol0["fitted"][-1])  # type: ignore[union-attr]
+        prob._key = None
+    opt: dict[str, Any] = {}
+    while True:
+        opt = bobyqa(prob.objective, x, lower, optctrl)
+        feval += opt["feval"]
+        xnew = opt["par"]
+        if not needs_update:
+            x = xnew
+            break
+        n_iter += 1
+        sol = solve_at(prob, xnew)
+        conv = np.abs((x - xnew) / np.where(xnew == 0, 1.0, xnew))
+        x = xnew
+        var.update_fitted(sol["fitted"][-1])  # type: ignore[union-attr]
+        prob._key = None
+        if n_iter > 1 and float(np.max(conv)) < tol:
+            break
+        if n_iter >= max_iter:
+            warnings.warn("maximum number of iterations (lmeControl(maxIter)) reached without "
+                          "convergence", ConvergenceWarning, stacklevel=2)
+            break
+    if opt.get("conv", 0) != 0:
+        warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,
+                      stacklevel=2)
+    prob._key = None
+    s = solve_at(prob, x)
+    w = design.var.weights() if design.var is not None else np.ones(prob.N)
+    return LmeSolution(design=design, REML=prob.REML, par=np.array(x), pd_pars=s["pd_pars"],
+                       factors=s["factors"], beta=s["beta"], b=s["b"], sigma=s["sigma"],
+                       logLik=s["logLik"], vcov=s["vcov"], fitted=s["fitted"], weights=w,
+                       optinfo={"feval": feval, "message": opt.get("message", ""),
+                                "conv": opt.get("conv", 0), "n_iter": n_iter},
+                       problem=prob)
