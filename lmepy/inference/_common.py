@@ -1,0 +1,142 @@
+"""Shared pieces of the inference code: reaching the LMM solution behind a fit object,
+Richardson-extrapolated numerical derivatives, and the deviance as a function of
+varpar = (θ, σ) that Satterthwaite's and the profile's computations differentiate or scan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lmepy.fit.lmm import LmmProblem, LmmSolution
+
+_LOG2PI = float(np.log(2.0 * np.pi))
+
+
+def as_solution(fit: Any) -> LmmSolution:
+    """The ``LmmSolution`` of a fit: the solution itself, or the fit object's ``sol``,
+    ``solution`` or ``_sol`` attribute (whichever the results stage provides)."""
+    if isinstance(fit, LmmSolution):
+        return fit
+    for name in ("sol", "solution", "_sol"):
+        s = getattr(fit, name, None)
+        if isinstance(s, LmmSolution):
+            return s
+    raise TypeError(f"expected an lmer fit (LmmSolution or LmerMod), not {type(fit).__name__}")
+
+
+def xnames(sol: LmmSolution) -> list[str]:
+    """R's names of the fixed-effect coefficients."""
+    X = sol.model.X
+    cols = getattr(X, "columns", None)
+    if cols is None:
+        return [f"X{j + 1}" for j in range(np.asarray(X).shape[1])]
+    return [str(c) for c in cols]
+
+
+def vcov_beta(sol: LmmSolution) -> np.ndarray:
+    """vcov(fit): σ² (R_X'R_X)^{-1} at the estimates."""
+    return float(sol.sigma) ** 2 * np.asarray(sol.vcov_unscaled, dtype=float)
+
+
+class VarparDeviance:
+    """The deviance (ML) or REML criterion as a function of varpar = (θ, σ), β profiled out.
+
+    σ enters explicitly instead of being profiled: this is the function whose Hessian at the
+    optimum gives the asymptotic covariance of the variance parameters (lmerTest) and whose
+    profile in σ lme4 uses. Built on its own ``LmmProblem`` so that the fit is left alone.
+    """
+
+    def __init__(self, sol: LmmSolution, REML: bool | None = None):
+        self.sol = sol
+        self.REML = bool(sol.REML if REML is None else REML)
+        self.prob = LmmProblem(sol.model, self.REML)
+        self.ntheta = len(sol.theta)
+
+    def __call__(self, varpar: np.ndarray) -> float:
+        varpar = np.asarray(varpar, dtype=float)
+        theta, sigma = varpar[:-1], float(varpar[-1])
+        ld, ldx, pw = self.prob.bc.update(theta)
+        s2 = sigma * sigma
+        n, p = self.prob.n, self.prob.p
+        dev = ld + pw / s2 + n * np.log(2.0 * np.pi * s2) - self.prob.ldW
+        if self.REML:
+            dev += ldx - p * np.log(2.0 * np.pi * s2)
+        return float(dev)
+
+    def vcov_beta(self, varpar: np.ndarray) -> np.ndarray:
+        """σ² (R_X'R_X)^{-1}(θ): the covariance of β̂ as a function of varpar."""
+        varpar = np.asarray(varpar, dtype=float)
+        self.prob.bc.update(varpar[:-1])
+        return float(varpar[-1]) ** 2 * self.prob.bc.vcov_unscaled()
+
+    def varpar_opt(self) -> np.ndarray:
+        return np.concatenate([np.asarray(self.sol.theta, dtype=float), [float(self.sol.sigma)]])
+
+
+def _steps(x: np.ndarray, d: float, eps: float, zero_tol: float) -> np.ndarray:
+    return np.abs(d * x) + eps * (np.abs(x) < zero_tol)
+
+
+_ZERO_TOL = float(np.sqrt(np.finfo(float).eps / 7e-7))
+
+
+def _richardson(a: list[Any], r: int) -> Any:
+    a = list(a)
+    for m in range(1, r):
+        f = 4.0 ** m
+        a = [(a[k + 1] * f - a[k]) / (f - 1.0) for k in range(len(a) - 1)]
+    return a[0]
+
+
+def jacobian(fn: Callable[[np.ndarray], Any], x: np.ndarray, d: float = 1e-4, eps: float = 1e-4,
+             r: int = 4, v: float = 2.0) -> list[np.ndarray]:
+    """Derivatives of an array-valued fn along each coordinate of x: central differences with
+    steps h, h/v, ..., combined by Richardson extrapolation (error O(h^(2r)))."""
+    x = np.asarray(x, dtype=float)
+    h0 = _steps(x, d, eps, _ZERO_TOL)
+    out = []
+    for i in range(len(x)):
+        h = h0[i]
+        approx = []
+        for _ in range(r):
+            e = np.zeros_like(x)
+            e[i] = h
+            approx.append((np.asarray(fn(x + e)) - np.asarray(fn(x - e))) / (2.0 * h))
+            h /= v
+        out.append(_richardson(approx, r))
+    return out
+
+
+def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1, eps: float = 1e-4,
+            r: int = 4, v: float = 2.0) -> np.ndarray:
+    """Hessian of a scalar fn by Richardson-extrapolated second differences (numDeriv's
+    scheme: diagonal first, then mixed terms corrected by the diagonal)."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    f0 = fn(x)
+    h0 = _steps(x, d, eps, _ZERO_TOL)
+    H = np.zeros((n, n))
+    for i in range(n):
+        h = h0.copy()
+        approx = []
+        for _ in range(r):
+            e = np.zeros(n)
+            e[i] = h[i]
+            approx.append((fn(x + e) - 2.0 * f0 + fn(x - e)) / h[i] ** 2)
+            h = h / v
+        H[i, i] = _richardson(approx, r)
+    for i in range(n):
+        for j in range(i):
+            h = h0.copy()
+            approx = []
+            for _ in range(r):
+                e = np.zeros(n)
+                e[i] = h[i]
+                e[j] = h[j]
+                approx.append((fn(x + e) - 2.0 * f0 + fn(x - e) - H[i, i] * h[i] ** 2
+                               - H[j, j] * h[j] ** 2) / (2.0 * h[i] * h[j]))
+                h = h / v
+            H[i, j] = H[j, i] = _richardson(approx, r)
+    return H

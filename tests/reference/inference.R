@@ -1,0 +1,207 @@
+# Inference reference fixtures (issue 6): run from the repo root (R 4.2.2, lme4 1.1-31,
+# lmerTest 3.1-3, pbkrtest 0.5.2):
+#   Rscript tests/reference/inference.R     -> tests/reference/inference.json
+#
+# Schema of inference.json (numbers written exactly as in lmer.R; NA -> null; matrices are
+# arrays of rows; tables are {rownames, colnames, values}):
+#   meta: versions, options("width")
+#   fits: {<id>: fit}, each fitted with lmerTest::lmer (default control):
+#     id, formula, data, REML, theta, sigma, beta, vcov
+#     varpar_vcov        lmerTest's fit@vcov_varpar (2 * inverse Hessian of the deviance in
+#                        varpar = (theta, sigma), numDeriv Richardson)
+#     jac_list           lmerTest's fit@Jac_list: d vcov(beta) / d varpar_i, one p x p each
+#     coef_satterthwaite coef(summary(fit, ddf = "Satterthwaite"))
+#     coef_kr            coef(summary(fit, ddf = "Kenward-Roger"))  (REML fits only)
+#     coef_none          coef(summary(fit, ddf = "lme4"))
+#     vcov_kr            as.matrix(pbkrtest::vcovAdj(fit))          (REML fits only)
+#     anova_satterthwaite anova(fit) (type III, Satterthwaite), as a table
+#     anova_kr           anova(fit, ddf = "Kenward-Roger")          (REML fits only)
+#     print_summary_satterthwaite, print_summary_kr, print_anova_satterthwaite,
+#     print_anova_kr     capture.output(print(...)) of those
+#   lrt: {<id>: {models: [fit ids as named in R], formulas, data, table (anova(m1, m2, ...)),
+#                messages, print}}  lme4::anova on lme4::lmer fits
+#   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
+#                    messages, warnings}}
+suppressPackageStartupMessages({
+  library(lme4)
+  library(lmerTest)
+  library(pbkrtest)
+  library(jsonlite)
+})
+stopifnot(packageVersion("lme4") == "1.1.31", packageVersion("lmerTest") == "3.1.3")
+
+# ---- exact-number JSON (jsonlite's digits = NA stops at 15 significant digits) -------------
+num_text <- function(x) {
+  out <- character(length(x))
+  for (i in seq_along(x)) {
+    v <- x[i]
+    out[i] <- if (is.na(v)) "null" else if (is.infinite(v)) (if (v > 0) '"Inf"' else '"-Inf"') else {
+      s <- sprintf("%.15g", v)
+      if (as.numeric(s) != v) s <- sprintf("%.16g", v)
+      if (as.numeric(s) != v) s <- sprintf("%.17g", v)
+      s
+    }
+  }
+  out
+}
+j17 <- function(x) {
+  if (is.null(x)) return(NULL)
+  if (is.data.frame(x)) return(lapply(as.list(x), function(col) j17(I(col))))
+  if (is.list(x)) { y <- lapply(x, j17); names(y) <- names(x); return(y) }
+  if (is.factor(x)) x <- as.character(x)
+  asis <- inherits(x, "AsIs")
+  if (asis) class(x) <- setdiff(class(x), "AsIs")
+  if (is.matrix(x)) return(lapply(seq_len(nrow(x)), function(i) j17(I(unname(x[i, ])))))
+  if (is.double(x)) {
+    t <- num_text(x)
+    if (!is.null(names(x)) && !asis)
+      return(lapply(setNames(as.list(t), names(x)), function(s) structure(s, class = "json")))
+    if (length(x) == 1 && !asis) return(structure(t, class = "json"))
+    return(structure(paste0("[", paste(t, collapse = ","), "]"), class = "json"))
+  }
+  if (!is.null(names(x)) && !asis) return(as.list(x))
+  if (asis) return(I(unname(x)))
+  x
+}
+write_json17 <- function(obj, path) {
+  writeLines(toJSON(j17(obj), auto_unbox = TRUE, json_verbatim = TRUE, null = "null",
+                    na = "null", pretty = TRUE, digits = NA), path)
+}
+
+# ---- data: the same plain data.frames that tests/reference/datasets.R bundles ---------------
+load_set <- function(name, pkg) {
+  e <- new.env()
+  data(list = name, package = pkg, envir = e)
+  d <- get(name, envir = e)
+  out <- data.frame(lapply(d, function(x) {
+    keep <- if (is.factor(x)) c("levels", "class") else character(0)
+    attributes(x) <- attributes(x)[intersect(names(attributes(x)), keep)]
+    x
+  }), check.names = FALSE, stringsAsFactors = FALSE)
+  names(out) <- names(d)
+  out
+}
+
+# printed text (stdout lines) and any message() text emitted while printing (stderr in R)
+capture_text <- function(expr) {
+  msg <- character(0)
+  out <- withCallingHandlers(capture.output(expr),
+    message = function(m) { msg <<- c(msg, conditionMessage(m)); invokeRestart("muffleMessage") })
+  list(out = out, msg = msg)
+}
+
+load_set <- function(name, pkg) {
+  e <- new.env()
+  data(list = name, package = pkg, envir = e)
+  d <- get(name, envir = e)
+  out <- data.frame(lapply(d, function(x) {
+    keep <- if (is.factor(x)) c("levels", "class") else character(0)
+    attributes(x) <- attributes(x)[intersect(names(attributes(x)), keep)]
+    x
+  }), check.names = FALSE, stringsAsFactors = FALSE)
+  names(out) <- names(d)
+  out
+}
+sleepstudy <- load_set("sleepstudy", "lme4")
+Orthodont <- load_set("Orthodont", "nlme")
+cake <- load_set("cake", "lme4")
+
+mat_out <- function(m) {
+  m <- as.matrix(m)
+  list(rownames = I(rownames(m)), colnames = I(colnames(m)), values = unname(m))
+}
+tab_out <- function(df) {
+  m <- as.matrix(as.data.frame(df))
+  list(rownames = I(rownames(df)), colnames = I(colnames(df)), values = unname(m))
+}
+quiet <- function(expr) {
+  msgs <- character(0)
+  warns <- character(0)
+  val <- withCallingHandlers(expr,
+    message = function(m) { msgs <<- c(msgs, conditionMessage(m)); invokeRestart("muffleMessage") },
+    warning = function(w) { warns <<- c(warns, conditionMessage(w)); invokeRestart("muffleWarning") })
+  list(value = val, messages = I(msgs), warnings = I(warns))
+}
+
+fit_cases <- list(
+  list(id = "ss_reml", data = "sleepstudy", formula = "Reaction ~ Days + (Days | Subject)", REML = TRUE),
+  list(id = "ss_ml", data = "sleepstudy", formula = "Reaction ~ Days + (Days | Subject)", REML = FALSE),
+  list(id = "orth_reml", data = "Orthodont", formula = "distance ~ age * Sex + (age | Subject)", REML = TRUE),
+  list(id = "cake_reml", data = "cake",
+       formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE)
+)
+
+run_fit <- function(cs) {
+  message("-- ", cs$id)
+  cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(cs$data)), REML = .(cs$REML)))
+  fit <- eval(cl)
+  out <- list(id = cs$id, formula = cs$formula, data = cs$data, REML = cs$REML,
+              theta = I(unname(getME(fit, "theta") + 0)), sigma = sigma(fit),
+              beta = fixef(fit), vcov = mat_out(vcov(fit)),
+              varpar_vcov = unname(fit@vcov_varpar),
+              jac_list = lapply(fit@Jac_list, function(J) unname(as.matrix(J))),
+              coef_satterthwaite = mat_out(coef(summary(fit, ddf = "Satterthwaite"))),
+              coef_none = mat_out(coef(summary(fit, ddf = "lme4"))),
+              anova_satterthwaite = tab_out(anova(fit)),
+              print_summary_satterthwaite = I(capture_text(print(summary(fit)))$out),
+              print_anova_satterthwaite = I(capture_text(print(anova(fit)))$out))
+  if (cs$REML) {
+    out$coef_kr <- mat_out(coef(summary(fit, ddf = "Kenward-Roger")))
+    out$vcov_kr <- unname(as.matrix(pbkrtest::vcovAdj(fit)))
+    out$anova_kr <- tab_out(anova(fit, ddf = "Kenward-Roger"))
+    out$print_summary_kr <- I(capture_text(print(summary(fit, ddf = "Kenward-Roger")))$out)
+    out$print_anova_kr <- I(capture_text(print(anova(fit, ddf = "Kenward-Roger")))$out)
+  }
+  out
+}
+fits <- list()
+for (cs in fit_cases) fits[[cs$id]] <- run_fit(cs)
+
+# ---- likelihood-ratio tables (lme4) ------------------------------------------------------
+fm1 <- lme4::lmer(Reaction ~ Days + (1 | Subject), data = sleepstudy)
+fm2 <- lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy)
+fm3 <- lme4::lmer(Reaction ~ Days + (Days || Subject), data = sleepstudy)
+fm1ml <- lme4::lmer(Reaction ~ Days + (1 | Subject), data = sleepstudy, REML = FALSE)
+fm2ml <- lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy, REML = FALSE)
+lrt_case <- function(expr, models, formulas, REML) {
+  cap <- capture_text(print(a <- eval(expr)))
+  q <- quiet(eval(expr))
+  list(models = I(models), formulas = I(formulas), REML = I(REML), data = "sleepstudy",
+       table = tab_out(q$value), messages = q$messages, warnings = q$warnings,
+       print = I(cap$out))
+}
+lrt <- list(
+  ss_int_vs_full = lrt_case(quote(anova(fm1, fm2)), c("fm1", "fm2"),
+                            c("Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"),
+                            c(TRUE, TRUE)),
+  ss_three = lrt_case(quote(anova(fm2, fm1, fm3)), c("fm2", "fm1", "fm3"),
+                      c("Reaction ~ Days + (Days | Subject)", "Reaction ~ Days + (1 | Subject)",
+                        "Reaction ~ Days + (Days || Subject)"), c(TRUE, TRUE, TRUE)),
+  ss_ml = lrt_case(quote(anova(fm1ml, fm2ml)), c("fm1ml", "fm2ml"),
+                   c("Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"),
+                   c(FALSE, FALSE))
+)
+
+# ---- confidence intervals (lme4) ---------------------------------------------------------
+ci_case <- function(fitid, fit, method) {
+  q <- quiet(confint(fit, method = method))
+  list(fit = fitid, method = method, table = mat_out(q$value), messages = q$messages,
+       warnings = q$warnings)
+}
+confints <- list(
+  ss_reml_profile = ci_case("ss_reml", fm2, "profile"),
+  ss_ml_profile = ci_case("ss_ml", fm2ml, "profile"),
+  ss_int_profile = ci_case("ss_int_reml", fm1, "profile"),
+  ss_reml_wald = ci_case("ss_reml", fm2, "Wald"),
+  orth_reml_profile = ci_case("orth_reml", lme4::lmer(distance ~ age * Sex + (age | Subject),
+                                                      data = Orthodont), "profile")
+)
+
+meta <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
+             lmerTest = as.character(packageVersion("lmerTest")),
+             pbkrtest = as.character(packageVersion("pbkrtest")),
+             width = getOption("width"))
+write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints),
+             "tests/reference/inference.json")
+message("inference: wrote ", length(fits), " fits, ", length(lrt), " LRT tables, ",
+        length(confints), " interval tables")
