@@ -53,7 +53,7 @@ def print_data(c: dict) -> lp.PrintData:
 @pytest.mark.parametrize("cid", list(CASES))
 def test_print_summary_text(cid):
     c = CASES[cid]
-    out, msgs = lp.summary_parts(print_data(c))
+    out, msgs, _ = lp.summary_parts(print_data(c))
     assert lines(out) == rlines(c["print_summary"])
     assert msgs == "".join(c["print_summary_messages"])
 

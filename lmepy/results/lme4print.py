@@ -239,8 +239,10 @@ class PrintData:
 
 
 def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None,
-                  signif_stars: bool = True, name: str = "summary(fit)") -> tuple[str, str]:
-    """``print(summary(fit))``: (text lme4 writes to stdout, text of its messages)."""
+                  signif_stars: bool = True, name: str = "summary(fit)"
+                  ) -> tuple[str, str, int]:
+    """``print(summary(fit))``: (text lme4 writes to stdout, text of its messages, the
+    position in the stdout text where the messages appear on a console)."""
     out = prt_meth_title(meth_title(d.REML), d.cls)
     out += prt_call(d.formula, d.data, d.weights, d.offset, d.subset)
     out += "\n"
@@ -262,10 +264,11 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
                 msgs += cor_not_shown_message(p, name)
         if correlation and p > 1 and d.corr is not None:
             out += fixef_cor_text(d.coef_names, d.corr)
+    pos = len(out)
     if any(len(m) > 0 for m in d.fit_msgs):
         out += "fit warnings:\n" + "".join(m + "\n" for m in d.fit_msgs)
     out += prt_warn(d.optinfo, summary=False)
-    return out, msgs
+    return out, msgs, pos
 
 
 def fit_text(d: PrintData, digits: int = 4) -> str:

@@ -1,0 +1,113 @@
+"""R's generic functions as module-level functions, for porting R scripts line by line:
+``fixef(fit)`` is ``fit.fixef()``, ``VarCorr(fit)`` is ``fit.VarCorr()``, and so on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AIC", "BIC", "REMLcrit", "VarCorr", "coef", "deviance", "fitted", "fixef", "getME",
+    "isSingular", "logLik", "ngrps", "nobs", "ranef", "residuals", "resid", "sigma", "summary",
+    "vcov",
+]
+
+
+def _call(fit: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    method = getattr(fit, name, None)
+    if method is None:
+        raise TypeError(f"no applicable method for '{name}' applied to an object of class "
+                        f"\"{type(fit).__name__}\"")
+    return method(*args, **kwargs)
+
+
+def summary(fit: Any, **kwargs: Any) -> Any:
+    """``summary(fit)``."""
+    return _call(fit, "summary", **kwargs)
+
+
+def fixef(fit: Any) -> Any:
+    """``fixef(fit)``."""
+    return _call(fit, "fixef")
+
+
+def ranef(fit: Any, condVar: bool = True) -> Any:
+    """``ranef(fit, condVar)``."""
+    return _call(fit, "ranef", condVar=condVar)
+
+
+def coef(fit: Any) -> Any:
+    """``coef(fit)``."""
+    return _call(fit, "coef")
+
+
+def vcov(fit: Any) -> Any:
+    """``vcov(fit)``."""
+    return _call(fit, "vcov")
+
+
+def sigma(fit: Any) -> float:
+    """``sigma(fit)``."""
+    return _call(fit, "sigma")
+
+
+def VarCorr(fit: Any) -> Any:
+    """``VarCorr(fit)``."""
+    return _call(fit, "VarCorr")
+
+
+def logLik(fit: Any, **kwargs: Any) -> Any:
+    """``logLik(fit)``."""
+    return _call(fit, "logLik", **kwargs)
+
+
+def AIC(fit: Any) -> float:
+    """``AIC(fit)``."""
+    return _call(fit, "AIC")
+
+
+def BIC(fit: Any) -> float:
+    """``BIC(fit)``."""
+    return _call(fit, "BIC")
+
+
+def deviance(fit: Any, **kwargs: Any) -> float:
+    """``deviance(fit)``."""
+    return _call(fit, "deviance", **kwargs)
+
+
+def REMLcrit(fit: Any) -> float:
+    """``REMLcrit(fit)``."""
+    return _call(fit, "REMLcrit")
+
+
+def nobs(fit: Any) -> int:
+    """``nobs(fit)``."""
+    return _call(fit, "nobs")
+
+
+def ngrps(fit: Any) -> Any:
+    """``ngrps(fit)``."""
+    return _call(fit, "ngrps")
+
+
+def fitted(fit: Any) -> Any:
+    """``fitted(fit)``."""
+    return _call(fit, "fitted")
+
+
+def residuals(fit: Any, type: str = "response", scaled: bool = False) -> Any:
+    """``residuals(fit, type, scaled)``."""
+    return _call(fit, "residuals", type=type, scaled=scaled)
+
+
+resid = residuals
+
+
+def isSingular(fit: Any, tol: float = 1e-4) -> bool:
+    """``isSingular(fit, tol)``."""
+    return _call(fit, "isSingular", tol=tol)
+
+
+def getME(fit: Any, name: str) -> Any:
+    """``getME(fit, name)``."""
+    return _call(fit, "getME", name)

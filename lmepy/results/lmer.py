@@ -1,0 +1,538 @@
+"""The lmer fit object: lme4's ``merMod`` methods on a fitted linear mixed model.
+
+``LmerMod`` wraps the fit core's ``LmmSolution`` and answers with R's generic names
+(``fixef``, ``ranef``, ``VarCorr``, ``logLik``, ``getME``, ...); its ``summary()`` and
+``str()`` print what lme4 1.1-31 prints, built by :mod:`lmepy.results.lme4print`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lmepy.results import lme4print as lp
+from lmepy.results import rformat as rf
+
+__all__ = ["LmerMod", "LogLik", "SummaryMerMod", "VarCorr"]
+
+
+def make_unique(names: list[str]) -> list[str]:
+    """R's ``make.unique``: repeated names get ``.1``, ``.2``, ..."""
+    seen: dict[str, int] = {}
+    used = set(names)
+    out = []
+    for n in names:
+        if n not in seen:
+            seen[n] = 0
+            out.append(n)
+            continue
+        k = seen[n]
+        while True:
+            k += 1
+            cand = f"{n}.{k}"
+            if cand not in used:
+                break
+        seen[n] = k
+        used.add(cand)
+        out.append(cand)
+    return out
+
+
+def theta_factor(theta: np.ndarray, k: int) -> np.ndarray:
+    """The k x k lower-triangular relative covariance factor of one term from its theta
+    (lme4's column-major lower triangle)."""
+    T = np.zeros((k, k))
+    pos = 0
+    for j in range(k):
+        for i in range(j, k):
+            T[i, j] = theta[pos]
+            pos += 1
+    return T
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class LogLik(float):
+    """lme4's ``logLik``: a number with ``df`` and ``nobs``, printing as R prints it."""
+
+    df: int
+    nobs: int
+
+    def __new__(cls, value: float, df: int, nobs: int) -> LogLik:
+        obj = super().__new__(cls, value)
+        obj.df = int(df)
+        obj.nobs = int(nobs)
+        return obj
+
+    def __str__(self) -> str:
+        return f"'log Lik.' {rf.format1(float(self))} (df={self.df})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class VarCorr(Mapping):
+    """lme4's ``VarCorr``: per random-effects term its covariance matrix (a DataFrame keyed
+    by lme4's group name), plus the residual standard deviation."""
+
+    def __init__(self, groups: list[lp.VCGroup], sigma: float | None):
+        self.groups = groups
+        self.sigma = sigma
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        for g in self.groups:
+            if g.name == name:
+                return pd.DataFrame(g.cov, index=g.cnms, columns=g.cnms)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(g.name for g in self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def format(self, digits: int = 5, comp: tuple[str, ...] = ("Std.Dev.",)) -> str:
+        """``print(VarCorr(fit), digits, comp)``'s text."""
+        return lp.varcorr_text(self.groups, self.sigma, digits, comp)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+    def to_frame(self) -> pd.DataFrame:
+        """``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor (None where R has
+        NA; correlations after each term's variances)."""
+        rows: list[tuple[Any, ...]] = []
+        for g in self.groups:
+            cov = g.cov
+            k = len(g.cnms)
+            for i in range(k):
+                rows.append((g.name, g.cnms[i], None, float(cov[i, i]), float(g.stddev[i])))
+            for j in range(k):
+                for i in range(j + 1, k):
+                    rows.append((g.name, g.cnms[j], g.cnms[i], float(cov[i, j]),
+                                 float(g.corr[i, j])))
+        if self.sigma is not None:
+            rows.append(("Residual", None, None, self.sigma ** 2, self.sigma))
+        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+
+class SummaryMerMod:
+    """lme4's ``summary(fit)``: ``str()`` is ``print(summary(fit))``'s text (with the
+    messages lme4 sends to stderr in their place); ``coefficients`` is R's
+    ``coef(summary(fit))``."""
+
+    def __init__(self, fit: LmerMod, correlation: bool | None = None):
+        self._data = fit._print_data()
+        self.correlation = correlation
+        self.coefficients = pd.DataFrame(self._data.coefficients, index=self._data.coef_names,
+                                         columns=list(self._data.coef_colnames))
+        self.vcov = fit.vcov()
+        self.sigma = fit.sigma()
+        self.varcor = fit.VarCorr()
+        self.logLik = fit.logLik()
+        self.ngrps = fit.ngrps()
+        self.residuals = fit.residuals(type="pearson", scaled=True)
+        self.AICtab = dict(self._data.aictab)
+        self.methTitle = lp.meth_title(self._data.REML)
+        self.optinfo = self._data.optinfo
+
+    def format(self, digits: int = 4, correlation: bool | None = None,
+               signif_stars: bool = True) -> str:
+        """``print(summary(fit), digits, correlation, signif.stars)``."""
+        if correlation is None:
+            correlation = self.correlation
+        out, msgs, pos = lp.summary_parts(self._data, digits=digits, correlation=correlation,
+                                          signif_stars=signif_stars)
+        return out[:pos] + msgs + out[pos:]
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class LmerMod:
+    """A fitted linear mixed model (lme4's ``lmerMod``), built from the fit core's
+    ``LmmSolution``."""
+
+    def __init__(self, solution: Any):
+        self.sol = solution
+        self.model = solution.model
+
+    # ---- basic pieces ------------------------------------------------------------------------
+    @property
+    def _terms(self) -> list:
+        return list(self.model.reTrms.terms)
+
+    @property
+    def _xnames(self) -> list[str]:
+        return [str(c) for c in self.model.X.columns]
+
+    @property
+    def _group_names(self) -> list[str]:
+        """lme4's names of the random-effects terms (``Subject``, ``Subject.1``)."""
+        return make_unique([t.group for t in self._terms])
+
+    def isREML(self) -> bool:
+        return bool(self.sol.REML)
+
+    def nobs(self) -> int:
+        """Number of observations used in the fit."""
+        return int(self.model.n)
+
+    def _ntheta(self) -> int:
+        return int(len(self.sol.theta))
+
+    def _npar(self) -> int:
+        return len(self._xnames) + self._ntheta() + 1
+
+    def df_residual(self) -> int:
+        """``df.residual``: observations minus estimated parameters."""
+        return self.nobs() - self._npar()
+
+    def _prior_weights(self) -> np.ndarray:
+        w = self.model.weights
+        return np.ones(self.nobs()) if w is None else np.asarray(w, dtype=float)
+
+    # ---- fixed effects -----------------------------------------------------------------------
+    def fixef(self) -> pd.Series:
+        """``fixef(fit)``: the fixed-effect estimates under R's column names."""
+        return pd.Series(np.asarray(self.sol.beta, dtype=float), index=self._xnames)
+
+    def sigma(self) -> float:
+        """The residual standard deviation."""
+        return float(self.sol.sigma)
+
+    def vcov(self) -> pd.DataFrame:
+        """``vcov(fit)``: sigma^2 times the unscaled covariance of the fixed effects."""
+        v = self.sigma() ** 2 * np.asarray(self.sol.vcov_unscaled, dtype=float)
+        return pd.DataFrame(v, index=self._xnames, columns=self._xnames)
+
+    def _coef_table(self) -> np.ndarray:
+        beta = np.asarray(self.sol.beta, dtype=float)
+        se = np.sqrt(np.diag(self.vcov().to_numpy()))
+        return np.column_stack([beta, se, beta / se]) if beta.size else np.zeros((0, 3))
+
+    # ---- random effects ----------------------------------------------------------------------
+    def _term_covs(self) -> list[lp.VCGroup]:
+        groups = []
+        pos = 0
+        s = self.sigma()
+        for name, t in zip(self._group_names, self._terms, strict=True):
+            th = np.asarray(self.sol.theta[pos: pos + t.ntheta], dtype=float)
+            pos += t.ntheta
+            T = theta_factor(th, t.k)
+            cov = s * s * (T @ T.T)
+            sd = np.sqrt(np.diag(cov))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = cov / np.outer(sd, sd)
+            np.fill_diagonal(corr, 1.0)
+            groups.append(lp.VCGroup(name, list(t.cnms), sd, corr))
+        return groups
+
+    def VarCorr(self) -> VarCorr:
+        """``VarCorr(fit)``: random-effects variances, standard deviations, correlations."""
+        return VarCorr(self._term_covs(), self.sigma())
+
+    def _b_blocks(self) -> list[np.ndarray]:
+        out = []
+        pos = 0
+        b = np.asarray(self.sol.b, dtype=float)
+        for t in self._terms:
+            out.append(b[pos: pos + t.q].reshape(t.nlevels, t.k))
+            pos += t.q
+        return out
+
+    def ranef(self, condVar: bool = True) -> dict[str, pd.DataFrame]:
+        """``ranef(fit, condVar)``: per grouping factor a DataFrame (rows = levels, columns
+        = the terms' columns). With condVar, ``df.attrs["postVar"]`` holds the conditional
+        variances as an (nlevels, k, k) array, or a list of them when several terms share
+        the factor (``||``)."""
+        blocks = self._b_blocks()
+        cv = self.sol.condvar() if condVar else None
+        out: dict[str, pd.DataFrame] = {}
+        parts: dict[str, list[int]] = {}
+        for i, t in enumerate(self._terms):
+            parts.setdefault(t.group, []).append(i)
+        for g, idx in parts.items():
+            levels = list(self._terms[idx[0]].levels)
+            frames = [pd.DataFrame(blocks[i], index=levels, columns=list(self._terms[i].cnms))
+                      for i in idx]
+            df = pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
+            if cv is not None:
+                pv = [np.asarray(cv[i]) for i in idx]
+                df.attrs["postVar"] = pv[0] if len(pv) == 1 else pv
+            out[g] = df
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """``coef(fit)``: fixed plus random effects per level (columns as fixef, with zero
+        columns first for random-only terms, as lme4)."""
+        fe = self.fixef()
+        out = {}
+        for g, re in self.ranef(condVar=False).items():
+            missing = [c for c in re.columns if c not in fe.index]
+            cols = missing + list(fe.index)
+            base = np.array([0.0] * len(missing) + list(fe.to_numpy()))
+            val = pd.DataFrame(np.tile(base, (len(re), 1)), index=re.index, columns=cols)
+            for c in re.columns:
+                val[c] = val[c].to_numpy() + re[c].to_numpy()
+            out[g] = val
+        return out
+
+    def ngrps(self) -> pd.Series:
+        """``ngrps(fit)``: number of levels of each grouping factor."""
+        d: dict[str, int] = {}
+        for t in self._terms:
+            d.setdefault(t.group, t.nlevels)
+        return pd.Series(d, dtype=int)
+
+    def isSingular(self, tol: float = 1e-4) -> bool:
+        """``isSingular``: some bounded theta (a diagonal of a factor) below tol."""
+        lower = self.getME("lower")
+        th = np.asarray(self.sol.theta, dtype=float)
+        return bool(np.any(th[lower == 0] < tol))
+
+    # ---- criteria ----------------------------------------------------------------------------
+    def _devcrit(self, REML: bool) -> float:
+        cmp = self.sol.devcomp
+        if REML and self.isREML():
+            return float(self.sol.objective)
+        if not REML and not self.isREML():
+            return float(self.sol.objective)
+        n = self.nobs()
+        ldW = float(np.sum(np.log(self._prior_weights())))
+        lnum = math.log(2 * math.pi * cmp["pwrss"])
+        if REML:
+            nmp = n - len(self._xnames)
+            return -ldW + cmp["ldL2"] + cmp["ldRX2"] + nmp * (1 + lnum - math.log(nmp))
+        return -ldW + cmp["ldL2"] + n * (1 + lnum - math.log(n))
+
+    def REMLcrit(self) -> float:
+        """The REML criterion (at the ML estimates for an ML fit, as lme4)."""
+        return self._devcrit(True)
+
+    def deviance(self, REML: bool | None = None) -> float:
+        """lme4's ``deviance``: for a REML fit without `REML`, lme4 warns and returns the
+        REML criterion; ``REML=False`` gives the ML deviance at the REML estimates."""
+        if REML is None and self.isREML():
+            warnings.warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
+                          "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
+                          "REML fit", UserWarning, stacklevel=2)
+            return self._devcrit(True)
+        return self._devcrit(bool(REML) if REML is not None else False)
+
+    def logLik(self, REML: bool | None = None) -> LogLik:
+        """``logLik``: minus half the REML criterion (REML fits) or deviance."""
+        if REML is None:
+            REML = self.isREML()
+        return LogLik(-self._devcrit(REML) / 2, self._npar(), self.nobs())
+
+    def AIC(self) -> float:
+        ll = self.logLik()
+        return -2 * float(ll) + 2 * ll.df
+
+    def BIC(self) -> float:
+        ll = self.logLik()
+        return -2 * float(ll) + math.log(ll.nobs) * ll.df
+
+    # ---- fitted values and residuals ----------------------------------------------------------
+    def _index(self) -> pd.Index:
+        frame = getattr(self.model, "frame", None)
+        if isinstance(frame, pd.DataFrame) and len(frame) == self.nobs():
+            return frame.index
+        return pd.RangeIndex(self.nobs())
+
+    def fitted(self) -> pd.Series:
+        """Fitted values (offset included), indexed as the model frame."""
+        return pd.Series(np.asarray(self.sol.fitted, dtype=float), index=self._index())
+
+    def residuals(self, type: str = "response", scaled: bool = False) -> pd.Series:
+        """``residuals(fit, type, scaled)``: "response"/"working" y - mu; "pearson" and
+        "deviance" weighted by the square roots of the prior weights; scaled divides by
+        sigma."""
+        y = np.asarray(self.model.y, dtype=float)
+        r = y - np.asarray(self.sol.fitted, dtype=float)
+        if type in ("pearson", "deviance"):
+            r = np.sqrt(self._prior_weights()) * r
+        elif type not in ("response", "working"):
+            raise ValueError("'type' should be one of \"working\", \"response\", "
+                             "\"deviance\", \"pearson\"")
+        if scaled:
+            r = r / self.sigma()
+        return pd.Series(r, index=self._index())
+
+    resid = residuals
+
+    # ---- getME -------------------------------------------------------------------------------
+    def _theta_names(self) -> list[str]:
+        names = []
+        for t in self._terms:
+            for j in range(t.k):
+                for i in range(j, t.k):
+                    if i == j:
+                        names.append(f"{t.group}.{t.cnms[i]}")
+                    else:
+                        names.append(f"{t.group}.{t.cnms[i]}.{t.cnms[j]}")
+        return names
+
+    def getME(self, name: str) -> Any:
+        """lme4's ``getME``: "X", "Z", "Zt", "theta", "beta", "Lambda", "Lambdat", "u", "b",
+        "y", "mu", "flist", "cnms", "lower", "devcomp", "sigma", "n", "N", "p", "q"."""
+        m = self.model
+        if name == "X":
+            return m.X
+        if name == "Zt":
+            return sp.csc_matrix(m.reTrms.Zt)
+        if name == "Z":
+            return sp.csc_matrix(m.reTrms.Zt.T)
+        if name == "theta":
+            return pd.Series(np.asarray(self.sol.theta, dtype=float), index=self._theta_names())
+        if name == "beta":
+            return np.asarray(self.sol.beta, dtype=float)
+        if name == "Lambdat":
+            return sp.csc_matrix(self.sol.Lambdat)
+        if name == "Lambda":
+            return sp.csc_matrix(self.sol.Lambdat.T)
+        if name == "u":
+            return np.asarray(self.sol.u, dtype=float)
+        if name == "b":
+            return np.asarray(self.sol.b, dtype=float)
+        if name == "y":
+            return np.asarray(m.y, dtype=float)
+        if name == "mu":
+            return np.asarray(self.sol.fitted, dtype=float)
+        if name == "flist":
+            return m.reTrms.flist
+        if name == "cnms":
+            return {g: list(t.cnms) for g, t in zip(self._group_names, self._terms, strict=True)}
+        if name == "lower":
+            return np.concatenate([t.lower() for t in self._terms]) if self._terms else \
+                np.zeros(0)
+        if name == "devcomp":
+            return {"cmp": dict(self.sol.devcomp), "dims": self._dims()}
+        if name == "sigma":
+            return self.sigma()
+        if name in ("n", "N"):
+            return self.nobs()
+        if name == "p":
+            return len(self._xnames)
+        if name == "q":
+            return int(sum(t.q for t in self._terms))
+        raise ValueError(f"getME: unknown name {name!r}")
+
+    def _dims(self) -> dict[str, int]:
+        n = self.nobs()
+        p = len(self._xnames)
+        return {"N": n, "n": n, "p": p, "nmp": n - p,
+                "q": int(sum(t.q for t in self._terms)), "nth": self._ntheta(), "useSc": 1,
+                "reTrms": len(self._terms), "spFe": 0, "REML": p if self.isREML() else 0,
+                "GLMM": 0, "NLMM": 0}
+
+    # ---- printing ----------------------------------------------------------------------------
+    def _formula_text(self) -> str:
+        terms = getattr(self.model, "terms", None)
+        f = getattr(terms, "formula", None) if terms is not None else None
+        if f is None:
+            return str(terms) if terms is not None else ""
+        return deparse_lme4_formula(f)
+
+    def _optinfo(self) -> lp.OptInfo:
+        oi = dict(self.sol.optinfo or {})
+        warns = [str(w) for w in oi.get("warnings", [])]
+        opt_warns = [w for w in warns if w.startswith("convergence code")]
+        msgs = [w for w in warns if not w.startswith("convergence code")]
+        msgs = [m + "\n" if m.startswith("boundary (singular)") and not m.endswith("\n")
+                else m for m in msgs]
+        return lp.OptInfo(optimizer=str(oi.get("optimizer", "nloptwrap")),
+                          conv=int(oi.get("conv", 0)), message=oi.get("message"),
+                          warnings=opt_warns, lme4_messages=msgs)
+
+    def _aictab(self) -> dict[str, float]:
+        if self.isREML():
+            return {"REML": float(self.sol.objective)}
+        ll = self.logLik()
+        return {"AIC": self.AIC(), "BIC": self.BIC(), "logLik": float(ll),
+                "deviance": self._devcrit(False), "df.resid": float(self.df_residual())}
+
+    def _print_data(self) -> lp.PrintData:
+        rq = rf.quantile7(self.residuals(type="pearson", scaled=True).to_numpy())
+        corr = None
+        if len(self._xnames):
+            v = self.vcov().to_numpy()
+            sd = np.sqrt(np.diag(v))
+            corr = v / np.outer(sd, sd)
+        dropped = list(getattr(self.model, "dropped_columns", []) or [])
+        return lp.PrintData(
+            REML=self.isREML(), formula=self._formula_text(),
+            data=getattr(self.model, "data_name", "") or None, aictab=self._aictab(),
+            resid_quantiles=rq, varcor=self._term_covs(), sigma=self.sigma(),
+            nobs=self.nobs(), ngrps={k: int(v) for k, v in self.ngrps().items()},
+            coef_names=self._xnames, coefficients=self._coef_table(), corr=corr,
+            optinfo=self._optinfo(), weights=getattr(self.model, "weights_name", None),
+            offset=getattr(self.model, "offset_name", None),
+            fit_msgs=[lp.rank_message(len(dropped))] if dropped else [])
+
+    def summary(self, correlation: bool | None = None) -> SummaryMerMod:
+        """``summary(fit)``: an object whose ``str()`` is lme4's printed summary."""
+        return SummaryMerMod(self, correlation=correlation)
+
+    def format(self, digits: int = 4) -> str:
+        """``print(fit, digits)``'s text."""
+        return lp.fit_text(self._print_data(), digits=digits)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+
+def deparse_lme4_formula(f: Any) -> str:
+    """The formula as lme4 keeps it in the call: as written, except that each ``(x || g)``
+    is expanded to ``((1 | g) + (0 + x | g))`` (lme4's ``expandDoubleVerts``)."""
+    from lmepy.formula import ir
+
+    def expand(e: Any) -> str:
+        if isinstance(e, ir.Paren):
+            body = e.body
+            if isinstance(body, ir.BinOp) and body.op == "||":
+                return "(" + _double_vert(body.left, body.right) + ")"
+            return "(" + expand(body) + ")"
+        if isinstance(e, ir.BinOp):
+            if e.op == "||":
+                return _double_vert(e.left, e.right)
+            sep = f" {e.op} " if e.op in ir._SPACED else e.op
+            return expand(e.left) + sep + expand(e.right)
+        if isinstance(e, ir.Formula):
+            rhs = expand(e.rhs)
+            return f"{e.lhs} ~ {rhs}" if e.lhs is not None else f"~{rhs}"
+        return str(e)
+
+    def _double_vert(lhs: Any, grp: Any) -> str:
+        from lmepy.formula import fixed_terms
+
+        mt = fixed_terms(ir.Formula(None, lhs), response=False)
+        new = ["0 + " + lab for lab in mt.term_labels]
+        if mt.intercept:
+            new = ["1", *new]
+        g = str(grp)
+        return " + ".join(f"({t} | {g})" for t in new)
+
+    if not any(ch == "|" for ch in str(f)) or "||" not in str(f):
+        return str(f)
+    return expand(f)

@@ -1,0 +1,299 @@
+"""LmerMod's methods on real fits (design -> fit -> results) against lme4 1.1-31
+(tests/reference/lmer.json): fixef to 1e-5 relative, standard errors and variance components to
+1e-4, and the printed text of summary(), print(fit) and VarCorr() line for line."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lmepy import datasets
+from lmepy.results import generics as g
+from lmepy.results import lme4print as lp
+from lmepy.results.lmer import LmerMod, LogLik, VarCorr, make_unique, theta_factor
+
+REF = json.loads((Path(__file__).parent / "reference" / "lmer.json").read_text())
+CASES = REF["cases"]
+_FITS: dict[str, LmerMod] = {}
+
+
+def fit_case(cid: str) -> LmerMod:
+    """Fit one lmer.json case as lmepy.lmer does, naming data and weights as R's call does."""
+    if cid not in _FITS:
+        from lmepy.design import lFormula
+        from lmepy.fit.lmm import fit_lmm
+
+        c = CASES[cid]
+        df = datasets.load(c["data"])
+        if c.get("data_extra"):
+            df = df.copy()
+            for k, v in c["data_extra"].items():
+                df[k] = v
+        model = lFormula(c["formula"], df, REML=c["REML"], weights=c["weights"])
+        model.data_name = c["data"]
+        if c["weights"]:
+            model.weights_name = c["weights"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _FITS[cid] = LmerMod(fit_lmm(model, REML=c["REML"]))
+    return _FITS[cid]
+
+
+def lines(text: str) -> list[str]:
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [s.rstrip() for s in text.split("\n")]
+
+
+def rlines(seq: list[str]) -> list[str]:
+    return [s.rstrip() for s in seq]
+
+
+def full_vector(spec) -> tuple[np.ndarray | None, np.ndarray]:
+    """lmer.json vectors: a plain list, or {index, values} for long ones."""
+    if isinstance(spec, dict):
+        return np.asarray(spec["index"], dtype=int), np.asarray(spec["values"], dtype=float)
+    return None, np.asarray(spec, dtype=float)
+
+
+ALL = list(CASES)
+
+# Cases whose fit (lmepy/fit, not this stage) lands far enough from lme4's optimum that a
+# printed digit differs; strict, so that the marker must go when the fit core improves.
+SUMMARY_XFAIL = {
+    "ss_full_ml": "fit core: ML optimum differs from lme4 in the 5th digit of a variance",
+    "orth_reml": "fit core: stops early (max|grad| warning) and differs in printed digits",
+    "insteval_ml": "fit core: t value differs from lme4 in the last printed digit",
+}
+# print(VarCorr) shows 6 significant digits: the fit must match lme4 to ~1e-6
+FIT_VARCORR_XFAIL = {
+    "ss_full_ml": "fit core: ML optimum differs from lme4 in the 5th digit of a variance",
+    "orth_reml": "fit core: stops early (max|grad| warning) and differs in printed digits",
+    "pen_reml": "fit core: a standard deviation differs from lme4 in the 6th digit",
+    "pastes_reml": "fit core: a standard deviation differs from lme4 in the 6th digit",
+}
+
+
+def xfail_print(cid: str, known: dict[str, str]):
+    if cid in known:
+        return pytest.param(cid, marks=pytest.mark.xfail(reason=known[cid], strict=True))
+    return cid
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_fixef_se_vcov(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    fe = fit.fixef()
+    assert list(fe.index) == list(c["beta"])
+    assert fe.to_numpy() == pytest.approx(np.array(list(c["beta"].values())), rel=1e-5)
+    se = np.sqrt(np.diag(fit.vcov().to_numpy()))
+    assert se == pytest.approx(np.array(list(c["se"].values())), rel=1e-4)
+    v = fit.vcov()
+    assert list(v.index) == c["vcov"]["rownames"]
+    ref_v = np.array(c["vcov"]["values"])
+    scale = np.sqrt(np.outer(np.diag(ref_v), np.diag(ref_v)))
+    assert np.all(np.abs(v.to_numpy() - ref_v) <= 1e-4 * scale)
+    coefs = fit.summary().coefficients
+    assert list(coefs.columns) == ["Estimate", "Std. Error", "t value"]
+    assert coefs.to_numpy() == pytest.approx(np.array(c["coef_table"]["values"]), rel=1e-4)
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_varcorr_sigma(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    assert fit.sigma() == pytest.approx(c["sigma"], rel=1e-4)
+    fr = fit.VarCorr().to_frame()
+    ref = c["varcorr"]
+    assert list(fr["grp"]) == ref["grp"]
+    assert [None if isinstance(x, float) and math.isnan(x) else x for x in fr["var1"]] == \
+        ref["var1"]
+    assert [None if isinstance(x, float) and math.isnan(x) else x for x in fr["var2"]] == \
+        ref["var2"]
+    got_v = fr["vcov"].to_numpy(dtype=float)
+    got_s = fr["sdcor"].to_numpy(dtype=float)
+    exp_v = np.array(ref["vcov"], dtype=float)
+    exp_s = np.array(ref["sdcor"], dtype=float)
+    sd_of = {(gr, v1): s for gr, v1, v2, s in zip(ref["grp"], ref["var1"], ref["var2"], exp_s,
+                                                  strict=True) if v2 is None}
+    for k, (gr, v1, v2) in enumerate(zip(ref["grp"], ref["var1"], ref["var2"], strict=True)):
+        if v2 is None:
+            # variances and standard deviations: 1e-4 relative; a variance lme4 puts exactly
+            # on the boundary (0) must be ~0 here too
+            floor = 1e-6 * c["sigma"]
+            assert abs(got_s[k] - exp_s[k]) <= 1e-4 * exp_s[k] + floor, (gr, v1)
+            assert abs(got_v[k] - exp_v[k]) <= 1e-4 * exp_v[k] + floor ** 2, (gr, v1)
+        else:
+            # a covariance on the scale of its two standard deviations; correlations in [-1, 1]
+            scale = sd_of[(gr, v1)] * sd_of[(gr, v2)]
+            assert abs(got_v[k] - exp_v[k]) <= 1e-4 * scale, (gr, v1, v2)
+            assert abs(got_s[k] - exp_s[k]) <= 1e-4, (gr, v1, v2)
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_criteria(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    ll = fit.logLik()
+    assert isinstance(ll, LogLik)
+    assert ll.df == c["logLik_df"] and ll.nobs == c["nobs"]
+    assert float(ll) == pytest.approx(c["logLik"], rel=1e-6)
+    assert fit.AIC() == pytest.approx(c["AIC"], rel=1e-6)
+    assert fit.BIC() == pytest.approx(c["BIC"], rel=1e-6)
+    assert fit.nobs() == c["nobs"]
+    assert fit.df_residual() == c["df_resid"]
+    assert dict(fit.ngrps()) == c["ngrps"]
+    assert fit.isSingular() == c["isSingular"]
+    assert list(fit.getME("theta").index) == c["theta_names"]
+    assert fit.getME("cnms") == c["cnms"]
+    if c["REML"]:
+        assert fit.REMLcrit() == pytest.approx(c["REMLcrit"], rel=1e-6)
+        with pytest.warns(UserWarning, match="deviance\\(\\) is deprecated for REML fits"):
+            assert fit.deviance() == pytest.approx(c["REMLcrit"], rel=1e-6)
+    else:
+        assert fit.deviance() == pytest.approx(c["deviance"], rel=1e-6)
+    dims = fit.getME("devcomp")["dims"]
+    for k in ("N", "n", "p", "nmp", "q", "nth", "useSc", "reTrms"):
+        assert dims[k] == c["dims"][k], k
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_ranef_condvar_coef(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    re = fit.ranef(condVar=True)
+    cf = fit.coef()
+    assert list(re) == list(c["ranef"])
+    for grp, tab in c["ranef"].items():
+        df = re[grp]
+        assert len(df) == tab["nrow"]
+        assert list(df.columns) == tab["colnames"]
+        rows = np.asarray(tab["row_index"], dtype=int)
+        assert [str(x) for x in df.index[rows]] == tab["rownames"]
+        got = df.to_numpy()[rows]
+        exp = np.array(tab["values"], dtype=float)
+        sd = np.array([fit.VarCorr().to_frame().query("grp == grp")["sdcor"].max()])
+        assert np.all(np.abs(got - exp) <= 1e-4 * np.abs(exp) + 1e-4 * sd), grp
+        pv = df.attrs["postVar"]
+        pv_list = pv if isinstance(pv, list) else [pv]
+        for arr, ref_t in zip(pv_list, c["condVar"][grp], strict=True):
+            exp_cv = np.array(ref_t["values"], dtype=float)
+            got_cv = np.asarray(arr)[rows]
+            assert got_cv.shape == exp_cv.shape
+            tol = 1e-4 * np.abs(exp_cv) + 1e-6 * max(1.0, float(np.abs(exp_cv).max()))
+            assert np.all(np.abs(got_cv - exp_cv) <= tol), grp
+        ctab = c["coef"][grp]
+        cdf = cf[grp]
+        assert list(cdf.columns) == ctab["colnames"]
+        cexp = np.array(ctab["values"], dtype=float)
+        cgot = cdf.to_numpy()[rows]
+        assert np.all(np.abs(cgot - cexp) <= 1e-4 * np.abs(cexp) + 1e-4 * sd), grp
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_fitted_residuals(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    scale = c["sigma"]
+    idx, exp = full_vector(c["fitted"])
+    got = fit.fitted().to_numpy()
+    got = got if idx is None else got[idx]
+    assert np.all(np.abs(got - exp) <= 1e-5 * np.abs(exp) + 1e-4 * scale)
+    idx, exp = full_vector(c["residuals"])
+    got = fit.residuals().to_numpy()
+    got = got if idx is None else got[idx]
+    assert np.all(np.abs(got - exp) <= 1e-4 * scale)
+    rq = c["resid_quantiles"]
+    sres = fit.residuals(type="pearson", scaled=True).to_numpy()
+    q = np.array([rq[k] for k in ("Min", "1Q", "Median", "3Q", "Max")])
+    from lmepy.results.rformat import quantile7
+
+    assert np.abs(np.array(quantile7(sres)) - q).max() <= 1e-4 * np.abs(q).max()
+
+
+@pytest.mark.parametrize("cid", [xfail_print(c, SUMMARY_XFAIL) for c in ALL])
+def test_printed_summary_end_to_end(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    out, msgs, pos = lp.summary_parts(fit._print_data())
+    assert lines(out) == rlines(c["print_summary"])
+    assert msgs == "".join(c["print_summary_messages"])
+    assert str(fit.summary()) == out[:pos] + msgs + out[pos:]
+
+
+@pytest.mark.parametrize("cid", [xfail_print(c, FIT_VARCORR_XFAIL) for c in ALL])
+def test_printed_fit_and_varcorr_end_to_end(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    assert lines(str(fit)) == rlines(c["print_fit"])
+    assert lines(str(fit.VarCorr())) == rlines(c["print_varcorr"])
+
+
+def test_loglik_prints_as_r():
+    fit = fit_case("ss_full_reml")
+    assert str(fit.logLik()) == "'log Lik.' -871.8141 (df=6)"
+
+
+def test_generics_call_methods():
+    fit = fit_case("ss_full_reml")
+    assert g.fixef(fit).equals(fit.fixef())
+    assert g.sigma(fit) == fit.sigma()
+    assert g.nobs(fit) == 180
+    assert isinstance(g.VarCorr(fit), VarCorr)
+    assert g.getME(fit, "p") == 2 and g.getME(fit, "q") == 36
+    with pytest.raises(TypeError, match="no applicable method for 'fixef'"):
+        g.fixef(object())
+
+
+def test_getme_shapes_and_values():
+    c = CASES["ss_full_reml"]
+    fit = fit_case("ss_full_reml")
+    assert fit.getME("Zt").shape == tuple(int(v) for v in c["Zt_dim"])
+    assert fit.getME("Z").shape == tuple(int(v) for v in c["Zt_dim"])[::-1]
+    lt = fit.getME("Lambdat").tocoo()
+    assert lt.shape == tuple(int(v) for v in c["Lambdat"]["dim"])
+    dense = fit.getME("Lambdat").toarray()
+    i = np.asarray(c["Lambdat"]["i"], dtype=int)
+    j = np.asarray(c["Lambdat"]["j"], dtype=int)
+    assert dense[i, j] == pytest.approx(np.asarray(c["Lambdat"]["x"]), rel=1e-4, abs=1e-6)
+    assert np.allclose(fit.getME("Lambda").toarray(), dense.T)
+    assert fit.getME("theta").to_numpy() == pytest.approx(c["theta"], rel=1e-4)
+    assert list(fit.getME("lower")) == [0.0, -math.inf, 0.0]
+    assert fit.getME("u") == pytest.approx(np.asarray(c["u"]), rel=1e-3, abs=1e-3)
+    mu = fit.getME("mu")
+    assert np.allclose(fit.getME("y") - mu, fit.residuals().to_numpy())
+    assert fit.getME("n") == 180 and fit.getME("sigma") == fit.sigma()
+    with pytest.raises(ValueError, match="unknown name"):
+        fit.getME("nonsense")
+
+
+def test_residual_types():
+    fit = fit_case("ss_weights_reml")
+    w = np.asarray(fit.model.weights, dtype=float)
+    r = fit.residuals().to_numpy()
+    assert np.allclose(fit.residuals(type="working").to_numpy(), r)
+    assert np.allclose(fit.residuals(type="pearson").to_numpy(), np.sqrt(w) * r)
+    assert np.allclose(fit.residuals(type="pearson", scaled=True).to_numpy(),
+                       np.sqrt(w) * r / fit.sigma())
+    with pytest.raises(ValueError, match="'type' should be one of"):
+        fit.residuals(type="bogus")
+
+
+def test_summary_correlation_override():
+    fit = fit_case("cake_ml")
+    text = fit.summary().format(correlation=True)
+    assert "Correlation of Fixed Effects:" in text
+    assert "Correlation matrix not shown" not in text
+
+
+def test_helpers():
+    assert make_unique(["Subject", "Subject", "g", "Subject"]) == [
+        "Subject", "Subject.1", "g", "Subject.2"]
+    T = theta_factor(np.array([1.0, 2.0, 3.0]), 2)
+    assert T.tolist() == [[1.0, 0.0], [2.0, 3.0]]
