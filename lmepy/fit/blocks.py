@@ -227,8 +227,12 @@ class BlockedCholesky:
         self.F = np.zeros((r, r), order="F")
         maxblk = int(np.max(np.diff(cp.ptr))) if cp.m1 else 0
         self.D = np.zeros((max(maxblk, 1), self.k1))
+        self.scalar_rest = bool(np.all(kk == 1))
+        if self.scalar_rest:
+            self.S = np.zeros((1, 1), order="F")  # not used
+        self.lam = np.ones(r)
         self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
-                      toff, q2, p, self.L, self.S, self.F, self.D)
+                      toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest)
         self.theta: np.ndarray | None = None
 
     def update(self, theta: np.ndarray) -> tuple[float, float, float]:
@@ -239,25 +243,25 @@ class BlockedCholesky:
         return ld, ldx, pw
 
     # ---- quantities at the current θ (after update) -------------------------------------
-    def _offdiag(self) -> sp.csr_matrix:
-        """C: the factor's rows of the dense part against term 1 (r x q1), Λr' scaled."""
+    def _offdiag_compact(self) -> np.ndarray:
+        """D (nnz x k1): term 1's column blocks of the factor before the rows are scaled by
+        Λ of the dense part (the factor's block is Λr' D)."""
         cp = self.cp
         Dk = np.zeros_like(cp.V)
-        Sw = np.zeros((cp.r, cp.r), order="F")
-        _k.downdate_rest(cp.ptr, cp.idx, cp.V, self.T1, self.L, Sw, Dk)
-        lev = np.repeat(np.arange(cp.m1), np.diff(cp.ptr))
-        k1 = self.k1
-        rows = np.repeat(cp.idx, k1)
-        cols = (lev[:, None] * k1 + np.arange(k1)[None, :]).ravel()
-        Dm = sp.csr_matrix((Dk.ravel(), (rows, cols)), shape=(cp.r, cp.q1))
-        return (self.lambda_rest().T @ Dm).tocsr()
+        _k.downdate_rest(cp.ptr, cp.idx, cp.V, self.T1, self.L, np.zeros((1, 1), order="F"),
+                         Dk, np.ones(cp.r), True)
+        return Dk
 
-    def lambda_rest(self) -> sp.csr_matrix:
-        """Λ of the dense part: later terms' blocks, identity on X and y."""
-        blocks = [sp.kron(sp.identity(t.nlevels), self.factor(i))
-                  for i, t in enumerate(self.cp.terms) if i > 0]
-        blocks.append(sp.identity(self.cp.p + 1))
-        return sp.block_diag(blocks, format="csr")
+    def _apply_lambda_rest(self, z: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """Λr z (or Λr' z) for a vector over the dense part's rows."""
+        z = np.array(z, dtype=float)
+        pos = 0
+        for i, t in enumerate(self.cp.terms[1:], start=1):
+            T = self.factor(i)
+            blk = z[pos: pos + t.q].reshape(t.nlevels, t.k)
+            z[pos: pos + t.q] = (blk @ (T if transpose else T.T)).reshape(-1)
+            pos += t.q
+        return z
 
     def factor(self, i: int) -> np.ndarray:
         """Term i's k x k lower-triangular factor (Λ's diagonal block) at the current θ."""
@@ -266,21 +270,35 @@ class BlockedCholesky:
         return self.Tflat[off: off + t.k * t.k].reshape(t.k, t.k, order="F").copy()
 
     def Lambdat(self) -> sp.csc_matrix:
-        """lme4's Lambdat: the transpose of Λ, q x q."""
-        blocks = [sp.kron(sp.identity(t.nlevels), self.factor(i).T)
-                  for i, t in enumerate(self.cp.terms)]
-        return sp.block_diag(blocks, format="csc")
+        """lme4's Lambdat: the transpose of Λ, q x q, with every θ position stored."""
+        rows, cols, vals = [], [], []
+        off = 0
+        for i, t in enumerate(self.cp.terms):
+            T = self.factor(i)
+            a, b = np.triu_indices(t.k)  # Lambdat block T' is upper triangular
+            base = off + np.arange(t.nlevels)[:, None] * t.k
+            rows.append((base + a[None, :]).ravel())
+            cols.append((base + b[None, :]).ravel())
+            vals.append(np.tile(T[b, a], t.nlevels))
+            off += t.q
+        q = off
+        return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(q, q))
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """(u, β) at the current θ: u in Zt row order."""
         cp = self.cp
         q2, r = cp.q2, cp.r
-        F = np.tril(self.F)
-        C = self._offdiag()
-        v = sla.solve_triangular(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=True,
-                                 trans="T", check_finite=False)
-        cy = C[r - 1].toarray().ravel()
-        w = cy - C[: r - 1].T @ v
+        F = self.F
+        if r > 1:
+            v = sla.solve_triangular(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=True,
+                                     trans="T", check_finite=False)
+        else:
+            v = np.zeros(0)
+        # u1_j = L_j^{-T} (c_y,j - C_j' v) with C_j = Λr' D_j: C_j' [v; -1] = D_j' Λr [v; -1]
+        z = self._apply_lambda_rest(np.concatenate([v, [-1.0]]))
+        Dk = self._offdiag_compact()
+        w = -np.add.reduceat(Dk * z[cp.idx][:, None], cp.ptr[:-1], axis=0)
         Lt = np.transpose(self.L, (0, 2, 1))
         u1 = np.linalg.solve(Lt, w.reshape(cp.m1, self.k1, 1)).reshape(-1)
         return np.concatenate([u1, v[:q2]]), v[q2:]
@@ -298,21 +316,33 @@ class BlockedCholesky:
         q2, k1, m1 = cp.q2, self.k1, cp.m1
         Linv1 = np.linalg.inv(self.L)  # (m1, k1, k1), lower
         out1 = np.einsum("mji,mjk->mik", Linv1, Linv1)
+        if not q2:
+            return [out1]
         res = []
-        if q2:
-            L22 = np.tril(self.F[:q2, :q2])
-            Linv22 = sla.solve_triangular(L22, np.eye(q2), lower=True, check_finite=False)
-            C = self._offdiag()[:q2]
-            H = np.asarray((C.T @ Linv22.T).T)  # Linv22 @ C, dense q2 x q1
-            H3 = H.reshape(q2, m1, k1)
-            HH = np.einsum("imk,iml->mkl", H3, H3)
-            out1 = out1 + np.einsum("mji,mjk,mkl->mil", Linv1, HH, Linv1)
-            res.append(out1)
-            pos = 0
-            for t in cp.terms[1:]:
-                B = Linv22[:, pos: pos + t.q].reshape(q2, t.nlevels, t.k)
-                res.append(np.einsum("imk,iml->mkl", B, B))
-                pos += t.q
-        else:
-            res.append(out1)
+        L22 = np.tril(self.F[:q2, :q2])
+        Linv22 = sla.solve_triangular(L22, np.eye(q2), lower=True, check_finite=False)
+        # block j of L^{-1} below term 1: -Linv22 (Λz' D_j) L_j^{-1}; Λz' D = (Linv22 Λz') D
+        M2 = Linv22.copy()
+        pos = 0
+        for i, t in enumerate(cp.terms[1:], start=1):
+            T = self.factor(i)
+            blk = M2[:, pos: pos + t.q].reshape(q2, t.nlevels, t.k)
+            M2[:, pos: pos + t.q] = (blk @ T.T).reshape(q2, t.q)
+            pos += t.q
+        Dk = self._offdiag_compact()
+        keep = cp.idx < q2
+        lev = np.repeat(np.arange(m1), np.diff(cp.ptr))[keep]
+        cols = (lev[:, None] * k1 + np.arange(k1)[None, :]).ravel()
+        Dm = sp.csr_matrix((Dk[keep].ravel(), (np.repeat(cp.idx[keep], k1), cols)),
+                           shape=(q2, cp.q1))
+        H = np.asarray((Dm.T @ M2.T).T)  # q2 x q1
+        H3 = H.reshape(q2, m1, k1)
+        HH = np.einsum("imk,iml->mkl", H3, H3)
+        out1 = out1 + np.einsum("mji,mjk,mkl->mil", Linv1, HH, Linv1)
+        res.append(out1)
+        pos = 0
+        for t in cp.terms[1:]:
+            B = Linv22[:, pos: pos + t.q].reshape(q2, t.nlevels, t.k)
+            res.append(np.einsum("imk,iml->mkl", B, B))
+            pos += t.q
         return res

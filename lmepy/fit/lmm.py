@@ -19,6 +19,7 @@ from lmepy.design.types import CompiledModel
 from lmepy.errors import ConvergenceWarning, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import check_conv, optimize_theta
+from lmepy.kernels.blas_threads import limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -44,6 +45,8 @@ class LmmProblem:
         self.n = self.cp.n
         self.p = self.cp.p
         self.ldW = 0.0 if self.weights is None else float(np.sum(np.log(self.weights)))
+        # medium dense blocks: factor single-threaded (see lmepy.kernels.blas_threads)
+        self.blas_threads: int | None = 1 if self.cp.r < 2000 else None
 
     def criterion(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """-2 log-likelihood (ML) or REML criterion from the factor's three summaries."""
@@ -63,7 +66,15 @@ class LmmProblem:
                 return float("inf")
             return float(crit(ld, ldx, pw))
 
-        return devfun
+        if self.blas_threads is None:
+            return devfun
+        threads = self.blas_threads
+
+        def devfun_limited(theta: np.ndarray) -> float:
+            with limit_threads(threads):
+                return devfun(theta)
+
+        return devfun_limited
 
 
 def make_devfun(model: CompiledModel, REML: bool = True) -> Callable[[np.ndarray], float]:
@@ -106,19 +117,32 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     """Fit as lme4's ``lmer``: BOBYQA on θ from the identity, then β, u, σ at the optimum.
 
     control: ``optCtrl`` (nlopt: xtol_abs, ftol_abs, maxeval, ...), ``restart_edge``,
-    ``boundary_tol``, ``calc_derivs``, ``start`` (θ to start from).
+    ``boundary_tol``, ``calc_derivs``, ``start`` (θ to start from), ``blas_threads`` (OpenBLAS
+    threads while fitting; default 1 for dense blocks of 200-2000 rows, else unchanged).
     """
     control = dict(control or {})
     prob = LmmProblem(model, REML)
+    if "blas_threads" in control:
+        prob.blas_threads = control["blas_threads"]
+    with limit_threads(prob.blas_threads):
+        return _fit(prob, control)
+
+
+def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
+    model = prob.model
+    prob_threads, prob.blas_threads = prob.blas_threads, None  # already limited around us
     devfun = prob.make_devfun()
+    prob.blas_threads = prob_threads
     terms = model.reTrms.terms
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
     if control.get("start") is not None:
         theta0 = np.asarray(control["start"], dtype=float)
+    else:
+        theta0 = _scalar_start(model, theta0, lower)
     opt = optimize_theta(devfun, theta0, lower, control)
     theta = np.asarray(opt["par"], dtype=float)
-    singular, msgs = check_conv(opt["derivs"], theta, lower)
+    singular, msgs = check_conv(opt["derivs"], theta, lower, opt["fval"])
     warns: list[str] = []
     if opt["conv"] != 0:
         warns.append(f"convergence code {opt['conv']} from nloptwrap: {opt['message']}")
@@ -127,6 +151,56 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
         warnings.warn(m, cls, stacklevel=2)
     return _solution(prob, theta, opt, singular, warns)
+
+
+def _scalar_start(model: CompiledModel, theta0: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """lme4's start when every term is (1 | g) with its own factor: θ_g = sqrt(v_g / v_e), v_g
+    the variance of the group means spread over the rows, v_e = var(y) - sum v_g (if > 0)."""
+    terms = model.reTrms.terms
+    if not all(t.cnms == ["(Intercept)"] for t in terms):
+        return theta0
+    if len({t.group for t in terms}) != len(lower):
+        return theta0
+    y = np.asarray(model.y, dtype=float)
+    if y.ndim != 1 or len(y) < 2:
+        return theta0
+    v = [_r_var(_r_group_means(y, np.asarray(t.codes), t.nlevels)[np.asarray(t.codes)])
+         for t in terms]
+    ve = _r_var(y) - float(np.cumsum(np.asarray(v, dtype=np.longdouble))[-1])
+    if not ve > 0:
+        return theta0
+    rel = np.asarray(v) / ve
+    if np.all(rel >= np.asarray(lower) ** 2):
+        return np.sqrt(rel)
+    return theta0
+
+
+def _r_var(x: np.ndarray) -> float:
+    """R's var(): long-double two-pass mean with correction, then the sum of squares."""
+    n = len(x)
+    xl = x.astype(np.longdouble)
+    m = np.cumsum(xl)[-1] / n  # cumsum: sequential, as R's loop
+    m = float(m + np.cumsum(xl - m)[-1] / n)
+    d = (x - m).astype(np.longdouble)
+    return float(np.cumsum(d * d)[-1] / (n - 1))
+
+
+def _r_group_means(y: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
+    """R's mean() per group (long double, with the second-pass correction)."""
+    order = np.argsort(codes, kind="stable")
+    cs = codes[order]
+    ys = y[order].astype(np.longdouble)
+    cnt = np.bincount(codes, minlength=m)
+    present = np.flatnonzero(cnt)
+    starts = np.searchsorted(cs, present)
+    out = np.zeros(m)
+    ends = np.append(starts[1:], len(cs))
+    for g, a, b in zip(present, starts, ends, strict=True):
+        seg = ys[a:b]  # sequential long-double sums, as R's loop
+        mu = np.cumsum(seg)[-1] / (b - a)
+        mu = mu + np.cumsum(seg - mu)[-1] / (b - a)
+        out[g] = float(mu)
+    return out
 
 
 def _solution(prob: LmmProblem, theta: np.ndarray, opt: dict, singular: bool,

@@ -92,9 +92,12 @@ cdef double _factor_first_big(const double[:, :, ::1] A11, const double[::1, :] 
 cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
                          const double[:, ::1] V, const double[::1, :] T,
                          const double[:, :, ::1] L, double[::1, :] S,
-                         double[:, ::1] D) noexcept:
-    """S[idx_j, idx_j] -= D_j D_j' (lower triangle) with D_j = V_j T L_j^{-T}, per level j.
+                         double[:, ::1] D, const double[::1] lam,
+                         bint d_only=False) noexcept:
+    """S[idx_j, idx_j] -= D_j D_j' (lower triangle) with D_j = diag(lam[idx_j]) V_j T L_j^{-T}.
 
+    lam scales the rows (Λ of scalar later terms, 1 for X and y; all ones when the caller
+    applies Λ of the rest afterwards). d_only: only fill D (needs D as long as V), leave S.
     V_j = V[ptr[j]:ptr[j+1]] holds A21's column block j (rows idx_j, sorted ascending);
     D is a work array with at least max block length rows. Also stores D_j in D[ptr[j]:...]
     when D has as many rows as V (so the caller can keep the factor's off-diagonal block).
@@ -111,7 +114,9 @@ cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
         if k == 1:
             t0 = T[0, 0] / L[j, 0, 0]
             for a in range(nj):
-                D[off + a, 0] = V[n0 + a, 0] * t0
+                D[off + a, 0] = V[n0 + a, 0] * t0 * lam[idx[n0 + a]]
+            if d_only:
+                continue
             for b in range(nj):
                 ib = idx[n0 + b]
                 l0 = D[off + b, 0]
@@ -131,6 +136,11 @@ cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
                 for e in range(c):
                     s -= L[j, c, e] * D[off + a, e]
                 D[off + a, c] = s / L[j, c, c]
+            l0 = lam[idx[n0 + a]]
+            for c in range(k):
+                D[off + a, c] *= l0
+        if d_only:
+            continue
         for b in range(nj):
             ib = idx[n0 + b]
             for a in range(b, nj):
@@ -203,11 +213,13 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
                      const long long[::1] kk, const long long[::1] toff,
                      Py_ssize_t nz, Py_ssize_t p,
                      double[:, :, ::1] L, double[::1, :] S, double[::1, :] F,
-                     double[:, ::1] D):
+                     double[:, ::1] D, double[::1] lam, bint scalar_rest):
     """One objective evaluation: returns (ldL2, ldRX2, pwrss, info).
 
     Arr is copied into S (work), downdated by the first block, scaled into F and factored in
-    place; L receives the first block's factor. T1 is the first term's factor (a Fortran view
+    place; L receives the first block's factor. With scalar_rest (every later term has k = 1)
+    Λ of the rest is diagonal: Arr is scaled while copied into F and the downdate goes straight
+    into F with rows scaled by lam (S and the scaling pass are skipped). T1 is the first term's factor (a Fortran view
     of Tflat's first k1*k1 entries). info != 0 means a non-positive-definite matrix.
     """
     cdef Py_ssize_t r = Arr.shape[0]
@@ -217,11 +229,23 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
     ld1 = factor_first(A11, T1, L)
     if ld1 != ld1:
         return (float("nan"), float("nan"), float("nan"), -1)
-    for j in range(r):
-        for i in range(j, r):
-            S[i, j] = Arr[i, j]
-    downdate_rest(ptr, idx, V, T1, L, S, D)
-    scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
+    if scalar_rest:
+        for i in range(r):
+            lam[i] = Tflat[toff[i]]
+        for j in range(r):
+            for i in range(j, r):
+                F[i, j] = Arr[i, j] * lam[i] * lam[j]
+            if j < nz:
+                F[j, j] += 1.0
+        downdate_rest(ptr, idx, V, T1, L, F, D, lam)
+    else:
+        for i in range(r):
+            lam[i] = 1.0
+        for j in range(r):
+            for i in range(j, r):
+                S[i, j] = Arr[i, j]
+        downdate_rest(ptr, idx, V, T1, L, S, D, lam)
+        scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
     info = potrf_lower(F)
     if info != 0:
         return (float("nan"), float("nan"), float("nan"), info)
