@@ -10,12 +10,15 @@ from lmepy.design.compile import (
 )
 from lmepy.design.evaluate import Evaluator, orthopoly
 from lmepy.design.frame import ModelFrame, build_frame
+from lmepy.design.newdata import NewDesign, NewReTerm, new_design
 from lmepy.design.types import CompiledModel, ReTerm, ReTrms
 
 __all__ = [
     "CompiledModel",
     "Evaluator",
     "ModelFrame",
+    "NewDesign",
+    "NewReTerm",
     "RankDeficiencyWarning",
     "ReTerm",
     "ReTrms",
@@ -24,5 +27,6 @@ __all__ = [
     "build_reterms",
     "lFormula",
     "model_matrix",
+    "new_design",
     "orthopoly",
 ]

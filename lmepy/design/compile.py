@@ -378,6 +378,9 @@ def lFormula(
         response_name=str(mt.response),
         dropped_columns=dropped,
         na_action=frame.na_action,
+        REML=REML,
+        contrasts=dict(contrasts) if contrasts else None,
+        model_frame=frame,
     )
 
 

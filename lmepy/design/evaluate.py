@@ -50,11 +50,15 @@ class Evaluator:
     """Evaluates expressions against one DataFrame, caching each distinct expression (by its
     R deparse) so a variable used in several terms is computed once."""
 
-    def __init__(self, data: pd.DataFrame, formula_text: str | None = None):
+    def __init__(self, data: pd.DataFrame, formula_text: str | None = None,
+                 template: dict[str, Value] | None = None):
         self.data = data
         self.n = len(data)
         self.text = formula_text
         self.cache: dict[str, Value] = {}
+        # the fitted model's variables (R's predvars): poly() and scale() reuse their
+        # coefficients on new data instead of recomputing them
+        self.template = template or {}
 
     # -- errors -------------------------------------------------------------------------
     def _error(self, message: str, token: str, call: bool = False) -> FormulaError:
@@ -321,6 +325,10 @@ def _poly(ev: Evaluator, e: Call) -> Value:
     if raw:
         z = x[:, None] ** np.arange(1, d + 1)[None, :]
         return Value(MAT, z, colnames=names)
+    fitted = ev.template.get(str(e))
+    if fitted is not None and "alpha" in fitted.attrs:
+        z = orthopoly_predict(x, fitted.attrs["alpha"], fitted.attrs["norm2"])
+        return Value(MAT, z, colnames=names, attrs=fitted.attrs)
     if np.isnan(x).any():
         raise ev._error("missing values are not allowed in 'poly'", e.func, call=True)
     if d >= len(np.unique(x)):
@@ -343,6 +351,17 @@ def orthopoly(x: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return z, alpha, np.concatenate([[1.0], norm2])
 
 
+def orthopoly_predict(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np.ndarray:
+    """R's ``predict(poly(...), newdata)``: the three-term recurrence with the fitted
+    ``alpha`` and ``norm2``, so new x values get the fitted polynomials."""
+    d = len(alpha)
+    z = np.ones((x.shape[0], d + 1))
+    z[:, 1] = x - alpha[0]
+    for i in range(1, d):
+        z[:, i + 1] = (x - alpha[i]) * z[:, i] - (norm2[i + 1] / norm2[i]) * z[:, i - 1]
+    return z[:, 1:] / np.sqrt(norm2[2:])[None, :]
+
+
 def _scale(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     x = np.asarray(ev._numeric(v, "scale"), dtype=np.float64)
@@ -350,6 +369,14 @@ def _scale(ev: Evaluator, e: Call) -> Value:
         x = x[:, None]
     center = ev.const(ev.arg(e, 1, "center", required=False), True)
     scl = ev.const(ev.arg(e, 2, "scale", required=False), True)
+    fitted = ev.template.get(str(e))
+    if fitted is not None and fitted.kind == MAT:
+        out = x.copy()
+        if "scaled:center" in fitted.attrs:
+            out = out - fitted.attrs["scaled:center"][None, :]
+        if "scaled:scale" in fitted.attrs:
+            out = out / fitted.attrs["scaled:scale"][None, :]
+        return Value(MAT, out, colnames=fitted.colnames, attrs=fitted.attrs)
     out = x.copy()
     attrs: dict = {}
     if center is True or (center is not False and not isinstance(center, bool)):

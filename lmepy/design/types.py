@@ -125,6 +125,9 @@ class CompiledModel:
     data_name: str = ""  # how summary() names the data ("sleepstudy")
     dropped_columns: list[str] = field(default_factory=list)  # rank-deficient X columns
     na_action: np.ndarray | None = None  # original row positions dropped by na.omit
+    REML: bool = True
+    contrasts: dict | None = None  # the contrasts argument (variable -> contr.* name/matrix)
+    model_frame: object = None  # design.frame.ModelFrame: typed variables, for new data
 
     @property
     def Zt(self) -> sp.csc_matrix:

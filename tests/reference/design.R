@@ -228,6 +228,51 @@ lf_case("orthodont_subset", "distance ~ age + (1 | Subject)", "Orthodont",
 lf_case("mixed_scale_warning", "y ~ I(x * 1e6) + (1 | g)", "mixed")
 lf_case("ties_order2", "y ~ d + (1 | b) + (1 | c) + (d | a) + (1 | a:b)", "ties")
 
+# ---- new data (predict.merMod): fitted coefficients from R, so only the design is tested ------
+nd_cases <- list()
+sleep_new <- add_frame("sleep_new", data.frame(
+  Days = c(0.5, 3, 11, 2, 7, 0), Subject = factor(c("308", "999", "372", "335", "308", "999")),
+  stringsAsFactors = FALSE))
+cake_new <- add_frame("cake_new", data.frame(
+  recipe = factor(c("C", "A", "C", "B")), replicate = factor(c("1", "2", "15", "3")),
+  temperature = factor(c("205", "175", "225", "215"), ordered = TRUE),
+  temp = c(205, 175, 225, 215), stringsAsFactors = FALSE))
+ortho_new <- add_frame("ortho_new", data.frame(
+  age = c(8, 9.5, 14, 11), Sex = c("Female", "Male", "Male", "Female"),
+  Subject = c("F01", "M02", "M99", "F11"), stringsAsFactors = FALSE))
+datasets$sleep_new <- sleep_new; datasets$cake_new <- cake_new; datasets$ortho_new <- ortho_new
+ranef_json <- function(fit) {
+  lapply(ranef(fit, condVar = FALSE), function(df) list(levels = chr(rownames(df)),
+         columns = chr(names(df)), values = lapply(df, num_json)))
+}
+nd_case <- function(id, formula, data, newdata, re_form = NULL, allow = FALSE) {
+  d <- datasets[[data]]
+  nd <- datasets[[newdata]]
+  fit <- lmer(as.formula(formula), d, REML = TRUE)
+  rf <- if (is.null(re_form)) NULL else as.formula(re_form)
+  p <- predict(fit, newdata = nd, re.form = rf, allow.new.levels = allow)
+  p0 <- predict(fit, newdata = nd, re.form = NA)
+  nd_cases[[id]] <<- list(formula = formula, data = data, newdata = newdata, re_form = re_form,
+                          allow_new_levels = allow, beta = num_json(fixef(fit)),
+                          beta_names = chr(names(fixef(fit))), ranef = ranef_json(fit),
+                          predict = num_json(p), predict_fixed = num_json(p0))
+}
+nd_case("sleep_poly_new_levels", "Reaction ~ poly(Days, 2) + (Days | Subject)", "sleepstudy",
+        "sleep_new", allow = TRUE)
+nd_case("sleep_scale_new_levels", "Reaction ~ scale(Days) + (1 | Subject) + (0 + Days | Subject)",
+        "sleepstudy", "sleep_new", allow = TRUE)
+nd_case("cake_new", "angle ~ recipe * temperature + (1 | recipe:replicate)", "cake", "cake_new",
+        allow = TRUE)
+nd_case("ortho_re_form", "distance ~ age * Sex + (age | Subject)", "Orthodont", "ortho_new",
+        re_form = "~ (1 | Subject)", allow = TRUE)
+nd_errors <- list(
+  new_levels = tryCatch(predict(lmer(Reaction ~ Days + (1 | Subject), sleepstudy),
+                                newdata = sleep_new), error = conditionMessage),
+  # lme4's predict() fails later with "non-conformable arguments"; R's model.frame() says:
+  new_fixed_level = tryCatch(model.frame(~ recipe, data.frame(recipe = factor("D")),
+                                         xlev = list(recipe = levels(cake$recipe))),
+                             error = conditionMessage))
+
 # ---- errors ---------------------------------------------------------------------------------
 err_cases <- list()
 err_case <- function(id, call) {
@@ -266,6 +311,8 @@ out <- list(
   model_matrix = mm_cases,
   lFormula = lf_cases,
   errors = err_cases,
+  newdata = nd_cases,
+  newdata_errors = nd_errors,
   sort_strings = list(input = chr(strings), sorted = chr(sort(strings)),
                       factor_levels = chr(levels(factor(strings)))),
   number_labels = list(input = num_json(numbers), labels = chr(as.character(numbers))),
