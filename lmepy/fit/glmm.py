@@ -1,0 +1,709 @@
+"""Generalized linear mixed models as lme4's glmer(): PIRLS, Laplace and adaptive Gauss-Hermite.
+
+The method follows lme4's documented algorithm (Bates et al., "Fitting linear mixed-effects
+models using lme4", and lme4's ``glmer`` help):
+
+1. Stage 1 (``nAGQ = 0``): for each θ, penalized iteratively reweighted least squares (PIRLS)
+   updates the spherical random effects u *and* β together; the objective is the Laplace form
+   ``aic(μ) + ||u||² + log|L|²`` and BOBYQA minimizes it over θ.
+2. Stage 2 (``nAGQ ≥ 1``): the objective is a function of (θ, β); PIRLS updates u alone with β
+   held in the offset. ``nAGQ = 1`` is the Laplace approximation; ``nAGQ > 1`` (only for one
+   scalar random-effects term) replaces each group's Laplace factor by adaptive Gauss-Hermite
+   quadrature centred at the conditional mode with the conditional standard deviation 1/L_jj.
+
+Each PIRLS step re-forms Λ'Z'WZΛ + I with the current working weights through the LMM core's
+``cross_products`` / ``BlockedCholesky`` (lmepy/fit/blocks.py), so GLMMs and LMMs share one
+factorization. Hot per-row loops (working weights, deviance residuals, quadrature sums) are in
+``lmepy/kernels/glm_kernels.pyx`` with numpy references here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.polynomial.hermite_e import hermegauss
+
+from lmepy.design.types import CompiledModel, ReTerm
+from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
+from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.family import Family, get_family
+from lmepy.fit.optimize import bobyqa, deriv12
+
+try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
+    from lmepy.kernels.blas_threads import limit_threads
+except ImportError:  # pragma: no cover
+    from contextlib import nullcontext
+
+    def limit_threads(n: int | None) -> Any:  # type: ignore[misc]
+        return nullcontext()
+
+try:  # Cython kernels; the numpy code below is the reference and the fallback
+    from lmepy.kernels import glm_kernels as _gk
+except ImportError:  # pragma: no cover - only when the extension is not built
+    _gk = None
+
+AGQ_SCALAR_ONLY = "nAGQ > 1 is only available for models with a single, scalar random-effects term"
+
+
+class PirlsError(LmepyError, RuntimeError):
+    """PIRLS could not reduce the penalized deviance (lme4's pwrssUpdate errors)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Gauss-Hermite rule
+
+
+def gh_rule(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """lme4's ``GHrule(n)``: nodes z, weights w (summing to 1, for the standard normal) and
+    log dnorm(z)."""
+    if n < 1:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    z, w = hermegauss(n)
+    w = w / w.sum()
+    ldnorm = -0.5 * z * z - 0.5 * math.log(2.0 * math.pi)
+    return z, w, ldnorm
+
+
+# ----------------------------------------------------------------------------------------------
+# The response: y, prior weights, trials, offset, and the per-row GLM quantities
+
+
+@dataclass(eq=False)
+class _Response:
+    family: Family
+    y: np.ndarray
+    weights: np.ndarray  # prior weights (times trials for binomial), as glm.fit's initialize
+    n: np.ndarray
+    offset: np.ndarray
+    mustart: np.ndarray
+
+    def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PIRLS working weights and working response (without the offset)."""
+        fam = self.family
+        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
+            return _gk.logit_working(eta, mu, self.y, self.weights, self.offset)
+        if _gk is not None and fam.family == "poisson" and fam.link == "log":
+            return _gk.log_poisson_working(eta, mu, self.y, self.weights, self.offset)
+        mueta = fam.mu_eta(eta)
+        var = fam.variance(mu)
+        w = self.weights * mueta * mueta / var
+        z = eta - self.offset + (self.y - mu) / mueta
+        return w, z
+
+    def dev_resids(self, mu: np.ndarray) -> np.ndarray:
+        fam = self.family
+        if _gk is not None and fam.family == "binomial":
+            return _gk.binomial_dev_resids(self.y, mu, self.weights)
+        if _gk is not None and fam.family == "poisson":
+            return _gk.poisson_dev_resids(self.y, mu, self.weights)
+        return fam.dev_resids(self.y, mu, self.weights)
+
+    def aic(self, mu: np.ndarray, dev: float) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.family.aic(self.y, self.n, mu, self.weights, dev)
+
+
+def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray | None,
+                      offset: np.ndarray | None) -> _Response:
+    nobs = model.n
+    w = weights if weights is not None else model.weights
+    off = offset if offset is not None else model.offset
+    y = model.y
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        y = y.to_numpy() if not isinstance(getattr(y, "dtype", None), pd.CategoricalDtype) else y
+    init = family.initialize(y, None if w is None else np.asarray(w, dtype=float))
+    if off is None:
+        off = np.zeros(nobs)
+    off = np.asarray(off, dtype=float).reshape(-1)
+    if off.shape[0] != nobs:
+        raise DataError(f"number of offsets is {off.shape[0]}, should equal {nobs} "
+                        "(number of observations)")
+    if family.family == "poisson":
+        yv = init.y
+        bad = np.abs(yv - np.round(yv)) > 1e-7 * np.maximum(1.0, np.abs(yv))
+        if np.any(bad):
+            warnings.warn(f"non-integer x = {yv[bad][0]:.6f}", UserWarning, stacklevel=3)
+    return _Response(family, init.y, init.weights, init.n, off, init.mustart)
+
+
+# ----------------------------------------------------------------------------------------------
+# Λ and Z Λ u from the compact terms
+
+
+def _term_factors(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
+    """Each term's k x k lower-triangular factor from θ (column-wise lower triangle)."""
+    out, pos = [], 0
+    for t in terms:
+        k = t.k
+        T = np.zeros((k, k))
+        i, j = np.tril_indices(k)
+        order = np.lexsort((i, j))
+        T[i[order], j[order]] = theta[pos: pos + t.ntheta]
+        out.append(T)
+        pos += t.ntheta
+    return out
+
+
+def _b_from_u(terms: list[ReTerm], factors: list[np.ndarray], u: np.ndarray) -> list[np.ndarray]:
+    """b = Λu per term as (nlevels, k)."""
+    out, pos = [], 0
+    for t, T in zip(terms, factors, strict=True):
+        ut = u[pos: pos + t.q].reshape(t.nlevels, t.k)
+        out.append(ut @ T.T)
+        pos += t.q
+    return out
+
+
+def _zb(terms: list[ReTerm], blist: list[np.ndarray]) -> np.ndarray:
+    """Z b, row by row, from the compact terms."""
+    n = terms[0].codes.shape[0]
+    out = np.zeros(n)
+    for t, b in zip(terms, blist, strict=True):
+        if t.k == 1:
+            out += t.rows[:, 0] * b[t.codes, 0]
+        else:
+            out += np.einsum("ij,ij->i", t.rows, b[t.codes])
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# PIRLS
+
+
+@dataclass(eq=False)
+class _PirlsState:
+    u: np.ndarray
+    beta: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    drsum: float
+    ussq: float
+    ldL2: float
+    ldRX2: float
+    iterations: int
+    chol: BlockedCholesky | None = None
+    working_weights: np.ndarray | None = None
+
+
+class _Glmm:
+    """The model with its response, for repeated evaluation of the deviance functions."""
+
+    def __init__(self, model: CompiledModel, resp: _Response, tol: float = 1e-7,
+                 maxit: int = 100, exact: bool = False):
+        self.exact = exact
+        self.model = model
+        self.resp = resp
+        self.terms = model.reTrms.terms
+        if not self.terms:
+            raise DataError("No random effects terms specified in formula")
+        self.X = np.ascontiguousarray(np.asarray(model.X, dtype=float))
+        self.N, self.p = self.X.shape
+        self.X0 = np.zeros((self.N, 0))
+        self.q = int(sum(t.q for t in self.terms))
+        self.tol = tol
+        self.maxit = maxit
+        self.lp0: np.ndarray = resp.family.linkfun(resp.mustart)
+        self.ntheta = int(sum(t.ntheta for t in self.terms))
+
+    # one PWLS solve with the given working weights and response
+    def _solve(self, theta: np.ndarray, w: np.ndarray, z: np.ndarray,
+               beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, float,
+                                                 BlockedCholesky]:
+        if beta is None:
+            cp = cross_products(self.terms, self.X, z, w)
+        else:
+            cp = cross_products(self.terms, self.X0, z - self.X @ beta, w)
+        bc = BlockedCholesky(cp)
+        ldL2, ldRX2, _ = bc.update(theta)
+        if not np.isfinite(ldL2):
+            raise PirlsError("Downdated VtV is not positive definite")
+        u, b = bc.solve()
+        return u, (b if beta is None else beta), ldL2, ldRX2, bc
+
+    def _eta(self, theta: np.ndarray, u: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        f = _term_factors(self.terms, theta)
+        return self.resp.offset + self.X @ beta + _zb(self.terms, _b_from_u(self.terms, f, u))
+
+    def pirls(self, theta: np.ndarray, beta: np.ndarray | None,
+              eta0: np.ndarray | None = None, final_factor: bool | None = None) -> _PirlsState:
+        """Conditional modes u (and β when ``beta`` is None) by PIRLS with step-halving,
+        starting from the linear predictor ``eta0`` (lme4 restarts from the stage-1 ``lp0``).
+
+        As lme4, the log-determinant comes from the factor of the last solve, whose weights
+        are those before the final update of μ (``final_factor=False``, the default unless
+        the object was built with ``exact=True``); ``final_factor=True`` re-factors at the
+        converged weights."""
+        if final_factor is None:
+            final_factor = self.exact
+        resp, fam = self.resp, self.resp.family
+        theta = np.asarray(theta, dtype=float)
+        eta = self.lp0 if eta0 is None else eta0
+        mu = fam.linkinv(eta)
+        oldpdev = np.finfo(float).max
+        u_old = np.zeros(self.q)
+        b_old = np.zeros(self.p) if beta is None else beta
+        cvgd = False
+        it = 0
+        ldL2 = ldRX2 = math.nan
+        w = None
+        for it in range(1, self.maxit + 1):  # noqa: B007
+            w, z = resp.working(eta, mu)
+            u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta)
+            eta = self._eta(theta, u, b)
+            mu = fam.linkinv(eta)
+            dr = float(np.sum(resp.dev_resids(mu)))
+            pdev = dr + float(u @ u)
+            if abs((oldpdev - pdev) / pdev) < self.tol:
+                cvgd = True
+                break
+            if not np.isfinite(pdev) or pdev > oldpdev:
+                for _ in range(10):
+                    u = 0.5 * (u_old + u)
+                    if beta is None:
+                        b = 0.5 * (b_old + b)
+                    eta = self._eta(theta, u, b)
+                    mu = fam.linkinv(eta)
+                    dr = float(np.sum(resp.dev_resids(mu)))
+                    pdev = dr + float(u @ u)
+                    if np.isfinite(pdev) and pdev <= oldpdev:
+                        break
+                if not np.isfinite(pdev) or (pdev - oldpdev) > self.tol * abs(oldpdev):
+                    raise PirlsError("PIRLS step-halvings failed to reduce deviance in "
+                                     "pwrssUpdate")
+                if abs((oldpdev - pdev) / pdev) < self.tol:
+                    cvgd = True
+                    break
+            oldpdev = pdev
+            u_old, b_old = u, b
+        if not cvgd:
+            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        bc = None
+        ww = w  # lme4 keeps the factor of the last solve: weights before the final update
+        if final_factor:
+            # the factor at the converged weights: the Laplace approximation's log-determinant
+            ww, zz = resp.working(eta, mu)
+            cp = cross_products(self.terms, self.X0 if beta is not None else self.X,
+                                zz if beta is None else zz - self.X @ b, ww)
+            bc = BlockedCholesky(cp)
+            ldL2, ldRX2, _ = bc.update(theta)
+        return _PirlsState(u=u, beta=np.asarray(b, dtype=float), eta=eta, mu=mu, drsum=dr,
+                           ussq=float(u @ u), ldL2=float(ldL2), ldRX2=float(ldRX2),
+                           iterations=it, chol=bc, working_weights=ww)
+
+    # deviance functions -------------------------------------------------------------------
+    def laplace_value(self, st: _PirlsState) -> float:
+        return self.resp.aic(st.mu, st.drsum) + st.ussq + st.ldL2
+
+    def devfun0(self, theta: np.ndarray) -> float:
+        """Stage 1 (nAGQ = 0): u and β by PIRLS, Laplace form, a function of θ."""
+        try:
+            st = self.pirls(theta, None)
+        except PirlsError:
+            return math.inf
+        return self.laplace_value(st)
+
+    def devfun(self, pars: np.ndarray, nAGQ: int = 1) -> float:
+        """Stage 2: Laplace (nAGQ = 1) or adaptive Gauss-Hermite deviance at (θ, β)."""
+        pars = np.asarray(pars, dtype=float)
+        theta, beta = pars[: self.ntheta], pars[self.ntheta:]
+        try:
+            st = self.pirls(theta, beta)
+        except PirlsError:
+            return math.inf
+        if nAGQ <= 1:
+            return self.laplace_value(st)
+        return self.agq_value(st, theta, beta, nAGQ)
+
+    def agq_value(self, st: _PirlsState, theta: np.ndarray, beta: np.ndarray,
+                  nAGQ: int) -> float:
+        """Adaptive Gauss-Hermite for one scalar term: each group's integral over its u_j,
+        centred at the mode with scale 1/L_jj, replaces the group's Laplace factor."""
+        t = self.terms[0]
+        resp, fam = self.resp, self.resp.family
+        m = t.nlevels
+        codes = t.codes
+        x = t.rows[:, 0]
+        lam = float(theta[0])
+        Ljj2 = 1.0 + lam * lam * np.bincount(codes, st.working_weights * x * x, minlength=m)
+        sd = 1.0 / np.sqrt(Ljj2)
+        fixed = resp.offset + self.X @ beta
+        u0 = st.u
+        dev0 = np.bincount(codes, resp.dev_resids(st.mu), minlength=m)
+        g0 = dev0 + u0 * u0
+        z, w, _ = gh_rule(nAGQ)
+        mult = np.zeros(m)
+        for zk, wk in zip(z, w, strict=True):
+            if zk == 0.0:
+                mult += wk
+                continue
+            uk = u0 + zk * sd
+            mu_k = fam.linkinv(fixed + lam * x * uk[codes])
+            gk = np.bincount(codes, resp.dev_resids(mu_k), minlength=m) + uk * uk
+            mult += wk * np.exp(-0.5 * (gk - g0) + 0.5 * zk * zk)
+        # lme4's AGQ objective is built on the deviance residuals (no saturated-model constant
+        # of the family's aic), so its value is not comparable with the Laplace one
+        return st.drsum + st.ussq + st.ldL2 - 2.0 * float(np.sum(np.log(mult)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The fit
+
+
+@dataclass(eq=False)
+class GlmmSolution:
+    """Everything a glmer fit produces, in lme4's terms (``getME`` names where they exist)."""
+
+    model: CompiledModel
+    family: Family
+    nAGQ: int
+    theta: np.ndarray
+    beta: pd.Series
+    u: np.ndarray
+    b: list[np.ndarray]  # Λu per term, (nlevels, k)
+    lower: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    y: np.ndarray  # the response as glm sees it (proportions for binomial)
+    prior_weights: np.ndarray
+    n_trials: np.ndarray
+    offset: np.ndarray
+    devcomp: dict[str, float]
+    fval: float  # the optimized objective: -2 log-likelihood
+    vcov: pd.DataFrame  # lme4's vcov(): from the finite-difference Hessian when usable
+    vcov_rx: pd.DataFrame  # from R_X (``use.hessian = FALSE``)
+    derivs: tuple[np.ndarray, np.ndarray] | None
+    feval: int
+    optimizer: str
+    conv_messages: list[str] = field(default_factory=list)
+    singular: bool = False
+    opt_stage1: dict[str, Any] | None = None
+
+    # lme4's accessors --------------------------------------------------------------------
+    @property
+    def has_scale(self) -> bool:
+        return self.family.has_scale
+
+    def sigma(self) -> float:
+        if not self.has_scale:
+            return 1.0
+        return math.sqrt(self.devcomp["pwrss"] / self.nobs())
+
+    def nobs(self) -> int:
+        return int(self.model.n)
+
+    def npar(self) -> int:
+        return len(self.theta) + len(self.beta) + (1 if self.has_scale else 0)
+
+    def logLik(self) -> float:
+        return -0.5 * self.fval
+
+    def AIC(self) -> float:
+        return -2.0 * self.logLik() + 2.0 * self.npar()
+
+    def BIC(self) -> float:
+        return -2.0 * self.logLik() + math.log(self.nobs()) * self.npar()
+
+    def deviance(self) -> float:
+        """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals."""
+        return float(np.sum(self.family.dev_resids(self.y, self.mu, self.prior_weights)))
+
+    def df_residual(self) -> int:
+        return self.nobs() - self.npar()
+
+    def fitted(self) -> np.ndarray:
+        return self.mu.copy()
+
+    def residuals(self, type: str = "deviance") -> np.ndarray:  # noqa: A002 - R's name
+        """R's residual types: deviance (default), pearson, working, response."""
+        fam, y, mu = self.family, self.y, self.mu
+        if type == "deviance":
+            d = np.sqrt(np.maximum(fam.dev_resids(y, mu, self.prior_weights), 0.0))
+            return np.where(y > mu, d, -d)
+        if type == "pearson":
+            return np.sqrt(self.prior_weights / fam.variance(mu)) * (y - mu)
+        if type == "working":
+            return (y - mu) / fam.mu_eta(self.eta)
+        if type == "response":
+            return y - mu
+        raise ValueError("'arg' should be one of \"deviance\", \"pearson\", \"working\", "
+                         "\"response\"")
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for t, b in zip(self.model.reTrms.terms, self.b, strict=True):
+            df = pd.DataFrame(b, index=list(t.levels), columns=list(t.cnms))
+            if t.group in out:
+                out[t.group] = pd.concat([out[t.group], df], axis=1)
+            else:
+                out[t.group] = df
+        return out
+
+
+def _vcov_from_hessian(H: np.ndarray, ntheta: int) -> np.ndarray | None:
+    """lme4's vcov from the deviance Hessian: the β block of 2 H⁻¹, if positive definite."""
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return None
+    V = Hi[ntheta:, ntheta:]
+    V = V + V.T
+    if not np.all(np.isfinite(V)):
+        return None
+    if np.min(np.linalg.eigvalsh(V)) <= 0:
+        return None
+    return V
+
+
+def _check_hess(H: np.ndarray, tol: float, hesstype: str = "") -> list[str]:
+    ev = np.linalg.eigvalsh(H)[::-1]
+    if not np.all(np.isfinite(ev)):
+        return ["Problem with Hessian check (infinite or missing values?)"]
+    neg = int(np.sum(ev < -tol))
+    if neg:
+        return [f"Model failed to converge: degenerate {hesstype} Hessian with {neg} negative "
+                "eigenvalues"]
+    try:
+        np.linalg.cholesky(H)
+        chol_ok = True
+    except np.linalg.LinAlgError:
+        chol_ok = False
+    if int(np.sum(np.abs(ev) < tol)) or not chol_ok:
+        return [f"{hesstype} Hessian is numerically singular: parameters are not uniquely "
+                "determined"]
+    msgs = []
+    if ev.max() * tol > 1:
+        msgs.append("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?")
+    if ev.min() / ev.max() < tol:
+        msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale "
+                    "variables?")
+    return msgs
+
+
+def check_conv_glmm(derivs: tuple[np.ndarray, np.ndarray] | None, pars: np.ndarray,
+                    lower: np.ndarray, ntheta: int, tol_grad: float = 2e-3,
+                    tol_singular: float = 1e-4, tol_hess: float = 1e-6
+                    ) -> tuple[bool, list[str]]:
+    """lme4's checkConv for a glmer fit: (singular, warnings in lme4's words). Each entry of
+    the list is one warning, as lme4 emits them (Hessian messages joined by ';')."""
+    lower = np.asarray(lower)[:ntheta]
+    th = np.asarray(pars)[:ntheta]
+    if np.any(th[lower == 0] < tol_singular):
+        return True, ["boundary (singular) fit: see help('isSingular')"]
+    if derivs is None:
+        return False, []
+    g, H = derivs
+    if not np.all(np.isfinite(g)):
+        return False, ["Gradient contains NAs"]
+    out = []
+    try:
+        R = np.linalg.cholesky(H).T
+        scgrad = np.linalg.solve(R, g)
+        mingrad = np.minimum(np.abs(scgrad), np.abs(g))
+        if mingrad.max() > tol_grad:
+            # lme4 reports which.max() of the single maximum: always component 1
+            out.append(f"Model failed to converge with max|grad| = {_fmt_g(mingrad.max())} "
+                       f"(tol = {tol_grad:g}, component 1)")
+    except np.linalg.LinAlgError:
+        out.append("unable to evaluate scaled gradient")
+    if len(pars) > ntheta:
+        m = _check_hess(H[ntheta:, ntheta:], tol_hess, "fixed-effect")
+        if m:
+            out.append(";".join(m))
+    m = _check_hess(H, tol_hess)
+    if m:
+        out.append(";".join(m))
+    return False, out
+
+
+def _fmt_g(x: float) -> str:
+    """C's %g, as R's gettextf prints it."""
+    return f"{x:g}"
+
+
+def _dense_size(model: CompiledModel) -> int:
+    terms = model.reTrms.terms
+    return int(sum(t.q for t in terms[1:])) + int(model.X.shape[1]) + 1
+
+
+def _threads(model: CompiledModel, control: dict | None) -> int | None:
+    if control and "blas_threads" in control:
+        return control["blas_threads"]
+    return 1 if _dense_size(model) < 2000 else None
+
+
+def fit_glmm(model: CompiledModel, family: Family | str = "binomial", nAGQ: int = 1,
+             weights: np.ndarray | None = None, offset: np.ndarray | None = None,
+             control: dict | None = None) -> GlmmSolution:
+    """Fit a GLMM by lme4's method: a nAGQ = 0 stage over θ, then (θ, β) by BOBYQA on the
+    Laplace (nAGQ = 1) or adaptive Gauss-Hermite (nAGQ > 1) deviance.
+
+    ``control``: ``tolPwrss`` (PIRLS relative tolerance, lme4's 1e-7), ``exact`` (False: the
+    log-determinant from the last PIRLS solve as lme4; True: re-factored at the converged
+    weights, a smoother objective that is not lme4's), ``optCtrl`` (nlopt settings),
+    ``calc_derivs`` (True), ``boundary_tol`` (1e-5), ``check_conv`` (True: warn as lme4
+    does), ``blas_threads`` (OpenBLAS threads; default 1 for dense blocks under 2000 rows).
+    """
+    with limit_threads(_threads(model, control)):
+        return _fit_glmm(model, family, nAGQ, weights, offset, control)
+
+
+def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
+              weights: np.ndarray | None, offset: np.ndarray | None,
+              control: dict | None) -> GlmmSolution:
+    control = dict(control or {})
+    fam = get_family(family)
+    if not isinstance(nAGQ, (int, np.integer)) or isinstance(nAGQ, bool):
+        raise ValueError("nAGQ must be an integer")
+    nAGQ = int(nAGQ)
+    if not 0 <= nAGQ <= 25:
+        raise ValueError("nAGQ must be between 0 and 25 (lme4: 0L <= nAGQ, nAGQ <= 25L)")
+    terms = model.reTrms.terms
+    if nAGQ > 1 and (len(terms) != 1 or terms[0].k != 1):
+        raise ValueError(AGQ_SCALAR_ONLY)
+    resp = _prepare_response(model, fam, weights, offset)
+    g = _Glmm(model, resp, tol=float(control.get("tolPwrss", 1e-7)),
+              maxit=int(control.get("maxit", 100)), exact=bool(control.get("exact", False)))
+    ntheta, p = g.ntheta, g.p
+    theta_lower = model.reTrms.lower
+    optctrl = control.get("optCtrl")
+
+    # initial PIRLS at θ0 from mustart (lme4's mkGlmerDevfun), then stage 1 over θ
+    theta0 = np.asarray(control.get("theta0", model.reTrms.theta0), dtype=float)
+    st0 = g.pirls(theta0, None, eta0=g.lp0, final_factor=False)
+    g.lp0 = st0.eta
+    opt1 = bobyqa(g.devfun0, theta0, theta_lower, optctrl)
+    st1 = g.pirls(opt1["par"], None)
+    g.lp0 = st1.eta
+    btol = float(control.get("boundary_tol", 1e-5))
+
+    if nAGQ == 0:
+        pars = _snap_boundary(lambda th: g.devfun0(th), opt1, theta_lower, btol)
+        fval = g.devfun0(pars)
+        opt = {"par": pars, "fval": fval, "feval": opt1["feval"], "conv": opt1["conv"]}
+        devfun = g.devfun0
+        lower = theta_lower
+        st = g.pirls(pars, None)
+        theta, beta = pars, st.beta
+    else:
+        lower = np.concatenate([theta_lower, np.full(p, -np.inf)])
+        start = np.concatenate([opt1["par"], st1.beta])
+        # per-parameter scales as lme4 gives its second-stage optimizer: 0.1 for θ and
+        # the standard errors of β from stage 1 (capped at 10), times 0.2
+        st1.chol = st1.chol or g.pirls(opt1["par"], None, final_factor=True).chol
+        beta_sd = np.sqrt(np.diag(st1.chol.vcov_unscaled())) if p else np.zeros(0)
+        step = 0.2 * np.concatenate([np.full(ntheta, 0.1), np.minimum(beta_sd, 10.0)])
+        ctrl2 = {"initial_step": step, "xtol_abs": 1e-10, "ftol_abs": 1e-10}
+        if optctrl:
+            ctrl2.update(optctrl)
+
+        def devfun(x: np.ndarray) -> float:
+            return g.devfun(x, nAGQ)
+
+        opt = bobyqa(devfun, start, lower, ctrl2)
+        pars = _snap_boundary(devfun, opt, lower, btol)
+        opt["par"] = pars
+        opt["fval"] = devfun(pars)
+        theta, beta = pars[:ntheta], pars[ntheta:]
+        st = g.pirls(theta, beta)
+
+    derivs = None
+    if control.get("calc_derivs", True) and nAGQ > 0:
+        derivs = deriv12(devfun, np.asarray(opt["par"], dtype=float), float(opt["fval"]))
+        fval_check = devfun(opt["par"])  # leave nothing depending on the last evaluation
+        del fval_check
+    singular, msgs = check_conv_glmm(derivs, np.asarray(opt["par"]), lower, ntheta)
+    if control.get("check_conv", True):
+        for mtxt in msgs:
+            cls = SingularFitWarning if singular else ConvergenceWarning
+            warnings.warn(mtxt, cls, stacklevel=2)
+
+    # R_X at the optimum: factor the joint system with the final working weights
+    ww, zz = resp.working(st.eta, st.mu)
+    cpj = cross_products(g.terms, g.X, zz, ww)
+    bcj = BlockedCholesky(cpj)
+    _ldL2j, ldRX2j, _ = bcj.update(theta)
+    colnames = list(model.X.columns)
+    wrss = float(np.sum(resp.weights / fam.variance(st.mu) * (resp.y - st.mu) ** 2))
+    sig2 = 1.0
+    if fam.has_scale:
+        sig2 = (wrss + st.ussq) / model.n
+    V_rx = sig2 * bcj.vcov_unscaled() if p else np.zeros((0, 0))
+    V = None
+    if derivs is not None and p and nAGQ > 0:
+        V = _vcov_from_hessian(derivs[1], ntheta)
+        if V is None:
+            warnings.warn("variance-covariance matrix computed from finite-difference Hessian "
+                          "is\nnot positive definite or contains NA values: falling back to "
+                          "var-cov estimated from RX", ConvergenceWarning, stacklevel=2)
+    if V is None:
+        V = V_rx
+    factors = _term_factors(g.terms, theta)
+    blist = _b_from_u(g.terms, factors, st.u)
+    devcomp = {"ldL2": st.ldL2, "ldRX2": float(ldRX2j), "wrss": wrss, "ussq": st.ussq,
+               "pwrss": wrss + st.ussq, "drsum": st.drsum, "dev": float(opt["fval"]),
+               "aic_family": resp.aic(st.mu, st.drsum)}
+    return GlmmSolution(
+        model=model, family=fam, nAGQ=nAGQ, theta=np.asarray(theta, dtype=float),
+        beta=pd.Series(np.asarray(beta, dtype=float), index=colnames), u=st.u, b=blist,
+        lower=np.asarray(theta_lower, dtype=float), eta=st.eta, mu=st.mu, y=resp.y,
+        prior_weights=resp.weights, n_trials=resp.n, offset=resp.offset, devcomp=devcomp,
+        fval=float(opt["fval"]),
+        vcov=pd.DataFrame(V, index=colnames, columns=colnames),
+        vcov_rx=pd.DataFrame(V_rx, index=colnames, columns=colnames),
+        derivs=derivs, feval=int(opt["feval"]),
+        optimizer="bobyqa", conv_messages=msgs, singular=singular, opt_stage1=opt1)
+
+
+def _snap_boundary(fn: Any, opt: dict, lower: np.ndarray, btol: float) -> np.ndarray:
+    """lme4's check.boundary: θ within ``btol`` of its bound goes to the bound if that is no
+    worse."""
+    par = np.asarray(opt["par"], dtype=float).copy()
+    lower = np.asarray(lower, dtype=float)
+    nth = len(lower)
+    if btol <= 0:
+        return par
+    bdiff = par[:nth] - lower
+    edge = (bdiff > 0) & (bdiff < btol)
+    for i in np.flatnonzero(edge):
+        tmp = par.copy()
+        tmp[i] = lower[i]
+        if fn(tmp) < opt["fval"]:
+            par[i] = lower[i]
+    return par
+
+
+def make_devfun(model: CompiledModel, family: Family | str = "binomial", nAGQ: int = 1,
+                weights: np.ndarray | None = None, offset: np.ndarray | None = None,
+                control: dict | None = None) -> Any:
+    """lme4's ``glmer(..., devFunOnly = TRUE)``: for nAGQ = 0 a function of θ; otherwise a
+    function of c(θ, β), after the nAGQ = 0 stage has set the PIRLS starting point."""
+    control = dict(control or {})
+    fam = get_family(family)
+    terms = model.reTrms.terms
+    if nAGQ > 1 and (len(terms) != 1 or terms[0].k != 1):
+        raise ValueError(AGQ_SCALAR_ONLY)
+    resp = _prepare_response(model, fam, weights, offset)
+    g = _Glmm(model, resp, tol=float(control.get("tolPwrss", 1e-7)),
+              exact=bool(control.get("exact", False)))
+    nthreads = _threads(model, control)
+    theta0 = model.reTrms.theta0
+    with limit_threads(nthreads):
+        st0 = g.pirls(theta0, None, eta0=g.lp0, final_factor=False)
+        g.lp0 = st0.eta
+        if nAGQ > 0:
+            opt1 = bobyqa(g.devfun0, theta0, model.reTrms.lower, control.get("optCtrl"))
+            g.lp0 = g.pirls(opt1["par"], None, final_factor=False).eta
+
+    def devfun(pars: np.ndarray) -> float:
+        with limit_threads(nthreads):
+            if nAGQ == 0:
+                return g.devfun0(np.atleast_1d(np.asarray(pars, dtype=float)))
+            return g.devfun(np.asarray(pars, dtype=float), nAGQ)
+
+    return devfun
