@@ -140,3 +140,52 @@ def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1, ep
                 h = h / v
             H[i, j] = H[j, i] = _richardson(approx, r)
     return H
+
+
+def solution_at(model: Any, theta: np.ndarray, REML: bool = True) -> LmmSolution:
+    """The LMM solution (β, u, σ, ...) at a given θ without optimizing: what a fit at that θ
+    would report. Used to refit and to evaluate at reference values."""
+    from lmepy.fit.lmm import _solution
+
+    prob = LmmProblem(model, REML)
+    opt = {"feval": 0, "message": "", "conv": 0, "derivs": None, "par": np.asarray(theta),
+           "fval": float("nan")}
+    return _solution(prob, np.asarray(theta, dtype=float), opt, False, [])
+
+
+def refit_ml(sol: LmmSolution) -> LmmSolution:
+    """lme4's ``refitML``: the same model fitted by maximum likelihood, started at the REML θ."""
+    from lmepy.fit.lmm import fit_lmm
+
+    if not sol.REML:
+        return sol
+    cached = getattr(sol, "_lmepy_ml", None)
+    if isinstance(cached, LmmSolution):
+        return cached
+    ml = fit_lmm(sol.model, REML=False, control={"start": np.asarray(sol.theta, dtype=float)})
+    try:
+        sol._lmepy_ml = ml  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    return ml
+
+
+def formula_text(fit: Any, sol: LmmSolution) -> str:
+    """The formula as lme4 prints it in the call (``(x || g)`` expanded, as lme4 does)."""
+    f = getattr(fit, "_formula_text", None)
+    if callable(f):
+        text = f()
+        return " ".join(map(str, text)) if isinstance(text, (list, tuple)) else str(text)
+    terms = getattr(sol.model, "terms", None)
+    form = getattr(terms, "formula", None)
+    if form is None:
+        return str(terms) if terms is not None else ""
+    try:
+        from lmepy.results.lmer import deparse_lme4_formula
+
+        text = deparse_lme4_formula(form)
+    except ImportError:  # pragma: no cover - results stage absent
+        return str(form)
+    if isinstance(text, (list, tuple)):
+        return " ".join(str(t) for t in text)
+    return str(text)

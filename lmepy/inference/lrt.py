@@ -1,0 +1,113 @@
+"""lme4's ``anova(m1, m2, ...)``: the likelihood-ratio table of nested lmer fits, REML fits
+refitted by ML first (a REML criterion is not comparable across fixed-effect structures)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from lmepy.errors import DataError
+from lmepy.inference._common import as_solution, formula_text, refit_ml
+from lmepy.inference.tables import AnovaTable
+
+__all__ = ["RefitMLMessage", "anova_lrt", "REFIT_MESSAGE"]
+
+REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
+
+
+class RefitMLMessage(UserWarning):
+    """lme4's message that REML fits were refitted by ML before comparing them."""
+
+
+def _caller_names(objs: list[Any]) -> list[str] | None:
+    """The variable names the caller bound the fits to (what R's deparse of the arguments
+    gives), looked up in the first frame outside lmepy; None when not all are found."""
+    frame = inspect.currentframe()
+    try:
+        f = frame.f_back if frame is not None else None
+        while f is not None and f.f_globals.get("__name__", "").startswith("lmepy"):
+            f = f.f_back
+        if f is None:
+            return None
+        names = []
+        for o in objs:
+            found = None
+            for scope in (f.f_locals, f.f_globals):
+                for k, v in scope.items():
+                    if v is o and not k.startswith("_"):
+                        found = k
+                        break
+                if found:
+                    break
+            if found is None:
+                return None
+            names.append(found)
+        return names
+    finally:
+        del frame
+
+
+def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = True,
+              data_name: str | None = None) -> AnovaTable:
+    """Likelihood-ratio tests between lmer fits, ordered by number of parameters: npar, AIC,
+    BIC, logLik, deviance, Chisq, Df, Pr(>Chisq); prints with lme4's ``Data:``/``Models:``
+    heading. ``model_names`` default to the caller's variable names (else MODEL1, ...)."""
+    if len(fits) < 2:
+        raise ValueError("anova_lrt needs at least two fitted models")
+    sols = [as_solution(f) for f in fits]
+    nobs = [int(s.model.n) for s in sols]
+    if len(set(nobs)) > 1:
+        raise DataError("models were not all fitted to the same size of dataset")
+    names = list(model_names) if model_names is not None else _caller_names(list(fits))
+    if names is None or len(set(names)) != len(names):
+        if model_names is None and names is not None:
+            warnings.warn("failed to find model names, assigning generic names", stacklevel=2)
+        names = [f"MODEL{i + 1}" for i in range(len(fits))]
+    if len(names) != len(fits):
+        raise ValueError("model names vector and model list have different lengths")
+    reml = [bool(s.REML) for s in sols]
+    if refit:
+        if any(reml):
+            warnings.warn(REFIT_MESSAGE, RefitMLMessage, stacklevel=2)
+        used = [refit_ml(s) if r else s for s, r in zip(sols, reml, strict=True)]
+    else:
+        if any(reml) and not all(reml):
+            warnings.warn("some models fit with REML = TRUE, some not", stacklevel=2)
+        used = sols
+    llk, npar = [], []
+    for s in used:
+        p = len(s.beta)
+        npar.append(p + len(s.theta) + 1)
+        llk.append(-0.5 * float(s.objective))
+    order = sorted(range(len(fits)), key=lambda i: npar[i])
+    n = nobs[0]
+    rows = []
+    prev = None
+    for i in order:
+        aic = -2.0 * llk[i] + 2.0 * npar[i]
+        bic = -2.0 * llk[i] + math.log(n) * npar[i]
+        if prev is None:
+            chisq = dfc = pv = np.nan
+        else:
+            chisq = 2.0 * max(0.0, llk[i] - llk[prev])
+            dfc = float(npar[i] - npar[prev])
+            pv = np.nan if dfc == 0 else float(stats.chi2.sf(chisq, dfc))
+        rows.append([float(npar[i]), aic, bic, llk[i], -2.0 * llk[i], chisq, dfc, pv])
+        prev = i
+    cols = ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
+    tab = AnovaTable(rows, index=[names[i] for i in order], columns=cols)
+    dnames = {getattr(s.model, "data_name", "") or "" for s in sols}
+    if data_name is None:
+        if len(dnames) > 1:
+            raise DataError("all models must be fit to the same data object")
+        data_name = dnames.pop() or "data"
+    forms = [formula_text(fits[i], sols[i]) for i in order]
+    tab.heading = [f"Data: {data_name}", "Models:"] + [
+        f"{names[i]}: {f}" for i, f in zip(order, forms, strict=True)]
+    tab.kind = "lrt"
+    return tab

@@ -1,0 +1,240 @@
+"""lmerTest's tables for one fit: the coefficient table with df and p-values
+(``summary(fit, ddf=...)``) and the type III F-tests of ``anova(fit)``, with R's printing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lmepy.inference._common import as_solution, vcov_beta, xnames
+from lmepy.inference.kenward_roger import kenward_roger, kr_contest1d, kr_contest_md
+from lmepy.inference.satterthwaite import contest1d, contest_md, satterthwaite
+from lmepy.results import rformat as rf
+
+__all__ = ["coef_table", "format_coef_table", "anova_type3", "format_anova",
+           "type3_contrasts", "AnovaTable", "normalize_ddf"]
+
+_DDF = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger",
+        "kr": "Kenward-Roger", "none": "lme4", "lme4": "lme4"}
+
+
+def normalize_ddf(ddf: str) -> str:
+    """lmerTest's ddf names ("Satterthwaite", "Kenward-Roger", "lme4"); "none" is "lme4"."""
+    key = str(ddf).strip().lower()
+    if key not in _DDF:
+        raise ValueError(f"'arg' should be one of \u201cSatterthwaite\u201d, "
+                         f"\u201cKenward-Roger\u201d, \u201clme4\u201d (got {ddf!r})")
+    return _DDF[key]
+
+
+def coef_table(fit: Any, ddf: str = "Satterthwaite") -> pd.DataFrame:
+    """``coef(summary(fit, ddf = ...))`` of lmerTest: Estimate, Std. Error, df, t value,
+    Pr(>|t|); with ddf="none"/"lme4", lme4's three columns."""
+    sol = as_solution(fit)
+    method = normalize_ddf(ddf)
+    names = xnames(sol)
+    p = len(names)
+    if method == "lme4":
+        est = np.asarray(sol.beta, dtype=float)
+        se = np.sqrt(np.diag(vcov_beta(sol)))
+        return pd.DataFrame({"Estimate": est, "Std. Error": se, "t value": est / se},
+                            index=names)
+    rows = []
+    if method == "Satterthwaite":
+        st = satterthwaite(sol)
+        for j in range(p):
+            rows.append(contest1d(st, np.eye(p)[j]))
+    else:
+        kr = kenward_roger(sol)
+        for j in range(p):
+            rows.append(kr_contest1d(kr, np.eye(p)[j]))
+    cols = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
+    return pd.DataFrame([[r[c] for c in cols] for r in rows], index=names, columns=cols)
+
+
+def format_coef_table(table: pd.DataFrame, digits: int = 4, signif_stars: bool = True) -> str:
+    """The ``Fixed effects:`` block as lme4's print.summary.merMod prints it (printCoefmat
+    with zap.ind = 3), text without the heading line."""
+    return rf.print_coefmat(table.to_numpy().tolist(), [str(i) for i in table.index],
+                            list(table.columns), digits=digits, signif_stars=signif_stars,
+                            zap_ind=(2,))
+
+
+def summary_title(REML: bool, ddf: str = "Satterthwaite") -> str:
+    """lmerTest's first line(s) of ``print(summary(fit))``: lme4's ``.prt.methTit`` of the
+    title and class "lmerModLmerTest" (wrapped at R's width 80 as lme4 wraps it)."""
+    method = normalize_ddf(ddf)
+    title = "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
+    if method != "lme4":
+        title += f". t-tests use {method}'s method"
+    cls = "lmerModLmerTest"
+    if len(title) + 5 + len(cls) <= rf.R_WIDTH:
+        return f"{title} ['{cls}']\n"
+    return rf.cat_fill(_strwrap(title, rf.R_WIDTH - 2, exdent=2) + [" [", cls, "]"], sep="")
+
+
+def _strwrap(text: str, width: int, exdent: int = 0) -> list[str]:
+    """R's ``strwrap`` for one paragraph of single-spaced words: lines shorter than width."""
+    lines: list[str] = []
+    cur = ""
+    for w in text.split():
+        cand = w if not cur else cur + " " + w
+        if not cur or len(cand) < width:
+            cur = cand
+        else:
+            lines.append(cur)
+            cur = " " * exdent + w
+    lines.append(cur)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# type III contrasts
+
+
+def type3_contrasts(fit: Any) -> dict[str, np.ndarray]:
+    """For each fixed-effect term (R's term labels), the contrast matrix of its type III
+    hypothesis in the fit's coefficients.
+
+    The type III hypothesis of a term is the hypothesis that its coefficients are zero when
+    every unordered factor is coded with sum-to-zero contrasts (contrasts whose columns sum
+    to zero make the lower-order effects averages over the other factors' levels, which is
+    what type III tests). The fit's own coding is mapped onto that coding through the
+    column spaces: β_sum = M β with M = X_sum⁺ X.
+    """
+    sol = as_solution(fit)
+    model = sol.model
+    X = model.X
+    names = xnames(sol)
+    assign = list(getattr(X, "attrs", {}).get("assign") or [])
+    mt = model.terms
+    labels = [str(t) for t in getattr(mt, "terms", [])]
+    if not assign or len(assign) != len(names) or mt is None:
+        raise ValueError("type III tests need the model's terms and the 'assign' of X "
+                         "(a model compiled by lmepy.design.lFormula)")
+    coding = dict(getattr(X, "attrs", {}).get("contrasts") or {})
+    needs_recode = {f: c for f, c in coding.items() if c not in ("contr.sum", "contr.poly",
+                                                                  "contr.helmert")}
+    Xm = np.asarray(X, dtype=float)
+    if not needs_recode:
+        M = np.eye(len(names))
+        s_assign = assign
+    else:
+        from lmepy.design import model_matrix
+
+        Xs = model_matrix(mt, model.frame,
+                          contrasts={f: "contr.sum" for f in needs_recode})
+        s_assign = list(Xs.attrs["assign"])
+        Xsm = np.asarray(Xs, dtype=float)
+        M = np.linalg.pinv(Xsm) @ Xm
+        M[np.abs(M) < 1e-10 * max(1.0, float(np.abs(M).max()))] = 0.0
+    out: dict[str, np.ndarray] = {}
+    present = sorted({a for a in assign if a > 0})
+    for j in present:
+        rows = [i for i, a in enumerate(s_assign) if a == j]
+        L = M[rows]
+        L = L[np.sum(np.abs(L), axis=1) > 1e-8]
+        out[labels[j - 1]] = L
+    return out
+
+
+class AnovaTable(pd.DataFrame):
+    """A DataFrame that prints as R's ``print.anova`` (heading lines, then the table)."""
+
+    _metadata = ["heading", "kind"]
+
+    @property
+    def _constructor(self) -> type:
+        return AnovaTable
+
+    def format(self, digits: int = 5, signif_stars: bool = True) -> str:
+        return format_anova(self, list(getattr(self, "heading", []) or []), digits=digits,
+                            signif_stars=signif_stars)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+
+def anova_type3(fit: Any, ddf: str = "Satterthwaite") -> AnovaTable:
+    """``anova(fit)`` of lmerTest: type III F-tests of each fixed-effect term, with
+    Satterthwaite's or Kenward-Roger's denominator df (ddf="lme4": lme4's table)."""
+    sol = as_solution(fit)
+    method = normalize_ddf(ddf)
+    if method == "lme4":
+        return _anova_lme4(sol)
+    Ls = type3_contrasts(sol)
+    cols = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
+    rows = []
+    if method == "Satterthwaite":
+        st = satterthwaite(sol)
+        for L in Ls.values():
+            rows.append(contest_md(st, L))
+    else:
+        kr = kenward_roger(sol)
+        for L in Ls.values():
+            rows.append(kr_contest_md(kr, L))
+    tab = AnovaTable([[r[c] for c in cols] for r in rows], index=list(Ls), columns=cols)
+    tab["NumDF"] = tab["NumDF"].astype(int)
+    tab.heading = [f"Type III Analysis of Variance Table with {method}'s method"]
+    tab.kind = "type3"
+    return tab
+
+
+def _anova_lme4(sol: Any) -> AnovaTable:
+    """lme4's sequential table: sums of squares of R_X β by term (no p-values)."""
+    from lmepy.fit.lmm import LmmProblem
+
+    prob = LmmProblem(sol.model, sol.REML)
+    prob.bc.update(np.asarray(sol.theta, dtype=float))
+    RXtRX_inv = prob.bc.vcov_unscaled()
+    RX = np.linalg.cholesky(np.linalg.inv(RXtRX_inv)).T
+    ss_col = (RX @ np.asarray(sol.beta, dtype=float)) ** 2
+    assign = list(sol.model.X.attrs.get("assign"))
+    labels = [str(t) for t in sol.model.terms.terms]
+    rows, idx = [], []
+    for j in sorted(set(assign)):
+        if j == 0:
+            continue
+        k = [i for i, a in enumerate(assign) if a == j]
+        ss = float(np.sum(ss_col[k]))
+        ms = ss / len(k)
+        rows.append([len(k), ss, ms, ms / float(sol.sigma) ** 2])
+        idx.append(labels[j - 1])
+    tab = AnovaTable(rows, index=idx, columns=["npar", "Sum Sq", "Mean Sq", "F value"])
+    tab["npar"] = tab["npar"].astype(int)
+    tab.heading = ["Analysis of Variance Table"]
+    tab.kind = "lme4"
+    return tab
+
+
+def format_anova(table: pd.DataFrame, heading: list[str], digits: int = 5,
+                 signif_stars: bool = True) -> str:
+    """R's ``print.anova``: heading lines, then printCoefmat with the statistic column
+    (``F value``/``Chisq``) as test statistic, ``*Df`` columns and the statistic left
+    unzapped, and NA printed as blank."""
+    cn = [str(c) for c in table.columns]
+    nc = len(cn)
+    has_p = cn[-1].startswith("Pr(") or cn[-1].startswith("P(")
+    zap = list(range(nc - 1 if has_p else nc))
+    tst = [j for j, c in enumerate(cn) if c[1:7] == " value"]
+    tst += [j for j, c in enumerate(cn) if c in ("F", "Cp", "Chisq")]
+    zap = [j for j in zap if j not in tst]
+    zap = [j for j in zap if not cn[j].endswith("Df")]
+    values = [[None if (v is None or (isinstance(v, float) and np.isnan(v))) else float(v)
+               for v in row] for row in table.to_numpy(dtype=object).tolist()]
+    body = rf.print_coefmat(values, [str(i) for i in table.index], cn, digits=digits,
+                            signif_stars=signif_stars, has_Pvalue=has_p, P_values=has_p,
+                            cs_ind=[], zap_ind=zap, tst_ind=tst, na_print="")
+    head = "".join(h + "\n" for h in heading)
+    return head + body
+
+
+def t_pvalue(t: float, df: float) -> float:
+    """Two-sided p-value of a t statistic."""
+    return float(2.0 * stats.t.sf(abs(t), df))
