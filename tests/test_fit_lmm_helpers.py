@@ -1,4 +1,4 @@
-"""Hand-built CompiledModels for the fit tests (independent of the design compiler)."""
+"""Hand-built CompiledModels for the fit tests (no design compiler needed); no tests here."""
 
 from __future__ import annotations
 

@@ -1,0 +1,195 @@
+"""The lmer fit core against lme4 1.1-31 (tests/reference/lmer.json, written by lmer.R).
+
+Models are built by hand (tests/_lmm_models.py) so these tests check the fit stage alone.
+Tolerances (stated once, never loosened): devfun 1e-8 relative; objective no more than 1e-6
+relative above lme4's; beta 1e-5 relative (absolute floor 1e-5 standard errors); theta 1e-4;
+standard errors, sigma, variance components, devcomp entries, conditional variances, u,
+fitted values 1e-4 relative.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import test_fit_lmm_helpers as M
+
+from lmepy.errors import ConvergenceWarning, SingularFitWarning
+from lmepy.fit.lmm import LmmSolution, fit_lmm, make_devfun
+
+REF = json.loads((Path(__file__).parent / "reference" / "lmer.json").read_text())["cases"]
+CASES = sorted(REF)
+RTOL_VC = 1e-4
+
+_fits: dict[str, tuple[LmmSolution, list]] = {}
+
+
+def fitted(cid: str) -> tuple[LmmSolution, list]:
+    """Fit each case once per session; keep the warnings it raised."""
+    if cid not in _fits:
+        case = REF[cid]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sol = fit_lmm(M.from_case(case), REML=case["REML"])
+        _fits[cid] = (sol, [w for w in caught
+                            if issubclass(w.category, (SingularFitWarning, ConvergenceWarning))])
+    return _fits[cid]
+
+
+def close(a, b, rtol: float, atol: float = 0.0) -> None:
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_devfun_matches_lme4(cid: str) -> None:
+    case = REF[cid]
+    f = make_devfun(M.from_case(case), REML=case["REML"])
+    got = [f(np.asarray(p, dtype=float)) for p in case["devfun"]["points"]]
+    close(got, case["devfun"]["values"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_optimum(cid: str) -> None:
+    case = REF[cid]
+    sol, _ = fitted(cid)
+    obj = case["objective"]
+    assert sol.objective <= obj + 1e-6 * abs(obj)
+    assert sol.objective >= obj - 1e-4 * abs(obj)  # not a different model
+    close(sol.theta, case["theta"], rtol=1e-4, atol=1e-4)
+    beta = np.array(list(case["beta"].values()))
+    se = np.array(list(case["se"].values()))
+    assert list(sol.model.X.columns) == list(case["beta"])
+    np.testing.assert_array_less(np.abs(sol.beta - beta), 1e-5 * np.maximum(np.abs(beta), se))
+    close(sol.sigma, case["sigma"], rtol=RTOL_VC)
+    vcov = sol.sigma ** 2 * sol.vcov_unscaled
+    close(np.sqrt(np.diag(vcov)), se, rtol=RTOL_VC)
+    ref_vcov = np.asarray(case["vcov"]["values"], dtype=float)
+    close(vcov, ref_vcov, rtol=RTOL_VC, atol=RTOL_VC * np.abs(ref_vcov).max())
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_devcomp(cid: str) -> None:
+    case = REF[cid]
+    sol, _ = fitted(cid)
+    cmp = case["cmp"]
+    for name in ("ldL2", "ldRX2", "wrss", "ussq", "pwrss", "sigmaML", "sigmaREML"):
+        close(sol.devcomp[name], cmp[name], rtol=RTOL_VC, atol=1e-6)
+    crit = "REML" if case["REML"] else "dev"
+    other = "dev" if case["REML"] else "REML"
+    assert cmp[other] is None and np.isnan(sol.devcomp[other])
+    assert sol.devcomp[crit] == sol.objective
+    assert cmp["drsum"] is None and np.isnan(sol.devcomp["drsum"])
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_variance_components(cid: str) -> None:
+    """as.data.frame(VarCorr(fit)) rebuilt from theta and sigma: vcov and sdcor columns."""
+    case = REF[cid]
+    sol, _ = fitted(cid)
+    vc = case["varcorr"]
+    got_v, got_s = [], []
+    pos = 0
+    for t in sol.model.reTrms.terms:
+        k = t.k
+        T = np.zeros((k, k))
+        i, j = np.tril_indices(k)
+        o = np.lexsort((i, j))
+        T[i[o], j[o]] = sol.theta[pos: pos + len(o)]
+        pos += len(o)
+        S = sol.sigma ** 2 * T @ T.T
+        sd = np.sqrt(np.diag(S))
+        got_v += list(np.diag(S))
+        got_s += list(sd)
+        for b in range(k):  # lme4 lists the covariances after the variances, column-wise
+            for a in range(b + 1, k):
+                got_v.append(S[a, b])
+                got_s.append(S[a, b] / (sd[a] * sd[b]) if sd[a] * sd[b] > 0 else np.nan)
+    got_v.append(sol.sigma ** 2)
+    got_s.append(sol.sigma)
+    ref_v = np.asarray(vc["vcov"], dtype=float)
+    ref_s = np.array([np.nan if v is None else v for v in vc["sdcor"]], dtype=float)
+    close(got_v, ref_v, rtol=RTOL_VC, atol=RTOL_VC * np.abs(ref_v).max())
+    close(got_s, ref_s, rtol=RTOL_VC, atol=RTOL_VC)
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_modes_fitted_condvar(cid: str) -> None:
+    case = REF[cid]
+    sol, _ = fitted(cid)
+    u_ref = np.asarray(case["u"], dtype=float)
+    assert len(sol.u) == len(u_ref) == case["dims"]["q"]
+    close(sol.u, u_ref, rtol=RTOL_VC, atol=RTOL_VC * np.abs(u_ref).max())
+    # ranef: b = Λu, per factor, rows at the stored positions
+    pos = 0
+    seen: dict[str, int] = {}
+    for t, cv in zip(sol.model.reTrms.terms, sol.condvar(), strict=True):
+        b = sol.b[pos: pos + t.q].reshape(t.nlevels, t.k)
+        pos += t.q
+        tab = case["ranef"][t.group]
+        col0 = seen.get(t.group, 0)
+        seen[t.group] = col0 + t.k
+        rows = tab["row_index"]
+        ref = np.asarray(tab["values"], dtype=float)[:, col0: col0 + t.k]
+        close(b[rows], ref, rtol=RTOL_VC, atol=RTOL_VC * np.abs(ref).max())
+        # condVar: the entry for this term among the factor's terms
+        entries = case["condVar"][t.group]
+        entry = next(e for e in entries if e["columns"] == t.cnms)
+        ref_cv = np.asarray(entry["values"], dtype=float)
+        close(cv[rows], ref_cv, rtol=RTOL_VC, atol=RTOL_VC * np.abs(ref_cv).max())
+    for name, got in (("fitted", sol.fitted), ("residuals", sol.residuals)):
+        ref = case[name]
+        if isinstance(ref, dict):
+            assert ref["n"] == len(got)
+            close(got[ref["index"]], ref["values"], rtol=RTOL_VC,
+                  atol=RTOL_VC * np.abs(ref["values"]).max())
+            close(got.sum(), ref["sum"], rtol=RTOL_VC, atol=RTOL_VC * np.abs(got).max())
+            close((got ** 2).sum(), ref["sumsq"], rtol=RTOL_VC)
+        else:
+            ref = np.asarray(ref, dtype=float)
+            close(got, ref, rtol=RTOL_VC, atol=RTOL_VC * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("cid", CASES)
+def test_singular_and_warnings(cid: str) -> None:
+    case = REF[cid]
+    sol, caught = fitted(cid)
+    assert sol.singular == case["isSingular"]
+    texts = [str(w.message) for w in caught]
+    expected = [m.strip() for m in case["messages"] + case["warnings"]]
+    assert texts == expected
+    assert sol.optinfo["optimizer"] == case["optimizer"] == "nloptwrap"
+    # nlopt 2.11's BOBYQA vs the nlopt inside R's nloptr: the same method, slightly different
+    # paths; the evaluation count stays in lme4's range
+    assert sol.optinfo["feval"] <= 2 * case["feval"]
+    assert sol.optinfo["converged"]
+
+
+def test_lambdat_pattern() -> None:
+    case = REF["ss_full_reml"]
+    sol, _ = fitted("ss_full_reml")
+    L = sol.Lambdat.tocsc()
+    L.sort_indices()
+    ref = case["Lambdat"]
+    assert list(L.shape) == ref["dim"]
+    cols = np.repeat(np.arange(L.shape[1]), np.diff(L.indptr))
+    assert L.indices.tolist() == ref["i"]
+    assert cols.tolist() == ref["j"]
+    close(L.data, ref["x"], rtol=1e-4, atol=1e-4)
+
+
+def test_no_random_effects_is_an_error() -> None:
+    m = M.from_case(REF["dye_reml"])
+    m.reTrms.terms = []
+    with pytest.raises(ValueError, match="no random effects terms specified"):
+        make_devfun(m, REML=True)
+
+
+def test_caller_data_untouched() -> None:
+    m = M.from_case(REF["ss_weights_reml"])
+    y0, X0, w0 = m.y.copy(), m.X.copy(), m.weights.copy()
+    fit_lmm(m, REML=True)
+    assert np.array_equal(m.y, y0) and m.X.equals(X0) and np.array_equal(m.weights, w0)
