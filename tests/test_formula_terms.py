@@ -155,3 +155,17 @@ def test_not_a_formula() -> None:
     with pytest.raises(FormulaError):
         parse_formula("y + x")
     assert isinstance(parse_formula("~ x"), Formula)
+
+
+@pytest.mark.parametrize("case", REF["long"], ids=["1500 terms", "10-way interaction", "^3"])
+def test_long_formulas_match_r(case: dict) -> None:
+    mt = model_terms(case["text"])
+    assert list(mt.term_labels) == case["term_labels"]
+    assert mt.intercept == bool(case["intercept"])
+    assert len(str(parse_formula(case["text"]))) > 0
+
+
+def test_too_deep_is_a_formula_error() -> None:
+    text = "y ~ " + "(" * 2500 + "x" + ")" * 2500
+    with pytest.raises(FormulaError):
+        model_terms(text)

@@ -119,11 +119,29 @@ class BinOp(Expr):
     right: Expr
 
     def __str__(self) -> str:
-        sep = f" {self.op} " if self.op in _SPACED else self.op
-        return f"{self.left}{sep}{self.right}"
+        # Walk the left spine without recursion: long formulas (a + b + c + ...) are
+        # left-deep trees hundreds of levels deep.
+        rights: list[tuple[str, Expr]] = []
+        node: Expr = self
+        while isinstance(node, BinOp):
+            rights.append((node.op, node.right))
+            node = node.left
+        parts = [str(node)]
+        for op, right in reversed(rights):
+            parts.append(f" {op} " if op in _SPACED else op)
+            parts.append(str(right))
+        return "".join(parts)
 
     def variables(self) -> tuple[str, ...]:
-        return _merge(self.left.variables(), self.right.variables())
+        rights: list[Expr] = []
+        node: Expr = self
+        while isinstance(node, BinOp):
+            rights.append(node.right)
+            node = node.left
+        out = node.variables()
+        for right in reversed(rights):
+            out = _merge(out, right.variables())
+        return out
 
 
 @dataclass(frozen=True)

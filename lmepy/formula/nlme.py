@@ -28,7 +28,7 @@ from lmepy.formula.ir import (
     UnaryOp,
     r_name,
 )
-from lmepy.formula.parser import format_number, parse_expr
+from lmepy.formula.parser import format_number, guarded, parse_expr
 from lmepy.formula.terms import fixed_terms
 
 PD_KINDS = ("pdLogChol", "pdSymm", "pdDiag", "pdIdent", "pdCompSymm", "pdBlocked")
@@ -221,6 +221,7 @@ def _string(e: Expr, what: str, text: str) -> str:
     raise FormulaError(f"'{what}' must be a string, not {e}", text)
 
 
+@guarded
 def parse_pd(text: str) -> PdSpec:
     """``pdSymm/pdDiag/pdIdent/pdCompSymm/pdLogChol(~ x)`` or ``pdBlocked(list(...))``."""
     return _pd_from_expr(parse_expr(text), text)
@@ -335,6 +336,7 @@ def _cor_from_expr(e: Expr, text: str) -> CorSpec:
     return CorSpec(e.func, value, form, p, q, fixed)
 
 
+@guarded
 def parse_cor(text: str) -> CorSpec:
     """``corAR1()``, ``corAR1(0.3, form = ~ t | g)``, ``corCAR1(form = ~ Time)``,
     ``corARMA(p = 1, q = 1)``, ``corCompSymm()``, ``corSymm()``."""
@@ -431,6 +433,7 @@ def _var_from_expr(e: Expr, text: str) -> VarSpec:
     return VarSpec(e.func, form, value, fixed, names)
 
 
+@guarded
 def parse_var(text: str) -> VarSpec:
     """``varIdent(form = ~ 1 | Sex)``, ``varPower()``, ``varPower(form = ~ fitted(.))``,
     ``varExp(form = ~ x)``, ``varConstPower()``, ``varFixed(~ x)``."""
@@ -441,6 +444,7 @@ def parse_var(text: str) -> VarSpec:
 # one-sided formulas and random=
 
 
+@guarded
 def parse_one_sided(text: str) -> Formula:
     """A one-sided formula such as ``~ age | Subject``, ``~ 1 | Mare`` or ``~ fitted(.)``."""
     e = parse_expr(text)
@@ -483,6 +487,7 @@ def _level_spec(group: str, value: object, text: str) -> PdSpec:
     return _pd_from_expr(e, text)
 
 
+@guarded
 def parse_random(spec: RandomSpec) -> list[RandomLevel]:
     """nlme's ``random=``: ``"~ x | g"``, ``"~ 1 | a/b"`` (levels a, then b within a), a dict
     ``{"Dog": "~ day", "Side": "~ 1"}`` or ``{"Mare": "pdDiag(~ x)"}`` (outer first), or

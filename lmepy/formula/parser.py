@@ -7,12 +7,17 @@ function name must be on a whitelist, and anything else is a ``FormulaError`` wi
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
+from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from lmepy.errors import FormulaError, close_matches
 from lmepy.formula.ir import (
@@ -51,8 +56,28 @@ _KEYWORDS = {
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    # The transformer runs inside the LALR parser: no parse tree is built, and no recursion.
     text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", maybe_placeholders=True)
+    return Lark(text, parser="lalr", maybe_placeholders=True, transformer=_ToIR())
+
+
+# Deepest expression (nested operators or parentheses) accepted; the IR is walked recursively.
+MAX_DEPTH = 2000
+
+
+@contextmanager
+def deep(text: str | None) -> Iterator[None]:
+    """Room on the Python stack for recursive walks of a deep (long) formula; RecursionError
+    becomes a FormulaError."""
+    old = sys.getrecursionlimit()
+    if old < 4 * MAX_DEPTH + 1000:
+        sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
+    try:
+        yield
+    except RecursionError:
+        raise FormulaError("invalid formula: too deeply nested", text) from None
+    finally:
+        sys.setrecursionlimit(old)
 
 
 class _Located(FormulaError):
@@ -137,6 +162,8 @@ class _ToIR(Transformer):
             return Logical(True)
         if s == "FALSE":
             return Logical(False)
+        if s == "Inf":
+            return Number(math.inf, "Inf")
         return _name(tok)
 
     def bqname(self, tok: Token) -> Expr:
@@ -229,6 +256,20 @@ def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
                         len(text) if pos is None else pos)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Run ``fn`` inside ``deep()``: entry points that walk the IR recursively."""
+
+    @functools.wraps(fn)
+    def wrapper(arg: object, *args: object, **kwargs: object) -> object:
+        with deep(arg if isinstance(arg, str) else None):
+            return fn(arg, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def parse_expr(text: str) -> Expr:
     """Any expression of the formula language (formula, one-sided formula, or nlme call)."""
     if not isinstance(text, str):
@@ -236,17 +277,40 @@ def parse_expr(text: str) -> Expr:
     if not text.strip():
         raise FormulaError("invalid formula: empty", text, 0)
     try:
-        tree = _parser().parse(text)
+        expr = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(text, err) from None
-    try:
-        return _ToIR().transform(tree)
-    except VisitError as err:
-        inner = err.orig_exc
-        if isinstance(inner, _Located):
-            raise FormulaError(inner.message, text, inner.pos,
-                               _caret_len(text, inner.pos)) from None
-        raise
+    except _Located as err:
+        raise FormulaError(err.message, text, err.pos, _caret_len(text, err.pos)) from None
+    if _depth(expr) > MAX_DEPTH:
+        raise FormulaError(f"invalid formula: nested more than {MAX_DEPTH} levels deep", text)
+    return expr
+
+
+def _depth(e: Expr) -> int:
+    """Nesting depth of an expression, without recursion."""
+    best = 0
+    stack: list[tuple[Expr, int]] = [(e, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        for child in _children(node):
+            stack.append((child, d + 1))
+    return best
+
+
+def _children(e: Expr) -> tuple[Expr, ...]:
+    if isinstance(e, BinOp):
+        return (e.left, e.right)
+    if isinstance(e, (Paren,)):
+        return (e.body,)
+    if isinstance(e, UnaryOp):
+        return (e.operand,)
+    if isinstance(e, Formula):
+        return (e.rhs,) if e.lhs is None else (e.lhs, e.rhs)
+    if isinstance(e, Call):
+        return e.args + tuple(v for _, v in e.kwargs)
+    return ()
 
 
 def _caret_len(text: str, pos: int | None) -> int:

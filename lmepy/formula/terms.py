@@ -26,7 +26,7 @@ from lmepy.formula.ir import (
     Term,
     UnaryOp,
 )
-from lmepy.formula.parser import parse_formula
+from lmepy.formula.parser import guarded, parse_formula
 
 _FORMULA_OPS = {"+", "-", "*", "/", ":", "%in%", "^"}
 _BARS = {"|", "||"}
@@ -50,17 +50,18 @@ class _Encoder:
 
     def __init__(self, source: Formula | None):
         self.vars: list[Expr] = []
+        self.index: dict[Expr, int] = {}
         self.intercept = True
         self.parity = True
         self.source = source
 
     # -- variables -------------------------------------------------------------------------
     def install(self, e: Expr) -> int:
-        for i, v in enumerate(self.vars):
-            if v == e:
-                return i
-        self.vars.append(e)
-        return len(self.vars) - 1
+        i = self.index.get(e)
+        if i is None:
+            i = self.index[e] = len(self.vars)
+            self.vars.append(e)
+        return i
 
     def extract(self, e: Expr) -> None:
         if isinstance(e, Name):
@@ -114,12 +115,23 @@ class _Encoder:
             op = e.op
             if op == "-":
                 return self._delete(self.encode(e.left), e.right)
+            if op == "+":
+                # a + b + c + ...: encode the summands left to right, trim once (TrimRepeats
+                # is associative); linear in the number of terms, no deep recursion.
+                summands: list[Expr] = []
+                node: Expr = e
+                while isinstance(node, BinOp) and node.op == "+":
+                    summands.append(node.right)
+                    node = node.left
+                summands.append(node)
+                out: list[int] = []
+                for part in reversed(summands):
+                    out.extend(self.encode(part))
+                return _trim(out)
             left = self.encode(e.left)
             if op == "^":
                 return self._power(left, e.right)
             right = self.encode(e.right)
-            if op == "+":
-                return _trim(left + right)
             if op == ":":
                 return _trim([a | b for a in left for b in right])
             if op == "*":
@@ -140,7 +152,8 @@ class _Encoder:
         self.parity = not self.parity
         right = self.encode(right_expr)
         self.parity = not self.parity
-        return [t for t in left if t not in right]
+        drop = set(right)
+        return [t for t in left if t not in drop]
 
     def _power(self, left: list[int], power: Expr) -> list[int]:
         v = _unit(power)
@@ -153,10 +166,16 @@ class _Encoder:
 
 
 def _trim(terms: list[int]) -> list[int]:
-    out: list[int] = []
-    for t in terms:
-        if t and t not in out:
-            out.append(t)
+    """Duplicates and empty terms removed, first appearance kept (R's TrimRepeats)."""
+    return [t for t in dict.fromkeys(terms) if t]
+
+
+def _bit_indices(b: int) -> list[int]:
+    out = []
+    while b:
+        low = b & -b
+        out.append(low.bit_length() - 1)
+        b ^= low
     return out
 
 
@@ -164,6 +183,7 @@ def _is_offset(e: Expr) -> bool:
     return isinstance(e, Call) and e.func == "offset"
 
 
+@guarded
 def fixed_terms(formula: Formula, response: bool = True) -> ModelTerms:
     """R's ``terms()`` of a formula without random-effects terms (keep.order = FALSE)."""
     enc = _Encoder(formula)
@@ -180,12 +200,11 @@ def fixed_terms(formula: Formula, response: bool = True) -> ModelTerms:
             offsets.append(v)
     bits = [b for b in bits if not b & offset_bits]
     bits.sort(key=lambda b: bin(b).count("1"))  # stable: ties keep their order
-    terms = tuple(
-        Term(tuple(v for i, v in enumerate(enc.vars) if b >> i & 1)) for b in bits
-    )
+    terms = tuple(Term(tuple(enc.vars[i] for i in _bit_indices(b))) for b in bits)
     return ModelTerms(lhs, enc.intercept, terms, tuple(offsets), (), formula)
 
 
+@guarded
 def term_variables(formula: Formula) -> tuple[Expr, ...]:
     """R's ``attr(terms(f), "variables")``: response first, then the right-hand side's
     variables in order of first appearance (offset() calls included)."""
@@ -241,6 +260,7 @@ def _nobars(e: Expr, source: Formula | None) -> Expr | None:
     raise _err(f"a random-effects term '(... | ...)' cannot be inside {e.func}()", source)
 
 
+@guarded
 def nobars(formula: Formula | str) -> Formula:
     """lme4's ``nobars()``: the formula without its random-effects terms (``y ~ 1`` when
     nothing is left)."""
@@ -365,6 +385,7 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
     return []
 
 
+@guarded
 def findbars(formula: Formula | str) -> tuple[RandomTerm, ...]:
     """lme4's ``findbars()`` (after ``expandDoubleVerts``): the random-effects terms, in
     formula order, with ``/`` in the grouping expanded as lme4 names the groups."""
@@ -372,6 +393,7 @@ def findbars(formula: Formula | str) -> tuple[RandomTerm, ...]:
     return tuple(_bars(f.rhs, f))
 
 
+@guarded
 def model_terms(formula: Formula | str) -> ModelTerms:
     """R's ``terms()`` of the fixed part (lme4's ``nobars``) plus lme4's ``findbars``."""
     if isinstance(formula, str):

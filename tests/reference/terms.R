@@ -64,8 +64,20 @@ formulas <- c(
   "y ~ (x * z || g/h)",
   "y ~ a %in% b %in% c",
   "y ~ x + (1 | g)*z",
-  "y ~ (1 | g)"
+  "y ~ (1 | g)",
+  "y ~ a*b*c*d*e - b:c:d + (a + b + c + d)^3"
 )
+
+# Long formulas (R deparses them over several lines, so only their terms are compared).
+long_formulas <- c(
+  paste("y ~", paste0("x", 0:1499, collapse = " + ")),
+  paste("y ~", paste0("x", 0:9, collapse = " * "), "- 1"),
+  paste("y ~ (", paste(letters[1:12], collapse = " + "), ")^3")
+)
+long_case <- function(s) {
+  tt <- terms(as.formula(s))
+  list(text = s, term_labels = I(attr(tt, "term.labels")), intercept = attr(tt, "intercept"))
+}
 
 terms_case <- function(s) {
   f <- as.formula(s)
@@ -116,6 +128,7 @@ out <- list(
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
                   nlme = as.character(packageVersion("nlme"))),
   terms = lapply(formulas, terms_case),
+  long = lapply(long_formulas, long_case),
   exprs = lapply(exprs, expr_case),
   errors = lapply(bad, bad_case)
 )
