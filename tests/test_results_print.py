@@ -69,3 +69,52 @@ def test_print_varcorr_text(cid):
     c = CASES[cid]
     d = print_data(c)
     assert lines(lp.varcorr_text(d.varcor, d.sigma, 5)) == rlines(c["print_varcorr"])
+
+
+# ---- extra lme4 cases from tests/reference/rformat.R (rank-deficient X, a long formula, the
+# cake correlation table on request) and R's deparse of formulas -------------------------------
+
+RF = json.loads((Path(__file__).parent / "reference" / "rformat.json").read_text())
+
+
+def extra_data(c: dict) -> lp.PrintData:
+    vc = c["varcorr"]
+    groups, sigma = lp.groups_from_frame(vc["grp"], vc["var1"], vc["var2"], vc["sdcor"])
+    if c["REML"]:
+        aictab = {"REML": c["objective"]}
+    else:
+        aictab = {"AIC": c["AIC"], "BIC": c["BIC"], "logLik": c["logLik"],
+                  "deviance": c["objective"], "df.resid": c["df_resid"]}
+    fit_msgs = c["fit_msgs"] if isinstance(c["fit_msgs"], list) else [c["fit_msgs"]]
+    return lp.PrintData(
+        REML=c["REML"], formula=c["formula_deparse"], data=c["data"], aictab=aictab,
+        resid_quantiles=c["resid_quantiles"], varcor=groups, sigma=sigma,
+        nobs=int(c["nobs"]), ngrps={k: int(v) for k, v in c["ngrps"].items()},
+        coef_names=c["coef_rownames"], coefficients=np.array(c["coef_values"], dtype=float),
+        corr=np.array(c["corr"], dtype=float), fit_msgs=[m for m in fit_msgs if m])
+
+
+@pytest.mark.parametrize("cid", list(RF["lme4"]))
+def test_extra_summary_and_fit_text(cid):
+    c = RF["lme4"][cid]
+    d = extra_data(c)
+    out, _, _ = lp.summary_parts(d, correlation=c["correlation"])
+    assert lines(out) == rlines(c["print_summary"])
+    assert lines(lp.fit_text(d)) == rlines(c["print_fit"])
+
+
+def test_correlation_on_request_message():
+    d = extra_data(RF["lme4"]["cake_correlation"])
+    out, msgs, pos = lp.summary_parts(d, correlation=True)
+    assert msgs == "\nCorrelation of fixed effects could have been required in summary()\n"
+    assert out[pos:].startswith("\nCorrelation of Fixed Effects:\n")
+
+
+@pytest.mark.parametrize("i", range(len(RF["deparse"])))
+def test_deparse_formula_lines(i):
+    from lmepy.formula import parse_formula
+    from lmepy.results.lmer import deparse_lme4_formula
+
+    case = RF["deparse"][i]
+    expected = case["deparse"] if isinstance(case["deparse"], list) else [case["deparse"]]
+    assert deparse_lme4_formula(parse_formula(case["formula"])) == expected

@@ -164,5 +164,9 @@ def test_named_character_vector_gap2():
 
 def test_cat_fill_wraps_at_width():
     assert rf.cat_fill(["Formula:", "y ~ x"]) == "Formula: y ~ x\n"
+    # R: the separator is written before the width check, so it ends the broken line
     long = ["a" * 50, "b" * 40]
-    assert rf.cat_fill(long) == "a" * 50 + "\n" + "b" * 40 + "\n"
+    assert rf.cat_fill(long) == "a" * 50 + " \n" + "b" * 40 + "\n"
+    # a vector item: its elements are separated and broken the same way
+    assert rf.cat_fill(["Formula:", ["x" * 66, "y" * 64]]) == (
+        "Formula: " + "x" * 66 + " \n" + "y" * 64 + "\n")

@@ -58,9 +58,10 @@ def prt_meth_title(title: str, cls: str = "lmerMod") -> str:
     return f"{title} ['{cls}']\n"
 
 
-def prt_call(formula: str, data: str | None, weights: str | None = None,
+def prt_call(formula: str | list[str], data: str | None, weights: str | None = None,
              offset: str | None = None, subset: str | None = None) -> str:
-    """The Formula/Data/Weights/Offset/Subset lines of ``.prt.call``."""
+    """The Formula/Data/Weights/Offset/Subset lines of ``.prt.call`` (`formula` may be the
+    several lines of R's deparse of a long formula)."""
     out = rf.cat_fill(["Formula:", formula])
     if data:
         out += rf.cat_fill(["   Data:", data])
@@ -218,7 +219,7 @@ class PrintData:
     """Everything lme4's print methods show, as plain numbers and names."""
 
     REML: bool
-    formula: str
+    formula: str | list[str]
     data: str | None
     aictab: dict[str, float]
     resid_quantiles: list[float]
@@ -253,6 +254,7 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
     out += varcorr_text(d.varcor, d.sigma, digits, ("Variance", "Std.Dev."))
     out += prt_grps(d.ngrps, d.nobs)
     msgs = ""
+    pos = -1
     p = len(d.coef_names)
     if p > 0:
         out += "\nFixed effects:\n"
@@ -262,9 +264,14 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
             correlation = p <= COR_MAX
             if not correlation:
                 msgs += cor_not_shown_message(p, name)
+        elif correlation and p > COR_MAX and p > 1:
+            # summary() computed no correlation when p > 12: lme4 says so, then computes it
+            msgs += "\nCorrelation of fixed effects could have been required in summary()\n"
+            pos = len(out)
         if correlation and p > 1 and d.corr is not None:
             out += fixef_cor_text(d.coef_names, d.corr)
-    pos = len(out)
+    if pos < 0:
+        pos = len(out)
     if any(len(m) > 0 for m in d.fit_msgs):
         out += "fit warnings:\n" + "".join(m + "\n" for m in d.fit_msgs)
     out += prt_warn(d.optinfo, summary=False)
@@ -321,3 +328,97 @@ def groups_from_frame(grp: Sequence[str], var1: Sequence[str | None],
             c[i, j] = c[j, i] = v
         groups.append(VCGroup(g, cn, np.array([sd[g][n] for n in cn]), c))
     return groups, sigma
+
+
+# ---------------------------------------------------------------------------------------------
+# deparse() with R's line breaking (width.cutoff = 60), for the Formula: line
+
+
+class _Deparser:
+    """R's ``deparse`` of a formula expression tree: a line is broken after a spaced binary
+    operator (``+``, ``~``, ``|``, ...) or an argument's comma once it passes the cutoff, and
+    continuation lines are indented by four spaces per level, as R does."""
+
+    def __init__(self, cutoff: int = 60):
+        self.cutoff = cutoff
+        self.lines: list[str] = []
+        self.cur = ""
+        self.indent = 0
+        self.startline = True
+
+    def write(self, s: str) -> None:
+        if self.startline:
+            self.startline = False
+            self.cur += "".join("    " if i <= 4 else "  " for i in range(1, self.indent + 1))
+        self.cur += s
+
+    def linebreak(self, flag: bool) -> bool:
+        if len(self.cur) > self.cutoff:
+            if not flag:
+                flag = True
+                self.indent += 1
+            self.lines.append(self.cur)
+            self.cur = ""
+            self.startline = True
+        return flag
+
+    def finish(self) -> list[str]:
+        if self.cur or not self.lines:
+            self.lines.append(self.cur)
+        return self.lines
+
+    def expr(self, e: object) -> None:
+        from lmepy.formula import ir
+
+        if isinstance(e, ir.Formula):
+            if e.lhs is None:
+                self.write("~")
+                self.expr(e.rhs)
+            else:
+                self._binary("~", e.lhs, e.rhs)
+        elif isinstance(e, ir.BinOp):
+            if e.op in ir._SPACED:
+                self._binary(e.op, e.left, e.right)
+            else:
+                self.expr(e.left)
+                self.write(e.op)
+                self.expr(e.right)
+        elif isinstance(e, ir.Paren):
+            self.write("(")
+            self.expr(e.body)
+            self.write(")")
+        elif isinstance(e, ir.UnaryOp):
+            self.write(e.op)
+            self.expr(e.operand)
+        elif isinstance(e, ir.Call):
+            self.write(ir.r_name(e.func) + "(")
+            args: list[tuple[str | None, object]] = [(None, a) for a in e.args]
+            args += [(k, v) for k, v in e.kwargs]
+            flag = False
+            for i, (k, v) in enumerate(args):
+                if k is not None:
+                    self.write(ir.r_name(k) + " = ")
+                self.expr(v)
+                if i < len(args) - 1:
+                    self.write(", ")
+                    flag = self.linebreak(flag)
+            if flag:
+                self.indent -= 1
+            self.write(")")
+        else:
+            self.write(str(e))
+
+    def _binary(self, op: str, left: object, right: object) -> None:
+        self.expr(left)
+        self.write(f" {op} ")
+        flag = self.linebreak(False)
+        self.expr(right)
+        if flag:
+            self.indent -= 1
+
+
+def deparse_lines(e: object, cutoff: int = 60) -> list[str]:
+    """R's ``deparse(e)``: the expression as one or more lines."""
+    d = _Deparser(cutoff)
+    d.expr(e)
+    return d.finish()

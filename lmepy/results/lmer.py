@@ -444,11 +444,11 @@ class LmerMod:
                 "GLMM": 0, "NLMM": 0}
 
     # ---- printing ----------------------------------------------------------------------------
-    def _formula_text(self) -> str:
+    def _formula_text(self) -> list[str]:
         terms = getattr(self.model, "terms", None)
         f = getattr(terms, "formula", None) if terms is not None else None
         if f is None:
-            return str(terms) if terms is not None else ""
+            return [str(terms)] if terms is not None else [""]
         return deparse_lme4_formula(f)
 
     def _optinfo(self) -> lp.OptInfo:
@@ -502,37 +502,36 @@ class LmerMod:
         return self.format()
 
 
-def deparse_lme4_formula(f: Any) -> str:
-    """The formula as lme4 keeps it in the call: as written, except that each ``(x || g)``
-    is expanded to ``((1 | g) + (0 + x | g))`` (lme4's ``expandDoubleVerts``)."""
-    from lmepy.formula import ir
+def expand_double_verts(e: Any) -> Any:
+    """lme4's ``expandDoubleVerts``: each ``x || g`` becomes ``(1 | g) + (0 + x | g)`` (the
+    intercept term only when x has one), as lme4 rewrites the formula it keeps."""
+    from lmepy.formula import fixed_terms, ir
 
-    def expand(e: Any) -> str:
-        if isinstance(e, ir.Paren):
-            body = e.body
-            if isinstance(body, ir.BinOp) and body.op == "||":
-                return "(" + _double_vert(body.left, body.right) + ")"
-            return "(" + expand(body) + ")"
-        if isinstance(e, ir.BinOp):
-            if e.op == "||":
-                return _double_vert(e.left, e.right)
-            sep = f" {e.op} " if e.op in ir._SPACED else e.op
-            return expand(e.left) + sep + expand(e.right)
-        if isinstance(e, ir.Formula):
-            rhs = expand(e.rhs)
-            return f"{e.lhs} ~ {rhs}" if e.lhs is not None else f"~{rhs}"
-        return str(e)
-
-    def _double_vert(lhs: Any, grp: Any) -> str:
-        from lmepy.formula import fixed_terms
-
-        mt = fixed_terms(ir.Formula(None, lhs), response=False)
-        new = ["0 + " + lab for lab in mt.term_labels]
+    if isinstance(e, ir.BinOp) and e.op == "||":
+        mt = fixed_terms(ir.Formula(None, e.left), response=False)
+        parts: list[Any] = []
         if mt.intercept:
-            new = ["1", *new]
-        g = str(grp)
-        return " + ".join(f"({t} | {g})" for t in new)
+            parts.append(ir.Number(1.0, "1"))
+        for t in mt.terms:
+            lab: Any = t.factors[0]
+            for f in t.factors[1:]:
+                lab = ir.BinOp(":", lab, f)
+            parts.append(ir.BinOp("+", ir.Number(0.0, "0"), lab))
+        bars = [ir.Paren(ir.BinOp("|", p, e.right)) for p in parts]
+        out = bars[0]
+        for b in bars[1:]:
+            out = ir.BinOp("+", out, b)
+        return out
+    if isinstance(e, ir.BinOp):
+        return ir.BinOp(e.op, expand_double_verts(e.left), expand_double_verts(e.right))
+    if isinstance(e, ir.Paren):
+        return ir.Paren(expand_double_verts(e.body))
+    if isinstance(e, ir.Formula):
+        return ir.Formula(e.lhs, expand_double_verts(e.rhs))
+    return e
 
-    if not any(ch == "|" for ch in str(f)) or "||" not in str(f):
-        return str(f)
-    return expand(f)
+
+def deparse_lme4_formula(f: Any) -> list[str]:
+    """The formula as lme4 prints it from its call: written as given except for lme4's
+    ``||`` expansion, deparsed (and broken into lines) as R deparses."""
+    return lp.deparse_lines(expand_double_verts(f))

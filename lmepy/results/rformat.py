@@ -652,21 +652,28 @@ def print_num_matrix(m: Sequence[Sequence[Any]], rownames: Sequence[str] | None,
     return print_matrix(cells, rownames, colnames, right=True, gap=gap, width=width)
 
 
-def cat_fill(items: Sequence[str], width: int = R_WIDTH, sep: str = " ") -> str:
-    """R's ``cat(..., fill = TRUE)``: items separated by `sep`, a new line before an item
-    that would pass `width`, and a final newline."""
+def cat_fill(items: Sequence[str | Sequence[str]], width: int = R_WIDTH, sep: str = " "
+             ) -> str:
+    """R's ``cat(..., fill = TRUE)``: each item (a string, or a vector of strings) is
+    preceded by `sep`; a new line starts before a string that would pass `width` (the
+    separator stays at the end of the previous line, as R leaves it); a final newline."""
     out = ""
-    pwidth = 0
-    for k, s in enumerate(items):
-        if k > 0:
-            if pwidth + len(sep) + len(s) > width and pwidth > 0:
-                out += "\n"
-                pwidth = 0
-            else:
+    pos = 0
+    sepw = len(sep)
+    for iobj, item in enumerate(items):
+        vec = [item] if isinstance(item, str) else list(item)
+        if iobj > 0:
+            out += sep
+        if not vec:
+            continue
+        for i, p in enumerate(vec):
+            if i > 0:
                 out += sep
-                pwidth += len(sep)
-        out += s
-        pwidth += len(s)
+            if (iobj > 0 or i > 0) and pos + len(p) + sepw > width:
+                out += "\n"
+                pos = 0
+            out += p
+            pos += len(p) + sepw
     return out + "\n"
 
 

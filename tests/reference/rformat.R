@@ -171,9 +171,61 @@ named_gap2 <- list(x = enc(long_names), names = names(long_names),
                    text = capture.output(print.default(format(long_names, digits = 4),
                                                        print.gap = 2L, quote = FALSE)))
 
+# deparse() of formulas with R's line breaking at width.cutoff = 60, after lme4's `||` expansion
+suppressMessages(library(lme4))
+formulas <- c(
+  "Reaction ~ Days + (Days | Subject)",
+  "Reaction ~ Days + (Days || Subject)",
+  "y ~ x + (x*z || g) + (0 + x || h)",
+  "y ~ x + (log(x) || g)",
+  "Reaction ~ Days + aaaaaaaaaaaaaaa + bbbbbbbbbbbbbbbbbbbbbbbbb + aaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbbbbbbbbbbb + (Days|Subject)",
+  "y ~ poly(Days, 2, raw = TRUE) + I(a^2) + x %in% z + (1 | g/h) + offset(log(yyyyyyyyyyyyyyyyyyyyyyy)) + eeeeeeeeeeeeeeeee - 1",
+  "y ~ poly(aaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccccccccc, raw = dddddddddd) + (1 | g)",
+  "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+  "y ~ 0 + x + (1 + x | g) + (-1 + z | h)"
+)
+deparse_out <- lapply(formulas, function(f) list(
+  formula = f, deparse = deparse(lme4:::expandDoubleVerts(as.formula(f)))))
+
+# lme4 printed text beyond tests/reference/lmer.json's cases: a rank-deficient X ("fit
+# warnings:"), a formula long enough for deparse to break it, and the 18 x 18 correlation
+# table of cake printed on request (wrapped into column blocks at width 80)
+lme4_case <- function(fit, data_name, correlation = NULL) {
+  ss <- summary(fit)
+  vcdf <- as.data.frame(VarCorr(fit))
+  rq <- quantile(ss$residuals, na.rm = TRUE)
+  vcm <- as.matrix(vcov(fit))
+  list(REML = isREML(fit), formula_deparse = deparse(formula(fit)), data = data_name,
+       objective = if (isREML(fit)) REMLcrit(fit) else deviance(fit),
+       AIC = AIC(fit), BIC = BIC(fit), logLik = as.numeric(logLik(fit)),
+       df_resid = df.residual(fit), nobs = nobs(fit), ngrps = as.list(ngrps(fit)),
+       varcorr = list(grp = vcdf$grp, var1 = vcdf$var1, var2 = vcdf$var2, vcov = vcdf$vcov,
+                      sdcor = vcdf$sdcor),
+       resid_quantiles = unname(rq),
+       coef_rownames = rownames(coef(ss)), coef_values = lapply(seq_len(nrow(coef(ss))), function(i) unname(coef(ss)[i, ])),
+       corr = lapply(seq_len(nrow(vcm)), function(i) unname(cov2cor(vcm)[i, ])),
+       fit_msgs = lme4:::.merMod.msgs(fit),
+       correlation = if (is.null(correlation)) NA else correlation,
+       print_summary = capture.output(print(ss, correlation = correlation)),
+       print_fit = capture.output(print(fit)))
+}
+ssx <- sleepstudy
+ssx$D2 <- 2 * ssx$Days
+set.seed(11)
+ssx$aaaaaaaaaaaaaaa <- round(rnorm(180), 2)
+ssx$bbbbbbbbbbbbbbbbbbbbbbbbb <- round(rnorm(180), 2)
+fit_rd <- suppressMessages(lmer(Reaction ~ Days + D2 + (1 | Subject), ssx))
+fit_long <- lmer(Reaction ~ Days + aaaaaaaaaaaaaaa + bbbbbbbbbbbbbbbbbbbbbbbbb +
+                   aaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbbbbbbbbbbb + (Days | Subject), ssx)
+fit_cake <- lmer(angle ~ recipe * temperature + (1 | recipe:replicate), cake, REML = FALSE)
+lme4_cases <- list(rank_deficient = lme4_case(fit_rd, "ssx"),
+                   long_formula = lme4_case(fit_long, "ssx"),
+                   cake_correlation = lme4_case(fit_cake, "cake", correlation = TRUE))
+
 out <- list(format = fmt, round = round_cases, pval = pval_out, quantile = quant,
             abbreviate = abbrev_out, formatC = formatc, coefmat = coefmat_out,
-            matrices = matrices, named_gap2 = named_gap2,
+            matrices = matrices, named_gap2 = named_gap2, deparse = deparse_out,
+            lme4 = lme4_cases,
             R_version = R.version.string)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
            "tests/reference/rformat.json")
