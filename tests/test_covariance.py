@@ -63,12 +63,19 @@ def test_corstruct_matches_nlme(name: str) -> None:
     for g, m in ref["corMatrix"].items():
         np.testing.assert_allclose(cm[g], np.array(m), rtol=TOL, atol=TOL)
     assert cs.logdet() == pytest.approx(float(np.sum(ref["logdet"])), rel=1e-12, abs=1e-12)
-    # whitening is the inverse of the lower Cholesky factor of each group's matrix
+    # whitening W of each group: W C W' = I; nlme's factor is the inverse of the lower
+    # Cholesky factor for all but corCompSymm (Helmert basis, checked through gls residuals)
     x = np.arange(2 * len(df), dtype=float).reshape(-1, 2) ** 1.5
     w = cs.whiten(x)
     for rows, g in zip(cs.group_rows, cs.group_labels, strict=True):
-        L = np.linalg.cholesky(np.array(ref["corMatrix"][g]))
-        np.testing.assert_allclose(L @ w[rows], x[rows], rtol=1e-12, atol=1e-10)
+        C = np.array(ref["corMatrix"][g])
+        eye = np.zeros((len(df), len(rows)))
+        eye[rows, np.arange(len(rows))] = 1.0
+        W = cs.whiten(eye)[rows]
+        np.testing.assert_allclose(W @ C @ W.T, np.eye(len(rows)), atol=1e-12)
+        if ref["class"] != "corCompSymm":
+            L = np.linalg.cholesky(C)
+            np.testing.assert_allclose(L @ w[rows], x[rows], rtol=1e-12, atol=1e-10)
 
 
 def test_set_unconstrained_roundtrip() -> None:

@@ -75,6 +75,32 @@ def _build(name: str, args: list[object], kwargs: dict[str, object], text: str) 
     return cls(**kw)
 
 
+def _from_parsed(spec: object) -> CorStruct | VarFunc:
+    """From lmepy.formula.nlme's CorSpec / VarSpec."""
+    kind = str(spec.kind)  # type: ignore[attr-defined]
+    form = spec.form  # type: ignore[attr-defined]
+    form_text = None if form is None else str(form)
+    value = tuple(getattr(spec, "value", ()))
+    if kind.startswith("cor"):
+        kw: dict[str, object] = {"value": list(value) or None, "form": form_text or "~1",
+                                 "fixed": bool(getattr(spec, "fixed", False))}
+        if kind == "corARMA":
+            kw["p"], kw["q"] = int(spec.p), int(spec.q)  # type: ignore[attr-defined]
+        return _SIGNATURES[kind][0](**kw)
+    if getattr(spec, "fixed", ()):
+        raise NotImplementedError("fixed= values in variance functions are not supported yet")
+    names = tuple(getattr(spec, "names", ()))
+    if kind == "varFixed":
+        return varFixed(form_text)
+    if kind == "varConstPower":
+        d = dict(zip(names, value, strict=True))
+        return varConstPower(d.get("const", 1.0), d.get("power", 0.0), form=form_text)
+    v: object = None
+    if value:
+        v = dict(zip(names, value, strict=True)) if names and all(names) else list(value)
+    return _SIGNATURES[kind][0](value=v, form=form_text)
+
+
 def _from_any(spec: object) -> CorStruct | VarFunc:
     if isinstance(spec, CorStruct | VarFunc):
         return spec
@@ -82,7 +108,17 @@ def _from_any(spec: object) -> CorStruct | VarFunc:
         d = dict(spec)
         name = str(d.pop("name"))
         return _build(name, list(d.pop("args", [])), d, name)  # type: ignore[return-value]
-    text = str(spec)
+    if hasattr(spec, "kind") and hasattr(spec, "form"):
+        return _from_parsed(spec)
+    text = str(spec).strip()
+    try:  # the formula stage's parser, with R's argument matching and nlme's messages
+        from lmepy.formula.nlme import parse_cor, parse_var
+    except ImportError:  # pragma: no cover
+        parse_cor = parse_var = None  # type: ignore[assignment]
+    if parse_cor is not None and text.startswith("cor"):
+        return _from_parsed(parse_cor(text))
+    if parse_var is not None and text.startswith("var"):
+        return _from_parsed(parse_var(text))
     name, args, kwargs = parse_call(text)
     return _build(name, args, kwargs, text)  # type: ignore[return-value]
 

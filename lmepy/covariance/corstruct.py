@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import cho_factor, solve_triangular
+from scipy.linalg import solve_triangular
 
 from lmepy.covariance._spec import Form, column, group_codes, parse_form
 from lmepy.covariance.whiten_ref import whiten as _bidiag_whiten
@@ -99,6 +99,13 @@ class CorStruct:
                 raise DataError("covariate must have unique values within groups for "
                                 f"\"{self.nlme_class}\" objects")
         self.perm = np.concatenate(self.group_rows) if self.group_rows else np.zeros(0, int)
+        # groups sharing one covariate pattern share one matrix and one factorization
+        patterns: dict[tuple[float, ...], list[int]] = {}
+        for i, c in enumerate(self.group_cov):
+            patterns.setdefault(tuple(c), []).append(i)
+        self._patterns = [(np.array(k), np.stack([self.group_rows[i] for i in v]))
+                          for k, v in patterns.items()]
+        self._fcache: tuple[bytes, list] | None = None
         self.max_size = int(counts.max()) if len(counts) else 0
         self._setup_extra()
         self._u = self._initial_u()
@@ -162,37 +169,48 @@ class CorStruct:
         return {lab: self._cormat(c) for lab, c in zip(self.group_labels, self.group_cov,
                                                          strict=True)}
 
+    def _factors(self) -> list[tuple[np.ndarray, float]]:
+        """Per covariate pattern: lower Cholesky factor and log det, cached per parameter."""
+        assert self._u is not None
+        key = self._u.tobytes()
+        if self._fcache is not None and self._fcache[0] == key:
+            return self._fcache[1]
+        out = []
+        for cov, _ in self._patterns:
+            L = np.linalg.cholesky(self._cormat(cov))
+            out.append((L, 2.0 * float(np.sum(np.log(np.diag(L))))))
+        self._fcache = (key, out)
+        return out
+
     def logdet(self) -> float:
         """Sum over groups of log det of the correlation matrix."""
         self._need_bound()
         r = self._links()
         if r is not None:
             return float(np.sum(np.log1p(-r * r)))
-        total = 0.0
-        for c in self.group_cov:
-            if len(c) == 1:
-                continue
-            cf, _ = cho_factor(self._cormat(c), lower=True)
-            total += 2.0 * float(np.sum(np.log(np.diag(cf))))
-        return total
+        return float(sum(ld * len(rows) for (_, ld), (_, rows) in
+                         zip(self._factors(), self._patterns, strict=True)))
 
     def whiten(self, x: np.ndarray) -> np.ndarray:
         """L_g^{-1} x_g for every group g (L_g the lower Cholesky factor of its correlation),
         results in the rows of x; x of shape (N,) or (N, k)."""
         self._need_bound()
         x = np.asarray(x, dtype=float)
-        out = np.empty_like(x)
         r = self._links()
         if r is not None:
+            out = np.empty_like(x)
             out[self.perm] = _bidiag_whiten(x[self.perm], r)
             return out
-        for rows, c in zip(self.group_rows, self.group_cov, strict=True):
-            if len(rows) == 1:
-                out[rows] = x[rows]
-                continue
-            L = np.linalg.cholesky(self._cormat(c))
-            out[rows] = solve_triangular(L, x[rows], lower=True)
-        return out
+        x2 = x.reshape(x.shape[0], -1)
+        out2 = np.empty_like(x2)
+        k = x2.shape[1]
+        for (L, _), (_, rows) in zip(self._factors(), self._patterns, strict=True):
+            m, n = rows.shape
+            block = x2[rows]                                   # (m, n, k)
+            rhs = block.transpose(1, 0, 2).reshape(n, m * k)
+            sol = solve_triangular(L, rhs, lower=True, check_finite=False)
+            out2[rows] = sol.reshape(n, m, k).transpose(1, 0, 2)
+        return out2.reshape(x.shape)
 
     def __repr__(self) -> str:
         vals = ""
@@ -398,6 +416,8 @@ class corARMA(CorStruct):
     def _cormat(self, cov: np.ndarray) -> np.ndarray:
         c = self.constrained()
         acf = arma_acf(c[:self.p], c[self.p:], self._maxlag)
+        if np.any(np.abs(acf[1:]) >= 1.0):
+            raise np.linalg.LinAlgError("ARMA correlations are not positive definite")
         lag = np.abs(cov[:, None] - cov[None, :]).astype(np.int64)
         return acf[lag]
 
@@ -431,6 +451,34 @@ class corCompSymm(CorStruct):
         rho = float(self.constrained()[0])
         return np.full((n, n), rho) + (1.0 - rho) * np.eye(n)
 
+    def logdet(self) -> float:
+        """Closed form: eigenvalues 1 + (n - 1) rho (once) and 1 - rho (n - 1 times)."""
+        self._need_bound()
+        rho = float(self.constrained()[0])
+        n = np.array([len(r) for r in self.group_rows], dtype=float)
+        return float(np.sum(np.log1p((n - 1) * rho) + (n - 1) * np.log1p(-rho)))
+
+    def whiten(self, x: np.ndarray) -> np.ndarray:
+        """nlme's factor for compound symmetry (not the Cholesky one): the Helmert basis
+        scaled by the eigenvalues, row 1 the group mean direction, row j the contrast of
+        element j against the ones before it. O(n) per group; nlme's normalized residuals."""
+        self._need_bound()
+        rho = float(self.constrained()[0])
+        x = np.asarray(x, dtype=float)
+        x2 = x.reshape(x.shape[0], -1)
+        out2 = np.empty_like(x2)
+        for _, rows in self._patterns:
+            n = rows.shape[1]
+            block = x2[rows]                                   # (m, n, k)
+            S = np.cumsum(block, axis=1)
+            res = np.empty_like(block)
+            res[:, 0] = S[:, -1] / math.sqrt(n * (1.0 + (n - 1) * rho))
+            if n > 1:
+                j = np.arange(1, n, dtype=float)[None, :, None]
+                res[:, 1:] = (j * block[:, 1:] - S[:, :-1]) / np.sqrt(j * (j + 1) * (1.0 - rho))
+            out2[rows] = res
+        return out2.reshape(x.shape)
+
 
 class corSymm(CorStruct):
     """General correlation: one parameter per pair of positions (1..m), constrained values in
@@ -457,6 +505,10 @@ class corSymm(CorStruct):
         if len(v) != npar:
             raise ValueError(f"initial value for corSymm parameters of wrong dimension "
                              f"(need {npar})")
+        return self._u_from_values(v)
+
+    def _u_from_values(self, v: np.ndarray) -> np.ndarray:
+        m = self._m
         R = np.eye(m)
         iu = np.triu_indices(m, 1)
         R[iu] = v
@@ -493,6 +545,10 @@ class corSymm(CorStruct):
         R = L @ L.T
         np.fill_diagonal(R, 1.0)
         return R
+
+    def set_constrained(self, values: np.ndarray) -> None:
+        """Set the correlations (R's order) directly; nlme's "natural" parametrization."""
+        self._u = self._u_from_values(np.asarray(values, dtype=float))
 
     def coef_names(self) -> list[str]:
         m = self._m

@@ -1,0 +1,259 @@
+"""The gls fit object: answers with R's generic names (fixef/coef, vcov, sigma, logLik, AIC,
+BIC, residuals, fitted, intervals) and nlme's modelStruct()."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lmepy.covariance import corSymm
+from lmepy.gls.fit import GlsEstimate, GlsProblem
+
+
+class GlsFit:
+    """A fitted gls model (nlme's class "gls")."""
+
+    def __init__(self, *, X: pd.DataFrame, y: np.ndarray, problem: GlsProblem,
+                 estimate: GlsEstimate, method: str, formula: str = "", data_name: str = "data",
+                 opt: dict | None = None, n_iter: int = 0):
+        self.X = X
+        self.y = np.asarray(y, dtype=float)
+        self.problem = problem
+        self.estimate = estimate
+        self.method = method
+        self.formula = formula
+        self.data_name = data_name
+        self.opt = opt or {}
+        self.n_iter = n_iter
+        self._index = X.index
+        self._apvar: np.ndarray | str | None = None
+
+    # -- sizes ----------------------------------------------------------------------------------
+    @property
+    def N(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def p(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def REML(self) -> bool:
+        return self.method == "REML"
+
+    def nobs(self) -> int:
+        """Number of observations."""
+        return self.N
+
+    def df_residual(self) -> int:
+        """N - p, the t tests' degrees of freedom."""
+        return self.N - self.p
+
+    # -- estimates ------------------------------------------------------------------------------
+    def fixef(self) -> pd.Series:
+        """The coefficients (nlme's coef(fit)), named as R's model.matrix columns."""
+        return pd.Series(self.estimate.beta, index=list(self.X.columns), name="Value")
+
+    coef = fixef
+
+    def sigma(self) -> float:
+        """Residual standard error (REML: RSS / (N - p); ML: RSS / N)."""
+        return float(self.estimate.sigma)
+
+    def vcov(self) -> pd.DataFrame:
+        """sigma^2 (X*'X*)^{-1}; for ML nlme scales by N / (N - p)."""
+        Rinv = np.linalg.inv(self.estimate.R)
+        v = Rinv @ Rinv.T * self.estimate.sigma ** 2
+        if not self.REML:
+            v *= self.N / (self.N - self.p)
+        names = list(self.X.columns)
+        return pd.DataFrame(v, index=names, columns=names)
+
+    def logLik(self) -> float:
+        """The (restricted) log-likelihood at the estimates."""
+        return float(self.estimate.logLik)
+
+    def df(self) -> int:
+        """Parameters counted by logLik's df: coefficients, structure parameters, sigma."""
+        return self.p + self.problem.n_theta + 1
+
+    def AIC(self) -> float:
+        return -2.0 * self.logLik() + 2.0 * self.df()
+
+    def BIC(self) -> float:
+        n = self.N - self.p if self.REML else self.N
+        return -2.0 * self.logLik() + self.df() * math.log(n)
+
+    def modelStruct(self) -> dict[str, dict[str, float]]:
+        """nlme's coef(fit$modelStruct, unconstrained = FALSE), by structure, nlme's names."""
+        out: dict[str, dict[str, float]] = {}
+        if self.problem.cor is not None:
+            out["corStruct"] = self.problem.cor.coef()  # type: ignore[assignment]
+        if self.problem.var is not None and self.problem.var.n_params:
+            out["varStruct"] = self.problem.var.coef()  # type: ignore[assignment]
+        return out
+
+    # -- fitted values and residuals ------------------------------------------------------------
+    def fitted(self) -> pd.Series:
+        return pd.Series(self.X.to_numpy() @ self.estimate.beta, index=self._index)
+
+    def residuals(self, type: str = "response", nlme_order: bool = True) -> pd.Series:
+        """"response" (y - fitted), "pearson" (divided by sigma / weight) or "normalized"
+        (pearson residuals whitened within correlation groups).
+
+        nlme 3.1-162 whitens the normalized residuals of a gls fit in data row order but with
+        the group blocks of the fit's internal order (groups sorted by level): when the data
+        are not sorted by the grouping factor's levels, rows near group boundaries get whitened
+        against the wrong neighbours. ``nlme_order=True`` (default) reproduces nlme's numbers;
+        ``nlme_order=False`` whitens each group's own rows."""
+        r = self.y - self.X.to_numpy() @ self.estimate.beta
+        if type in ("response", "r"):
+            return pd.Series(r, index=self._index)
+        w = self.problem.var.weights() if self.problem.var is not None else np.ones(self.N)
+        pr = r * w / self.estimate.sigma
+        if type in ("pearson", "p"):
+            return pd.Series(pr, index=self._index)
+        if type in ("normalized", "n"):
+            cor = self.problem.cor
+            if cor is not None:
+                if nlme_order:
+                    tmp = np.empty_like(pr)
+                    tmp[cor.perm] = pr
+                    pr = cor.whiten(tmp)[cor.perm]
+                else:
+                    pr = cor.whiten(pr)
+            return pd.Series(pr, index=self._index)
+        raise ValueError("'type' should be one of \"response\", \"pearson\", \"normalized\"")
+
+    resid = residuals
+
+    # -- coefficient table ----------------------------------------------------------------------
+    def tTable(self) -> pd.DataFrame:
+        """nlme's summary(fit)$tTable: Value, Std.Error, t-value, p-value (t on N - p df)."""
+        b = self.estimate.beta
+        se = np.sqrt(np.diag(self.vcov().to_numpy()))
+        t = b / se
+        pv = 2.0 * stats.t.sf(np.abs(t), self.N - self.p)
+        return pd.DataFrame({"Value": b, "Std.Error": se, "t-value": t, "p-value": pv},
+                            index=list(self.X.columns))
+
+    # -- approximate covariance of the variance-covariance parameters --------------------------
+    def _natural(self) -> np.ndarray:
+        """Structure parameters as nlme's apVar uses them: unconstrained, except corSymm's
+        correlations, which enter as log((1 + r) / (1 - r))."""
+        prob = self.problem
+        theta = prob.get_theta()
+        if prob.n_cor and isinstance(prob.cor, corSymm):
+            r = prob.cor.constrained()
+            theta = theta.copy()
+            theta[:prob.n_cor] = np.log((1 + r) / (1 - r))
+        return theta
+
+    def _set_natural(self, nat: np.ndarray) -> None:
+        prob = self.problem
+        if prob.n_cor and isinstance(prob.cor, corSymm):
+            z = nat[:prob.n_cor]
+            prob.cor.set_constrained(np.tanh(z / 2.0))
+            if prob.n_var:
+                prob.var.set_unconstrained(nat[prob.n_cor:])  # type: ignore[union-attr]
+        else:
+            prob.set_theta(nat)
+
+    def _full_loglik(self, pars: np.ndarray) -> float:
+        """The (restricted) log-likelihood at structure parameters and log(sigma), sigma not
+        profiled out: what nlme differentiates for apVar."""
+        nat, lsig = pars[:-1], pars[-1]
+        self._set_natural(nat)
+        est = self.problem.estimate()
+        ne = self.N - self.p if self.REML else self.N
+        # profiled value minus its RSS part, plus the sigma-dependent part
+        base = est.logLik + 0.5 * ne * (1.0 + math.log(est.rss / ne))
+        return base - ne * lsig - 0.5 * est.rss * math.exp(-2.0 * lsig)
+
+    def apVar(self) -> np.ndarray | str:
+        """Approximate covariance of (structure parameters, log sigma): the inverse of minus the
+        numerical Hessian of the full log-likelihood, as nlme's apVar."""
+        if self._apvar is not None:
+            return self._apvar
+        saved = self.problem.get_theta()
+        x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
+        n = len(x0)
+        h = np.maximum(np.abs(x0), 1e-2) * 1e-4
+        H = np.zeros((n, n))
+        f = self._full_loglik
+        f0 = f(x0)
+        for i in range(n):
+            ei = np.zeros(n)
+            ei[i] = h[i]
+            H[i, i] = (f(x0 + ei) - 2 * f0 + f(x0 - ei)) / h[i] ** 2
+            for j in range(i):
+                ej = np.zeros(n)
+                ej[j] = h[j]
+                H[i, j] = H[j, i] = (f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej)
+                                     + f(x0 - ei - ej)) / (4 * h[i] * h[j])
+        self.problem.set_theta(saved)
+        if np.all(np.linalg.eigvalsh(H) < 0):
+            self._apvar = np.linalg.inv(-H)
+        else:
+            self._apvar = "Non-positive definite approximate variance-covariance"
+        return self._apvar
+
+    def intervals(self, level: float = 0.95) -> dict[str, pd.DataFrame | pd.Series]:
+        """nlme's intervals(fit): "coef" (t intervals), "corStruct"/"varStruct" and "sigma"
+        (normal intervals on the apVar scale, transformed back)."""
+        out: dict[str, pd.DataFrame | pd.Series] = {}
+        b = self.estimate.beta
+        se = np.sqrt(np.diag(self.vcov().to_numpy()))
+        q = stats.t.ppf(1 - (1 - level) / 2, self.N - self.p)
+        out["coef"] = pd.DataFrame({"lower": b - q * se, "est.": b, "upper": b + q * se},
+                                   index=list(self.X.columns))
+        prob = self.problem
+        if prob.n_theta == 0:
+            ne = self.N - self.p if self.REML else self.N
+            est = self.estimate.sigma * math.sqrt(ne)
+            out["sigma"] = pd.Series({
+                "lower": est / math.sqrt(stats.chi2.ppf((1 + level) / 2, ne)),
+                "est.": self.estimate.sigma,
+                "upper": est / math.sqrt(stats.chi2.ppf((1 - level) / 2, ne))})
+            return out
+        av = self.apVar()
+        if isinstance(av, str):
+            raise ValueError(f"cannot get confidence intervals on var-cov components: {av}")
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
+        half = z * np.sqrt(np.diag(av))
+        cols = {"lower": x0 - half, "est.": x0, "upper": x0 + half}
+        saved = prob.get_theta()
+        cons: dict[str, list[np.ndarray]] = {"cor": [], "var": []}
+        for key in ("lower", "est.", "upper"):
+            self._set_natural(cols[key][:-1])
+            if prob.n_cor:
+                cons["cor"].append(np.array(list(prob.cor.coef().values())))  # type: ignore[union-attr]
+            if prob.n_var:
+                cons["var"].append(np.array(list(prob.var.coef().values())))  # type: ignore[union-attr]
+        prob.set_theta(saved)
+        if prob.n_cor:
+            out["corStruct"] = pd.DataFrame(np.column_stack(cons["cor"]),
+                                            index=prob.cor.coef_names(),  # type: ignore[union-attr]
+                                            columns=["lower", "est.", "upper"])
+        if prob.n_var:
+            out["varStruct"] = pd.DataFrame(np.column_stack(cons["var"]),
+                                            index=prob.var.coef_names(),  # type: ignore[union-attr]
+                                            columns=["lower", "est.", "upper"])
+        s = np.exp([cols["lower"][-1], cols["est."][-1], cols["upper"][-1]])
+        out["sigma"] = pd.Series(dict(zip(["lower", "est.", "upper"], s, strict=True)))
+        return out
+
+    def summary(self) -> GlsSummary:
+        from lmepy.gls.printing import GlsSummary as _S
+        return _S(self)
+
+    def __repr__(self) -> str:
+        return (f"<gls fit by {self.method}: {self.formula}, logLik {self.logLik():.7g}, "
+                f"sigma {self.sigma():.7g}>")
+
+
+GlsSummary = object  # replaced by lmepy.gls.printing.GlsSummary for typing
