@@ -233,13 +233,11 @@ class BlockedCholesky:
         self.lam = np.ones(r)
         self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
                       toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest)
-        self.theta: np.ndarray | None = None
+        self._run = _k.Evaluator(*self._args, self.tpos).run
 
     def update(self, theta: np.ndarray) -> tuple[float, float, float]:
         """Factor at θ; returns (ldL2, ldRX2, pwrss), nan when not positive definite."""
-        self.Tflat[self.tpos] = theta
-        ld, ldx, pw, info = _k.evaluate(*self._args)
-        self.theta = np.array(theta, dtype=float)
+        ld, ldx, pw, info = self._run(np.ascontiguousarray(theta, dtype=float))
         return ld, ldx, pw
 
     # ---- quantities at the current θ (after update) -------------------------------------

@@ -98,19 +98,29 @@ class LmmSolution:
     vcov_unscaled: np.ndarray
     fitted: np.ndarray
     residuals: np.ndarray
-    Lambdat: sp.csc_matrix
     optinfo: dict[str, Any]
     singular: bool
-    _condvar_u: list[np.ndarray] = field(default_factory=list, repr=False)
-    _factors: list[np.ndarray] = field(default_factory=list, repr=False)
+    _factor: BlockedCholesky | None = field(default=None, repr=False)  # at theta, kept
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def Lambdat(self) -> sp.csc_matrix:
+        """lme4's Lambdat (q x q, transpose of the relative covariance factor) at theta."""
+        if "Lambdat" not in self._cache:
+            self._cache["Lambdat"] = self._factor.Lambdat()
+        return self._cache["Lambdat"]
 
     def condvar(self) -> list[np.ndarray]:
         """Per ReTerm, (nlevels, k, k) conditional variances of b: lme4's ``postVar``."""
-        out = []
-        s2 = self.sigma ** 2
-        for T, cu in zip(self._factors, self._condvar_u, strict=True):
-            out.append(s2 * np.einsum("ij,mjk,lk->mil", T, cu, T))
-        return out
+        if "condvar" not in self._cache:
+            bc = self._factor
+            s2 = self.sigma ** 2
+            out = []
+            for i, cu in enumerate(bc.condvar_u()):
+                T = bc.factor(i)
+                out.append(s2 * np.einsum("ij,mjk,lk->mil", T, cu, T))
+            self._cache["condvar"] = out
+        return [a.copy() for a in self._cache["condvar"]]
 
 
 def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None) -> LmmSolution:
@@ -251,5 +261,4 @@ def _solution(prob: LmmProblem, theta: np.ndarray, opt: dict, singular: bool,
                        u=u, b=b, sigma=sigmaREML if prob.REML else sigmaML,
                        objective=objective, devcomp=devcomp,
                        vcov_unscaled=bc.vcov_unscaled(), fitted=fitted, residuals=resid,
-                       Lambdat=bc.Lambdat(), optinfo=optinfo, singular=singular,
-                       _condvar_u=bc.condvar_u(), _factors=factors)
+                       optinfo=optinfo, singular=singular, _factor=bc)

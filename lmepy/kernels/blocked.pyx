@@ -255,3 +255,50 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
         ldx += log(F[i, i])
     last = F[r - 1, r - 1]
     return (ld1 + 2.0 * ldz, 2.0 * ldx, last * last, 0)
+
+
+cdef class Evaluator:
+    """Holds every array of one blocked factor so that an objective evaluation is one cheap
+    call (no per-call buffer acquisition): ``run(theta)`` -> (ldL2, ldRX2, pwrss, info)."""
+
+    cdef const double[:, :, ::1] A11
+    cdef const long long[::1] ptr, idx, blk, cmp, kk, toff, tpos
+    cdef const double[:, ::1] V
+    cdef const double[::1, :] Arr, T1
+    cdef double[::1] Tflat, lam
+    cdef double[:, :, ::1] L
+    cdef double[::1, :] S, F
+    cdef double[:, ::1] D
+    cdef Py_ssize_t nz, p
+    cdef bint scalar_rest
+
+    def __init__(self, A11, ptr, idx, V, Arr, Tflat, T1, blk, cmp, kk, toff, Py_ssize_t nz,
+                 Py_ssize_t p, L, S, F, D, lam, bint scalar_rest, tpos):
+        self.A11 = A11
+        self.ptr = ptr
+        self.idx = idx
+        self.V = V
+        self.Arr = Arr
+        self.Tflat = Tflat
+        self.T1 = T1
+        self.blk = blk
+        self.cmp = cmp
+        self.kk = kk
+        self.toff = toff
+        self.nz = nz
+        self.p = p
+        self.L = L
+        self.S = S
+        self.F = F
+        self.D = D
+        self.lam = lam
+        self.scalar_rest = scalar_rest
+        self.tpos = tpos
+
+    def run(self, const double[::1] theta):
+        cdef Py_ssize_t i
+        for i in range(self.tpos.shape[0]):
+            self.Tflat[self.tpos[i]] = theta[i]
+        return evaluate(self.A11, self.ptr, self.idx, self.V, self.Arr, self.Tflat, self.T1,
+                        self.blk, self.cmp, self.kk, self.toff, self.nz, self.p, self.L,
+                        self.S, self.F, self.D, self.lam, self.scalar_rest)
