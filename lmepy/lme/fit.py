@@ -107,6 +107,25 @@ class LmeProblem:
             parts.append(T[r[o], c[o]])
         return np.concatenate(parts)
 
+    def x_from_nlme(self, constrained: dict[str, float], unconstrained: dict[str, float]
+                    ) -> np.ndarray:
+        """Parameters from nlme's ``coef(fit$modelStruct, unconstrained = FALSE)`` names
+        ("reStruct.Subject.var((Intercept))") for the pdMats and the unconstrained values
+        ("corStruct.Phi", "varStruct.power") for the correlation and variance structures,
+        whose parametrizations lmepy shares with nlme."""
+        parts = []
+        for lv in self.d.levels:
+            pre = f"reStruct.{lv.name}."
+            parts.append(lv.pd.from_coef({k[len(pre):]: v for k, v in constrained.items()
+                                          if k.startswith(pre)}))
+        if self.n_cor:
+            parts.append(np.array([v for k, v in unconstrained.items()
+                                   if k.startswith("corStruct")], dtype=float))
+        if self.n_var:
+            parts.append(np.array([v for k, v in unconstrained.items()
+                                   if k.startswith("varStruct")], dtype=float))
+        return np.concatenate(parts)
+
     # ---- whitening and cross-products ------------------------------------------------------
     def set_structs(self, cor_u: np.ndarray, var_u: np.ndarray) -> None:
         key = np.concatenate([cor_u, var_u]).tobytes()
@@ -298,6 +317,47 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
             "vcov": sigma ** 2 * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
 
 
+def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 3) -> np.ndarray:
+    """A few Newton steps with central-difference derivatives after BOBYQA: derivative-free
+    searches stop where the criterion is flat to ~1e-9, a few 1e-6 away from the optimum in
+    flat directions; the gradient locates it to the precision of the arithmetic. Parameters
+    on a bound stay there; a step is kept only if the criterion does not get worse."""
+    from lmepy.fit.optimize import deriv12
+
+    x = np.array(x, dtype=float)
+    free = ~(x <= lower + 1e-8)
+    if not free.any():
+        return x
+    idx = np.flatnonzero(free)
+    fx = f(x)
+    for _ in range(iters):
+        def sub(z: np.ndarray) -> float:
+            w = x.copy()
+            w[idx] = z
+            return f(w)
+
+        try:
+            g, H = deriv12(sub, x[idx], fx, delta=1e-4)
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or np.any(np.linalg.eigvalsh(H) <= 0):
+            break
+        if np.max(np.abs(step) / np.maximum(np.abs(x[idx]), 1.0)) > 1e-2:
+            break
+        xn = x.copy()
+        xn[idx] = x[idx] - step
+        if np.any(xn[idx] < lower[idx]):
+            break
+        fn = f(xn)
+        if not fn <= fx + 1e-10 * max(1.0, abs(fx)) * 1e-2:
+            break
+        x, fx = xn, fn
+        if np.max(np.abs(step) / np.maximum(np.abs(x[idx]), 1.0)) < 1e-10:
+            break
+    return x
+
+
 def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -> LmeSolution:
     """Maximize nlme's (restricted) log-likelihood jointly over all structure parameters with
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
@@ -324,7 +384,18 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
         var.update_fitted(sol0["fitted"][-1])  # type: ignore[union-attr]
         prob._key = None
     opt: dict[str, Any] = {}
-    while True:
+    at = control.get("at")
+    while at is not None:
+        # evaluate at given parameters (e.g. nlme's estimates) without optimizing
+        x = np.asarray(at, dtype=float)
+        opt = {"feval": 0, "message": "evaluated at given parameters", "conv": 0}
+        for _ in range(20 if needs_update else 0):
+            sol = solve_at(prob, x)
+            var.update_fitted(sol["fitted"][-1])  # type: ignore[union-attr]
+            prob._key = None
+        control["polish"] = False
+        break
+    while at is None:
         opt = bobyqa(prob.objective, x, lower, optctrl)
         feval += opt["feval"]
         xnew = opt["par"]
@@ -343,6 +414,8 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
             warnings.warn("maximum number of iterations (lmeControl(maxIter)) reached without "
                           "convergence", ConvergenceWarning, stacklevel=2)
             break
+    if control.get("polish", True):
+        x = newton_polish(prob.objective, x, lower)
     if opt.get("conv", 0) != 0:
         warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,
                       stacklevel=2)

@@ -129,6 +129,33 @@ class PdStruct:
             pos += b.n_params
         return out
 
+    def from_coef(self, coef: dict[str, float]) -> np.ndarray:
+        """Fit parameters from nlme's constrained coefficients (names as coef_constrained)."""
+        k = self.k
+        cn = self.cnms
+        if self.kind in ("pdLogChol", "pdSymm"):
+            P = np.zeros((k, k))
+            for j in range(k):
+                for i in range(j + 1):
+                    nm = f"var({cn[i]})" if i == j else f"cov({cn[j]},{cn[i]})"
+                    P[i, j] = P[j, i] = coef[nm]
+            T = np.linalg.cholesky(P)
+            i, j = _tril_colmajor(k)
+            return T[i, j]
+        if self.kind in ("pdDiag", "pdIdent"):
+            return np.array(list(coef.values()), dtype=float)
+        if self.kind == "pdCompSymm":
+            v = list(coef.values())
+            return np.array([v[0], _cs_z(v[1], k)]) if k > 1 else np.array(v[:1])
+        out = []
+        items = list(coef.items())
+        pos = 0
+        for b in self.blocks:
+            m = len(b.coef_constrained(b.start()))
+            out.append(b.from_coef(dict(items[pos:pos + m])))
+            pos += m
+        return np.concatenate(out)
+
     def natural(self, par: np.ndarray, sigma: float) -> np.ndarray:
         """nlme's natural parametrization of the absolute Ψ (used by apVar/intervals):
         log sd for every variance, log((1+r)/(1-r)) for every free correlation."""
