@@ -331,7 +331,7 @@ def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 3) -> n
     idx = np.flatnonzero(free)
     fx = f(x)
     for _ in range(iters):
-        def sub(z: np.ndarray) -> float:
+        def sub(z: np.ndarray, x: np.ndarray = x) -> float:
             w = x.copy()
             w[idx] = z
             return f(w)

@@ -508,7 +508,8 @@ class LmeFit:
             txt.append(print_num_matrix(tab.values.tolist(), names, ["lower", "est.", "upper"]))
             pos += m
         ls, sls = est[-1], se[-1]
-        sg = {"lower": math.exp(ls - z * sls), "est.": math.exp(ls), "upper": math.exp(ls + z * sls)}
+        sg = {"lower": math.exp(ls - z * sls), "est.": math.exp(ls),
+              "upper": math.exp(ls + z * sls)}
         out["sigma"] = sg
         txt.append("\n Within-group standard error:\n")
         txt.append(print_named_num(list(sg.values()), list(sg.keys())))
