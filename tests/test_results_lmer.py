@@ -297,3 +297,32 @@ def test_helpers():
         "Subject", "Subject.1", "g", "Subject.2"]
     T = theta_factor(np.array([1.0, 2.0, 3.0]), 2)
     assert T.tolist() == [[1.0, 0.0], [2.0, 3.0]]
+
+
+def test_rank_deficient_fit_prints_fit_warnings():
+    """A real fit with an aliased column (D2 = 2 * Days): lme4's "fit warnings:" lines, as
+    captured by tests/reference/rformat.R (data named ssx there)."""
+    from lmepy.design import lFormula
+    from lmepy.fit.lmm import fit_lmm
+
+    ref = json.loads((Path(__file__).parent / "reference" / "rformat.json").read_text())
+    c = ref["lme4"]["rank_deficient"]
+    df = datasets.load("sleepstudy")
+    df["D2"] = 2 * df["Days"]
+    model = lFormula("Reaction ~ Days + D2 + (1 | Subject)", df)
+    model.data_name = "ssx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = LmerMod(fit_lmm(model))
+    assert lines(str(fit.summary())) == rlines(c["print_summary"])
+    assert lines(str(fit)) == rlines(c["print_fit"])
+    assert list(fit.fixef().index) == ["(Intercept)", "Days"]
+
+
+def test_ranef_attrs_alias():
+    re = fit_case("ss_diag").ranef()
+    pv = re["Subject"].attrs["postVar"]
+    assert isinstance(pv, list) and len(pv) == 2
+    assert re["Subject"].attrs["condVar"] is pv
+    assert list(re["Subject"].columns) == ["(Intercept)", "Days"]
+    assert fit_case("ss_diag").ranef(condVar=False)["Subject"].attrs == {}

@@ -259,9 +259,9 @@ class LmerMod:
 
     def ranef(self, condVar: bool = True) -> dict[str, pd.DataFrame]:
         """``ranef(fit, condVar)``: per grouping factor a DataFrame (rows = levels, columns
-        = the terms' columns). With condVar, ``df.attrs["postVar"]`` holds the conditional
-        variances as an (nlevels, k, k) array, or a list of them when several terms share
-        the factor (``||``)."""
+        = the terms' columns). With condVar, ``df.attrs["postVar"]`` (alias "condVar") holds
+        the conditional variances as an (nlevels, k, k) array, or a list of them when several
+        terms share the factor (``||``)."""
         blocks = self._b_blocks()
         cv = self.sol.condvar() if condVar else None
         out: dict[str, pd.DataFrame] = {}
@@ -276,6 +276,7 @@ class LmerMod:
             if cv is not None:
                 pv = [np.asarray(cv[i]) for i in idx]
                 df.attrs["postVar"] = pv[0] if len(pv) == 1 else pv
+                df.attrs["condVar"] = df.attrs["postVar"]
             out[g] = df
         return out
 
