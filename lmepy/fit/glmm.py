@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
 from lmepy.design.types import CompiledModel, ReTerm
@@ -136,6 +137,13 @@ def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray 
 # Λ and Z Λ u from the compact terms
 
 
+def _group_sums(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
+    if _gk is not None:
+        return _gk.group_sums(np.ascontiguousarray(codes, dtype=np.int64),
+                              np.ascontiguousarray(x, dtype=float), m)
+    return np.bincount(codes, weights=x, minlength=m)
+
+
 def _term_factors(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
     """Each term's k x k lower-triangular factor from θ (column-wise lower triangle)."""
     out, pos = [], 0
@@ -212,9 +220,42 @@ class _Glmm:
         self.ntheta = int(sum(t.ntheta for t in self.terms))
 
     # one PWLS solve with the given working weights and response
+    def _solve_u_single(self, theta: np.ndarray, w: np.ndarray,
+                        r: np.ndarray) -> tuple[np.ndarray, float]:
+        """u alone for one random-effects term: (T'A_jT + I) u_j = T'c_j per level, where
+        A_j = Σ w x x' and c_j = Σ w x r over the level's rows; returns (u, log|L|²)."""
+        t = self.terms[0]
+        k, m = t.k, t.nlevels
+        T = _term_factors(self.terms, theta)[0]
+        codes, X = t.codes, t.rows
+        if k == 1:
+            x = X[:, 0]
+            a = _group_sums(codes, w * x * x, m)
+            c = _group_sums(codes, w * x * r, m)
+            lam = T[0, 0]
+            d = lam * lam * a + 1.0
+            return lam * c / d, float(np.sum(np.log(d)))
+        A = np.empty((m, k, k))
+        for i in range(k):
+            for j in range(i + 1):
+                A[:, i, j] = A[:, j, i] = _group_sums(codes, w * X[:, i] * X[:, j], m)
+        C = np.column_stack([_group_sums(codes, w * X[:, i] * r, m) for i in range(k)])
+        M = np.einsum("ai,mab,bj->mij", T, A, T) + np.eye(k)
+        Lc = np.linalg.cholesky(M)
+        rhs = C @ T  # rows: T' c_j
+        u = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+        ld = 2.0 * float(np.sum(np.log(np.diagonal(Lc, axis1=1, axis2=2))))
+        return u.reshape(-1), ld
+
     def _solve(self, theta: np.ndarray, w: np.ndarray, z: np.ndarray,
                beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, float,
-                                                 BlockedCholesky]:
+                                                 BlockedCholesky | None]:
+        if beta is not None and len(self.terms) == 1:
+            try:
+                u, ld = self._solve_u_single(theta, w, z - self.X @ beta)
+            except np.linalg.LinAlgError as e:
+                raise PirlsError("Downdated VtV is not positive definite") from e
+            return u, beta, ld, 0.0, None
         if beta is None:
             cp = cross_products(self.terms, self.X, z, w)
         else:
@@ -357,42 +398,73 @@ class _Glmm:
 
 @dataclass(eq=False)
 class GlmmSolution:
-    """Everything a glmer fit produces, in lme4's terms (``getME`` names where they exist)."""
+    """Everything the results stage needs from a glmer fit.
+
+    Field names follow ``LmmSolution`` (lmepy/fit/lmm.py) where the meaning carries over, so
+    the results code can share them: ``theta``, ``beta``, ``u``, ``b`` (Λu, flat in Zt row
+    order), ``sigma`` (1 for binomial and poisson), ``objective`` (lme4's ``opt$fval``: the
+    Laplace deviance, -2 logLik; for nAGQ > 1 lme4's AGQ value, built on the deviance
+    residuals), ``devcomp`` (lme4's ``cmp`` names), ``vcov_unscaled`` (σ² times it is lme4's
+    ``vcov()``: from the finite-difference Hessian when usable, as lme4), ``fitted`` (μ),
+    ``residuals`` (response residuals y - μ; other types by ``residuals_of``), ``Lambdat``,
+    ``optinfo``, ``singular``, ``condvar()``. GLMM extras: ``family``, ``nAGQ``, ``eta``, ``y``
+    (the response as glm sees it: proportions for binomial), ``prior_weights``, ``n_trials``,
+    ``offset``, ``vcov_rx_unscaled`` (from R_X, ``use.hessian = FALSE``).
+    """
 
     model: CompiledModel
     family: Family
     nAGQ: int
     theta: np.ndarray
-    beta: pd.Series
+    beta: np.ndarray
     u: np.ndarray
-    b: list[np.ndarray]  # Λu per term, (nlevels, k)
-    lower: np.ndarray
+    b: np.ndarray
+    sigma: float
+    objective: float
+    devcomp: dict[str, float]
+    vcov_unscaled: np.ndarray
+    vcov_rx_unscaled: np.ndarray
+    fitted: np.ndarray
+    residuals: np.ndarray
     eta: np.ndarray
-    mu: np.ndarray
-    y: np.ndarray  # the response as glm sees it (proportions for binomial)
+    y: np.ndarray
     prior_weights: np.ndarray
     n_trials: np.ndarray
     offset: np.ndarray
-    devcomp: dict[str, float]
-    fval: float  # the optimized objective: -2 log-likelihood
-    vcov: pd.DataFrame  # lme4's vcov(): from the finite-difference Hessian when usable
-    vcov_rx: pd.DataFrame  # from R_X (``use.hessian = FALSE``)
-    derivs: tuple[np.ndarray, np.ndarray] | None
-    feval: int
-    optimizer: str
-    conv_messages: list[str] = field(default_factory=list)
+    lower: np.ndarray
+    Lambdat: sp.csc_matrix
+    optinfo: dict[str, Any]
     singular: bool = False
-    opt_stage1: dict[str, Any] | None = None
+    REML: bool = False
+    _condvar_u: list[np.ndarray] = field(default_factory=list, repr=False)
+    _factors: list[np.ndarray] = field(default_factory=list, repr=False)
 
     # lme4's accessors --------------------------------------------------------------------
     @property
     def has_scale(self) -> bool:
         return self.family.has_scale
 
-    def sigma(self) -> float:
-        if not self.has_scale:
-            return 1.0
-        return math.sqrt(self.devcomp["pwrss"] / self.nobs())
+    @property
+    def fval(self) -> float:
+        return self.objective
+
+    @property
+    def conv_messages(self) -> list[str]:
+        return list(self.optinfo.get("warnings", []))
+
+    def condvar(self) -> list[np.ndarray]:
+        """Per ReTerm, (nlevels, k, k) conditional variances of b (lme4's ``postVar``), from
+        the factor at the final working weights."""
+        s2 = self.sigma ** 2
+        return [s2 * np.einsum("ij,mjk,lk->mil", T, cu, T)
+                for T, cu in zip(self._factors, self._condvar_u, strict=True)]
+
+    def fixef(self) -> pd.Series:
+        return pd.Series(self.beta, index=list(self.model.X.columns))
+
+    def vcov(self) -> pd.DataFrame:
+        names = list(self.model.X.columns)
+        return pd.DataFrame(self.sigma ** 2 * self.vcov_unscaled, index=names, columns=names)
 
     def nobs(self) -> int:
         return int(self.model.n)
@@ -401,7 +473,7 @@ class GlmmSolution:
         return len(self.theta) + len(self.beta) + (1 if self.has_scale else 0)
 
     def logLik(self) -> float:
-        return -0.5 * self.fval
+        return -0.5 * self.objective
 
     def AIC(self) -> float:
         return -2.0 * self.logLik() + 2.0 * self.npar()
@@ -411,17 +483,15 @@ class GlmmSolution:
 
     def deviance(self) -> float:
         """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals."""
-        return float(np.sum(self.family.dev_resids(self.y, self.mu, self.prior_weights)))
+        return float(np.sum(self.family.dev_resids(self.y, self.fitted, self.prior_weights)))
 
     def df_residual(self) -> int:
         return self.nobs() - self.npar()
 
-    def fitted(self) -> np.ndarray:
-        return self.mu.copy()
-
-    def residuals(self, type: str = "deviance") -> np.ndarray:  # noqa: A002 - R's name
-        """R's residual types: deviance (default), pearson, working, response."""
-        fam, y, mu = self.family, self.y, self.mu
+    def residuals_of(self, type: str = "deviance") -> np.ndarray:  # noqa: A002 - R's name
+        """R's residual types for a glmer fit: deviance (default), pearson, working,
+        response."""
+        fam, y, mu = self.family, self.y, self.fitted
         if type == "deviance":
             d = np.sqrt(np.maximum(fam.dev_resids(y, mu, self.prior_weights), 0.0))
             return np.where(y > mu, d, -d)
@@ -431,17 +501,18 @@ class GlmmSolution:
             return (y - mu) / fam.mu_eta(self.eta)
         if type == "response":
             return y - mu
-        raise ValueError("'arg' should be one of \"deviance\", \"pearson\", \"working\", "
-                         "\"response\"")
+        raise ValueError("'arg' should be one of \u201cdeviance\u201d, \u201cpearson\u201d, "
+                         "\u201cworking\u201d, \u201cresponse\u201d")
 
     def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes per grouping factor (lme4's ``ranef()``, without condVar)."""
         out: dict[str, pd.DataFrame] = {}
-        for t, b in zip(self.model.reTrms.terms, self.b, strict=True):
-            df = pd.DataFrame(b, index=list(t.levels), columns=list(t.cnms))
-            if t.group in out:
-                out[t.group] = pd.concat([out[t.group], df], axis=1)
-            else:
-                out[t.group] = df
+        pos = 0
+        for t in self.model.reTrms.terms:
+            bt = self.b[pos: pos + t.q].reshape(t.nlevels, t.k)
+            pos += t.q
+            df = pd.DataFrame(bt, index=list(t.levels), columns=list(t.cnms))
+            out[t.group] = pd.concat([out[t.group], df], axis=1) if t.group in out else df
         return out
 
 
@@ -628,7 +699,6 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     cpj = cross_products(g.terms, g.X, zz, ww)
     bcj = BlockedCholesky(cpj)
     _ldL2j, ldRX2j, _ = bcj.update(theta)
-    colnames = list(model.X.columns)
     wrss = float(np.sum(resp.weights / fam.variance(st.mu) * (resp.y - st.mu) ** 2))
     sig2 = 1.0
     if fam.has_scale:
@@ -645,19 +715,28 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
         V = V_rx
     factors = _term_factors(g.terms, theta)
     blist = _b_from_u(g.terms, factors, st.u)
+    sigma = math.sqrt(sig2)
     devcomp = {"ldL2": st.ldL2, "ldRX2": float(ldRX2j), "wrss": wrss, "ussq": st.ussq,
-               "pwrss": wrss + st.ussq, "drsum": st.drsum, "dev": float(opt["fval"]),
-               "aic_family": resp.aic(st.mu, st.drsum)}
+               "pwrss": wrss + st.ussq, "drsum": st.drsum, "REML": math.nan,
+               "dev": float(opt["fval"]),
+               "sigmaML": sigma if fam.has_scale else math.nan, "sigmaREML": math.nan,
+               "tolPwrss": g.tol}
+    optinfo = {"optimizer": "bobyqa", "feval": int(opt["feval"]),
+               "message": opt.get("message", ""), "conv": int(opt.get("conv", 0)),
+               "warnings": list(msgs),
+               "converged": int(opt.get("conv", 0)) == 0 and not msgs,
+               "derivs": None if derivs is None else {"gradient": derivs[0],
+                                                      "Hessian": derivs[1]},
+               "val": np.asarray(opt["par"], dtype=float), "stage1": opt1}
     return GlmmSolution(
         model=model, family=fam, nAGQ=nAGQ, theta=np.asarray(theta, dtype=float),
-        beta=pd.Series(np.asarray(beta, dtype=float), index=colnames), u=st.u, b=blist,
-        lower=np.asarray(theta_lower, dtype=float), eta=st.eta, mu=st.mu, y=resp.y,
-        prior_weights=resp.weights, n_trials=resp.n, offset=resp.offset, devcomp=devcomp,
-        fval=float(opt["fval"]),
-        vcov=pd.DataFrame(V, index=colnames, columns=colnames),
-        vcov_rx=pd.DataFrame(V_rx, index=colnames, columns=colnames),
-        derivs=derivs, feval=int(opt["feval"]),
-        optimizer="bobyqa", conv_messages=msgs, singular=singular, opt_stage1=opt1)
+        beta=np.asarray(beta, dtype=float), u=st.u,
+        b=np.concatenate([bt.reshape(-1) for bt in blist]), sigma=sigma,
+        objective=float(opt["fval"]), devcomp=devcomp, vcov_unscaled=V / sig2,
+        vcov_rx_unscaled=V_rx / sig2, fitted=st.mu, residuals=resp.y - st.mu, eta=st.eta,
+        y=resp.y, prior_weights=resp.weights, n_trials=resp.n, offset=resp.offset,
+        lower=np.asarray(theta_lower, dtype=float), Lambdat=bcj.Lambdat(), optinfo=optinfo,
+        singular=singular, _condvar_u=bcj.condvar_u(), _factors=factors)
 
 
 def _snap_boundary(fn: Any, opt: dict, lower: np.ndarray, btol: float) -> np.ndarray:

@@ -132,31 +132,37 @@ ranef_list <- function(fit) {
                               values = unname(as.list(d))))
 }
 
-fit_record <- function(name, formula, data, family, nAGQ = 1, points = NULL, store_data = FALSE) {
-  cl <- substitute(glmer(formula, data = data, family = family, nAGQ = nAGQ))
+fit_record <- function(name, formula, data, family, nAGQ = 1, points = NULL, store_data = FALSE,
+                       weights_col = NULL) {
   env <- environment()
+  ## glmer(formula, data, family, nAGQ[, weights = <column>][, more arguments])
+  mkcall <- function(...) {
+    cl <- as.call(c(list(quote(glmer), formula = formula, data = quote(data), family = quote(family)),
+                    list(...)))
+    if (!is.null(weights_col)) cl$weights <- as.name(weights_col)
+    cl
+  }
+  cl <- mkcall(nAGQ = nAGQ)
   res <- collect(eval(cl, env))
   fit <- res$value
   vc <- as.data.frame(VarCorr(fit))
   s <- summary(fit)
   ## the Laplace/AGQ deviance function over c(theta, beta) after lme4's nAGQ = 0 stage
-  dfun <- suppressWarnings(eval(substitute(glmer(formula, data = data, family = family, nAGQ = nAGQ,
-                                                 devFunOnly = TRUE)), env))
+  dfun <- suppressWarnings(eval(mkcall(nAGQ = nAGQ, devFunOnly = TRUE), env))
   par0 <- c(getME(fit, "theta"), fixef(fit))
   pts <- list(par0, par0 * 1.1, par0 + 0.05)
   if (!is.null(points)) pts <- c(pts, points)
   pts <- lapply(pts, function(p) { th <- seq_along(getME(fit, "theta")); p[th] <- pmax(p[th], getME(fit, "lower")); p })
   devvals <- sapply(pts, function(p) dfun(p))
   ## nAGQ = 0 stage's function of theta alone
-  dfun0 <- suppressWarnings(eval(substitute(glmer(formula, data = data, family = family,
-                                                  nAGQ = 0, devFunOnly = TRUE)), env))
+  dfun0 <- suppressWarnings(eval(mkcall(nAGQ = 0, devFunOnly = TRUE), env))
   th0 <- getME(fit, "theta")
   pts0 <- list(th0, th0 * 0.5 + 0.1, th0 * 0 + 1)
   dev0 <- sapply(pts0, function(p) dfun0(p))
   ll <- logLik(fit)
   rec <- list(
     name = name, formula = deparse(formula, width.cutoff = 500), family = family$family,
-    link = family$link, nAGQ = nAGQ,
+    link = family$link, nAGQ = nAGQ, weights_col = weights_col,
     warnings = res$warnings, messages = res$messages,
     theta = unname(getME(fit, "theta")), lower = unname(getME(fit, "lower")),
     beta = unname(fixef(fit)), beta_names = names(fixef(fit)),
@@ -192,6 +198,11 @@ fits$cbpp_agq9 <- fit_record("cbpp_agq9", cbind(incidence, size - incidence) ~ p
                              cbpp, binomial(), 9)
 fits$cbpp_probit <- fit_record("cbpp_probit", cbind(incidence, size - incidence) ~ period + (1 | herd),
                                cbpp, binomial(link = "probit"), 1)
+## proportions with weights = trials: the same model as cbind()
+cbpp_prop <- cbpp
+cbpp_prop$prop <- cbpp$incidence / cbpp$size
+fits$cbpp_weights <- fit_record("cbpp_weights", prop ~ period + (1 | herd), cbpp_prop, binomial(), 1,
+                                weights_col = "size")
 fits$grouseticks <- fit_record("grouseticks",
                                TICKS ~ YEAR + HEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION),
                                grouseticks, poisson(), 1)
