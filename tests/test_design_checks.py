@@ -223,3 +223,16 @@ def test_sleepstudy_has_no_dense_z() -> None:
     assert t.rows.shape == (180, 2)
     assert t.codes.shape == (180,)
     assert m.Zt.nnz == 180 + 162  # R's drop0: the 18 rows with Days == 0 store no slope
+
+
+@pytest.mark.parametrize("case_id", ["sleep_poly", "sleep_log_I", "sleep_scale", "cake_rr"])
+def test_model_matrix_of_a_model_frame(case_id: str) -> None:
+    """R's model.matrix(terms, model.frame): the frame's evaluated variables are reused."""
+    case = REF["lFormula"][case_id]
+    data = load({"sleepstudy": "sleepstudy", "cake": "cake"}[case["data"]])
+    m = lFormula(case["formula"], data)
+    expected = np.column_stack([floats(c) for c in case["X"]])
+    for source in (m, m.frame):
+        X = model_matrix(m.terms, source)
+        assert list(X.columns) == case["colnames"]
+        np.testing.assert_allclose(X.to_numpy(), expected, **TOL)

@@ -155,13 +155,20 @@ def model_matrix(
     """R's ``model.matrix(formula, data)``: rows with a missing value dropped (na.omit),
     unused factor levels kept (as R's plain model frame does), R's column names. The
     ``assign`` and ``contrasts`` attributes are in ``.attrs``. Random-effects terms, if any,
-    are left out (lme4's ``nobars``)."""
+    are left out (lme4's ``nobars``). ``data`` may also be a compiled model (or its
+    ``model_frame``): its evaluated variables are used as they are."""
     mt, text = as_model_terms(formula)
-    df = check_data_frame(data)
-    mt = expand_dot(mt, df)
-    ev = Evaluator(df, text)
-    exprs = _fixed_exprs(mt)
-    frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
+    given = data.model_frame if isinstance(data, CompiledModel) else data
+    if isinstance(given, ModelFrame):
+        # an lFormula() model frame: its variables are already evaluated (R's model.matrix
+        # on a model frame with terms)
+        frame = given
+    else:
+        df = check_data_frame(data)
+        mt = expand_dot(mt, df)
+        ev = Evaluator(df, text)
+        exprs = _fixed_exprs(mt)
+        frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
     out = pd.DataFrame(x, columns=names, index=frame.index)
     out.attrs["assign"] = assign

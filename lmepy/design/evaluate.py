@@ -71,7 +71,20 @@ class Evaluator:
         key = str(expr)
         v = self.cache.get(key)
         if v is None:
-            v = self.eval(expr)
+            try:
+                v = self.eval(expr)
+            except FormulaError:
+                # a model frame passed back in (R's model.matrix(terms, model.frame(...)))
+                # holds "log(Reaction)" itself, not Reaction: use it when R's way fails
+                mats = self.data.attrs.get("matrix_columns", {})
+                if key in mats:
+                    names, colnames = mats[key]
+                    v = Value(MAT, self.data[names].to_numpy(dtype=np.float64),
+                              colnames=colnames)
+                elif key in self.data.columns:
+                    v = column_value(self.data[key], key)
+                else:
+                    raise
             if v.is_scalar:
                 v = Value(v.kind, np.full(self.n, v.data.item(),
                                           dtype=v.data.dtype if v.kind != CHR else object),

@@ -36,13 +36,16 @@ class ModelFrame:
         """The frame as a DataFrame: factors as Categoricals, matrices as one column each
         (named as model.matrix names them)."""
         cols: dict[str, object] = {}
+        mats: dict[str, tuple[list[str], list[str] | None]] = {}
         for key, v in self.values.items():
             if v.kind == NUM:
                 cols[key] = v.data
             elif v.kind == MAT:
                 k = v.data.shape[1]
+                names = [matrix_column_name(key, v.colnames, j, k) for j in range(k)]
+                mats[key] = (names, v.colnames)
                 for j in range(k):
-                    cols[matrix_column_name(key, v.colnames, j, k)] = v.data[:, j]
+                    cols[names[j]] = v.data[:, j]
             elif v.kind == FAC:
                 cols[key] = pd.Categorical.from_codes(v.data, v.levels or [], ordered=v.ordered)
             elif v.kind == LGL:
@@ -51,7 +54,9 @@ class ModelFrame:
                 cols[key] = v.data
         for key, x in self.extras.items():
             cols[key] = x
-        return pd.DataFrame(cols, index=self.index)
+        out = pd.DataFrame(cols, index=self.index)
+        out.attrs["matrix_columns"] = mats  # lets model_matrix() read the frame back
+        return out
 
 
 def matrix_column_name(key: str, colnames: list[str] | None, j: int, k: int) -> str:
