@@ -8,6 +8,7 @@ only good to about 1e-5)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def _fit(name: str):
         cor, var, method = CASES[name]
         key = name.split("_")[0]
         _FITS[name] = gls(FORMULA[key], datasets.load(DATA[key]), correlation=cor, weights=var,
-                          method=method)
+                          method=method, data_name=DATA[key])
     return _FITS[name]
 
 
@@ -113,6 +114,33 @@ def test_gls_intervals(name: str) -> None:
                 rn = [rn]
             if part == "varStruct" or "Phi" in rn[0] or "Rho" in rn[0]:
                 assert list(iv[part].index) == rn
+
+
+_NUM = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
+
+
+def _split_numbers(text: str) -> tuple[list[str], list[float]]:
+    """The text with numbers replaced by '#' (whitespace collapsed) and the numbers."""
+    words, nums = [], []
+    for line in text.split("\n"):
+        nums += [float(m) for m in _NUM.findall(line)]
+        words.append(" ".join(_NUM.sub("#", line).split()))
+    return words, nums
+
+
+def test_gls_summary_text_exact_without_optimization() -> None:
+    # no structure parameters, so no optimizer: nlme's text digit for digit
+    assert str(_fit("ovary_ols").summary()) == REF["ovary_ols"]["summary_text"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gls_summary_text(name: str) -> None:
+    """Same lines, labels and layout as nlme; numbers equal to 1e-4 relative (the last
+    printed digits follow where each optimizer stops)."""
+    mine, ref = _split_numbers(str(_fit(name).summary())), _split_numbers(
+        REF[name]["summary_text"])
+    assert mine[0] == ref[0]
+    np.testing.assert_allclose(mine[1], ref[1], rtol=1e-4, atol=1e-6)
 
 
 def test_gls_structures_as_objects_and_specs() -> None:
