@@ -37,7 +37,8 @@ def print_data(c: dict) -> lp.PrintData:
                   "deviance": c["objective"], "df.resid": c["df_resid"]}
     rq = c["resid_quantiles"]
     ct = c["coef_table"]
-    lme4_msgs = [m for m in c["messages"] if m.startswith("boundary (singular)")]
+    # message() text ends with the newline message() adds; lme4 keeps the text without it
+    lme4_msgs = [m.rstrip("\n") for m in c["messages"] if m.startswith("boundary (singular)")]
     formula = c["formula_R"]
     return lp.PrintData(
         REML=c["REML"], formula=formula, data=c["data"], aictab=aictab,
@@ -118,3 +119,60 @@ def test_deparse_formula_lines(i):
     case = RF["deparse"][i]
     expected = case["deparse"] if isinstance(case["deparse"], list) else [case["deparse"]]
     assert deparse_lme4_formula(parse_formula(case["formula"])) == expected
+
+
+# ---- glmer: lme4's GLMM text from R's numbers (tests/reference/glmer.json) --------------------
+
+GREF = json.loads((Path(__file__).parent / "reference" / "glmer.json").read_text())["fits"]
+
+
+def _na(v):
+    return None if v == "NA" else v
+
+
+def glmer_data(c: dict) -> lp.PrintData:
+    from lmepy.results.rformat import quantile7
+
+    vc = c["varcorr"]
+    cols = [v if isinstance(v, list) else [v] for v in vc]
+    groups, sigma = lp.groups_from_frame(cols[0], [_na(v) for v in cols[1]],
+                                         [_na(v) for v in cols[2]], cols[4])
+    coefs = np.array([v if isinstance(v, list) else [v] for v in c["coefficients"]],
+                     dtype=float).T
+    names = c["beta_names"] if isinstance(c["beta_names"], list) else [c["beta_names"]]
+    vcov = np.array(c["vcov"], dtype=float).reshape(len(names), len(names))
+    sd = np.sqrt(np.diag(vcov))
+    msgs: list[str] = []
+    for w in c["warnings"]:
+        msgs.extend(w.split(";"))
+    weights = c["weights_col"] if isinstance(c["weights_col"], str) else None
+    return lp.PrintData(
+        REML=False, formula=c["formula"], data="data",
+        aictab={"AIC": c["AIC"], "BIC": c["BIC"], "logLik": c["logLik"],
+                "deviance": c["devcomp"]["dev"], "df.resid": c["df_resid"]},
+        resid_quantiles=quantile7(c["residuals"]["pearson"]), varcor=groups, sigma=sigma,
+        nobs=int(c["nobs"]), ngrps={g.name: 0 for g in groups}, coef_names=names,
+        coefficients=coefs, corr=vcov / np.outer(sd, sd),
+        optinfo=lp.OptInfo(optimizer=c["optimizer"], conv=0, lme4_messages=msgs),
+        weights=weights, cls="glmerMod", coef_colnames=tuple(c["coef_columns"]),
+        title=lp.meth_title(False, int(c["nAGQ"])), family=c["family"], link=c["link"])
+
+
+def _ngrps_from_text(text: list[str]) -> dict[str, int]:
+    line = next(s for s in text if s.startswith("Number of obs:"))
+    out = {}
+    for part in line.split("groups:")[1].split(";"):
+        k, v = part.strip().rsplit(", ", 1)
+        out[k] = int(v)
+    return out
+
+
+@pytest.mark.parametrize("cid", list(GREF))
+def test_glmer_summary_and_fit_text(cid):
+    c = GREF[cid]
+    d = glmer_data(c)
+    d.ngrps = _ngrps_from_text(c["summary"])  # glmer.json keeps ngrps only in the text
+    out, msgs, _ = lp.summary_parts(d)
+    assert lines(out) == rlines(c["summary"])
+    assert msgs == ""
+    assert lines(lp.fit_text(d)) == rlines(c["print"])

@@ -47,15 +47,52 @@ class OptInfo:
     lme4_messages: list[str] = field(default_factory=list)
 
 
-def meth_title(REML: bool) -> str:
-    """lme4's ``methTitle`` for a linear mixed model (the ML title ends with a space)."""
-    return "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
+def meth_title(REML: bool, nAGQ: int | None = None) -> str:
+    """lme4's ``methTitle``: for a linear mixed model (nAGQ None) the ML title ends with a
+    space (R pastes an empty string); a GLMM names its approximation."""
+    if nAGQ is None:
+        return "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
+    how = ("(Laplace Approximation)" if nAGQ == 1 else
+           f"(Adaptive Gauss-Hermite Quadrature, nAGQ = {nAGQ})")
+    return "Generalized linear mixed model fit by maximum likelihood " + how
+
+
+def strwrap(text: str, width: int, indent: int = 0, exdent: int = 0) -> list[str]:
+    """R's ``strwrap`` of one paragraph: words joined greedily into lines shorter than
+    `width`."""
+    words = text.split()
+    lines: list[str] = []
+    cur = " " * indent
+    n_in_line = 0
+    for w in words:
+        if n_in_line and len(cur) + 1 + len(w) > width - 1:
+            lines.append(cur)
+            cur = " " * exdent + w
+            n_in_line = 1
+        else:
+            cur = cur + (" " if n_in_line else "") + w
+            n_in_line += 1
+    lines.append(cur)
+    return lines
 
 
 def prt_meth_title(title: str, cls: str = "lmerMod") -> str:
+    """``.prt.methTit``: the title and class; a title too long for the line is wrapped and
+    the class follows in plain brackets, as lme4 does."""
     if len(title) + 5 + len(cls) > rf.R_WIDTH:
-        return rf.cat_fill([title, "[" + cls + "]"])
+        parts = strwrap(title, rf.R_WIDTH - 2, exdent=2)
+        return rf.cat_fill([*parts, " [", cls, "]"], sep="")
     return f"{title} ['{cls}']\n"
+
+
+def prt_family(family: str | None, link: str | None) -> str:
+    """``.prt.family``: " Family: binomial  ( logit )" (nothing for a linear model)."""
+    if family is None:
+        return ""
+    items = [" Family:", family]
+    if link is not None:
+        items.append(f" ( {link} )")
+    return rf.cat_fill(items)
 
 
 def prt_call(formula: str | list[str], data: str | None, weights: str | None = None,
@@ -182,7 +219,9 @@ def prt_warn(opt: OptInfo, summary: bool = False) -> str:
     convmsg = f"optimizer ({opt.optimizer}) convergence code: {opt.conv} {m}"
     if summary:
         return f"{convmsg} ; {nwarn} optimizer warnings; {nmsgs} lme4 warnings \n"
-    return "\n".join([convmsg, *opt.lme4_messages, *opt.warnings]) + "\n"
+    # cat(..., sep = "\n") ends with a newline of its own (its separator holds one), then
+    # lme4 adds cat("\n"): hence the empty line after the messages
+    return "\n".join([convmsg, *opt.lme4_messages, *opt.warnings]) + "\n\n"
 
 
 def fixef_cor_text(names: Sequence[str], corr: np.ndarray) -> str:
@@ -224,7 +263,7 @@ class PrintData:
     aictab: dict[str, float]
     resid_quantiles: list[float]
     varcor: Sequence[VCGroup]
-    sigma: float
+    sigma: float | None  # None: no Residual row (a GLMM without a scale parameter)
     nobs: int
     ngrps: dict[str, int]
     coef_names: list[str]
@@ -237,6 +276,9 @@ class PrintData:
     fit_msgs: list[str] = field(default_factory=list)
     cls: str = "lmerMod"
     coef_colnames: tuple[str, ...] = ("Estimate", "Std. Error", "t value")
+    title: str | None = None  # methTitle; None: the linear mixed model's
+    family: str | None = None  # GLMM family and link, for the " Family:" line
+    link: str | None = None
 
 
 def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None,
@@ -244,7 +286,8 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
                   ) -> tuple[str, str, int]:
     """``print(summary(fit))``: (text lme4 writes to stdout, text of its messages, the
     position in the stdout text where the messages appear on a console)."""
-    out = prt_meth_title(meth_title(d.REML), d.cls)
+    out = prt_meth_title(d.title or meth_title(d.REML), d.cls)
+    out += prt_family(d.family, d.link)
     out += prt_call(d.formula, d.data, d.weights, d.offset, d.subset)
     out += "\n"
     out += prt_aictab(d.aictab)
@@ -280,7 +323,8 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
 
 def fit_text(d: PrintData, digits: int = 4) -> str:
     """``print(fit)``: lme4's short print."""
-    out = prt_meth_title(meth_title(d.REML), d.cls)
+    out = prt_meth_title(d.title or meth_title(d.REML), d.cls)
+    out += prt_family(d.family, d.link)
     out += prt_call(d.formula, d.data, d.weights, d.offset, d.subset)
     out += prt_aictab(d.aictab, 4)
     out += "Random effects:\n"

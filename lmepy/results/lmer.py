@@ -457,8 +457,6 @@ class LmerMod:
         warns = [str(w) for w in oi.get("warnings", [])]
         opt_warns = [w for w in warns if w.startswith("convergence code")]
         msgs = [w for w in warns if not w.startswith("convergence code")]
-        msgs = [m + "\n" if m.startswith("boundary (singular)") and not m.endswith("\n")
-                else m for m in msgs]
         return lp.OptInfo(optimizer=str(oi.get("optimizer", "nloptwrap")),
                           conv=int(oi.get("conv", 0)), message=oi.get("message"),
                           warnings=opt_warns, lme4_messages=msgs)
