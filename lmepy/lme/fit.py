@@ -80,6 +80,30 @@ class LmeProblem:
             parts.append(self.d.var.get_unconstrained())  # type: ignore[union-attr]
         return np.concatenate(parts)
 
+    def initial_step(self, x: np.ndarray) -> np.ndarray:
+        """BOBYQA's first steps: moderate on the pdMat and correlation scales, and for a
+        variance function small enough that exp(step * covariate) or |v|^step stays near 1
+        (varExp over times up to 64 would otherwise leap to weights of e^±64)."""
+        steps = [np.full(lv.pd.n_params, 0.25) for lv in self.d.levels]
+        steps.append(np.full(self.n_cor, 0.25))
+        var = self.d.var
+        if self.n_var:
+            assert var is not None
+            cov = var.covariate if var.covariate is not None else None
+            scale = 1.0
+            if cov is not None and len(cov):
+                a = np.abs(np.asarray(cov, dtype=float))
+                if var.nlme_class == "varExp":
+                    scale = max(1.0, float(a.max()))
+                elif var.nlme_class in ("varPower", "varConstPower"):
+                    la = np.abs(np.log(a[a > 0])) if np.any(a > 0) else np.zeros(1)
+                    scale = max(1.0, float(la.max()))
+            st = np.full(self.n_var, 0.25 / scale)
+            if var.nlme_class == "varConstPower":
+                st[0] = 0.25
+            steps.append(st)
+        return np.concatenate(steps)
+
     def lower(self) -> np.ndarray:
         parts = [x.pd.lower() for x in self.d.levels]
         parts.append(np.full(self.n_cor + self.n_var, -np.inf))
@@ -310,11 +334,13 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
     ne = prob.N - prob.p if prob.REML else prob.N
     sigma = math.sqrt(pw / ne)
     ll = -0.5 * prob.crit(ld, ldx, pw)
+    # nlme's var(β) uses σ² scaled to N - p degrees of freedom under ML too
+    s2fix = pw / (prob.N - prob.p)
     fitted = [d.X @ beta]
     for lv, bl in zip(d.levels, bs, strict=True):
         fitted.append(fitted[-1] + np.einsum("ij,ij->i", lv.rows, bl[lv.codes]))
     return {"beta": np.asarray(beta), "b": bs, "sigma": sigma, "logLik": ll,
-            "vcov": sigma ** 2 * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
+            "vcov": s2fix * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
 
 
 def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 3) -> np.ndarray:
@@ -368,7 +394,8 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
     if control.get("start") is not None:
         x = np.asarray(control["start"], dtype=float)
     lower = prob.lower()
-    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "maxeval": 100000}
+    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "maxeval": 100000,
+               "initial_step": prob.initial_step(x)}
     optctrl.update(control.get("optCtrl", {}))
     var = design.var
     needs_update = var is not None and var.needs_fitted

@@ -258,6 +258,8 @@ class LmeFit:
         spec = self.d.cor_spec
         cls = type(spec).__name__ if spec is not None else cor.nlme_class
         name = COR_TEXT.get(cls, cls)
+        if cls == "corARMA":
+            name = f"ARMA({cor.p},{cor.q})"  # type: ignore[attr-defined]
         form = cor.form
         cov = "1" if form.covariate is None else form.covariate
         groups = form.groups or tuple([self.d.levels[-1].name])
@@ -280,9 +282,12 @@ class LmeFit:
             c = var.coef(unconstrained=False)
             assert isinstance(c, dict)
             names, values = list(c.keys()), list(c.values())
+        ftxt = _form_text(var.form)
+        if cls == "varFixed":
+            return (("Variance function:\n" if header else "")
+                    + f" Structure: {VAR_TEXT[cls]}\n Formula: {ftxt} \n")
         if not names:
             return ""
-        ftxt = _form_text(var.form)
         return (("Variance function:\n" if header else "")
                 + f" Structure: {VAR_TEXT.get(cls, cls)}\n Formula: {ftxt} \n"
                 + " Parameter estimates:\n" + print_named_num(values, names))
@@ -354,16 +359,17 @@ class LmeFit:
             P = lv.pd.relcov(pp) * sig ** 2
             sd = np.sqrt(np.diag(P))
             corr = None
-            if lv.pd.k >= 2 and lv.pd.kind not in ("pdDiag", "pdIdent"):
+            if lv.pd.k >= 2 and lv.pd.kind not in ("pdDiag", "pdIdent", "pdBlocked"):
                 C = P / np.outer(sd, sd)
                 ll = np.tril_indices(lv.pd.k, -1)
                 fm = format_num([r_round(v, 3) for v in C[ll]])
                 cm = [[""] * lv.pd.k for _ in range(lv.pd.k)]
                 for (a, b), s in zip(zip(*ll, strict=True), fm, strict=True):
                     cm[a][b] = s
-                ab = abbreviate(lv.pd.cnms, 6)
-                for j in range(lv.pd.k):
-                    cm[0][j] = ab[j]
+                if lv.pd.kind != "pdCompSymm":  # its corMatrix has no column names
+                    ab = abbreviate(lv.pd.cnms, 6)
+                    for j in range(lv.pd.k):
+                        cm[0][j] = ab[j]
                 corr = [row[:-1] for row in cm]
             blocks.append((lv, list(np.diag(P)), list(sd), corr, _form_str(lv.pd)))
         ncorr = max([len(b[3][0]) if b[3] else 0 for b in blocks] + [0])
@@ -662,7 +668,7 @@ def _pd_summary(pd_: Any, pp: np.ndarray, sigma: float, level: str, resid: bool)
     cm = [[""] * p for _ in range(p)]
     for (a, b), s in zip(zip(*ll, strict=True), fm, strict=True):
         cm[a][b] = s
-    ab = abbreviate(cn, 6)
+    ab = abbreviate(cn, 6) if pd_.kind != "pdCompSymm" else [""] * p
     sds = format_num(list(sigma * sd) + ([sigma] if resid else []))
     rows = []
     for i in range(p):
