@@ -345,25 +345,23 @@ def profile_zeta(fit: Any, parm: str, values: Sequence[float]) -> np.ndarray:
 
 def _simulate_and_fit(args: tuple) -> np.ndarray:
     """One bootstrap replicate (top level so that worker processes can run it)."""
-    sol, seed_seq = args
+    model, REML, theta, beta, sigma, Lambdat, seed_seq = args
     rng = np.random.default_rng(seed_seq)
-    model = sol.model
     X = np.asarray(model.X, dtype=float)
     Zt = model.reTrms.Zt
-    sigma = float(sol.sigma)
     q = Zt.shape[0]
     u = rng.standard_normal(q) * sigma
-    b = sol.Lambdat.T @ u
+    b = Lambdat.T @ u
     eps = rng.standard_normal(model.n) * sigma
     if model.weights is not None:
         eps = eps / np.sqrt(np.asarray(model.weights, dtype=float))
-    y = X @ np.asarray(sol.beta, dtype=float) + Zt.T @ b + eps
+    y = X @ beta + Zt.T @ b + eps
     if model.offset is not None:
         y = y + np.asarray(model.offset, dtype=float)
     m2 = dataclasses.replace(model, y=np.asarray(y, dtype=float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s2 = fit_lmm(m2, REML=sol.REML, control={"start": np.asarray(sol.theta, dtype=float)})
+        s2 = fit_lmm(m2, REML=REML, control={"start": theta})
     ks = _term_sizes(s2)
     return np.concatenate([theta_to_sdcor(np.asarray(s2.theta), ks, float(s2.sigma)),
                            np.asarray(s2.beta, dtype=float)])
@@ -380,7 +378,11 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     """
     sol = as_solution(fit)
     children = np.random.SeedSequence(seed).spawn(int(nsim))
-    tasks = [(sol, c) for c in children]
+    # a light payload for worker processes (the fit's caches hold compiled objects)
+    model = dataclasses.replace(sol.model)
+    base = (model, bool(sol.REML), np.asarray(sol.theta, dtype=float),
+            np.asarray(sol.beta, dtype=float), float(sol.sigma), sol.Lambdat)
+    tasks = [base + (c,) for c in children]
     results: list[np.ndarray] = []
     if ncpus > 1:
         from concurrent.futures import ProcessPoolExecutor

@@ -56,11 +56,10 @@ def coef_table(fit: Any, ddf: str = "Satterthwaite") -> pd.DataFrame:
 
 
 def format_coef_table(table: pd.DataFrame, digits: int = 4, signif_stars: bool = True) -> str:
-    """The ``Fixed effects:`` block as lme4's print.summary.merMod prints it (printCoefmat
-    with zap.ind = 3), text without the heading line."""
+    """The ``Fixed effects:`` block as lme4's print.summary.merMod prints it (printCoefmat,
+    Estimate, Std. Error and df rounded together), text without the heading line."""
     return rf.print_coefmat(table.to_numpy().tolist(), [str(i) for i in table.index],
-                            list(table.columns), digits=digits, signif_stars=signif_stars,
-                            zap_ind=(2,))
+                            list(table.columns), digits=digits, signif_stars=signif_stars)
 
 
 def summary_title(REML: bool, ddf: str = "Satterthwaite") -> str:
