@@ -236,3 +236,16 @@ def test_model_matrix_of_a_model_frame(case_id: str) -> None:
         X = model_matrix(m.terms, source)
         assert list(X.columns) == case["colnames"]
         np.testing.assert_allclose(X.to_numpy(), expected, **TOL)
+
+
+@pytest.mark.parametrize("case_id", sorted(REF["qr"]))
+def test_rank_and_pivots_are_linpack_dqrdc2(case_id: str) -> None:
+    """lme4 keeps the first rank pivots of R's qr(X, tol = 1e-7, LAPACK = FALSE)."""
+    from lmepy.design.rank import _dqrdc2, limited_pivot_qr_rank
+
+    case = REF["qr"][case_id]
+    x = np.column_stack([floats(c) for c in case["X"]])
+    for fn in (limited_pivot_qr_rank, lambda m: _dqrdc2(m, 1e-7)):
+        rank, pivot = fn(x)
+        assert rank == case["rank"]
+        assert pivot.tolist() == case["pivot"]

@@ -297,6 +297,23 @@ err_case("poly_na", model.matrix(y ~ poly(n, 2), g10))
 err_case("poly_degree", model.matrix(y ~ poly(x, 10), g10))
 err_case("no_bars", lFormula(y ~ x, g10))
 
+# ---- R's qr(X, tol = 1e-7, LAPACK = FALSE): rank and pivot (lme4's chkRank.drop.cols) -------
+qr_cases <- list()
+qr_case <- function(id, X) {
+  q <- qr(X, tol = 1e-7, LAPACK = FALSE)
+  qr_cases[[id]] <<- list(X = mat_json(X), rank = q$rank, pivot = I(q$pivot - 1L))
+}
+set.seed(20240601)
+B <- matrix(round(rnorm(20 * 4), 3), 20, 4)
+qr_case("full", B)
+qr_case("dup_middle", cbind(B[, 1:2], B[, 1] + 2 * B[, 2], B[, 3:4]))
+qr_case("zero_column", cbind(B[, 1], 0, B[, 2:4]))
+qr_case("near_dependent_1e-9", cbind(B, B[, 1] - B[, 2] + 1e-9 * (1:20)))
+qr_case("near_dependent_1e-5", cbind(B, B[, 1] - B[, 2] + 1e-5 * (1:20)))
+qr_case("two_dependent", cbind(B[, 1], B[, 1] * 3, B[, 2], B[, 2] + B[, 1], B[, 3:4]))
+qr_case("scales", cbind(1, B[, 1] * 1e6, B[, 2] * 1e-6, B[, 1] * 1e6 + B[, 2] * 1e-6))
+qr_case("wide", cbind(B[1:3, ], B[1:3, 1]))
+
 # ---- R conventions --------------------------------------------------------------------------
 strings <- c("b", "a", "B", "A", "_a", "a b", "ab", "a-b", "a10", "a9", "A1", "Z", "z", "10",
              "9", "a.b", "a_b", "(x)", "x1", "X1", "x01", "beta", "Beta", "alpha2", "alpha10",
@@ -312,6 +329,7 @@ out <- list(
   lFormula = lf_cases,
   errors = err_cases,
   newdata = nd_cases,
+  qr = qr_cases,
   newdata_errors = nd_errors,
   sort_strings = list(input = chr(strings), sorted = chr(sort(strings)),
                       factor_levels = chr(levels(factor(strings)))),
