@@ -59,6 +59,7 @@ LME4_ERRORS = [
     ("zero_cases", "y ~ x + (1 | n)", DataError),
     ("response_numeric", "one ~ x + (1 | h)", DataError),
     ("no_bars", "y ~ x", FormulaError),
+    ("y_not_finite", "log(z) ~ x + (1 | h)", DataError),
 ]
 
 
@@ -67,6 +68,12 @@ def test_lformula_errors_use_lme4_wording(case_id: str, formula: str, exc: type)
     with pytest.raises(exc) as info:
         lFormula(formula, inline_frame("g10"))
     assert message(info.value) == ERR[case_id]
+
+
+def test_negative_weights_use_lme4_wording() -> None:
+    with pytest.raises(DataError) as info:
+        lFormula("y ~ x + (1 | h)", inline_frame("g10"), weights="w")
+    assert str(info.value) == ERR["negative_weights"]
 
 
 @pytest.mark.parametrize(("case_id", "formula"), [

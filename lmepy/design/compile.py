@@ -367,6 +367,8 @@ def lFormula(
     X.attrs["assign"] = assign
     X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
     y = _response(frame[str(mt.response)], family, mt)
+    if not np.all(np.isfinite(y)):
+        raise DataError("NA/NaN/Inf in 'y'")  # lme4's mkRespMod
     off: np.ndarray | None = None
     for o in mt.offsets:
         v = frame[str(o)]
@@ -374,6 +376,8 @@ def lFormula(
     if "(offset)" in frame.extras:
         off = frame.extras["(offset)"].copy() if off is None else off + frame.extras["(offset)"]
     w = frame.extras.get("(weights)")
+    if w is not None and np.any(w < 0):
+        raise DataError("all(weights >= 0) is not TRUE")  # lme4's mkRespMod
     return CompiledModel(
         terms=mt,
         frame=frame.to_pandas(),

@@ -296,6 +296,12 @@ err_case("contrasts_one_level", model.matrix(y ~ one, g10))
 err_case("poly_na", model.matrix(y ~ poly(n, 2), g10))
 err_case("poly_degree", model.matrix(y ~ poly(x, 10), g10))
 err_case("no_bars", lFormula(y ~ x, g10))
+g10$w <- c(1, 1, -1, 1, 1, 1, 1, 1, 1, 1)
+g10$z <- c(1, 0, 2, 3, 1, 2, 3, 1, 2, 3)
+invisible(add_frame("g10", g10))
+datasets$g10 <- g10
+err_case("y_not_finite", lmer(log(z) ~ x + (1 | h), g10))
+err_case("negative_weights", lmer(y ~ x + (1 | h), g10, weights = w))
 
 # ---- R's qr(X, tol = 1e-7, LAPACK = FALSE): rank and pivot (lme4's chkRank.drop.cols) -------
 qr_cases <- list()
