@@ -291,3 +291,33 @@ def test_caller_frame_untouched() -> None:
     fit_glmm(m, "poisson", control={"calc_derivs": False})
     pd.testing.assert_frame_equal(d, before)
     assert math.isfinite(fit_glmm(m, "poisson", nAGQ=0).fval)
+
+
+def test_reweighter_matches_cross_products() -> None:
+    """PIRLS refills the LMM core's cross-products in place; they must equal a fresh
+    ``cross_products`` with the same weights and response (layout drift shows here)."""
+    from lmepy.fit.blocks import BlockedCholesky, cross_products
+    from lmepy.fit.glmm_cross import Reweighter
+
+    rng = np.random.default_rng(11)
+    for name, theta in [("grouseticks", np.array([0.5, 0.7, 0.4])),
+                        ("contraception", np.array([0.6, -0.5, 0.4])),
+                        ("cbpp_laplace", np.array([0.6]))]:
+        m, _, _ = _model(name)
+        X = m.X.to_numpy(dtype=float)
+        n = X.shape[0]
+        for XX in (X, np.zeros((n, 0))):
+            rw = Reweighter(m.reTrms.terms, XX)
+            for _ in range(2):
+                w = rng.uniform(0.2, 3.0, n)
+                z = rng.normal(size=n)
+                bc = rw.refill(w, z)
+                got = bc.update(theta)
+                u1, b1 = bc.solve()
+                cp = cross_products(m.reTrms.terms, XX, z, w)
+                bc2 = BlockedCholesky(cp)
+                ref = bc2.update(theta)
+                u2, b2 = bc2.solve()
+                np.testing.assert_allclose(got, ref, rtol=1e-12)
+                np.testing.assert_allclose(u1, u2, rtol=1e-10, atol=1e-12)
+                np.testing.assert_allclose(b1, b2, rtol=1e-10, atol=1e-12)

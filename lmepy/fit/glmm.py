@@ -33,6 +33,7 @@ from lmepy.design.types import CompiledModel, ReTerm
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.family import Family, get_family
+from lmepy.fit.glmm_cross import Reweighter
 from lmepy.fit.optimize import bobyqa, deriv12
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
@@ -144,17 +145,28 @@ def _group_sums(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
     return np.bincount(codes, weights=x, minlength=m)
 
 
+_TRIL: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
+    if k not in _TRIL:
+        i, j = np.tril_indices(k)
+        order = np.lexsort((i, j))
+        _TRIL[k] = (i[order], j[order])
+    return _TRIL[k]
+
+
 def _term_factors(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
     """Each term's k x k lower-triangular factor from θ (column-wise lower triangle)."""
     out, pos = [], 0
     for t in terms:
-        k = t.k
+        k = len(t.cnms)
         T = np.zeros((k, k))
-        i, j = np.tril_indices(k)
-        order = np.lexsort((i, j))
-        T[i[order], j[order]] = theta[pos: pos + t.ntheta]
+        i, j = _tril_colmajor(k)
+        nt = len(i)
+        T[i, j] = theta[pos: pos + nt]
         out.append(T)
-        pos += t.ntheta
+        pos += nt
     return out
 
 
@@ -218,6 +230,8 @@ class _Glmm:
         self.maxit = maxit
         self.lp0: np.ndarray = resp.family.linkfun(resp.mustart)
         self.ntheta = int(sum(t.ntheta for t in self.terms))
+        self._rw_joint: Reweighter | None = None  # [Z X] pattern, for (u, β) solves
+        self._rw_u: Reweighter | None = None  # Z alone, for u solves at fixed β
 
     # one PWLS solve with the given working weights and response
     def _solve_u_single(self, theta: np.ndarray, w: np.ndarray,
@@ -257,10 +271,13 @@ class _Glmm:
                 raise PirlsError("Downdated VtV is not positive definite") from e
             return u, beta, ld, 0.0, None
         if beta is None:
-            cp = cross_products(self.terms, self.X, z, w)
+            if self._rw_joint is None:
+                self._rw_joint = Reweighter(self.terms, self.X)
+            bc = self._rw_joint.refill(w, z)
         else:
-            cp = cross_products(self.terms, self.X0, z - self.X @ beta, w)
-        bc = BlockedCholesky(cp)
+            if self._rw_u is None:
+                self._rw_u = Reweighter(self.terms, self.X0)
+            bc = self._rw_u.refill(w, z - self.X @ beta)
         ldL2, ldRX2, _ = bc.update(theta)
         if not np.isfinite(ldL2):
             raise PirlsError("Downdated VtV is not positive definite")
@@ -669,7 +686,8 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
         st1.chol = st1.chol or g.pirls(opt1["par"], None, final_factor=True).chol
         beta_sd = np.sqrt(np.diag(st1.chol.vcov_unscaled())) if p else np.zeros(0)
         step = 0.2 * np.concatenate([np.full(ntheta, 0.1), np.minimum(beta_sd, 10.0)])
-        ctrl2 = {"initial_step": step, "xtol_abs": 1e-10, "ftol_abs": 1e-10}
+        ctrl2 = {"initial_step": step, "xtol_abs": float(control.get("xtol_abs", 1e-10)),
+                 "ftol_abs": float(control.get("ftol_abs", 1e-10))}
         if optctrl:
             ctrl2.update(optctrl)
 

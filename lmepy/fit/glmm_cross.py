@@ -1,0 +1,114 @@
+"""Re-weighting the LMM core's cross-products in place, for PIRLS.
+
+PIRLS re-forms [Z X z]'W[Z X z] at every iteration with new working weights w and working
+response z, but the sparsity pattern never changes. ``Reweighter`` works the pattern out once:
+every needed entry (a, b) of [Z X]'W[Z X] is a weighted sum over the rows that touch both
+columns, so all of them together are one sparse product G @ w, with G (entries x rows) built
+once. The values are written into the arrays of one ``CrossProducts`` that a single
+``BlockedCholesky`` holds, so an iteration costs a sparse mat-vec and the factorization; the
+layout used is the one documented on ``lmepy.fit.blocks.CrossProducts`` (rows/columns ordered
+[term 1, later terms, X, y]; ``V`` by level of term 1 with dense-part rows ``idx``) and
+tests/test_glmer.py checks it against ``cross_products`` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from lmepy.design.types import ReTerm
+from lmepy.fit.blocks import BlockedCholesky, CrossProducts, cross_products
+
+
+class Reweighter:
+    """One ``BlockedCholesky`` for [Z X]'s fixed pattern, refilled for each (w, z)."""
+
+    def __init__(self, terms: list[ReTerm], X: np.ndarray):
+        X = np.asarray(X, dtype=float)
+        n, p = X.shape
+        self.n, self.p = n, p
+        self.terms = terms
+        # the row pattern of C = [Z X]: K entries per row, in CrossProducts' column order
+        cols, vals = [], []
+        off = 0
+        for t in terms:
+            k = t.k
+            codes = np.asarray(t.codes, dtype=np.int64)
+            cols.append(off + codes[:, None] * k + np.arange(k)[None, :])
+            vals.append(np.asarray(t.rows, dtype=float))
+            off += t.q
+        q = off
+        if p:
+            cols.append(np.broadcast_to(q + np.arange(p), (n, p)))
+            vals.append(X)
+        colidx = np.ascontiguousarray(np.concatenate(cols, axis=1), dtype=np.int64)
+        cvals = np.ascontiguousarray(np.concatenate(vals, axis=1))
+        K = colidx.shape[1]
+        Q = q + p
+        self.q, self.Q = q, Q
+        rows = np.repeat(np.arange(n), K)
+        self.C = sp.csr_matrix((cvals.ravel(), (rows, colidx.ravel())), shape=(n, Q))
+        self.CT = self.C.T.tocsr()
+        # every pair (a, b) of one row's entries
+        a = np.repeat(colidx, K, axis=1).ravel()
+        b = np.tile(colidx, (1, K)).ravel()
+        prod = (np.repeat(cvals, K, axis=1) * np.tile(cvals, (1, K))).ravel()
+        keys = a * Q + b
+        ukeys, inv = np.unique(keys, return_inverse=True)
+        rowi = np.repeat(np.arange(n), K * K)
+        self.G = sp.csr_matrix((prod, (inv.ravel(), rowi)), shape=(len(ukeys), n))
+        self.ukeys = ukeys
+
+        # the CrossProducts layout, from the core itself (unit weights, zero response)
+        cp = cross_products(terms, X, np.zeros(n), np.ones(n))
+        self.cp: CrossProducts = cp
+        k1, m1, q1 = cp.k1, cp.m1, cp.q1
+        r = cp.r
+
+        def pos(aa: np.ndarray, bb: np.ndarray) -> np.ndarray:
+            kk = np.asarray(aa, dtype=np.int64) * Q + np.asarray(bb, dtype=np.int64)
+            ix = np.searchsorted(ukeys, kk)
+            ix = np.minimum(ix, len(ukeys) - 1)
+            found = ukeys[ix] == kk
+            return np.where(found, ix, -1)
+
+        # A11[j, a, b] = M[j k1 + a, j k1 + b]
+        j, aa, bb = np.meshgrid(np.arange(m1), np.arange(k1), np.arange(k1), indexing="ij")
+        self.posA = pos((j * k1 + aa).ravel(), (j * k1 + bb).ravel())
+        # V[e, a] = M[q1 + idx[e], lev[e] k1 + a] for dense-part rows other than y
+        lev = np.repeat(np.arange(m1), np.diff(cp.ptr))
+        idx = np.asarray(cp.idx, dtype=np.int64)
+        self.v_isy = idx == r - 1
+        ee, aa = np.meshgrid(np.arange(len(idx)), np.arange(k1), indexing="ij")
+        rr = q1 + idx[ee]
+        cc = lev[ee] * k1 + aa
+        self.posV = np.where(self.v_isy[ee], -1, pos(rr.ravel(), cc.ravel()).reshape(rr.shape))
+        self.v_ycol = (lev[ee] * k1 + aa)  # for the y row: (C'Wz)[lev k1 + a]
+        # Arr: the dense part among later terms and X (y row/column filled separately)
+        inside = (ukeys // Q >= q1) & (ukeys % Q >= q1)
+        self.arr_src = np.flatnonzero(inside)
+        self.arr_r = (ukeys[inside] // Q - q1).astype(np.int64)
+        self.arr_c = (ukeys[inside] % Q - q1).astype(np.int64)
+        self.bc = BlockedCholesky(cp)
+
+    def refill(self, w: np.ndarray, z: np.ndarray) -> BlockedCholesky:
+        """Write [Z X z]'W[Z X z] into the held CrossProducts; returns the BlockedCholesky
+        (call ``update(theta)`` next)."""
+        cp = self.cp
+        w = np.asarray(w, dtype=float)
+        vals = self.G @ w
+        yv = self.CT @ (w * z)
+        yy = float(np.dot(w * z, z))
+        cp.A11.reshape(-1)[:] = np.where(self.posA >= 0, vals[np.maximum(self.posA, 0)], 0.0)
+        Vn = np.where(self.posV >= 0, vals[np.maximum(self.posV, 0)], 0.0)
+        Vn = np.where(self.v_isy[:, None], yv[self.v_ycol], Vn)
+        cp.V[...] = Vn
+        Arr = cp.Arr
+        Arr[...] = 0.0
+        Arr[self.arr_r, self.arr_c] = vals[self.arr_src]
+        r = cp.r
+        q1 = cp.q1
+        Arr[r - 1, : r - 1] = yv[q1:]
+        Arr[: r - 1, r - 1] = yv[q1:]
+        Arr[r - 1, r - 1] = yy
+        return self.bc
