@@ -143,7 +143,7 @@ class SummaryMerMod:
         self.ngrps = fit.ngrps()
         self.residuals = fit.residuals(type="pearson", scaled=True)
         self.AICtab = dict(self._data.aictab)
-        self.methTitle = lp.meth_title(self._data.REML)
+        self.methTitle = self._data.title
         self.optinfo = self._data.optinfo
 
     def format(self, digits: int = 4, correlation: bool | None = None,
@@ -246,7 +246,7 @@ class LmerMod:
 
     def VarCorr(self) -> VarCorr:
         """``VarCorr(fit)``: random-effects variances, standard deviations, correlations."""
-        return VarCorr(self._term_covs(), self.sigma())
+        return VarCorr(self._term_covs(), self._vc_sigma())
 
     def _b_blocks(self) -> list[np.ndarray]:
         out = []
@@ -456,7 +456,15 @@ class LmerMod:
         oi = dict(self.sol.optinfo or {})
         warns = [str(w) for w in oi.get("warnings", [])]
         opt_warns = [w for w in warns if w.startswith("convergence code")]
-        msgs = [w for w in warns if not w.startswith("convergence code")]
+        # lme4 keeps its convergence messages as a list; as warnings they arrive joined by
+        # ";" (one warning per check): print them one by one, each once
+        msgs: list[str] = []
+        for w in warns:
+            if w.startswith("convergence code"):
+                continue
+            for m in w.split(";"):
+                if m and m not in msgs:
+                    msgs.append(m)
         return lp.OptInfo(optimizer=str(oi.get("optimizer", "nloptwrap")),
                           conv=int(oi.get("conv", 0)), message=oi.get("message"),
                           warnings=opt_warns, lme4_messages=msgs)
@@ -468,6 +476,22 @@ class LmerMod:
         return {"AIC": self.AIC(), "BIC": self.BIC(), "logLik": float(ll),
                 "deviance": self._devcrit(False), "df.resid": float(self.df_residual())}
 
+    # hooks a GLMM fit object overrides
+    _cls = "lmerMod"
+
+    def _title(self) -> str:
+        return lp.meth_title(self.isREML())
+
+    def _family_link(self) -> tuple[str | None, str | None]:
+        return None, None
+
+    def _coef_colnames(self) -> tuple[str, ...]:
+        return ("Estimate", "Std. Error", "t value")
+
+    def _vc_sigma(self) -> float | None:
+        """The residual standard deviation shown in VarCorr (None: no Residual row)."""
+        return self.sigma()
+
     def _print_data(self) -> lp.PrintData:
         rq = rf.quantile7(self.residuals(type="pearson", scaled=True).to_numpy())
         corr = None
@@ -476,15 +500,18 @@ class LmerMod:
             sd = np.sqrt(np.diag(v))
             corr = v / np.outer(sd, sd)
         dropped = list(getattr(self.model, "dropped_columns", []) or [])
+        fam, link = self._family_link()
         return lp.PrintData(
             REML=self.isREML(), formula=self._formula_text(),
             data=getattr(self.model, "data_name", "") or None, aictab=self._aictab(),
-            resid_quantiles=rq, varcor=self._term_covs(), sigma=self.sigma(),
+            resid_quantiles=rq, varcor=self._term_covs(), sigma=self._vc_sigma(),
             nobs=self.nobs(), ngrps={k: int(v) for k, v in self.ngrps().items()},
             coef_names=self._xnames, coefficients=self._coef_table(), corr=corr,
             optinfo=self._optinfo(), weights=getattr(self.model, "weights_name", None),
             offset=getattr(self.model, "offset_name", None),
-            fit_msgs=[lp.rank_message(len(dropped))] if dropped else [])
+            fit_msgs=[lp.rank_message(len(dropped))] if dropped else [],
+            cls=self._cls, coef_colnames=self._coef_colnames(), title=self._title(),
+            family=fam, link=link)
 
     def summary(self, correlation: bool | None = None) -> SummaryMerMod:
         """``summary(fit)``: an object whose ``str()`` is lme4's printed summary."""
