@@ -128,12 +128,67 @@ gls_out <- function(fit, data_name, call_text) {
 }
 # nlme's apVar is a finite-difference Hessian with step .Machine$double.eps^(1/3); for several
 # of these fits that step is so small that rounding noise moves the variance-covariance
-# intervals by up to several percent. The same intervals with a numerically stable step:
-stable_intervals <- function(call_text) {
-  fit <- eval(parse(text = sub("\\)$", ", control = glsControl(.relStep = 1e-4))", call_text)))
-  iv <- tryCatch(intervals(fit), error = function(e) NULL)
-  list(intervals = if (is.null(iv)) NULL else intervals_list(iv),
-       apVar = if (is.matrix(fit$apVar)) mat(fit$apVar) else NULL)
+# intervals by up to several percent. For a stable reference, the same Hessian of nlme's own
+# function (nlme:::glsApVar.fullGlsLogLik, at nlme's estimates, in nlme's parametrization) by
+# central differences with Richardson extrapolation, and the intervals that follow from it
+# exactly as nlme's intervals.gls computes them.
+richardson_hessian <- function(f, x, h0 = 1e-3) {
+  n <- length(x)
+  hess_h <- function(h) {
+    hh <- h * pmax(abs(x), 0.1)
+    H <- matrix(0, n, n)
+    f0 <- f(x)
+    for (i in seq_len(n)) {
+      ei <- replace(numeric(n), i, hh[i])
+      H[i, i] <- (f(x + ei) - 2 * f0 + f(x - ei)) / hh[i]^2
+      for (j in seq_len(i - 1)) {
+        ej <- replace(numeric(n), j, hh[j])
+        H[i, j] <- H[j, i] <- (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) /
+          (4 * hh[i] * hh[j])
+      }
+    }
+    H
+  }
+  (4 * hess_h(h0 / 2) - hess_h(h0)) / 3
+}
+stable_intervals <- function(fit, level = 0.95) {
+  glsSt <- fit$modelStruct
+  if (!length(coef(glsSt))) return(NULL)
+  cSt <- glsSt[["corStruct"]]
+  natural <- !is.null(cSt) && inherits(cSt, "corSymm")
+  if (natural) {
+    r <- coef(cSt, unconstrained = FALSE)
+    class(cSt) <- c("corNatural", "corStruct")
+    coef(cSt) <- log((1 + r) / (1 - r))
+    glsSt[["corStruct"]] <- cSt
+  }
+  # the transformed data nlme's gls keeps for apVar, rebuilt as gls() builds it
+  mf <- model.frame(formula(fit), getData(fit))
+  X <- model.matrix(formula(fit), mf)
+  y <- model.response(mf)
+  grp <- if (!is.null(fit$groups)) fit$groups else NULL
+  ord <- if (is.null(grp)) seq_along(y) else order(grp)
+  conLin <- list(Xy = array(c(X[ord, ], y[ord]), c(length(y), ncol(X) + 1)),
+                 dims = list(N = length(y), p = ncol(X), REML = as.integer(fit$method == "REML")),
+                 logLik = 0, sigma = 0, fixedSigma = FALSE)
+  dims <- conLin$dims
+  N <- dims$N - dims$REML * dims$p
+  Pars <- c(coef(glsSt), lSigma = log(fit$sigma))
+  attr(glsSt, "fixedSigma") <- FALSE
+  f <- function(p) nlme:::glsApVar.fullGlsLogLik(p, glsSt, conLin, dims, N)
+  H <- richardson_hessian(f, Pars)
+  aV <- solve(-H)
+  len <- -qnorm((1 - level) / 2) * sqrt(diag(aV))
+  aux <- cbind(lower = Pars - len, est. = Pars, upper = Pars + len)
+  np <- nrow(aux)
+  sig <- exp(aux[np, ])
+  aux <- aux[-np, , drop = FALSE]
+  st <- glsSt
+  rn <- names(coef(st, FALSE))
+  for (i in 1:3) { coef(st) <- aux[, i]; aux[, i] <- coef(st, unconstrained = FALSE) }
+  rownames(aux) <- rn
+  list(apVar = unname(lapply(seq_len(nrow(aV)), function(i) unname(aV[i, ]))),
+       structure = mat(aux), sigma = named(sig))
 }
 gls_calls <- list(
   ovary_ar1 = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare))",
@@ -154,7 +209,7 @@ gls_fits <- lapply(names(gls_calls), function(nm) {
   cl <- gls_calls[[nm]]
   fit <- eval(parse(text = cl))
   out <- gls_out(fit, sub("^gls\\([^,]*, ([A-Za-z]+),.*$", "\\1", sub("\\)$", ",)", cl)), cl)
-  out$stable <- stable_intervals(cl)
+  out$stable <- stable_intervals(fit)
   out
 })
 names(gls_fits) <- names(gls_calls)
