@@ -14,6 +14,7 @@ from lmepy.formula import (
     Formula,
     GroupTerm,
     Name,
+    expand_double_verts,
     findbars,
     model_terms,
     nobars,
@@ -55,6 +56,7 @@ def test_findbars_nobars_match_r(case: dict) -> None:
     assert [r.bar_text() for r in model_terms(f).random] == _list(case["findbars"])
     assert str(nobars(f)) == case["nobars"]
     if case.get("expandDoubleVerts"):
+        assert str(expand_double_verts(f)) == case["expandDoubleVerts"]
         assert all(r.double_bar for r in findbars(f))
     else:
         assert not any(r.double_bar for r in findbars(f))

@@ -36,12 +36,20 @@ from lmepy.formula.parser import (
     parse_expr,
     parse_formula,
 )
-from lmepy.formula.terms import expand_slash, findbars, fixed_terms, model_terms, nobars
+from lmepy.formula.terms import (
+    expand_double_verts,
+    expand_slash,
+    findbars,
+    fixed_terms,
+    model_terms,
+    nobars,
+)
 
 __all__ = [
     "FUNCTIONS", "MODEL_FUNCTIONS", "BinOp", "Call", "Expr", "Formula", "GroupTerm", "Logical",
     "ModelTerms", "Name", "Number", "Paren", "RandomTerm", "String", "Term", "UnaryOp",
-    "expand_slash", "findbars", "fixed_terms", "format_number", "model_terms", "nobars",
+    "expand_double_verts", "expand_slash", "findbars", "fixed_terms", "format_number",
+    "model_terms", "nobars",
     "parse_expr", "parse_formula", "CorSpec", "PdSpec", "RandomLevel", "VarSpec", "parse_cor",
     "parse_one_sided", "parse_pd", "parse_random", "parse_var", "split_form",
 ]

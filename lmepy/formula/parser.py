@@ -58,7 +58,7 @@ _KEYWORDS = {
 def _parser() -> Lark:
     # The transformer runs inside the LALR parser: no parse tree is built, and no recursion.
     text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", maybe_placeholders=True, transformer=_ToIR())
+    return Lark(text, parser="lalr", maybe_placeholders=True, transformer=_ToIR(), cache=True)
 
 
 # Deepest expression (nested operators or parentheses) accepted; the IR is walked recursively.

@@ -386,6 +386,35 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
 
 
 @guarded
+def _expand_dv(e: Expr, source: Formula | None) -> Expr:
+    if isinstance(e, BinOp) and e.op == "||":
+        lt = _lhs_terms(e.left, source)
+        lhs: list[Expr] = [Number(1.0, "1")] if lt.intercept else []
+        lhs += [BinOp("+", Number(0.0, "0"), _label_expr(t)) for t in lt.terms]
+        if not lhs:
+            raise _err("invalid random-effects term: nothing left of '||'", source)
+        out: Expr = Paren(BinOp("|", lhs[0], e.right))
+        for item in lhs[1:]:
+            out = BinOp("+", out, Paren(BinOp("|", item, e.right)))
+        return out
+    if isinstance(e, Paren):
+        return Paren(_expand_dv(e.body, source))
+    if isinstance(e, UnaryOp):
+        return UnaryOp(e.op, _expand_dv(e.operand, source))
+    if isinstance(e, BinOp):
+        return BinOp(e.op, _expand_dv(e.left, source), _expand_dv(e.right, source))
+    return e
+
+
+@guarded
+def expand_double_verts(formula: Formula | str) -> Formula:
+    """lme4 1.1-31's ``expandDoubleVerts()``: each ``(x + z || g)`` becomes
+    ``((1 | g) + (0 + x | g) + (0 + z | g))``, as lme4 rewrites (and prints) the formula."""
+    f = parse_formula(formula) if isinstance(formula, str) else formula
+    return Formula(f.lhs, _expand_dv(f.rhs, f))
+
+
+@guarded
 def findbars(formula: Formula | str) -> tuple[RandomTerm, ...]:
     """lme4's ``findbars()`` (after ``expandDoubleVerts``): the random-effects terms, in
     formula order, with ``/`` in the grouping expanded as lme4 names the groups."""
