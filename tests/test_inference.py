@@ -360,3 +360,34 @@ def test_bootstrap_same_with_workers() -> None:
     b = confint(fit, method="boot", nsim=8, seed=42, ncpus=2)
     pd.testing.assert_frame_equal(a, b)
     assert list(a.index) == [".sig01", ".sigma", "(Intercept)", "Days"]
+
+
+@pytest.mark.parametrize("cid", list(FITS))
+def test_print_full_lmertest_summary(cid: str) -> None:
+    """The whole lmerTest summary through the results stage's LmerMod printer."""
+    import dataclasses
+
+    from lmepy.inference.tables import lmertest_summary_text
+    from lmepy.results.lmer import LmerMod
+
+    c = FITS[cid]
+    base = r_fit(cid)
+    # R's own β for the printed digits (see test_print_summary_coefficients)
+    sol = dataclasses.replace(base, beta=np.array([c["beta"][k] for k in c["beta"]]))
+    sol.model.data_name = c["data"]
+    for ddf, key in (("Satterthwaite", "satterthwaite"), ("Kenward-Roger", "kr")):
+        pkey = "print_summary_" + key
+        if pkey not in c:
+            continue
+        assert lmertest_summary_text(LmerMod(sol), ddf) == "\n".join(c[pkey]) + "\n"
+
+
+def test_anova_dispatch() -> None:
+    from lmepy.inference import anova
+
+    c = REF["lrt"]["ss_ml"]
+    fm1ml = _ss_fit("Reaction ~ Days + (1 | Subject)", False)
+    fm2ml = _ss_fit("Reaction ~ Days + (Days | Subject)", False)
+    assert str(anova(fm1ml, fm2ml)) == "\n".join(c["print"]) + "\n"
+    one = anova(r_fit("cake_reml"))
+    assert str(one) == "\n".join(FITS["cake_reml"]["print_anova_satterthwaite"]) + "\n"

@@ -65,10 +65,7 @@ def format_coef_table(table: pd.DataFrame, digits: int = 4, signif_stars: bool =
 def summary_title(REML: bool, ddf: str = "Satterthwaite") -> str:
     """lmerTest's first line(s) of ``print(summary(fit))``: lme4's ``.prt.methTit`` of the
     title and class "lmerModLmerTest" (wrapped at R's width 80 as lme4 wraps it)."""
-    method = normalize_ddf(ddf)
-    title = "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
-    if method != "lme4":
-        title += f". t-tests use {method}'s method"
+    title = method_title(REML, ddf)
     cls = "lmerModLmerTest"
     if len(title) + 5 + len(cls) <= rf.R_WIDTH:
         return f"{title} ['{cls}']\n"
@@ -237,3 +234,32 @@ def format_anova(table: pd.DataFrame, heading: list[str], digits: int = 5,
 def t_pvalue(t: float, df: float) -> float:
     """Two-sided p-value of a t statistic."""
     return float(2.0 * stats.t.sf(abs(t), df))
+
+
+def method_title(REML: bool, ddf: str = "Satterthwaite") -> str:
+    """lmerTest's methTitle: lme4's plus ". t-tests use <method>'s method"."""
+    method = normalize_ddf(ddf)
+    title = "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
+    return title + (f". t-tests use {method}'s method" if method != "lme4" else "")
+
+
+def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
+                          correlation: bool | None = None) -> str:
+    """lmerTest's ``print(summary(fit, ddf = ...))`` for an ``LmerMod``: lme4's summary
+    with lmerTest's title and class and the df / Pr(>|t|) columns."""
+    import dataclasses
+
+    from lmepy.results import lme4print as lp
+
+    method = normalize_ddf(ddf)
+    pd_fn = getattr(fit, "_print_data", None)
+    if pd_fn is None:
+        raise TypeError("lmertest_summary_text needs an LmerMod (lmepy.results.lmer)")
+    d = pd_fn()
+    tab = coef_table(fit, method)
+    d = dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
+                            coef_colnames=tuple(tab.columns),
+                            title=method_title(bool(as_solution(fit).REML), method),
+                            cls="lmerModLmerTest")
+    out, _msgs, _pos = lp.summary_parts(d, digits=digits, correlation=correlation)
+    return out
