@@ -71,7 +71,7 @@ def test_model_matrix(case_id: str) -> None:
 
 def _fit_args(case: dict) -> dict:
     kw: dict = {}
-    for k in ("weights", "offset", "subset"):
+    for k in ("weights", "offset", "subset", "contrasts"):
         if case.get(k) is not None:
             kw[k] = case[k]
     return kw

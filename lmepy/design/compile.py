@@ -228,14 +228,16 @@ def _grouping(rt: RandomTerm, frame: ModelFrame) -> Value:
     return drop_unused(Value(FAC, g.data, g.levels, False))
 
 
-def build_reterms(mt: ModelTerms, frame: ModelFrame, contrasts=None) -> ReTrms:
+def build_reterms(mt: ModelTerms, frame: ModelFrame) -> ReTrms:
     """lme4's mkReTrms on the compact representation: one ReTerm per random term, sorted as
     lme4 sorts them (only if some later term has more levels: by decreasing number of levels,
     ties in reverse order, which is what ``rev(order(nl))`` gives)."""
     terms: list[ReTerm] = []
     for rt in mt.random:
         g = _grouping(rt, frame)
-        rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, frame, contrasts)
+        # lme4's mkBlist: model.matrix(~ lhs, fr) with R's default contrasts, whatever the
+        # contrasts argument says (that one is for X only)
+        rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, frame, None)
         terms.append(ReTerm(group=rt.group.label, levels=list(g.levels or []),
                             codes=g.data.astype(np.int64), cnms=cnms, rows=rows, term=rt))
     nl = [t.nlevels for t in terms]
@@ -357,7 +359,7 @@ def lFormula(
     n = frame.n
     if n == 0:
         raise DataError("0 (non-NA) cases")
-    re = build_reterms(mt, frame, contrasts)
+    re = build_reterms(mt, frame)
     check_reterms(re, n)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
     x, names, assign, dropped = drop_rank_deficient(x, names, assign)

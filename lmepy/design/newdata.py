@@ -143,8 +143,7 @@ def new_design(model: CompiledModel, newdata: object, re_form: object = None,
         gexprs = list(rt.group.factors)
         lhs_exprs = [f for term in rt.terms.terms for f in term.factors]
         rframe = _new_frame(ev, lhs_exprs, template)
-        rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, rframe,
-                                      model.contrasts)
+        rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, rframe, None)
         missing = [c for c in cnms if c not in t.cnms]
         if missing:
             raise FormulaError("random effects specified in re.form that were not present in "

@@ -170,9 +170,10 @@ zt_summary <- function(Zt, reTrms, nfirst = 300) {
        rownames_firsts = unname(firsts))
 }
 lf_case <- function(id, formula, data, full_zt = TRUE, weights = NULL, offset = NULL,
-                    subset = NULL) {
+                    subset = NULL, contrasts = NULL) {
   d <- datasets[[data]]
   cl <- list(as.formula(formula), data = d)
+  if (!is.null(contrasts)) cl$contrasts <- contrasts
   if (!is.null(weights)) cl$weights <- d[[weights]]
   if (!is.null(offset)) cl$offset <- d[[offset]]
   if (!is.null(subset)) cl$subset <- eval(parse(text = subset), d)
@@ -183,7 +184,7 @@ lf_case <- function(id, formula, data, full_zt = TRUE, weights = NULL, offset = 
   rt <- lf$reTrms
   nx <- if (full_zt) nrow(X) else 200L  # large data: the first rows and the column sums
   out <- list(formula = formula, data = data, weights = weights, offset = offset,
-              subset = subset, n = nrow(fr), rownames = chr(rownames(fr)[seq_len(nx)]),
+              subset = subset, contrasts = contrasts, n = nrow(fr), rownames = chr(rownames(fr)[seq_len(nx)]),
               colnames = chr(colnames(X)), X = mat_json(X[seq_len(nx), , drop = FALSE]),
               X_colsums = num_json(colSums(X)), assign = I(attr(X, "assign")),
               col_dropped = chr(names(attr(X, "col.dropped"))),
@@ -238,6 +239,8 @@ lf_case("mixed_factor_lhs_intercept", "y ~ x + (l | g)", "mixed")
 lf_case("mixed_poly_lhs", "y ~ x + (x + I(x^2) | l)", "mixed")
 lf_case("small_interaction_group_unused", "y ~ x + (1 | a:b) + (1 | f)", "small")
 lf_case("small_three_way_group", "y ~ x + (1 | a:b:f)", "small")
+lf_case("mixed_contrasts_fixed_only", "y ~ f + (f | h)", "mixed",
+        contrasts = list(f = "contr.sum"))
 lf_case("sleep_dot", "Reaction ~ . + (1 | Subject)", "sleepstudy")
 lf_case("cbpp_cbind", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "cbpp")
 lf_case("orthodont_subset", "distance ~ age + (1 | Subject)", "Orthodont",
