@@ -59,6 +59,8 @@ def print_varfunc(vf: VarFunc) -> str:
         allc = vf.ratios()
     else:
         allc = vf.coef()  # type: ignore[assignment]
+    if vf.nlme_class == "varFixed":
+        return f"Variance function:\n Structure: fixed weights\n Formula: {vf.form} \n"
     if not allc:
         if isinstance(vf, varIdent):
             return ""

@@ -115,7 +115,7 @@ class GlsFit:
         out: dict[str, dict[str, float]] = {}
         if self.problem.cor is not None:
             out["corStruct"] = self.problem.cor.coef()  # type: ignore[assignment]
-        if self.problem.var is not None and self.problem.var.n_params:
+        if self.problem.var is not None:
             out["varStruct"] = self.problem.var.coef()  # type: ignore[assignment]
         return out
 
