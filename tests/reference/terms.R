@@ -53,6 +53,7 @@ formulas <- c(
   "y ~ scale(x) + factor(g) + as.numeric(h)",
   "y ~ x + offset(log(n))",
   "y ~ `my var` + `a-b`:x",
+  "y ~ gr\u00f6\u00dfe + `a b` + ._x + .x2 + `_u` + `2x` + `if`",
   "strength ~ 1 + (1 | batch/cask)",
   "y ~ (1 | a/b/c)",
   "y ~ (1 | a:b) + (1 | a)",
