@@ -237,7 +237,9 @@ lme_out <- function(fit, call_text) {
        modelStruct_unconstrained = named(coef(fit$modelStruct, unconstrained = TRUE)),
        VarCorr_text = txt(VarCorr(fit)),
        intervals = if (is.null(iv)) NULL else lapply(iv, function(x) {
-         if (is.matrix(x)) mat(x) else if (is.list(x)) lapply(x, function(y) if (is.matrix(y)) mat(y) else named(y)) else named(x)
+         if (is.matrix(x) || is.data.frame(x)) mat(as.matrix(x))
+         else if (is.list(x)) lapply(x, function(y) if (is.matrix(y) || is.data.frame(y)) mat(as.matrix(y)) else named(y))
+         else named(x)
        }),
        intervals_text = if (is.null(iv)) NULL else txt(iv),
        summary_text = txt(s))
