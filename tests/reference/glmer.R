@@ -149,7 +149,7 @@ fit_record <- function(name, formula, data, family, nAGQ = 1, points = NULL, sto
   s <- summary(fit)
   ## the Laplace/AGQ deviance function over c(theta, beta) after lme4's nAGQ = 0 stage
   dfun <- suppressWarnings(eval(mkcall(nAGQ = nAGQ, devFunOnly = TRUE), env))
-  par0 <- c(getME(fit, "theta"), fixef(fit))
+  par0 <- if (nAGQ == 0) getME(fit, "theta") else c(getME(fit, "theta"), fixef(fit))
   pts <- list(par0, par0 * 1.1, par0 + 0.05)
   if (!is.null(points)) pts <- c(pts, points)
   pts <- lapply(pts, function(p) { th <- seq_along(getME(fit, "theta")); p[th] <- pmax(p[th], getME(fit, "lower")); p })
@@ -220,6 +220,25 @@ b <- rnorm(ng, sd = 0.6)
 sim$y <- rpois(nrow(sim), sim$expo * exp(-0.4 + 0.7 * sim$x + b[as.integer(sim$g)]))
 fits$poisson_offset <- fit_record("poisson_offset", y ~ x + offset(log(expo)) + (1 | g), sim,
                                   poisson(), 1, store_data = TRUE)
+
+## nAGQ = 0: lme4's first stage alone (theta by bobyqa, beta from PIRLS, vcov from R_X)
+fits$cbpp_nagq0 <- fit_record("cbpp_nagq0", cbind(incidence, size - incidence) ~ period + (1 | herd),
+                              cbpp, binomial(), 0)
+
+## Gamma with a log link: a family with a scale parameter (sigma, t values)
+set.seed(42)
+ng <- 20; per <- 10
+gam <- data.frame(g = factor(rep(sprintf("s%02d", 1:ng), each = per)), x = round(runif(ng * per), 3))
+b <- rnorm(ng, sd = 0.4)
+gam$y <- round(rgamma(nrow(gam), shape = 3, rate = 3 / exp(0.5 + 0.8 * gam$x + b[as.integer(gam$g)])), 4)
+fits$gamma_log <- fit_record("gamma_log", y ~ x + (1 | g), gam, Gamma(link = "log"), 1, store_data = TRUE)
+fits$gamma_log$sigma <- sigma(glmer(y ~ x + (1 | g), gam, family = Gamma(link = "log")))
+
+## Bernoulli data without a group effect: a singular fit
+set.seed(7)
+sng <- data.frame(g = factor(sprintf("g%02d", rep(1:20, each = 10))), x = round(rnorm(200), 3))
+sng$y <- rbinom(200, 1, plogis(-0.3 + 0.5 * sng$x))
+fits$singular <- fit_record("singular", y ~ x + (1 | g), sng, binomial(), 1, store_data = TRUE)
 out$fits <- fits
 
 ## ---------------------------------------------------------------------------------------------
