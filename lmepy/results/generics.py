@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "AIC", "BIC", "REMLcrit", "VarCorr", "coef", "deviance", "fitted", "fixef", "getME",
-    "isSingular", "logLik", "ngrps", "nobs", "ranef", "residuals", "resid", "sigma", "summary",
-    "vcov",
+    "AIC", "BIC", "REMLcrit", "VarCorr", "anova", "coef", "confint", "deviance", "fitted",
+    "fixef", "getME", "isSingular", "logLik", "ngrps", "nobs", "predict", "ranef", "residuals",
+    "resid", "sigma", "simulate", "summary", "vcov",
 ]
 
 
@@ -111,3 +111,30 @@ def isSingular(fit: Any, tol: float = 1e-4) -> bool:
 def getME(fit: Any, name: str) -> Any:
     """``getME(fit, name)``."""
     return _call(fit, "getME", name)
+
+
+def predict(fit: Any, newdata: Any = None, **kwargs: Any) -> Any:
+    """``predict(fit, newdata, re.form, allow.new.levels, type)``."""
+    return _call(fit, "predict", newdata, **kwargs)
+
+
+def simulate(fit: Any, nsim: int = 1, seed: int | None = None) -> Any:
+    """``simulate(fit, nsim, seed)``."""
+    return _call(fit, "simulate", nsim=nsim, seed=seed)
+
+
+def confint(fit: Any, parm: Any = None, level: float = 0.95, **kwargs: Any) -> Any:
+    """``confint(fit, parm, level, method)``."""
+    return _call(fit, "confint", parm, level, **kwargs)
+
+
+def anova(fit: Any, *others: Any, **kwargs: Any) -> Any:
+    """``anova(fit)`` or ``anova(fit, fit2, ...)`` (model names from the caller's
+    variables, as R deparses the arguments)."""
+    if others and "model_names" not in kwargs:
+        from lmepy.inference.lrt import _caller_names
+
+        names = _caller_names([fit, *others])
+        if names is not None:
+            kwargs["model_names"] = names
+    return _call(fit, "anova", *others, **kwargs)

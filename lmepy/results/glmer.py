@@ -61,6 +61,15 @@ class GlmerMod(LmerMod):
     def _vc_sigma(self) -> float | None:
         return self.sigma() if self._has_scale else None
 
+    def _linear_predictor(self) -> np.ndarray:
+        return np.asarray(self.sol.eta, dtype=float)
+
+    def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
+        return np.asarray(self.sol.family.linkinv(eta), dtype=float)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
+        raise NotImplementedError("simulate() is not available for glmer fits yet")
+
     # ---- criteria --------------------------------------------------------------------------------
     def _devcrit(self, REML: bool) -> float:
         if REML:

@@ -131,9 +131,11 @@ class SummaryMerMod:
     messages lme4 sends to stderr in their place); ``coefficients`` is R's
     ``coef(summary(fit))``."""
 
-    def __init__(self, fit: LmerMod, correlation: bool | None = None):
+    def __init__(self, fit: LmerMod, correlation: bool | None = None, ddf: str | None = None):
         self._data = fit._print_data()
         self.correlation = correlation
+        if ddf is not None:
+            self._data = _lmertest_data(fit, self._data, ddf)
         self.coefficients = pd.DataFrame(self._data.coefficients, index=self._data.coef_names,
                                          columns=list(self._data.coef_colnames))
         self.vcov = fit.vcov()
@@ -146,13 +148,20 @@ class SummaryMerMod:
         self.methTitle = self._data.title
         self.optinfo = self._data.optinfo
 
-    def format(self, digits: int = 4, correlation: bool | None = None,
-               signif_stars: bool = True) -> str:
-        """``print(summary(fit), digits, correlation, signif.stars)``."""
+    def format_parts(self, digits: int = 4, correlation: bool | None = None,
+                     signif_stars: bool = True) -> tuple[str, str, int]:
+        """The printed summary split as R splits it: (what goes to stdout, the text of
+        lme4's messages, the position in the stdout text where the messages appear)."""
         if correlation is None:
             correlation = self.correlation
-        out, msgs, pos = lp.summary_parts(self._data, digits=digits, correlation=correlation,
-                                          signif_stars=signif_stars)
+        return lp.summary_parts(self._data, digits=digits, correlation=correlation,
+                                signif_stars=signif_stars)
+
+    def format(self, digits: int = 4, correlation: bool | None = None,
+               signif_stars: bool = True) -> str:
+        """``print(summary(fit), digits, correlation, signif.stars)``, with lme4's messages
+        where a console shows them."""
+        out, msgs, pos = self.format_parts(digits, correlation, signif_stars)
         return out[:pos] + msgs + out[pos:]
 
     def __str__(self) -> str:
@@ -513,9 +522,101 @@ class LmerMod:
             cls=self._cls, coef_colnames=self._coef_colnames(), title=self._title(),
             family=fam, link=link)
 
-    def summary(self, correlation: bool | None = None) -> SummaryMerMod:
-        """``summary(fit)``: an object whose ``str()`` is lme4's printed summary."""
-        return SummaryMerMod(self, correlation=correlation)
+    def summary(self, correlation: bool | None = None, ddf: str | None = None
+                ) -> SummaryMerMod:
+        """``summary(fit)``: an object whose ``str()`` is lme4's printed summary. With
+        ``ddf="Satterthwaite"`` or ``"Kenward-Roger"`` it is lmerTest's instead: df and
+        Pr(>|t|) columns, lmerTest's title and class."""
+        return SummaryMerMod(self, correlation=correlation, ddf=ddf)
+
+    # ---- inference and prediction ------------------------------------------------------------
+    def confint(self, parm: list[str] | None = None, level: float = 0.95,
+                method: str = "profile", nsim: int = 500, seed: int | None = None
+                ) -> pd.DataFrame:
+        """lme4's ``confint(fit, parm, level, method = "profile" | "Wald" | "boot")``: rows
+        ``.sig01``, ..., ``.sigma`` and the fixed effects; columns ``2.5 %``, ``97.5 %``."""
+        from lmepy.inference.confint import confint
+
+        return confint(self, method=method, level=level, parm=parm, nsim=nsim, seed=seed)
+
+    def anova(self, *others: LmerMod, ddf: str = "Satterthwaite", refit: bool = True,
+              model_names: list[str] | None = None) -> Any:
+        """``anova(fit)``: lmerTest's type III table (``ddf="lme4"``: lme4's sequential
+        table); ``anova(fit, fit2, ...)``: lme4's likelihood-ratio table, refitting REML
+        fits by ML as lme4 does."""
+        from lmepy.inference.lrt import _caller_names, anova_lrt
+        from lmepy.inference.tables import anova_type3
+
+        if not others:
+            return anova_type3(self, ddf=ddf)
+        if model_names is None:
+            model_names = _caller_names([self, *others])
+        return anova_lrt(self, *others, model_names=model_names, refit=refit)
+
+    def _linear_predictor(self) -> np.ndarray:
+        return np.asarray(self.sol.fitted, dtype=float)
+
+    def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
+        return eta
+
+    def predict(self, newdata: Any = None, re_form: Any = None,
+                allow_new_levels: bool = False, type: str = "link") -> pd.Series:
+        """lme4's ``predict``: ``re_form=None`` uses every random effect (R's NULL),
+        ``"~0"`` none (R's NA), a formula the terms it names; new levels predict at zero
+        with ``allow_new_levels=True``. ``type="response"`` applies the inverse link."""
+        if type not in ("link", "response"):
+            raise ValueError("'type' should be one of \u201clink\u201d, \u201cresponse\u201d")
+        if newdata is None and re_form is None:
+            eta = self._linear_predictor()
+            index = self._index()
+        else:
+            from lmepy.design import new_design
+
+            if newdata is None:
+                newdata = self._refit_data()
+            nd = new_design(self.model, newdata, re_form=_re_form_text(re_form),
+                            allow_new_levels=allow_new_levels)
+            eta = nd.X.to_numpy(dtype=float) @ np.asarray(self.sol.beta, dtype=float)
+            if nd.offset is not None:
+                eta = eta + nd.offset
+            blocks = self._b_blocks()
+            for r in nd.reterms:
+                b = blocks[r.index]
+                contrib = np.einsum("ij,ij->i", r.rows, b[np.maximum(r.codes, 0)])
+                eta = eta + np.where(r.codes >= 0, contrib, 0.0)
+            index = nd.X.index
+        out = self._inverse_link(eta) if type == "response" else eta
+        return pd.Series(out, index=index)
+
+    def _refit_data(self) -> pd.DataFrame:
+        """The data the model was fitted to, for predict(re_form=...) without newdata."""
+        data = getattr(self.model, "data", None)
+        if isinstance(data, pd.DataFrame):
+            return data
+        frame = getattr(self.model, "frame", None)
+        if isinstance(frame, pd.DataFrame):
+            return frame
+        raise ValueError("predict(re_form = ...) without newdata needs the fitted data: "
+                         "pass newdata=")
+
+    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
+        """lme4's ``simulate(fit, nsim)``: responses drawn from the fitted model (new random
+        effects and residuals); columns ``sim_1``, ... (numpy's generator, not R's)."""
+        rng = np.random.default_rng(seed)
+        X = self.model.X.to_numpy(dtype=float)
+        base = X @ np.asarray(self.sol.beta, dtype=float)
+        if self.model.offset is not None:
+            base = base + np.asarray(self.model.offset, dtype=float)
+        Zt = self.model.reTrms.Zt
+        Lt = self.sol.Lambdat
+        w = self._prior_weights()
+        cols = {}
+        for i in range(nsim):
+            u = rng.standard_normal(Lt.shape[0]) * self.sigma()  # spherical: N(0, sigma^2 I)
+            b = Lt.T @ u
+            e = rng.standard_normal(self.nobs()) * self.sigma() / np.sqrt(w)
+            cols[f"sim_{i + 1}"] = base + Zt.T @ b + e
+        return pd.DataFrame(cols, index=self._index())
 
     def format(self, digits: int = 4) -> str:
         """``print(fit, digits)``'s text."""
@@ -561,3 +662,28 @@ def deparse_lme4_formula(f: Any) -> list[str]:
     """The formula as lme4 prints it from its call: written as given except for lme4's
     ``||`` expansion, deparsed (and broken into lines) as R deparses."""
     return lp.deparse_lines(expand_double_verts(f))
+
+
+def _re_form_text(re_form: Any) -> Any:
+    """R's re.form spellings: NA (here float nan or "NA") means no random effects."""
+    if isinstance(re_form, float) and math.isnan(re_form):
+        return "~0"
+    if isinstance(re_form, str) and re_form.strip() in ("NA", "~ 0", "~0", "~-1"):
+        return "~0"
+    return re_form
+
+
+def _lmertest_data(fit: LmerMod, d: lp.PrintData, ddf: str) -> lp.PrintData:
+    """lmerTest's summary: the df/Pr(>|t|) table, title and class on lme4's print data."""
+    import dataclasses
+
+    from lmepy.inference.tables import coef_table, method_title, normalize_ddf
+
+    method = normalize_ddf(ddf)
+    tab = coef_table(fit, method)
+    if method == "lme4":
+        return d
+    return dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
+                               coef_colnames=tuple(str(c) for c in tab.columns),
+                               title=method_title(fit.isREML(), method),
+                               cls="lmerModLmerTest")
