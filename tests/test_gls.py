@@ -201,3 +201,19 @@ def test_gls_bad_input() -> None:
     dup = ov.assign(T2=2 * ov.Time)
     with pytest.raises(DataError, match="singular"):
         gls("follicles ~ Time + T2", dup)
+
+
+@pytest.mark.parametrize("name", ["ovary_ols", "orthodont_varfixed"])
+def test_gls_intervals_text_exact_without_optimization(name: str) -> None:
+    assert str(_fit(name).intervals()) == REF[name]["intervals_text"]
+
+
+@pytest.mark.parametrize("name", sorted(k for k in CASES if REF[k].get("intervals_text")))
+def test_gls_intervals_text(name: str) -> None:
+    """nlme's print(intervals(fit)) layout for every fit; its numbers where nlme's own apVar
+    is numerically stable (see test_gls_intervals)."""
+    mine = _split_numbers(str(_fit(name).intervals()))
+    ref = _split_numbers(REF[name]["intervals_text"])
+    assert mine[0] == ref[0]
+    if name in ("ovary_ar1", "ovary_ar1_ml", "ovary_ols", "bodyweight_car1"):
+        np.testing.assert_allclose(mine[1], ref[1], rtol=1e-4)

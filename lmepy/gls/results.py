@@ -211,10 +211,11 @@ class GlsFit:
             self._apvar = "Non-positive definite approximate variance-covariance"
         return self._apvar
 
-    def intervals(self, level: float = 0.95) -> dict[str, pd.DataFrame | pd.Series]:
+    def intervals(self, level: float = 0.95) -> GlsIntervals:
         """nlme's intervals(fit): "coef" (t intervals), "corStruct"/"varStruct" and "sigma"
-        (normal intervals on the apVar scale, transformed back)."""
-        out: dict[str, pd.DataFrame | pd.Series] = {}
+        (normal intervals on the apVar scale, transformed back). A dict of tables whose str()
+        is nlme's printed text."""
+        out = GlsIntervals(level=level)
         b = self.estimate.beta
         se = np.sqrt(np.diag(self.vcov().to_numpy()))
         q = stats.t.ppf(1 - (1 - level) / 2, self.N - self.p)
@@ -267,3 +268,31 @@ class GlsFit:
 
 
 GlsSummary = object  # replaced by lmepy.gls.printing.GlsSummary for typing
+
+
+_LABELS = {"coef": "Coefficients:", "corStruct": "Correlation structure:",
+           "varStruct": "Variance function:", "sigma": "Residual standard error:"}
+
+
+class GlsIntervals(dict):
+    """intervals(gls_fit): tables keyed "coef", "corStruct", "varStruct", "sigma"."""
+
+    def __init__(self, level: float = 0.95):
+        super().__init__()
+        self.level = level
+
+    def __str__(self) -> str:
+        from lmepy.results import rformat as rf
+        pct = rf.format1(self.level * 100, digits=15)
+        out = [f"Approximate {pct}% confidence intervals\n"]
+        for key, tab in self.items():
+            out.append(f"\n {_LABELS.get(key, key + ':')}\n")
+            if isinstance(tab, pd.Series):
+                out.append(rf.print_named_num(list(tab.to_numpy()), list(tab.index)))
+            else:
+                out.append(rf.print_num_matrix(tab.to_numpy().tolist(), list(tab.index),
+                                               list(tab.columns)))
+        return "".join(out).rstrip("\n")
+
+    def __repr__(self) -> str:
+        return str(self)
