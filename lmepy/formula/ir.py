@@ -86,7 +86,10 @@ class String(Expr):
     value: str
 
     def __str__(self) -> str:
-        return '"' + self.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        out = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        for ch, esc in (("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r")):
+            out = out.replace(ch, esc)
+        return '"' + out + '"'
 
 
 @dataclass(frozen=True)

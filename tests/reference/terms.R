@@ -107,7 +107,8 @@ exprs <- c("~ age | Subject", "~1|Mare", "corAR1(0.3, form = ~ t | g)", "varPowe
            "x - -y", "1e5", "0.0001234", "0.00001234", "123456", "1L", "0x10", "'a'", "2.50",
            ".5", "1/3", "3.14159265358979", "12345678901234567", "1e15", "1e-300",
            "c(Female = 0.5, Male = 1)", "a %in% b", "!a", "a == b & c != d", "x^2^3",
-           "`a b` + c", "I((x))", "poly(x,2,raw=TRUE)")
+           "`a b` + c", "I((x))", "poly(x,2,raw=TRUE)",
+           "'a\\nb'", "'q\"x'", "c(\"t\\tz\\\\\")", "Inf", "1e400", "-0", "2L + 0x1FL")
 expr_case <- function(s) list(text = s, deparse = dp(str2lang(s)))
 
 # Text R refuses (at parse time, or when the model frame is built).
