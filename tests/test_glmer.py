@@ -326,3 +326,28 @@ def test_reweighter_matches_cross_products() -> None:
                 np.testing.assert_allclose(got, ref, rtol=1e-12)
                 np.testing.assert_allclose(u1, u2, rtol=1e-10, atol=1e-12)
                 np.testing.assert_allclose(b1, b2, rtol=1e-10, atol=1e-12)
+
+
+def test_gaussian_identity_is_refused_with_lme4s_words() -> None:
+    from lmepy.fit.glmm import GAUSSIAN_IDENTITY
+
+    assert GAUSSIAN_IDENTITY == REF["warnings_gaussian"]
+    m, _, _ = _model("poisson_offset")
+    with pytest.raises(ValueError) as ei:
+        fit_glmm(m, fam.gaussian())
+    assert str(ei.value) == REF["warnings_gaussian"]
+
+
+def test_offset_argument_adds_to_the_formula_offset() -> None:
+    """lme4 treats ``offset =`` as a formula ``offset()`` term: the same fit."""
+    from lmepy.design import lFormula
+
+    f = FITS["poisson_offset"]
+    d = pd.DataFrame(f["data"])
+    d["g"] = pd.Categorical(d["g"])
+    m = lFormula("y ~ x + (1 | g)", d, family=fam.poisson())
+    half = np.log(d["expo"].to_numpy()) / 2
+    m.offset = half.copy()
+    sol = fit_glmm(m, "poisson", offset=half, control={"calc_derivs": False})
+    np.testing.assert_array_less(np.abs(sol.beta - _vec(f["beta"])), 1e-4)
+    assert sol.objective <= f["devcomp"]["dev"] * (1 + 1e-5)

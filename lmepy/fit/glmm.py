@@ -50,6 +50,9 @@ except ImportError:  # pragma: no cover - only when the extension is not built
     _gk = None
 
 AGQ_SCALAR_ONLY = "nAGQ > 1 is only available for models with a single, scalar random-effects term"
+# lme4 warns with this text and refits with lmer(); the API layer does that, the GLMM core refuses
+GAUSSIAN_IDENTITY = ("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() "
+                     "is deprecated; please call lmer() directly")
 
 
 class PirlsError(LmepyError, RuntimeError):
@@ -115,7 +118,10 @@ def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray 
                       offset: np.ndarray | None) -> _Response:
     nobs = model.n
     w = weights if weights is not None else model.weights
-    off = offset if offset is not None else model.offset
+    off = model.offset
+    if offset is not None:  # an offset argument adds to the formula's offset() terms
+        extra = np.asarray(offset, dtype=float).reshape(-1)
+        off = extra if off is None else np.asarray(off, dtype=float) + extra
     y = model.y
     if isinstance(y, (pd.Series, pd.DataFrame)):
         y = y.to_numpy() if not isinstance(getattr(y, "dtype", None), pd.CategoricalDtype) else y
@@ -654,6 +660,8 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     terms = model.reTrms.terms
     if nAGQ > 1 and (len(terms) != 1 or terms[0].k != 1):
         raise ValueError(AGQ_SCALAR_ONLY)
+    if fam.family == "gaussian" and fam.link == "identity":
+        raise ValueError(GAUSSIAN_IDENTITY)
     resp = _prepare_response(model, fam, weights, offset)
     g = _Glmm(model, resp, tol=float(control.get("tolPwrss", 1e-7)),
               maxit=int(control.get("maxit", 100)), exact=bool(control.get("exact", False)))

@@ -256,6 +256,8 @@ out$errors <- list(
 )
 w <- collect(suppressMessages(glmer(frac ~ YEAR + (1 | BROOD), gt2, family = poisson)))
 out$warnings_noninteger_poisson <- head(unique(w$warnings), 3)
+w <- collect(glmer(Reaction ~ Days + (1 | Subject), sleepstudy, family = gaussian))
+out$warnings_gaussian <- w$warnings
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = FALSE),
            "tests/reference/glmer.json")
