@@ -191,7 +191,10 @@ class BlockedCholesky:
     ``condvar_u()`` the diagonal blocks of (Λ'Z'WZΛ + I)^{-1} per term and level.
     """
 
-    def __init__(self, cp: CrossProducts):
+    def __init__(self, cp: CrossProducts, downdate: str = "auto"):
+        """downdate: how term 1's contribution is subtracted from the dense part: "sparse"
+        (scatter per level; levels with few rows each), "dense" (BLAS dsyrk over chunks of
+        levels; many rows per level), or "auto" (a cost estimate picks)."""
         self.cp = cp
         terms = cp.terms
         self.k1 = cp.k1
@@ -231,8 +234,20 @@ class BlockedCholesky:
         if self.scalar_rest:
             self.S = np.zeros((1, 1), order="F")  # not used
         self.lam = np.ones(r)
+        nj = np.diff(cp.ptr).astype(float)
+        sparse_cost = 1.5 * float(np.sum(nj * nj)) * self.k1 / 2  # ns, scattered updates
+        dense_cost = 0.06 * r * r * cp.q1 / 2  # ns, dsyrk multiply-adds
+        if downdate == "auto":
+            downdate = "dense" if dense_cost < sparse_cost else "sparse"
+        if downdate not in ("sparse", "dense"):
+            raise ValueError(f"downdate must be 'auto', 'sparse' or 'dense', not {downdate!r}")
+        self.downdate = downdate
+        chunk = max(1, 256 // self.k1)
+        self.buf = (np.zeros((r, chunk * self.k1), order="F") if downdate == "dense"
+                    else np.zeros((1, 1), order="F"))
         self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
-                      toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest)
+                      toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest,
+                      self.buf, downdate == "dense")
         self._run = _k.Evaluator(*self._args, self.tpos).run
 
     def update(self, theta: np.ndarray) -> tuple[float, float, float]:

@@ -16,6 +16,7 @@ Pure-numpy equivalents of every function are in lmepy/kernels/reference.py.
 """
 
 from libc.math cimport log, sqrt
+from scipy.linalg.cython_blas cimport dsyrk
 from scipy.linalg.cython_lapack cimport dpotrf
 
 
@@ -151,6 +152,54 @@ cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
                 S[ia, ib] -= s
 
 
+cpdef void downdate_dense(const long long[::1] ptr, const long long[::1] idx,
+                          const double[:, ::1] V, const double[::1, :] T,
+                          const double[:, :, ::1] L, double[::1, :] S,
+                          double[:, ::1] D, const double[::1] lam,
+                          double[::1, :] buf) noexcept:
+    """The same downdate as ``downdate_rest``, for levels with many rows each: the D_j of a
+    chunk of levels are scattered into the dense columns of buf (r x chunk, zero on entry and
+    on exit) and subtracted at once by BLAS dsyrk (lower triangle of S)."""
+    cdef Py_ssize_t m = L.shape[0], k = L.shape[1]
+    cdef Py_ssize_t j, j0, a, c, e, n0, nj, col
+    cdef Py_ssize_t chunk = buf.shape[1] // k
+    cdef int r = <int>S.shape[0], ncol, ldb = <int>buf.shape[0]
+    cdef double s, one = 1.0, minus1 = -1.0, l0
+    cdef char uplo = b'L', trans = b'N'
+    if m == 0 or r == 0:
+        return
+    j0 = 0
+    while j0 < m:
+        for j in range(j0, min(m, j0 + chunk)):
+            n0 = ptr[j]
+            nj = ptr[j + 1] - n0
+            col = (j - j0) * k
+            for a in range(nj):
+                for c in range(k):
+                    s = 0.0
+                    for e in range(c, k):
+                        s += V[n0 + a, e] * T[e, c]
+                    D[a, c] = s
+                for c in range(k):
+                    s = D[a, c]
+                    for e in range(c):
+                        s -= L[j, c, e] * D[a, e]
+                    D[a, c] = s / L[j, c, c]
+                l0 = lam[idx[n0 + a]]
+                for c in range(k):
+                    buf[idx[n0 + a], col + c] = D[a, c] * l0
+        ncol = <int>((min(m, j0 + chunk) - j0) * k)
+        dsyrk(&uplo, &trans, &r, &ncol, &minus1, &buf[0, 0], &ldb, &one, &S[0, 0], &r)
+        for j in range(j0, min(m, j0 + chunk)):
+            n0 = ptr[j]
+            nj = ptr[j + 1] - n0
+            col = (j - j0) * k
+            for a in range(nj):
+                for c in range(k):
+                    buf[idx[n0 + a], col + c] = 0.0
+        j0 += chunk
+
+
 cpdef void scale_rest(const double[::1, :] S, double[::1, :] out,
                       const long long[::1] blk, const long long[::1] cmp,
                       const long long[::1] kk, const long long[::1] toff,
@@ -213,13 +262,15 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
                      const long long[::1] kk, const long long[::1] toff,
                      Py_ssize_t nz, Py_ssize_t p,
                      double[:, :, ::1] L, double[::1, :] S, double[::1, :] F,
-                     double[:, ::1] D, double[::1] lam, bint scalar_rest):
+                     double[:, ::1] D, double[::1] lam, bint scalar_rest,
+                     double[::1, :] buf, bint dense_dd):
     """One objective evaluation: returns (ldL2, ldRX2, pwrss, info).
 
     Arr is copied into S (work), downdated by the first block, scaled into F and factored in
     place; L receives the first block's factor. With scalar_rest (every later term has k = 1)
     Λ of the rest is diagonal: Arr is scaled while copied into F and the downdate goes straight
-    into F with rows scaled by lam (S and the scaling pass are skipped). T1 is the first term's factor (a Fortran view
+    into F with rows scaled by lam (S and the scaling pass are skipped). dense_dd: downdate
+    through BLAS (``downdate_dense``) with the work array buf. T1 is the first term's factor (a Fortran view
     of Tflat's first k1*k1 entries). info != 0 means a non-positive-definite matrix.
     """
     cdef Py_ssize_t r = Arr.shape[0]
@@ -237,14 +288,20 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
                 F[i, j] = Arr[i, j] * lam[i] * lam[j]
             if j < nz:
                 F[j, j] += 1.0
-        downdate_rest(ptr, idx, V, T1, L, F, D, lam)
+        if dense_dd:
+            downdate_dense(ptr, idx, V, T1, L, F, D, lam, buf)
+        else:
+            downdate_rest(ptr, idx, V, T1, L, F, D, lam)
     else:
         for i in range(r):
             lam[i] = 1.0
         for j in range(r):
             for i in range(j, r):
                 S[i, j] = Arr[i, j]
-        downdate_rest(ptr, idx, V, T1, L, S, D, lam)
+        if dense_dd:
+            downdate_dense(ptr, idx, V, T1, L, S, D, lam, buf)
+        else:
+            downdate_rest(ptr, idx, V, T1, L, S, D, lam)
         scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
     info = potrf_lower(F)
     if info != 0:
@@ -270,10 +327,11 @@ cdef class Evaluator:
     cdef double[::1, :] S, F
     cdef double[:, ::1] D
     cdef Py_ssize_t nz, p
-    cdef bint scalar_rest
+    cdef bint scalar_rest, dense_dd
+    cdef double[::1, :] buf
 
     def __init__(self, A11, ptr, idx, V, Arr, Tflat, T1, blk, cmp, kk, toff, Py_ssize_t nz,
-                 Py_ssize_t p, L, S, F, D, lam, bint scalar_rest, tpos):
+                 Py_ssize_t p, L, S, F, D, lam, bint scalar_rest, buf, bint dense_dd, tpos):
         self.A11 = A11
         self.ptr = ptr
         self.idx = idx
@@ -293,6 +351,8 @@ cdef class Evaluator:
         self.D = D
         self.lam = lam
         self.scalar_rest = scalar_rest
+        self.buf = buf
+        self.dense_dd = dense_dd
         self.tpos = tpos
 
     def run(self, const double[::1] theta):
@@ -301,4 +361,5 @@ cdef class Evaluator:
             self.Tflat[self.tpos[i]] = theta[i]
         return evaluate(self.A11, self.ptr, self.idx, self.V, self.Arr, self.Tflat, self.T1,
                         self.blk, self.cmp, self.kk, self.toff, self.nz, self.p, self.L,
-                        self.S, self.F, self.D, self.lam, self.scalar_rest)
+                        self.S, self.F, self.D, self.lam, self.scalar_rest, self.buf,
+                        self.dense_dd)
