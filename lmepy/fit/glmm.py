@@ -694,8 +694,10 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
         st1.chol = st1.chol or g.pirls(opt1["par"], None, final_factor=True).chol
         beta_sd = np.sqrt(np.diag(st1.chol.vcov_unscaled())) if p else np.zeros(0)
         step = 0.2 * np.concatenate([np.full(ntheta, 0.1), np.minimum(beta_sd, 10.0)])
+        # tight absolute tolerances (no relative one): ill-conditioned fixed effects such as
+        # grouseticks' unscaled HEIGHT need them to land within 1e-4 of lme4's estimates
         ctrl2 = {"initial_step": step, "xtol_abs": float(control.get("xtol_abs", 1e-10)),
-                 "ftol_abs": float(control.get("ftol_abs", 1e-10))}
+                 "ftol_abs": float(control.get("ftol_abs", 1e-10)), "ftol_rel": 0.0}
         if optctrl:
             ctrl2.update(optctrl)
 
