@@ -171,3 +171,17 @@ def test_too_deep_is_a_formula_error() -> None:
     text = "y ~ " + "(" * 2500 + "x" + ")" * 2500
     with pytest.raises(FormulaError):
         model_terms(text)
+
+
+@pytest.mark.parametrize("case", REF["random_terms"], ids=[c["text"] for c in REF["random_terms"]])
+def test_random_formulas_match_r(case: dict) -> None:
+    """R-generated random formulas over every operator (terms.R): same labels and intercept,
+    or the same error R gives."""
+    if "r_error" in case:
+        with pytest.raises(FormulaError) as info:
+            model_terms(case["text"])
+        assert info.value.message == case["r_error"]
+    else:
+        mt = model_terms(case["text"])
+        assert list(mt.term_labels) == _list(case["term_labels"])
+        assert mt.intercept == bool(case["intercept"])

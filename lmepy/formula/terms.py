@@ -134,6 +134,10 @@ class _Encoder:
             right = self.encode(e.right)
             if op == ":":
                 return _trim([a | b for a in left for b in right])
+            if not left and op in ("*", "/"):
+                # R's CrossTerms/NestTerms append to the left list in place, so an empty
+                # left side (`0 * x`, `-a * x`, `1 / x`) yields no terms at all.
+                return []
             if op == "*":
                 return _trim(left + right + [a | b for a in left for b in right])
             if op == "%in%":
@@ -157,7 +161,7 @@ class _Encoder:
 
     def _power(self, left: list[int], power: Expr) -> list[int]:
         v = _unit(power)
-        if v is None or int(v) < 1:
+        if v is None or int(v) <= 1:  # R: powers below 2 (after truncation) are errors
             raise _err("invalid power in formula", self.source)
         result = left
         for _ in range(int(v) - 1):

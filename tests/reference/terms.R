@@ -126,7 +126,29 @@ bad_case <- function(s) {
   list(text = s, r_error = msg)
 }
 
+# Random formulas over a few variables and every operator: a differential test of terms().
+set.seed(20261122)
+gen <- function(d) {
+  if (d == 0 || runif(1) < 0.25)
+    return(sample(c("a", "b", "c", "d", "a", "b", "1", "0", "log(a)", "I(b^2)", "offset(c)"), 1))
+  op <- sample(c("+", "-", "*", "/", ":", "%in%", "^", "()", "-u", "+"), 1)
+  switch(op,
+    "^" = paste0("(", gen(d - 1), ")^", sample(1:3, 1)),
+    "()" = paste0("(", gen(d - 1), ")"),
+    "-u" = paste0("-", gen(d - 1)),
+    paste(gen(d - 1), op, gen(d - 1)))
+}
+random_case <- function(s) {
+  res <- tryCatch({
+    tt <- terms(as.formula(s))
+    list(text = s, term_labels = I(attr(tt, "term.labels")), intercept = attr(tt, "intercept"))
+  }, error = function(e) list(text = s, r_error = conditionMessage(e)))
+  res
+}
+random_formulas <- unique(vapply(1:900, function(i) paste("y ~", gen(sample(2:5, 1))), ""))
+
 out <- list(
+  random_terms = lapply(random_formulas, random_case),
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
                   nlme = as.character(packageVersion("nlme"))),
   terms = lapply(formulas, terms_case),
