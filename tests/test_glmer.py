@@ -351,3 +351,21 @@ def test_offset_argument_adds_to_the_formula_offset() -> None:
     sol = fit_glmm(m, "poisson", offset=half, control={"calc_derivs": False})
     np.testing.assert_array_less(np.abs(sol.beta - _vec(f["beta"])), 1e-4)
     assert sol.objective <= f["devcomp"]["dev"] * (1 + 1e-5)
+
+
+def test_quadrature_kernels_match_numpy() -> None:
+    gk = pytest.importorskip("lmepy.kernels.glm_kernels")
+    rng = np.random.default_rng(5)
+    n, m = 400, 23
+    codes = rng.integers(0, m, size=n).astype(np.int64)
+    eta = np.concatenate([rng.normal(scale=4, size=n - 3), [-35.0, 35.0, 0.0]])
+    wt = rng.integers(1, 9, size=n).astype(float)
+    y = rng.integers(0, 9, size=n) / 8.0
+    b = fam.binomial()
+    ref = np.bincount(codes, b.dev_resids(y, b.linkinv(eta), wt), minlength=m)
+    np.testing.assert_allclose(gk.logit_group_dev(eta, y, wt, codes, m), ref, rtol=1e-12)
+    p = fam.poisson()
+    yc = rng.poisson(2.0, size=n).astype(float)
+    ref = np.bincount(codes, p.dev_resids(yc, p.linkinv(eta), wt), minlength=m)
+    np.testing.assert_allclose(gk.log_poisson_group_dev(eta, yc, wt, codes, m), ref,
+                               rtol=1e-12)

@@ -402,13 +402,23 @@ class _Glmm:
         g0 = dev0 + u0 * u0
         z, w, _ = gh_rule(nAGQ)
         mult = np.zeros(m)
+        kernel = None
+        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
+            kernel = _gk.logit_group_dev
+        elif _gk is not None and fam.family == "poisson" and fam.link == "log":
+            kernel = _gk.log_poisson_group_dev
+        codes64 = np.ascontiguousarray(codes, dtype=np.int64)
         for zk, wk in zip(z, w, strict=True):
             if zk == 0.0:
                 mult += wk
                 continue
             uk = u0 + zk * sd
-            mu_k = fam.linkinv(fixed + lam * x * uk[codes])
-            gk = np.bincount(codes, resp.dev_resids(mu_k), minlength=m) + uk * uk
+            eta_k = fixed + lam * x * uk[codes]
+            if kernel is not None:
+                devk = kernel(eta_k, resp.y, resp.weights, codes64, m)
+            else:  # numpy reference
+                devk = np.bincount(codes, resp.dev_resids(fam.linkinv(eta_k)), minlength=m)
+            gk = devk + uk * uk
             mult += wk * np.exp(-0.5 * (gk - g0) + 0.5 * zk * zk)
         # lme4's AGQ objective is built on the deviance residuals (no saturated-model constant
         # of the family's aic), so its value is not comparable with the Laplace one
