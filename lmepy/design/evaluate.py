@@ -133,6 +133,31 @@ class Evaluator:
             raise self._error(f"'{what}' not meaningful for factors", what)
         raise self._error(f"non-numeric argument to '{what}'", what)
 
+    def _flat(self, x: np.ndarray, v: Value, op: str) -> np.ndarray:
+        """A one-column matrix as a vector (comparisons and logic give vectors here)."""
+        if x.ndim == 2:
+            if x.shape[1] != 1:
+                raise self._error(f"'{op}' of a matrix with several columns is not supported",
+                                  op)
+            return x[:, 0]
+        return x
+
+    def _conform(self, x: np.ndarray, y: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
+        """R's elementwise rules: a vector runs down each column of a matrix; two matrices
+        must have the same shape."""
+        if x.ndim == 2 and y.ndim == 1:
+            return x, y[:, None]
+        if x.ndim == 1 and y.ndim == 2:
+            return x[:, None], y
+        if x.ndim == 2 and y.ndim == 2 and x.shape != y.shape:
+            raise self._error("non-conformable arrays", op)
+        return x, y
+
+    def vector(self, x: np.ndarray) -> np.ndarray:
+        """A scalar recycled to the data's length, as R recycles it."""
+        x = np.asarray(x, dtype=np.float64)
+        return np.full(self.n, float(x)) if x.ndim == 0 else x
+
     def _unary(self, e: UnaryOp) -> Value:
         v = self.eval(e.operand)
         if e.op == "-":
@@ -140,7 +165,7 @@ class Evaluator:
         if e.op == "+":
             return _num_like(v, self._numeric(v, "+"))
         if e.op == "!":
-            x = self._numeric(v, "!")
+            x = self._flat(self._numeric(v, "!"), v, "!")
             return _logical(x == 0, np.isnan(x))
         raise self._error(f"operator '{e.op}' cannot be used here", e.op)
 
@@ -148,6 +173,10 @@ class Evaluator:
         op = e.op
         a, b = self.eval(e.left), self.eval(e.right)
         if op in ("==", "!=") and (a.kind in (FAC, CHR) or b.kind in (FAC, CHR)):
+            if a.kind == MAT:
+                a = Value(NUM, self._flat(a.data, a, op))
+            if b.kind == MAT:
+                b = Value(NUM, self._flat(b.data, b, op))
             sa, sb = _as_strings(a), _as_strings(b)
             na = _str_na(sa) | _str_na(sb)
             eq = np.asarray(sa == sb, dtype=bool)
@@ -156,7 +185,10 @@ class Evaluator:
             raise self._error(f"operator '{op}' cannot be used inside a function call or I()",
                               op)
         x, y = self._numeric(a, op), self._numeric(b, op)
+        if op not in _ARITH:
+            x, y = self._flat(x, a, op), self._flat(y, b, op)
         if op in _ARITH:
+            x, y = self._conform(x, y, op)
             with np.errstate(all="ignore"):
                 out = _ARITH[op](x, y)
             mat = a if a.kind == MAT else (b if b.kind == MAT else None)
@@ -289,7 +321,8 @@ def _identity(ev: Evaluator, e: Call) -> Value:
 
 def _offset(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "object"))
-    return Value(NUM, ev._numeric(v, "offset"))
+    x = ev._flat(ev._numeric(v, "offset"), v, "offset")
+    return Value(NUM, np.asarray(x, dtype=np.float64))
 
 
 def _as_numeric(ev: Evaluator, e: Call) -> Value:
@@ -326,7 +359,7 @@ def _poly(ev: Evaluator, e: Call) -> Value:
     if len(e.args) > 2:
         raise ev._error("poly() of several variables is not supported", e.func, call=True)
     v = ev.eval(ev.arg(e, 0, "x"))
-    x = np.asarray(ev._numeric(v, "poly"), dtype=np.float64)
+    x = ev.vector(ev._numeric(v, "poly"))
     if v.kind == MAT:
         raise ev._error("poly() of a matrix is not supported", e.func, call=True)
     degree = ev.const(ev.arg(e, 1, "degree", required=False), 1.0)
@@ -377,7 +410,7 @@ def orthopoly_predict(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np
 
 def _scale(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
-    x = np.asarray(ev._numeric(v, "scale"), dtype=np.float64)
+    x = ev.vector(ev._numeric(v, "scale"))
     if x.ndim == 1:
         x = x[:, None]
     center = ev.const(ev.arg(e, 1, "center", required=False), True)

@@ -91,7 +91,7 @@ def design_matrix(
                 mat, nm = b, bn
             else:
                 # previous variables vary fastest: column index = jb * ncol(mat) + jm
-                mat = (b[:, :, None] * mat[:, None, :]).reshape(n, -1)
+                mat = (b[:, :, None] * mat[:, None, :]).reshape(n, b.shape[1] * mat.shape[1])
                 nm = [f"{m}:{x}" for x in bn for m in nm]
         if mat is None:
             continue
