@@ -95,11 +95,12 @@ def type3_contrasts(fit: Any) -> dict[str, np.ndarray]:
     """For each fixed-effect term (R's term labels), the contrast matrix of its type III
     hypothesis in the fit's coefficients.
 
-    The type III hypothesis of a term is the hypothesis that its coefficients are zero when
-    every unordered factor is coded with sum-to-zero contrasts (contrasts whose columns sum
-    to zero make the lower-order effects averages over the other factors' levels, which is
-    what type III tests). The fit's own coding is mapped onto that coding through the
-    column spaces: β_sum = M β with M = X_sum⁺ X.
+    The type III hypothesis of a term is that its coefficients are zero when every factor is
+    coded with sum-to-zero contrasts (lower-order effects are then averages over the other
+    factors' levels). Codings are related through the column spaces: β_a = X_a⁺ X_b β_b.
+    The rows are expressed in lmerTest's basis: in treatment coding, unit rows on the term's
+    own coefficients (the F value does not depend on the basis; the combined Satterthwaite
+    df of a multi-df term slightly does), then mapped to the fit's own coding.
     """
     sol = as_solution(fit)
     model = sol.model
@@ -112,28 +113,49 @@ def type3_contrasts(fit: Any) -> dict[str, np.ndarray]:
         raise ValueError("type III tests need the model's terms and the 'assign' of X "
                          "(a model compiled by lmepy.design.lFormula)")
     coding = dict(getattr(X, "attrs", {}).get("contrasts") or {})
-    needs_recode = {f: c for f, c in coding.items() if c not in ("contr.sum", "contr.poly",
-                                                                  "contr.helmert")}
     Xm = np.asarray(X, dtype=float)
-    if not needs_recode:
-        M = np.eye(len(names))
-        s_assign = assign
-    else:
+
+    def remake(contr: str, which: list[str]) -> tuple[np.ndarray, list[int]]:
         from lmepy.design import model_matrix
 
-        Xs = model_matrix(mt, model.frame,
-                          contrasts={f: "contr.sum" for f in needs_recode})
-        s_assign = list(Xs.attrs["assign"])
-        Xsm = np.asarray(Xs, dtype=float)
-        M = np.linalg.pinv(Xsm) @ Xm
-        M[np.abs(M) < 1e-10 * max(1.0, float(np.abs(M).max()))] = 0.0
+        Xa = model_matrix(mt, model.frame, contrasts={f: contr for f in which})
+        return np.asarray(Xa, dtype=float), list(Xa.attrs["assign"])
+
+    def clean(M: np.ndarray) -> np.ndarray:
+        M = M.copy()
+        M[np.abs(M) < 1e-10 * max(1.0, float(np.abs(M).max(initial=0.0)))] = 0.0
+        return M
+
+    # treatment-coded coefficients (lmerTest's reference coding) and the map to ours
+    not_treat = [f for f, c in coding.items() if c != "contr.treatment"]
+    if not_treat:
+        Xt, t_assign = remake("contr.treatment", not_treat)
+        to_orig = clean(np.linalg.pinv(Xt) @ Xm)  # β_t = to_orig β
+    else:
+        Xt, t_assign, to_orig = Xm, assign, np.eye(len(names))
+    # sum-coded coefficients as functions of the treatment-coded ones
+    not_sum = [f for f, c in coding.items() if c not in ("contr.sum", "contr.poly",
+                                                         "contr.helmert")]
+    if not_sum:
+        Xs, s_assign = remake("contr.sum", not_sum)
+        s_from_t = clean(np.linalg.pinv(Xs) @ Xt)
+    elif not_treat:
+        s_from_t = clean(np.linalg.pinv(Xm) @ Xt)
+        s_assign = assign
+    else:  # no factors at all: every coding is the same
+        s_from_t, s_assign = np.eye(len(names)), assign
     out: dict[str, np.ndarray] = {}
-    present = sorted({a for a in assign if a > 0})
-    for j in present:
+    for j in sorted({a for a in assign if a > 0}):
         rows = [i for i, a in enumerate(s_assign) if a == j]
-        L = M[rows]
+        L = s_from_t[rows]
         L = L[np.sum(np.abs(L), axis=1) > 1e-8]
-        out[labels[j - 1]] = L
+        own = [i for i, a in enumerate(t_assign) if a == j]
+        if len(own) == L.shape[0] and L.shape[0] > 0:
+            B = L[:, own]
+            if np.linalg.cond(B) < 1e8:
+                L = clean(np.linalg.solve(B, L))
+        L = L @ to_orig
+        out[labels[j - 1]] = L[np.sum(np.abs(L), axis=1) > 1e-8]
     return out
 
 
@@ -244,9 +266,11 @@ def method_title(REML: bool, ddf: str = "Satterthwaite") -> str:
 
 
 def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
-                          correlation: bool | None = None) -> str:
+                          correlation: bool | None = None,
+                          table: pd.DataFrame | None = None) -> str:
     """lmerTest's ``print(summary(fit, ddf = ...))`` for an ``LmerMod``: lme4's summary
-    with lmerTest's title and class and the df / Pr(>|t|) columns."""
+    with lmerTest's title and class and the df / Pr(>|t|) columns (``table``: an already
+    computed ``coef_table``)."""
     import dataclasses
 
     from lmepy.results import lme4print as lp
@@ -256,7 +280,7 @@ def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
     if pd_fn is None:
         raise TypeError("lmertest_summary_text needs an LmerMod (lmepy.results.lmer)")
     d = pd_fn()
-    tab = coef_table(fit, method)
+    tab = coef_table(fit, method) if table is None else table
     d = dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
                             coef_colnames=tuple(tab.columns),
                             title=method_title(bool(as_solution(fit).REML), method),

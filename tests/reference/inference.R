@@ -7,6 +7,8 @@
 #   meta: versions, options("width")
 #   fits: {<id>: fit}, each fitted with lmerTest::lmer (default control):
 #     id, formula, data, REML, theta, sigma, beta, vcov
+#     drop_rows          (when present) 1-based rows of the data set removed before fitting;
+#                        the printed "Data:" line then names <data>_sub
 #     varpar_vcov        lmerTest's fit@vcov_varpar (2 * inverse Hessian of the deviance in
 #                        varpar = (theta, sigma), numDeriv Richardson)
 #     jac_list           lmerTest's fit@Jac_list: d vcov(beta) / d varpar_i, one p x p each
@@ -128,14 +130,23 @@ fit_cases <- list(
   list(id = "ss_ml", data = "sleepstudy", formula = "Reaction ~ Days + (Days | Subject)", REML = FALSE),
   list(id = "orth_reml", data = "Orthodont", formula = "distance ~ age * Sex + (age | Subject)", REML = TRUE),
   list(id = "cake_reml", data = "cake",
+       formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE),
+  # unbalanced: nine rows dropped (1-based row numbers in drop_rows)
+  list(id = "cake_unbal_reml", data = "cake", drop = c(1, 5, 50, 100, 101, 200, 201, 202, 260),
        formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE)
 )
 
 run_fit <- function(cs) {
   message("-- ", cs$id)
-  cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(cs$data)), REML = .(cs$REML)))
+  dname <- cs$data
+  if (!is.null(cs$drop)) {
+    dname <- paste0(cs$data, "_sub")
+    assign(dname, get(cs$data)[-cs$drop, ], envir = globalenv())
+  }
+  cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(dname)), REML = .(cs$REML)))
   fit <- eval(cl)
   out <- list(id = cs$id, formula = cs$formula, data = cs$data, REML = cs$REML,
+              drop_rows = if (is.null(cs$drop)) NULL else I(as.numeric(cs$drop)),
               theta = I(unname(getME(fit, "theta") + 0)), sigma = sigma(fit),
               beta = fixef(fit), vcov = mat_out(vcov(fit)),
               varpar_vcov = unname(fit@vcov_varpar),
