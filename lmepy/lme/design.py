@@ -78,7 +78,7 @@ def _pd_struct(spec: PdSpec, data: pd.DataFrame) -> tuple[PdStruct, np.ndarray]:
             raise FormulaError("pdBlocked blocks must not share columns: " + ", ".join(cn))
         return PdStruct("pdBlocked", cn, "", blocks), np.hstack(mats)
     ftext = str(spec.formula)
-    mm = model_matrix(ftext, data)
+    mm = model_matrix(spec.terms, data)  # type: ignore[arg-type]
     if len(mm) != len(data):
         raise DataError("missing values in object (random-effects covariates)")
     return PdStruct(spec.kind, list(mm.columns), ftext), np.asarray(mm, dtype=float)
@@ -124,7 +124,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise DataError("the response must be a numeric vector")
     if np.isnan(y).any():
         raise DataError(f"missing values in object (response '{mt.response}')")
-    Xdf = model_matrix(fixed, df)
+    Xdf = model_matrix(mt, df)
     if len(Xdf) != n:
         raise DataError("missing values in object (fixed-effects covariates)")
     X = np.asarray(Xdf, dtype=float)

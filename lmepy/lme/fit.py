@@ -26,6 +26,7 @@ from lmepy.errors import ConvergenceWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
+from lmepy.lme.single import SingleLevel
 
 _LOG2PI = math.log(2.0 * math.pi)
 
@@ -61,6 +62,9 @@ class LmeProblem:
                 cg[rows] = gi
             self.cor_groups = cg
             self.dense = not all(_constant_within(x.codes, cg) for x in lv)
+        self.single = None
+        if len(lv) == 1 and not self.dense:
+            self.single = SingleLevel(lv[0].codes, lv[0].nlevels, lv[0].pd.k, self.p)
         self._key: bytes | None = None
         self.bc: BlockedCholesky | None = None
         self.ldC = 0.0
@@ -153,7 +157,7 @@ class LmeProblem:
     # ---- whitening and cross-products ------------------------------------------------------
     def set_structs(self, cor_u: np.ndarray, var_u: np.ndarray) -> None:
         key = np.concatenate([cor_u, var_u]).tobytes()
-        if key == self._key and (self.bc is not None or self.dense):
+        if key == self._key and (self.bc is not None or self.dense or self.single is not None):
             return
         d = self.d
         M = self.M
@@ -174,6 +178,9 @@ class LmeProblem:
         self._key = key
         if self.dense:
             self.bc = None
+            return
+        if self.single is not None:
+            self.single.set_rows(M)
             return
         p = self.p
         terms = []
@@ -197,6 +204,8 @@ class LmeProblem:
         Ts = self.factors(pd_pars)
         if self.dense:
             return self._dense_summaries(Ts)[:3]  # type: ignore[return-value]
+        if self.single is not None:
+            return self.single.update(Ts[0])
         assert self.bc is not None
         return self.bc.update(self.theta(Ts))
 
@@ -317,6 +326,10 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
             pos += lv.nlevels * k
         inv = sla.solve_triangular(LX, np.eye(prob.p), lower=True)
         vu_ = inv.T @ inv
+    elif prob.single is not None:
+        ld, ldx, pw = prob.single.update(Ts[0])
+        beta, b0, vu_ = prob.single.solve()
+        bs = [b0]
     else:
         bc = prob.bc
         assert bc is not None
@@ -343,7 +356,7 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
             "vcov": s2fix * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
 
 
-def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 3) -> np.ndarray:
+def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 2) -> np.ndarray:
     """A few Newton steps with central-difference derivatives after BOBYQA: derivative-free
     searches stop where the criterion is flat to ~1e-9, a few 1e-6 away from the optimum in
     flat directions; the gradient locates it to the precision of the arithmetic. Parameters

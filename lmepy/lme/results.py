@@ -177,9 +177,20 @@ class LmeFit:
         if type == "normalized":
             if self.d.cor is not None:
                 self._set_structs()
-                return self.d.cor.whiten(r)
+                # nlme 3.1-162 whitens the residuals, kept in data order, with the blocks of
+                # its group-sorted internal order (residuals.lme: recalc(corStruct, ...)); the
+                # two orders differ when the data are not sorted by the grouping levels.
+                order = self._sorted_order()
+                z = np.empty_like(r)
+                z[order] = r
+                return self.d.cor.whiten(z)[order]
             return r
         raise ValueError("type must be 'response', 'pearson' or 'normalized'")
+
+    def _sorted_order(self) -> np.ndarray:
+        """nlme's internal row order: by the grouping levels, outermost first (stable)."""
+        keys = [lv.codes for lv in reversed(self.d.levels)]
+        return np.lexsort(keys)
 
     def _set_structs(self) -> None:
         pr = self.sol.problem
@@ -190,8 +201,8 @@ class LmeFit:
 
     def predict(self, newdata: pd.DataFrame | None = None, level: int | None = None
                 ) -> np.ndarray:
-        """Predictions at ``level`` (0 population, default innermost); groups not seen in
-        the fit get zero random effects."""
+        """Predictions at ``level`` (0 population, default innermost); rows of groups not
+        seen in the fit are NaN at levels that use them, as nlme's NA."""
         if newdata is None:
             return self.fitted(level)
         from lmepy.covariance._spec import group_codes  # noqa: F401
@@ -221,7 +232,9 @@ class LmeFit:
             b = self.sol.b[li]
             for i, k in enumerate(keys):
                 j = idx.get(k)
-                if j is not None:
+                if j is None:
+                    pred[i] = np.nan  # nlme: NA for groups not in the fit
+                else:
                     pred[i] += Zm[i] @ b[j]
         return pred
 
@@ -577,8 +590,8 @@ class LmeFit:
         groups = [g for g in groups if len(g)]
         ns = [len(g) for g in groups]
         if maxLag is None:
-            maxLag = int(min(max(ns) - 1, 10 * math.log10(max(ns) / len(groups) + 1)
-                             if False else max(ns) - 1))
+            maxL = max(ns) - 1
+            maxLag = int(min(maxL, int(10 * math.log10(maxL + 1))))
         vals = []
         for lag in range(maxLag + 1):
             num = 0.0
@@ -606,9 +619,10 @@ def _with_levels(newdata: pd.DataFrame, data: pd.DataFrame | None) -> pd.DataFra
     nd = newdata.copy()
     for c in nd.columns:
         if c in data.columns and isinstance(data[c].dtype, pd.CategoricalDtype):
-            nd[c] = pd.Categorical(nd[c].astype(str) if not isinstance(
-                nd[c].dtype, pd.CategoricalDtype) else nd[c].astype(str),
-                categories=data[c].cat.categories, ordered=data[c].cat.ordered)
+            vals = nd[c].astype(str)
+            cats = data[c].cat.categories
+            if vals.isin(cats.astype(str)).all():  # grouping columns may name new groups
+                nd[c] = pd.Categorical(vals, categories=cats, ordered=data[c].cat.ordered)
     return nd
 
 
@@ -687,9 +701,14 @@ def _struct_name(pd_: Any) -> str:
 
 
 def _hessian(f: Any, x: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian with steps scaled to each coordinate."""
+    """Central-difference Hessian, Richardson-extrapolated from steps 2e-3 and 1e-3 (scaled
+    to each coordinate): small steps drown in the rounding noise of the criterion."""
+    return (4.0 * _hessian1(f, x, 1e-3) - _hessian1(f, x, 2e-3)) / 3.0
+
+
+def _hessian1(f: Any, x: np.ndarray, step: float) -> np.ndarray:
     n = len(x)
-    h = 1e-4 * np.maximum(np.abs(x), 1.0)
+    h = step * np.maximum(np.abs(x), 1.0)
     H = np.zeros((n, n))
     f0 = f(x)
     for i in range(n):

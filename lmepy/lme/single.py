@@ -1,0 +1,102 @@
+"""One grouping level: the blocked factor with every group's block computed at once.
+
+With a single random-effects level (the usual longitudinal model), the penalized system is
+block diagonal in the groups plus a dense (p+1) x (p+1) corner. The rows are laid out once in
+a (groups, max size, columns) array; per set of structure parameters one einsum gives every
+group's cross-products of the whitened [Z X y], and per pdMat factor T one batched Cholesky of
+T'Z_g'Z_g T + I and one batched triangular solve give log|L|², the Schur complement of X and
+y and so log|R_X|² and the penalized residual sum of squares. Same numbers as the general
+blocked Cholesky, at numpy speed for thousands of groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SingleLevel:
+    """Cross-products per group of the whitened rows [Z X y] and the factor for one T."""
+
+    def __init__(self, codes: np.ndarray, nlevels: int, k: int, p: int):
+        self.k, self.p = k, p
+        order = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes, minlength=nlevels)
+        self.G = nlevels
+        self.nmax = int(counts.max()) if len(counts) else 0
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        within = np.arange(len(codes)) - np.repeat(starts, counts)
+        self.order = order
+        self.gidx = np.repeat(np.arange(nlevels), counts)
+        self.widx = within
+        self.eye = np.eye(k)
+
+    def set_rows(self, Mw: np.ndarray) -> None:
+        """Mw: whitened rows in data order, columns [X (p), y, Z (k)]."""
+        k, p = self.k, self.p
+        m = k + p + 1
+        P = np.zeros((self.G, self.nmax, m))
+        Ms = Mw[self.order]
+        P[self.gidx, self.widx, :k] = Ms[:, p + 1:]
+        P[self.gidx, self.widx, k:] = Ms[:, :p + 1]
+        C = np.matmul(P.transpose(0, 2, 1), P)
+        self.A = C[:, :k, :k]
+        self.B = C[:, :k, k:]
+        self.D = C[:, k:, k:].sum(axis=0)
+
+    def update(self, T: np.ndarray) -> tuple[float, float, float]:
+        """(ldL2, ldRX2, pwrss) for the factor T; nan when not positive definite."""
+        self.T = T
+        k = self.k
+        TA = np.matmul(np.matmul(T.T, self.A), T) + self.eye
+        TB = np.matmul(T.T, self.B)
+        if k == 1:  # closed forms: no LAPACK call per group
+            l11 = np.sqrt(TA[:, 0, 0])
+            if not np.all(l11 > 0):
+                return float("nan"), float("nan"), float("nan")
+            L = l11[:, None, None]
+            W = TB[:, 0, :] / l11[:, None]
+        elif k == 2:
+            a, b, c = TA[:, 0, 0], TA[:, 1, 0], TA[:, 1, 1]
+            l11 = np.sqrt(a)
+            l21 = b / l11
+            d = c - l21 * l21
+            if not (np.all(l11 > 0) and np.all(d > 0)):
+                return float("nan"), float("nan"), float("nan")
+            l22 = np.sqrt(d)
+            L = np.zeros_like(TA)
+            L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = l11, l21, l22
+            w1 = TB[:, 0, :] / l11[:, None]
+            w2 = (TB[:, 1, :] - l21[:, None] * w1) / l22[:, None]
+            W = np.concatenate([w1, w2])
+        else:
+            try:
+                L = np.linalg.cholesky(TA)
+            except np.linalg.LinAlgError:
+                return float("nan"), float("nan"), float("nan")
+            W = np.linalg.solve(L, TB).reshape(-1, self.p + 1)
+        S = self.D - W.T @ W
+        try:
+            R = np.linalg.cholesky(S)
+        except np.linalg.LinAlgError:
+            return float("nan"), float("nan"), float("nan")
+        dg = np.diagonal(L, axis1=1, axis2=2)
+        ld = 2.0 * float(np.sum(np.log(dg)))
+        rd = np.diag(R)
+        p = self.p
+        ldx = 2.0 * float(np.sum(np.log(rd[:p])))
+        self.L, self.S, self.R = L, S, R
+        return ld, ldx, float(rd[p] ** 2)
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(β, b per group (G, k), (R_X'R_X)^{-1}) at the last update."""
+        p = self.p
+        S = self.S
+        Sxx = S[:p, :p]
+        beta = np.linalg.solve(Sxx, S[:p, p])
+        T = self.T
+        TB = np.matmul(T.T, self.B)
+        rhs = TB[:, :, p] - TB[:, :, :p] @ beta
+        LLt = self.L @ np.transpose(self.L, (0, 2, 1))
+        u = np.linalg.solve(LLt, rhs[:, :, None])[:, :, 0]
+        b = u @ T.T
+        return beta, b, np.linalg.inv(Sxx)
