@@ -684,19 +684,21 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     st0 = g.pirls(theta0, None, eta0=g.lp0, final_factor=False)
     g.lp0 = st0.eta
     opt1 = bobyqa(g.devfun0, theta0, theta_lower, optctrl)
-    st1 = g.pirls(opt1["par"], None)
-    g.lp0 = st1.eta
     btol = float(control.get("boundary_tol", 1e-5))
 
     if nAGQ == 0:
+        # the objective keeps stage 1's PIRLS start (lp0): its values are the optimizer's
         pars = _snap_boundary(lambda th: g.devfun0(th), opt1, theta_lower, btol)
-        fval = g.devfun0(pars)
-        opt = {"par": pars, "fval": fval, "feval": opt1["feval"], "conv": opt1["conv"]}
+        fval = opt1["fval"] if np.array_equal(pars, opt1["par"]) else g.devfun0(pars)
+        opt = {"par": pars, "fval": fval, "feval": opt1["feval"], "conv": opt1["conv"],
+               "message": opt1.get("message", "")}
         devfun = g.devfun0
         lower = theta_lower
         st = g.pirls(pars, None)
         theta, beta = pars, st.beta
     else:
+        st1 = g.pirls(opt1["par"], None)
+        g.lp0 = st1.eta
         lower = np.concatenate([theta_lower, np.full(p, -np.inf)])
         start = np.concatenate([opt1["par"], st1.beta])
         # per-parameter scales as lme4 gives its second-stage optimizer: 0.1 for θ and
