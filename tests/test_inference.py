@@ -409,3 +409,25 @@ def test_anova_dispatch() -> None:
     assert str(anova(fm1ml, fm2ml)) == "\n".join(c["print"]) + "\n"
     one = anova(r_fit("cake_reml"))
     assert str(one) == "\n".join(FITS["cake_reml"]["print_anova_satterthwaite"]) + "\n"
+
+
+@pytest.mark.parametrize("cid", list(FITS))
+def test_anova_lme4_table(cid: str) -> None:
+    c = FITS[cid]
+    tab = anova_type3(r_fit(cid), "lme4")
+    ref = c["anova_lme4"]
+    assert list(tab.index) == ref["rownames"]
+    assert list(tab.columns) == ref["colnames"] == ["npar", "Sum Sq", "Mean Sq", "F value"]
+    np.testing.assert_allclose(tab.to_numpy(dtype=float), _arr(ref["values"]), rtol=1e-8)
+    assert str(tab) == "\n".join(c["print_anova_lme4"]) + "\n"
+
+
+def test_confint_parm_shortcuts() -> None:
+    fit = _ci_fit("ss_reml")
+    ci = confint(fit, method="Wald", parm="beta_")
+    assert list(ci.index) == ["(Intercept)", "Days"]
+    ci = confint(fit, method="profile", parm=["Days"])
+    R = _arr(REF["confint"]["ss_reml_profile"]["table"]["values"])[-1]
+    np.testing.assert_allclose(ci.loc["Days"].to_numpy(dtype=float), R, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown parameter 'days'"):
+        confint(fit, method="Wald", parm=["days"])

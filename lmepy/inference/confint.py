@@ -313,13 +313,34 @@ class _Profiler:
         return float("nan")
 
 
+def _which(parm: Sequence[str] | str | None, names: list[str], nvar: int) -> list[int]:
+    """Positions of the requested parameters; lme4's shortcuts "theta_" (variance
+    parameters) and "beta_" (fixed effects) are accepted."""
+    if parm is None:
+        return list(range(len(names)))
+    if isinstance(parm, str):
+        parm = [parm]
+    out: list[int] = []
+    for p in parm:
+        if p == "theta_":
+            out.extend(range(nvar))
+        elif p == "beta_":
+            out.extend(range(nvar, len(names)))
+        elif p in names:
+            out.append(names.index(p))
+        else:
+            raise ValueError(f"unknown parameter '{p}'; the parameters are "
+                             + ", ".join(names))
+    return out
+
+
 def confint_profile(fit: Any, level: float = 0.95, parm: Sequence[str] | None = None
                     ) -> pd.DataFrame:
     """Profile-likelihood intervals, as lme4's default ``confint(fit)``."""
     sol = as_solution(fit)
     pr = _Profiler(sol)
     names = sdcor_names(sol) + xnames(sol)
-    idx = list(range(len(names))) if parm is None else [names.index(p) for p in parm]
+    idx = _which(parm, names, len(sol.theta) + 1)
     z = float(stats.norm.ppf((1.0 + level) / 2.0))
     rows = [pr.interval(i, z) for i in idx]
     cols = _pct_names(level)
@@ -433,5 +454,6 @@ def confint(fit: Any, method: str = "profile", level: float = 0.95,
         raise ValueError("'arg' should be one of \u201cprofile\u201d, \u201cWald\u201d, "
                          f"\u201cboot\u201d (got {method!r})")
     if parm is not None:
-        out = out.loc[list(parm)]
+        sol = as_solution(fit)
+        out = out.iloc[_which(parm, list(out.index), len(sol.theta) + 1)]
     return out

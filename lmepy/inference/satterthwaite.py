@@ -10,12 +10,14 @@ Jacobian of C are taken numerically (Richardson extrapolation) from the LMM core
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from lmepy.errors import ConvergenceWarning
 from lmepy.inference._common import VarparDeviance, as_solution, hessian, jacobian, vcov_beta
 
 __all__ = ["SatterthwaiteState", "satterthwaite", "contest1d", "contest_md", "fstat_ddf"]
@@ -45,6 +47,8 @@ def satterthwaite(fit: Any, tol: float = 1e-8) -> SatterthwaiteState:
     H = hessian(vd, vp)
     H = (H + H.T) / 2.0
     w, V = np.linalg.eigh(H)
+    w, V = w[::-1], V[:, ::-1]  # decreasing, as R's eigen()
+    _check_hessian(w, tol)
     pos = w > tol
     Hinv = (V[:, pos] / w[pos]) @ V[:, pos].T
     jac = jacobian(vd.vcov_beta, vp)
@@ -57,6 +61,22 @@ def satterthwaite(fit: Any, tol: float = 1e-8) -> SatterthwaiteState:
     except AttributeError:
         pass
     return state
+
+
+def _check_hessian(w: np.ndarray, tol: float) -> None:
+    """lmerTest's warnings about a Hessian of the deviance that is not positive definite."""
+    neg = w[w < -tol]
+    zero = w[(w > -tol) & (w < tol)]
+    if len(neg):
+        word = "eigenvalues" if len(neg) > 1 else "eigenvalue"
+        vals = " ".join(f"{v:.1e}" for v in neg)
+        warnings.warn(f"Model failed to converge with {len(neg)} negative {word}: {vals}",
+                      ConvergenceWarning, stacklevel=3)
+    if len(zero):
+        word = "eigenvalues" if len(zero) > 1 else "eigenvalue"
+        vals = " ".join(f"{v:.1e}" for v in zero)
+        warnings.warn(f"Model may not have converged with {len(zero)} {word} close to zero: "
+                      f"{vals}", ConvergenceWarning, stacklevel=3)
 
 
 def _df1(state: SatterthwaiteState, L: np.ndarray, var_con: float) -> float:

@@ -18,6 +18,7 @@
 #     vcov_kr            as.matrix(pbkrtest::vcovAdj(fit))          (REML fits only)
 #     anova_satterthwaite anova(fit) (type III, Satterthwaite), as a table
 #     anova_kr           anova(fit, ddf = "Kenward-Roger")          (REML fits only)
+#     anova_lme4, print_anova_lme4  anova(fit, ddf = "lme4"): lme4's sequential table
 #     print_summary_satterthwaite, print_summary_kr, print_anova_satterthwaite,
 #     print_anova_kr     capture.output(print(...)) of those
 #   lrt: {<id>: {models: [fit ids as named in R], formulas, data, table (anova(m1, m2, ...)),
@@ -154,6 +155,8 @@ run_fit <- function(cs) {
               coef_satterthwaite = mat_out(coef(summary(fit, ddf = "Satterthwaite"))),
               coef_none = mat_out(coef(summary(fit, ddf = "lme4"))),
               anova_satterthwaite = tab_out(anova(fit)),
+              anova_lme4 = tab_out(anova(fit, ddf = "lme4")),
+              print_anova_lme4 = I(capture_text(print(anova(fit, ddf = "lme4")))$out),
               print_summary_satterthwaite = I(capture_text(print(summary(fit)))$out),
               print_anova_satterthwaite = I(capture_text(print(anova(fit)))$out))
   if (cs$REML) {
