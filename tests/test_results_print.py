@@ -143,14 +143,20 @@ def glmer_data(c: dict) -> lp.PrintData:
     vcov = np.array(c["vcov"], dtype=float).reshape(len(names), len(names))
     sd = np.sqrt(np.diag(vcov))
     msgs: list[str] = []
-    for w in c["warnings"]:
-        msgs.extend(w.split(";"))
+    for w in np.atleast_1d(c["messages"]):  # message() text carries message()'s newline
+        if w:
+            msgs.append(str(w).rstrip("\n"))
+    for w in np.atleast_1d(c["warnings"]):
+        if w:
+            msgs.extend(str(w).split(";"))
     weights = c["weights_col"] if isinstance(c["weights_col"], str) else None
+    scale = 1.0 if sigma is None else sigma  # scaled residuals: pearson / sigma
     return lp.PrintData(
         REML=False, formula=c["formula"], data="data",
         aictab={"AIC": c["AIC"], "BIC": c["BIC"], "logLik": c["logLik"],
                 "deviance": c["devcomp"]["dev"], "df.resid": c["df_resid"]},
-        resid_quantiles=quantile7(c["residuals"]["pearson"]), varcor=groups, sigma=sigma,
+        resid_quantiles=quantile7(np.asarray(c["residuals"]["pearson"]) / scale),
+        varcor=groups, sigma=sigma,
         nobs=int(c["nobs"]), ngrps={g.name: 0 for g in groups}, coef_names=names,
         coefficients=coefs, corr=vcov / np.outer(sd, sd),
         optinfo=lp.OptInfo(optimizer=c["optimizer"], conv=0, lme4_messages=msgs),
