@@ -285,10 +285,49 @@ class _Glmm:
                 self._rw_u = Reweighter(self.terms, self.X0)
             bc = self._rw_u.refill(w, z - self.X @ beta)
         ldL2, ldRX2, _ = bc.update(theta)
-        if not np.isfinite(ldL2):
+        if np.isfinite(ldL2) and np.isfinite(ldRX2):
+            u, b = bc.solve()
+            if np.all(np.isfinite(u)) and np.all(np.isfinite(b)):
+                return u, (b if beta is None else beta), ldL2, ldRX2, bc
+        # the augmented factor also factors the response row, whose pivot (the penalized
+        # residual sum of squares) can cancel to <= 0 for extreme working responses; solve
+        # without it
+        u, b, ldL2, ldRX2 = self._solve_plain(theta, w, z, beta)
+        return u, (b if beta is None else beta), ldL2, ldRX2, None
+
+    def _solve_plain(self, theta: np.ndarray, w: np.ndarray, z: np.ndarray,
+                     beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """The penalized weighted least squares by sparse LU, without the response row."""
+        from scipy.sparse.linalg import splu
+
+        factors = _term_factors(self.terms, theta)
+        Lt = sp.block_diag([sp.kron(sp.identity(t.nlevels), T.T)
+                            for t, T in zip(self.terms, factors, strict=True)], format="csc")
+        LtZt = (Lt @ self.model.reTrms.Zt).tocsr()
+        W = sp.diags(w)
+        r = z if beta is None else z - self.X @ beta
+        M = (LtZt @ W @ LtZt.T + sp.identity(self.q)).tocsc()
+        try:
+            lu = splu(M)
+        except RuntimeError as e:
+            raise PirlsError("Downdated VtV is not positive definite") from e
+        diag = lu.U.diagonal()
+        if np.any(diag <= 0):
             raise PirlsError("Downdated VtV is not positive definite")
-        u, b = bc.solve()
-        return u, (b if beta is None else beta), ldL2, ldRX2, bc
+        ldL2 = float(np.sum(np.log(diag)))
+        cu = LtZt @ (w * r)
+        if beta is not None or self.p == 0:
+            return lu.solve(cu), np.zeros(0), ldL2, 0.0
+        # β from the Schur complement X'WX - X'WZΛ M⁻¹ Λ'Z'WX, then u
+        XtW = (self.X * w[:, None]).T
+        B = np.asarray(LtZt @ (w[:, None] * self.X))  # Λ'Z'WX, q x p
+        MiB = lu.solve(B)
+        S = XtW @ self.X - B.T @ MiB
+        Sc = np.linalg.cholesky(S)
+        b = np.linalg.solve(S, XtW @ r - MiB.T @ cu)
+        u = lu.solve(cu - B @ b)
+        ldRX2 = 2.0 * float(np.sum(np.log(np.diag(Sc))))
+        return u, b, ldL2, ldRX2
 
     def _eta(self, theta: np.ndarray, u: np.ndarray, beta: np.ndarray) -> np.ndarray:
         f = _term_factors(self.terms, theta)
