@@ -162,7 +162,6 @@ TEXT_XFAIL = {
                      "lme4 says Nelder_Mead; a Hessian message is repeated",
     "poisson_offset": "fit core: an estimate differs from lme4 in the 5th digit",
     "grouseticks": "fit core: estimates differ from lme4 in printed digits",
-    "cbpp_nagq0": "fit core: nAGQ = 0 optimum differs from lme4 in the 7th digit of AIC",
     "singular": "fit core: puts the variance exactly at 0 where lme4 stops at 1e-15",
 }
 

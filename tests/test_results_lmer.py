@@ -68,7 +68,6 @@ ALL = list(CASES)
 SUMMARY_XFAIL = {
     "ss_full_ml": "fit core: ML optimum differs from lme4 in the 5th digit of a variance",
     "orth_reml": "fit core: stops early (max|grad| warning) and differs in printed digits",
-    "insteval_ml": "fit core: t value differs from lme4 in the last printed digit",
 }
 # print(VarCorr) shows 6 significant digits: the fit must match lme4 to ~1e-6
 FIT_VARCORR_XFAIL = {
