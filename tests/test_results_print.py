@@ -182,3 +182,28 @@ def test_glmer_summary_and_fit_text(cid):
     assert lines(out) == rlines(c["summary"])
     assert msgs == ""
     assert lines(lp.fit_text(d)) == rlines(c["print"])
+
+
+@pytest.mark.parametrize("cid", list(RF["ranef_print"]))
+def test_ranef_and_coef_print(cid):
+    """print(ranef(fit)) and print(coef(fit)) from R's own values."""
+    import pandas as pd
+
+    from lmepy.results.lmer import CoefDict, RanefDict
+
+    c = RF["ranef_print"][cid]
+
+    def frames(spec, cls, condvar):
+        out = cls()
+        for g, t in spec.items():
+            cols = t["colnames"] if isinstance(t["colnames"], list) else [t["colnames"]]
+            vals = np.array([v if isinstance(v, list) else [v] for v in t["values"]])
+            df = pd.DataFrame(vals, index=t["rownames"], columns=cols)
+            if condvar:
+                df.attrs["postVar"] = np.zeros((len(df), len(cols), len(cols)))
+            out[g] = df
+        return out
+
+    assert lines(str(frames(c["ranef"], RanefDict, True))) == rlines(c["print_ranef"])
+    assert lines(str(frames(c["ranef"], RanefDict, False))) == rlines(c["print_ranef_nocv"])
+    assert lines(str(frames(c["coef"], CoefDict, False))) == rlines(c["print_coef"])

@@ -466,3 +466,44 @@ def deparse_lines(e: object, cutoff: int = 60) -> list[str]:
     d = _Deparser(cutoff)
     d.expr(e)
     return d.finish()
+
+
+# ---------------------------------------------------------------------------------------------
+# print(ranef(fit)), print(coef(fit))
+
+
+def data_frame_text(values: np.ndarray, rownames: Sequence[str], colnames: Sequence[str],
+                    digits: int = rf.R_DIGITS) -> str:
+    """R's ``print.data.frame`` of a numeric data frame: each column formatted on its own
+    (``format(col, digits)``), right-justified under its name, row names on the left."""
+    v = np.asarray(values, dtype=float)
+    cols = [rf.format_num(v[:, j].tolist(), digits=digits) for j in range(v.shape[1])]
+    cells = [[cols[j][i] for j in range(v.shape[1])] for i in range(v.shape[0])]
+    return rf.print_matrix(cells, list(rownames), list(colnames), right=True)
+
+
+def list_of_frames_text(frames: Mapping[str, tuple[np.ndarray, Sequence[str], Sequence[str]]]
+                        ) -> str:
+    """R's print of a named list of data frames: ``$name``, the frame, an empty line."""
+    out = ""
+    for name, (vals, rn, cn) in frames.items():
+        out += f"${name}\n" + data_frame_text(vals, rn, cn) + "\n"
+    return out
+
+
+def ranef_text(frames: Mapping[str, tuple[np.ndarray, Sequence[str], Sequence[str]]],
+               with_condvar: Sequence[str] = ()) -> str:
+    """lme4's ``print.ranef.mer``: the list of frames, then which carry conditional
+    variances."""
+    out = list_of_frames_text(frames)
+    if with_condvar:
+        out += rf.cat_fill(["with conditional variances for",
+                            ["\u201c" + n + "\u201d" for n in with_condvar]], width=10**9)[:-1]
+        out += " \n"
+    return out
+
+
+def coef_text(frames: Mapping[str, tuple[np.ndarray, Sequence[str], Sequence[str]]]) -> str:
+    """``print(coef(fit))``: lme4 has no print method for ``coef.mer``, so R prints the list
+    and its class attribute."""
+    return list_of_frames_text(frames) + 'attr(,"class")\n[1] "coef.mer"\n'

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from lmepy.results import lme4print as lp
 from lmepy.results import rformat as rf
 
-__all__ = ["LmerMod", "LogLik", "SummaryMerMod", "VarCorr"]
+__all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCorr"]
 
 
 def make_unique(names: list[str]) -> list[str]:
@@ -124,6 +124,30 @@ class VarCorr(Mapping):
         if self.sigma is not None:
             rows.append(("Residual", None, None, self.sigma ** 2, self.sigma))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+
+class RanefDict(dict):
+    """``ranef(fit)``: a dict of DataFrames (one per grouping factor) that prints as lme4's
+    ``print.ranef.mer``."""
+
+    def __str__(self) -> str:
+        frames = {k: (v.to_numpy(dtype=float), [str(i) for i in v.index], list(v.columns))
+                  for k, v in self.items()}
+        cv = [k for k, v in self.items() if "postVar" in v.attrs]
+        return lp.ranef_text(frames, cv)
+
+    __repr__ = __str__
+
+
+class CoefDict(dict):
+    """``coef(fit)``: a dict of DataFrames that prints as R prints lme4's ``coef.mer``."""
+
+    def __str__(self) -> str:
+        frames = {k: (v.to_numpy(dtype=float), [str(i) for i in v.index], list(v.columns))
+                  for k, v in self.items()}
+        return lp.coef_text(frames)
+
+    __repr__ = __str__
 
 
 class SummaryMerMod:
@@ -266,14 +290,14 @@ class LmerMod:
             pos += t.q
         return out
 
-    def ranef(self, condVar: bool = True) -> dict[str, pd.DataFrame]:
+    def ranef(self, condVar: bool = True) -> RanefDict:
         """``ranef(fit, condVar)``: per grouping factor a DataFrame (rows = levels, columns
         = the terms' columns). With condVar, ``df.attrs["postVar"]`` (alias "condVar") holds
         the conditional variances as an (nlevels, k, k) array, or a list of them when several
         terms share the factor (``||``)."""
         blocks = self._b_blocks()
         cv = self.sol.condvar() if condVar else None
-        out: dict[str, pd.DataFrame] = {}
+        out = RanefDict()
         parts: dict[str, list[int]] = {}
         for i, t in enumerate(self._terms):
             parts.setdefault(t.group, []).append(i)
@@ -289,11 +313,11 @@ class LmerMod:
             out[g] = df
         return out
 
-    def coef(self) -> dict[str, pd.DataFrame]:
+    def coef(self) -> CoefDict:
         """``coef(fit)``: fixed plus random effects per level (columns as fixef, with zero
         columns first for random-only terms, as lme4)."""
         fe = self.fixef()
-        out = {}
+        out = CoefDict()
         for g, re in self.ranef(condVar=False).items():
             missing = [c for c in re.columns if c not in fe.index]
             cols = missing + list(fe.index)

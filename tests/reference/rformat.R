@@ -222,10 +222,26 @@ lme4_cases <- list(rank_deficient = lme4_case(fit_rd, "ssx"),
                    long_formula = lme4_case(fit_long, "ssx"),
                    cake_correlation = lme4_case(fit_cake, "cake", correlation = TRUE))
 
+# print(ranef(fit)) and print(coef(fit)): lists of data frames, 7 significant digits per column
+fit_dbar <- lmer(Reaction ~ Days + (Days || Subject), sleepstudy)
+fit_pen <- lmer(diameter ~ 1 + (1 | plate) + (1 | sample), Penicillin)
+frames_of <- function(lst) lapply(lst, function(df) list(
+  rownames = rownames(df), colnames = colnames(df),
+  values = lapply(seq_len(nrow(df)), function(i) unname(as.numeric(df[i, ])))))
+ranef_print <- list(
+  dbar = list(ranef = frames_of(ranef(fit_dbar)), coef = frames_of(coef(fit_dbar)),
+              print_ranef = capture.output(print(ranef(fit_dbar, condVar = TRUE))),
+              print_ranef_nocv = capture.output(print(ranef(fit_dbar, condVar = FALSE))),
+              print_coef = capture.output(print(coef(fit_dbar)))),
+  pen = list(ranef = frames_of(ranef(fit_pen)), coef = frames_of(coef(fit_pen)),
+             print_ranef = capture.output(print(ranef(fit_pen, condVar = TRUE))),
+             print_ranef_nocv = capture.output(print(ranef(fit_pen, condVar = FALSE))),
+             print_coef = capture.output(print(coef(fit_pen)))))
+
 out <- list(format = fmt, round = round_cases, pval = pval_out, quantile = quant,
             abbreviate = abbrev_out, formatC = formatc, coefmat = coefmat_out,
             matrices = matrices, named_gap2 = named_gap2, deparse = deparse_out,
-            lme4 = lme4_cases,
+            lme4 = lme4_cases, ranef_print = ranef_print,
             R_version = R.version.string)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
            "tests/reference/rformat.json")
