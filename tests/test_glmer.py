@@ -281,6 +281,11 @@ def test_response_errors_and_warnings() -> None:
     msgs = [str(w.message) for w in rec]
     assert REF["warnings_noninteger_poisson"][0] in msgs
 
+    const = CompiledModel(terms=None, frame=m.frame, X=m.X, y=np.zeros(m.n), reTrms=m.reTrms)
+    with pytest.raises(DataError) as ei:
+        fit_glmm(const, "binomial")
+    assert str(ei.value) == REF["errors"]["response_constant"]
+
     with pytest.raises(DataError):
         fit_glmm(CompiledModel(terms=None, frame=m.frame, X=m.X,
                                y=np.array(["a"] * m.n, dtype=object), reTrms=m.reTrms),

@@ -126,6 +126,8 @@ def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray 
     if isinstance(y, (pd.Series, pd.DataFrame)):
         y = y.to_numpy() if not isinstance(getattr(y, "dtype", None), pd.CategoricalDtype) else y
     init = family.initialize(y, None if w is None else np.asarray(w, dtype=float))
+    if np.unique(init.y).size < 2:  # lme4's checkResponse
+        raise DataError("Response is constant")
     if off is None:
         off = np.zeros(nobs)
     off = np.asarray(off, dtype=float).reshape(-1)

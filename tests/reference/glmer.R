@@ -252,7 +252,9 @@ out$errors <- list(
   agq_vector_term = err_msg(glmer(use ~ age + (urban | district), Contraception,
                                   family = binomial, nAGQ = 5)),
   binomial_range = err_msg(glmer(frac ~ period + (1 | herd), cbpp2, family = binomial)),
-  poisson_negative = err_msg(glmer(neg ~ YEAR + (1 | BROOD), gt2, family = poisson))
+  poisson_negative = err_msg(glmer(neg ~ YEAR + (1 | BROOD), gt2, family = poisson)),
+  response_constant = err_msg(glmer(zero ~ period + (1 | herd), transform(cbpp, zero = 0),
+                                    family = binomial))
 )
 w <- collect(suppressMessages(glmer(frac ~ YEAR + (1 | BROOD), gt2, family = poisson)))
 out$warnings_noninteger_poisson <- head(unique(w$warnings), 3)
