@@ -260,3 +260,56 @@ def test_containment_df_three_levels() -> None:
     # strata: a (4 groups), b within a (8 - 4), residual (24 - 8)
     assert list(df) == [15.0, 2.0, 3.0, 15.0]
     assert math.isfinite(df[0])
+
+
+# ---- lmer with a residual AR(1) ---------------------------------------------------------------
+
+AR1 = LME["lmer_ar1"]
+
+
+def _ar1_data(case: dict) -> pd.DataFrame:
+    if "data" in case:
+        return pd.DataFrame(case["data"])
+    ss = D.load("sleepstudy")
+    ss["fDays"] = pd.Categorical(ss["Days"].astype(int).astype(str),
+                                 categories=[str(i) for i in range(10)])
+    return ss
+
+
+def test_lmer_ar1_nested_matches_nlme() -> None:
+    from lmepy.lme.ar1 import lmer_ar1
+    r = AR1["nested"]
+    fit = lmer_ar1(r["formula"], _ar1_data(r), r["correlation"])
+    assert fit.logLik() >= r["logLik"] - 1e-5 * abs(r["logLik"])
+    np.testing.assert_allclose(fit.fixef().values, list(r["fixef"].values()), rtol=1e-4)
+    assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
+    assert fit.sigma() == pytest.approx(r["sigma"], rel=1e-3)
+    sd = math.sqrt(float(fit.VarCorr().value[0].cov[0, 0]))
+    assert sd == pytest.approx(r["sd_Subject"], rel=1e-3)
+
+
+@pytest.mark.parametrize("case_id", ["slope", "crossed", "raters"])
+def test_lmer_ar1_against_r_dense_reml(case_id: str) -> None:
+    """(Days | Subject) + AR(1), where nlme's lme() stops with an nlminb error, and crossed
+    terms under AR(1): R's dense REML likelihood maximized by optim is the reference."""
+    from lmepy.lme.ar1 import lmer_ar1
+    r = AR1[case_id]
+    if case_id == "slope":
+        assert r["nlme_error"].startswith("nlminb problem")
+    fit = lmer_ar1(r["formula"], _ar1_data(r), r["correlation"])
+    assert fit.logLik() >= r["logLik"] - 1e-5 * abs(r["logLik"])
+    np.testing.assert_allclose(fit.fixef().values, list(r["beta"].values()), rtol=1e-4)
+    assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
+    assert fit.sigma() == pytest.approx(r["sigma"], rel=1e-3)
+    for g, vc in zip(fit.VarCorr().value, r["vcov_re"], strict=True):
+        np.testing.assert_allclose(g.cov, np.array(vc), rtol=1e-3, atol=1e-6 * r["sigma"] ** 2)
+    assert fit.sol.problem.dense == (case_id != "slope")
+
+
+def test_lmer_ar1_errors() -> None:
+    from lmepy.lme.ar1 import lmer_ar1
+    ss = D.load("sleepstudy")
+    with pytest.raises(DataError, match="grouping"):
+        lmer_ar1("Reaction ~ Days + (1 | Subject)", ss, "corAR1()")
+    with pytest.raises(FormulaError):
+        lmer_ar1("Reaction ~ Days + (1 | Subject)", ss, "varPower()")

@@ -27,6 +27,7 @@ from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import SingleLevel
+from lmepy.lme.threads import one_thread
 
 _LOG2PI = math.log(2.0 * math.pi)
 
@@ -255,8 +256,8 @@ class LmeProblem:
         Z = sp.hstack(blocks).tocsr()
         return Z
 
-    def _dense_summaries(self, Ts: list[np.ndarray]) -> tuple:
-        """Dense penalized least squares on the whitened [Z X y]: same summaries."""
+    def _dense_cross(self) -> None:
+        """Cross-products of the whitened [Z X y], formed once per structure parameters."""
         import scipy.sparse as sp
         d = self.d
         p = self.p
@@ -268,26 +269,34 @@ class LmeProblem:
         Zd = Z.toarray()
         if d.cor is not None:
             Zd = d.cor.whiten(np.ascontiguousarray(Zd))
+        XY = self.Mw[:, :p + 1]
+        self._ZtZ = Zd.T @ Zd
+        self._ZtXY = Zd.T @ XY
+        self._XYtXY = XY.T @ XY
+        self._cross_key = self._key
+
+    def _dense_summaries(self, Ts: list[np.ndarray]) -> tuple:
+        """Dense penalized least squares on the whitened [Z X y]: same summaries."""
+        d = self.d
+        p = self.p
+        if getattr(self, "_cross_key", None) != self._key or self._key is None:
+            self._dense_cross()
         Lam = sla.block_diag(*[np.kron(np.eye(lv.nlevels), T)
                                for lv, T in zip(d.levels, Ts, strict=True)])
-        ZL = Zd @ Lam
-        Xw = self.Mw[:, :p]
-        yw = self.Mw[:, p]
-        q = ZL.shape[1]
-        A = ZL.T @ ZL + np.eye(q)
+        q = Lam.shape[0]
+        A = Lam.T @ self._ZtZ @ Lam + np.eye(q)
         L = np.linalg.cholesky(A)
         ld = 2.0 * float(np.sum(np.log(np.diag(L))))
-        RZX = sla.solve_triangular(L, ZL.T @ Xw, lower=True)
-        cu = sla.solve_triangular(L, ZL.T @ yw, lower=True)
-        XtX = Xw.T @ Xw - RZX.T @ RZX
-        LX = np.linalg.cholesky(XtX)
-        ldx = 2.0 * float(np.sum(np.log(np.diag(LX))))
-        cb = sla.solve_triangular(LX, Xw.T @ yw - RZX.T @ cu, lower=True)
-        beta = sla.solve_triangular(LX.T, cb, lower=False)
-        u = sla.solve_triangular(L.T, cu - RZX @ beta, lower=False)
-        r = yw - Xw @ beta - ZL @ u
-        pw = float(r @ r + u @ u)
-        return ld, ldx, pw, beta, u, LX, L, RZX, Lam
+        LZ = sla.solve_triangular(L, Lam.T @ self._ZtXY, lower=True)  # q x (p+1)
+        S = self._XYtXY - LZ.T @ LZ
+        R = np.linalg.cholesky(S)
+        rd = np.diag(R)
+        ldx = 2.0 * float(np.sum(np.log(rd[:p])))
+        pw = float(rd[p] ** 2)
+        LX = R[:p, :p]
+        beta = np.linalg.solve(S[:p, :p], S[:p, p])
+        u = sla.solve_triangular(L.T, LZ[:, p] - LZ[:, :p] @ beta, lower=False)
+        return ld, ldx, pw, beta, u, LX, L, LZ, Lam
 
 
 @dataclass(eq=False)
@@ -400,7 +409,14 @@ def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 2) -> n
 def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -> LmeSolution:
     """Maximize nlme's (restricted) log-likelihood jointly over all structure parameters with
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
-    (nlme's scheme) until the estimates stop changing."""
+    (nlme's scheme) until the estimates stop changing. BLAS runs on one thread (small
+    products; see lmepy.lme.threads)."""
+    with one_thread():
+        return _fit_lme(design, REML, control)
+
+
+def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
+             ) -> LmeSolution:
     control = dict(control or {})
     prob = LmeProblem(design, REML)
     x = prob.start()

@@ -453,7 +453,9 @@ class LmeFit:
                                         z[pos + len(cu):pos + len(cu) + len(vu)]])
             return pr.full_loglik(x, s)
 
-        H = _hessian(ll, est)
+        from lmepy.lme.threads import one_thread
+        with one_thread():
+            H = _hessian(ll, est)
         try:
             V = np.linalg.inv(-H)
         except np.linalg.LinAlgError:

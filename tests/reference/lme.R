@@ -137,3 +137,109 @@ out <- list(meta = list(R = R.version.string, nlme = as.character(packageVersion
             cases = out_cases, anova = anova_out, acf = acf_out, predict = pred_out)
 writeLines(toJSON(j17(out), auto_unbox = TRUE, json_verbatim = TRUE, null = "null",
                   na = "null", pretty = TRUE, digits = NA), "tests/reference/lme.json")
+
+# ---------------------------------------------------------------------------------------------
+# lmer with a residual AR(1) (lmepy.lme.lmer_ar1) on sleepstudy, corAR1(form = ~ Days | Subject).
+# (a) nested-compatible Reaction ~ Days + (1 | Subject): the same model as nlme's lme();
+# (b) Reaction ~ Days + (Days | Subject), where nlme's lme() stops with "nlminb problem,
+#     convergence error code = 1" (default control and larger iteration limits alike), and
+# (c) crossed terms Reaction ~ Days + (1 | Subject) + (1 | fDays), fDays = factor(Days):
+#     for (b) and (c) R's own dense REML log-likelihood with Λ_t = I ⊗ T_t (T_t lower
+#     triangular, lme4's θ) and C(phi) the AR(1) correlation within Subject,
+#       V/σ² = Z Λ Λ' Z' + C,  l = -1/2 [log|V| + log|X'V⁻¹X| + (n-p)(1 + log(2π rss/(n-p)))],
+#     maximized with optim (Nelder-Mead, then BFGS from its answer).
+suppressPackageStartupMessages(library(lme4))
+ss <- as.data.frame(sleepstudy)
+a1 <- lme(Reaction ~ Days, data = ss, random = ~ 1 | Subject,
+          correlation = corAR1(form = ~ Days | Subject))
+ar1_nested <- list(formula = "Reaction ~ Days + (1 | Subject)",
+                   correlation = "corAR1(form = ~ Days | Subject)",
+                   logLik = as.numeric(logLik(a1)), fixef = fixef(a1), sigma = a1$sigma,
+                   Phi = unname(coef(a1$modelStruct$corStruct, unconstrained = FALSE)),
+                   sd_Subject = unname(sqrt(getVarCov(a1)[1, 1])))
+nlme_slope_error <- tryCatch({
+  lme(Reaction ~ Days, data = ss, random = ~ Days | Subject,
+      correlation = corAR1(form = ~ Days | Subject)); NULL
+}, error = function(e) conditionMessage(e))
+ss$fDays <- factor(ss$Days)
+X <- model.matrix(~ Days, ss); y <- ss$Reaction; n <- nrow(X); p <- ncol(X)
+grp <- as.integer(ss$Subject)
+Cmat <- function(phi) {
+  C <- matrix(0, n, n)
+  for (g in unique(grp)) { i <- which(grp == g); tt <- ss$Days[i]; C[i, i] <- phi^abs(outer(tt, tt, "-")) }
+  C
+}
+# terms: list of (Z_t: n x (levels*k) in level-major order, k)
+zterm <- function(f, g) {
+  M <- model.matrix(f, ss); lv <- levels(g); k <- ncol(M)
+  Z <- matrix(0, n, length(lv) * k)
+  for (j in seq_len(k)) Z[cbind(seq_len(n), (as.integer(g) - 1) * k + j)] <- M[, j]
+  list(Z = Z, k = k, m = length(lv))
+}
+lambda <- function(terms, th) {
+  blocks <- list(); pos <- 0
+  for (t in terms) {
+    k <- t$k; T <- matrix(0, k, k); nt <- k * (k + 1) / 2
+    T[lower.tri(T, diag = TRUE)] <- th[pos + seq_len(nt)]; pos <- pos + nt
+    blocks[[length(blocks) + 1]] <- kronecker(diag(t$m), T)
+  }
+  as.matrix(Matrix::bdiag(blocks))
+}
+dense_fit <- function(terms, start) {
+  Z <- do.call(cbind, lapply(terms, `[[`, "Z"))
+  fn <- function(par) {
+    nth <- length(par) - 1
+    L <- lambda(terms, par[1:nth]); phi <- tanh(par[nth + 1])
+    ZL <- Z %*% L
+    V <- tcrossprod(ZL) + Cmat(phi)
+    R <- chol(V)
+    Xt <- backsolve(R, X, transpose = TRUE); yt <- backsolve(R, y, transpose = TRUE)
+    qx <- qr(Xt); rss <- sum(qr.resid(qx, yt)^2)
+    -0.5 * (2 * sum(log(diag(R))) + 2 * sum(log(abs(diag(qr.R(qx))))) +
+            (n - p) * (1 + log(2 * pi * rss / (n - p))))
+  }
+  o1 <- optim(start, fn, control = list(fnscale = -1, reltol = 1e-14, maxit = 20000))
+  o2 <- optim(o1$par, fn, method = "BFGS", control = list(fnscale = -1, reltol = 1e-15, maxit = 2000))
+  par <- o2$par; nth <- length(par) - 1
+  L <- lambda(terms, par[1:nth]); phi <- tanh(par[nth + 1])
+  V <- tcrossprod(Z %*% L) + Cmat(phi); Vi <- solve(V)
+  beta <- solve(t(X) %*% Vi %*% X, t(X) %*% Vi %*% y)
+  r <- y - X %*% beta; sigma <- sqrt(drop(t(r) %*% Vi %*% r) / (n - p))
+  # random-effect covariance per term on the absolute scale
+  vc <- list(); pos <- 0
+  for (t in terms) {
+    k <- t$k; T <- matrix(0, k, k); nt <- k * (k + 1) / 2
+    T[lower.tri(T, diag = TRUE)] <- par[pos + seq_len(nt)]; pos <- pos + nt
+    vc[[length(vc) + 1]] <- sigma^2 * tcrossprod(T)
+  }
+  list(logLik = o2$value, Phi = phi, sigma = sigma, beta = setNames(drop(beta), colnames(X)),
+       vcov_re = vc, convergence = o2$convergence)
+}
+slope <- dense_fit(list(zterm(~ Days, ss$Subject)), c(1, 0, 0.2, 0.5))
+slope$formula <- "Reaction ~ Days + (Days | Subject)"
+slope$correlation <- "corAR1(form = ~ Days | Subject)"
+slope$nlme_error <- nlme_slope_error
+crossed <- dense_fit(list(zterm(~ 1, ss$Subject), zterm(~ 1, ss$fDays)), c(1, 0.3, 0.5))
+crossed$formula <- "Reaction ~ Days + (1 | Subject) + (1 | fDays)"
+crossed$correlation <- "corAR1(form = ~ Days | Subject)"
+# (d) simulated: 40 subjects x 8 visits, each visit scored by one of 6 raters (crossed with
+# subject), AR(1) errors within subject (phi 0.6); the data go into the fixture.
+set.seed(20240501)
+ns <- 40; nv <- 8
+sim <- data.frame(subj = factor(rep(sprintf("s%02d", 1:ns), each = nv)), visit = rep(0:(nv - 1), ns),
+                  rater = factor(sprintf("r%d", sample(1:6, ns * nv, replace = TRUE))))
+u_s <- rnorm(ns, 0, 3); u_r <- rnorm(6, 0, 2)
+e <- unlist(lapply(1:ns, function(i) as.numeric(arima.sim(list(ar = 0.6), nv, sd = 2 * sqrt(1 - 0.36)))))
+sim$score <- 50 + 0.8 * sim$visit + u_s[as.integer(sim$subj)] + u_r[as.integer(sim$rater)] + e
+sim$score <- round(sim$score, 4)
+ss <- sim; ss$Days <- ss$visit; ss$Subject <- ss$subj
+X <- model.matrix(~ visit, ss); y <- ss$score; n <- nrow(X); p <- ncol(X)
+grp <- as.integer(ss$subj)
+raters <- dense_fit(list(zterm(~ 1, ss$subj), zterm(~ 1, ss$rater)), c(1, 1, 0.5))
+raters$formula <- "score ~ visit + (1 | subj) + (1 | rater)"
+raters$correlation <- "corAR1(form = ~ visit | subj)"
+raters$data <- list(subj = as.character(sim$subj), visit = sim$visit,
+                    rater = as.character(sim$rater), score = sim$score)
+out$lmer_ar1 <- list(nested = ar1_nested, slope = slope, crossed = crossed, raters = raters)
+writeLines(toJSON(j17(out), auto_unbox = TRUE, json_verbatim = TRUE, null = "null",
+                  na = "null", pretty = TRUE, digits = NA), "tests/reference/lme.json")
