@@ -186,7 +186,7 @@ def anova_type3(fit: Any, ddf: str = "Satterthwaite") -> AnovaTable:
     method = normalize_ddf(ddf)
     if method == "lme4":
         return _anova_lme4(sol)
-    Ls = type3_contrasts(sol)
+    Ls = type3_contrasts(sol) if len(xnames(sol)) > 1 else {}
     cols = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
     rows = []
     if method == "Satterthwaite":
@@ -197,7 +197,9 @@ def anova_type3(fit: Any, ddf: str = "Satterthwaite") -> AnovaTable:
         kr = kenward_roger(sol)
         for L in Ls.values():
             rows.append(kr_contest_md(kr, L))
-    tab = AnovaTable([[r[c] for c in cols] for r in rows], index=list(Ls), columns=cols)
+    tab = AnovaTable([[r[c] for c in cols] for r in rows], index=pd.Index(list(Ls),
+                                                                          dtype=object),
+                     columns=cols)
     tab["NumDF"] = tab["NumDF"].astype(int)
     tab.heading = [f"Type III Analysis of Variance Table with {method}'s method"]
     tab.kind = "type3"
@@ -224,7 +226,8 @@ def _anova_lme4(sol: Any) -> AnovaTable:
         ms = ss / len(k)
         rows.append([len(k), ss, ms, ms / float(sol.sigma) ** 2])
         idx.append(labels[j - 1])
-    tab = AnovaTable(rows, index=idx, columns=["npar", "Sum Sq", "Mean Sq", "F value"])
+    tab = AnovaTable(rows, index=pd.Index(idx, dtype=object),
+                     columns=["npar", "Sum Sq", "Mean Sq", "F value"])
     tab["npar"] = tab["npar"].astype(int)
     tab.heading = ["Analysis of Variance Table"]
     tab.kind = "lme4"
@@ -238,6 +241,8 @@ def format_anova(table: pd.DataFrame, heading: list[str], digits: int = 5,
     unzapped, and NA printed as blank."""
     cn = [str(c) for c in table.columns]
     nc = len(cn)
+    if len(table) == 0:  # R prints the column labels of the empty table only
+        return "".join(h + "\n" for h in heading) + "    " + "".join(" " + c for c in cn) + "\n"
     has_p = cn[-1].startswith("Pr(") or cn[-1].startswith("P(")
     zap = list(range(nc - 1 if has_p else nc))
     tst = [j for j, c in enumerate(cn) if c[1:7] == " value"]
@@ -281,6 +286,11 @@ def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
         raise TypeError("lmertest_summary_text needs an LmerMod (lmepy.results.lmer)")
     d = pd_fn()
     tab = coef_table(fit, method) if table is None else table
+    # lmerTest refits through its own call: the formula is printed as written, without
+    # lme4's expansion of (x || g)
+    form = getattr(getattr(as_solution(fit).model, "terms", None), "formula", None)
+    if form is not None:
+        d = dataclasses.replace(d, formula=lp.deparse_lines(form))
     d = dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
                             coef_colnames=tuple(tab.columns),
                             title=method_title(bool(as_solution(fit).REML), method),

@@ -108,6 +108,7 @@ load_set <- function(name, pkg) {
 sleepstudy <- load_set("sleepstudy", "lme4")
 Orthodont <- load_set("Orthodont", "nlme")
 cake <- load_set("cake", "lme4")
+Penicillin <- load_set("Penicillin", "lme4")
 
 mat_out <- function(m) {
   m <- as.matrix(m)
@@ -132,6 +133,10 @@ fit_cases <- list(
   list(id = "orth_reml", data = "Orthodont", formula = "distance ~ age * Sex + (age | Subject)", REML = TRUE),
   list(id = "cake_reml", data = "cake",
        formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE),
+  list(id = "ss_diag_reml", data = "sleepstudy", formula = "Reaction ~ Days + (Days || Subject)",
+       REML = TRUE),
+  list(id = "pen_reml", data = "Penicillin", formula = "diameter ~ 1 + (1 | plate) + (1 | sample)",
+       REML = TRUE),
   # unbalanced: nine rows dropped (1-based row numbers in drop_rows)
   list(id = "cake_unbal_reml", data = "cake", drop = c(1, 5, 50, 100, 101, 200, 201, 202, 260),
        formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE)
