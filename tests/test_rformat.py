@@ -170,3 +170,20 @@ def test_cat_fill_wraps_at_width():
     # a vector item: its elements are separated and broken the same way
     assert rf.cat_fill(["Formula:", ["x" * 66, "y" * 64]]) == (
         "Formula: " + "x" * 66 + " \n" + "y" * 64 + "\n")
+
+
+def test_bulk_single_numbers():
+    """~570 numbers of every magnitude (many short decimals, where R's long-double digit
+    counting decides), each formatted alone at digits 1..8, rounded and signif'ed."""
+    b = REF["bulk"]
+    xs = decv(b["x"])
+    for d, expected in enumerate(b["format"], start=1):
+        got = [rf.format1(v, digits=d) for v in xs]
+        bad = [(x, g, e) for x, g, e in zip(xs, got, expected, strict=True) if g != e]
+        assert not bad, (d, bad[:5])
+    for key, fn in (("round2", lambda v: rf.r_round(v, 2)),
+                    ("round_m1", lambda v: rf.r_round(v, -1)),
+                    ("signif3", lambda v: rf.r_signif(v, 3))):
+        got = [fn(v) for v in xs]
+        bad = [(x, g, e) for x, g, e in zip(xs, got, decv(b[key]), strict=True) if not same(g, e)]
+        assert not bad, (key, bad[:5])

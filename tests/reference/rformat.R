@@ -68,6 +68,18 @@ for (i in seq_along(vectors)) {
   fmt[[i]] <- res
 }
 
+# bulk: single numbers of every magnitude, many of them short decimals (ties such as 0.15 or
+# 2.675 sit exactly where R's long-double digit counting matters), each formatted alone at
+# digits 1..8, plus round() and signif() of them
+set.seed(424242)
+bulk_x <- c(signif(rnorm(300) * 10^sample(-8:8, 300, replace = TRUE), sample(1:6, 300, replace = TRUE)),
+            round(runif(150, -100, 100), sample(0:4, 150, replace = TRUE)) + 0.005 * sample(c(0, 1), 150, replace = TRUE),
+            (1:50) / 40, 10^(-5:5) * 0.95, 10^(-5:5) * 0.995, 10^(-5:5) * 9.9995)
+bulk <- list(x = enc(bulk_x),
+             format = lapply(1:8, function(d) vapply(bulk_x, function(v) format(v, digits = d), "")),
+             round2 = enc(round(bulk_x, 2)), round_m1 = enc(round(bulk_x, -1)),
+             signif3 = enc(signif(bulk_x, 3)))
+
 # round() ties and representation edge cases
 round_cases <- list(
   x = enc(c(0.125, 0.375, 2.675, 1.005, 0.285, 5.5, 6.5, -2.5, 0.45, 1234.5678, 1e-7, 0.0049999999)),
@@ -238,7 +250,7 @@ ranef_print <- list(
              print_ranef_nocv = capture.output(print(ranef(fit_pen, condVar = FALSE))),
              print_coef = capture.output(print(coef(fit_pen)))))
 
-out <- list(format = fmt, round = round_cases, pval = pval_out, quantile = quant,
+out <- list(format = fmt, bulk = bulk, round = round_cases, pval = pval_out, quantile = quant,
             abbreviate = abbrev_out, formatC = formatc, coefmat = coefmat_out,
             matrices = matrices, named_gap2 = named_gap2, deparse = deparse_out,
             lme4 = lme4_cases, ranef_print = ranef_print,
