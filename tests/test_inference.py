@@ -436,3 +436,22 @@ def test_confint_parm_shortcuts() -> None:
     np.testing.assert_allclose(ci.loc["Days"].to_numpy(dtype=float), R, atol=1e-3)
     with pytest.raises(ValueError, match="unknown parameter 'days'"):
         confint(fit, method="Wald", parm=["days"])
+
+
+@pytest.mark.parametrize("contrasts", [{"recipe": "contr.sum"},
+                                       {"recipe": "contr.helmert", "temperature": "contr.sum"},
+                                       {"temperature": "contr.treatment"}])
+def test_type3_does_not_depend_on_coding(contrasts: dict) -> None:
+    """Type III hypotheses are about cell means: recoding the factors leaves R's table
+    (fitted with R's default codings) unchanged."""
+    c = FITS["cake_unbal_reml"]
+    df = datasets.load("cake")
+    df = df.drop(index=df.index[np.asarray(c["drop_rows"], dtype=int) - 1])
+    m = lFormula(c["formula"], df, REML=True, contrasts=contrasts)
+    sol = solution_at(m, np.array(c["theta"]), REML=True)
+    R = _tab(c["anova_satterthwaite"])
+    got = anova_type3(sol).to_numpy(dtype=float)
+    np.testing.assert_allclose(got[:, [0, 1, 2, 4, 5]], R[:, [0, 1, 2, 4, 5]], rtol=1e-6)
+    np.testing.assert_allclose(got[:, 3], R[:, 3], rtol=1e-4)
+    got_kr = anova_type3(sol, "Kenward-Roger").to_numpy(dtype=float)
+    np.testing.assert_allclose(got_kr, _tab(c["anova_kr"]), rtol=1e-6)
