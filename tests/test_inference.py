@@ -296,6 +296,8 @@ def test_lrt_different_data_sizes() -> None:
 _CI_FITS = {"ss_reml": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", True),
             "ss_ml": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", False),
             "ss_int_reml": ("Reaction ~ Days + (1 | Subject)", "sleepstudy", True),
+            "ss_diag_reml": ("Reaction ~ Days + (Days || Subject)", "sleepstudy", True),
+            "pen_reml": ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin", True),
             "orth_reml": ("distance ~ age * Sex + (age | Subject)", "Orthodont", True)}
 
 

@@ -212,6 +212,9 @@ confints <- list(
   ss_ml_profile = ci_case("ss_ml", fm2ml, "profile"),
   ss_int_profile = ci_case("ss_int_reml", fm1, "profile"),
   ss_reml_wald = ci_case("ss_reml", fm2, "Wald"),
+  ss_diag_profile = ci_case("ss_diag_reml", fm3, "profile"),
+  pen_reml_profile = ci_case("pen_reml", lme4::lmer(diameter ~ 1 + (1 | plate) + (1 | sample),
+                                                    data = Penicillin), "profile"),
   orth_reml_profile = ci_case("orth_reml", lme4::lmer(distance ~ age * Sex + (age | Subject),
                                                       data = Orthodont), "profile")
 )
