@@ -207,3 +207,18 @@ def test_ranef_and_coef_print(cid):
     assert lines(str(frames(c["ranef"], RanefDict, True))) == rlines(c["print_ranef"])
     assert lines(str(frames(c["ranef"], RanefDict, False))) == rlines(c["print_ranef_nocv"])
     assert lines(str(frames(c["coef"], CoefDict, False))) == rlines(c["print_coef"])
+
+
+def test_correlation_rules_follow_lme4():
+    """print.summary.merMod: the table shows by default only when summary() computed it and
+    p <= 12; print(correlation=TRUE) forces it, with lme4's message when summary() had not."""
+    d = extra_data(RF["lme4"]["cake_correlation"])  # p = 18
+    out, msgs, _ = lp.summary_parts(d)
+    assert "Correlation of Fixed Effects" not in out and "not shown by default" in msgs
+    out, msgs, _ = lp.summary_parts(d, has_cor=True)  # summary(fit, correlation = TRUE)
+    assert "Correlation of Fixed Effects" not in out and "not shown by default" in msgs
+    out, msgs, _ = lp.summary_parts(d, correlation=True, has_cor=True)
+    assert "Correlation of Fixed Effects" in out and msgs == ""
+    d2 = print_data(CASES["orth_reml"])  # p = 4
+    out, msgs, _ = lp.summary_parts(d2, has_cor=False)  # summary(fit, correlation = FALSE)
+    assert "Correlation of Fixed Effects" not in out and msgs == ""

@@ -282,10 +282,11 @@ class PrintData:
 
 
 def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None,
-                  signif_stars: bool = True, name: str = "summary(fit)"
-                  ) -> tuple[str, str, int]:
-    """``print(summary(fit))``: (text lme4 writes to stdout, text of its messages, the
-    position in the stdout text where the messages appear on a console)."""
+                  signif_stars: bool = True, name: str = "summary(fit)",
+                  has_cor: bool | None = None) -> tuple[str, str, int]:
+    """``print(summary(fit), correlation = ...)``: (text lme4 writes to stdout, text of its
+    messages, the position in the stdout text where the messages appear on a console).
+    ``has_cor``: whether ``summary()`` computed the correlation (lme4's default: p <= 12)."""
     out = prt_meth_title(d.title or meth_title(d.REML), d.cls)
     out += prt_family(d.family, d.link)
     out += prt_call(d.formula, d.data, d.weights, d.offset, d.subset)
@@ -303,12 +304,14 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
         out += "\nFixed effects:\n"
         out += rf.print_coefmat(d.coefficients.tolist(), d.coef_names, list(d.coef_colnames),
                                 digits=digits, signif_stars=signif_stars)
+        if has_cor is None:
+            has_cor = p <= COR_MAX
         if correlation is None:
-            correlation = p <= COR_MAX
-            if not correlation:
+            correlation = has_cor and p <= COR_MAX
+            if not correlation and p > COR_MAX:
                 msgs += cor_not_shown_message(p, name)
-        elif correlation and p > COR_MAX and p > 1:
-            # summary() computed no correlation when p > 12: lme4 says so, then computes it
+        elif correlation and not has_cor and p > 1:
+            # summary() did not compute the correlation: lme4 says so, then computes it
             msgs += "\nCorrelation of fixed effects could have been required in summary()\n"
             pos = len(out)
         if correlation and p > 1 and d.corr is not None:

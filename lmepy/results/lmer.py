@@ -153,7 +153,7 @@ class CoefDict(dict):
 class SummaryMerMod:
     """lme4's ``summary(fit)``: ``str()`` is ``print(summary(fit))``'s text (with the
     messages lme4 sends to stderr in their place); ``coefficients`` is R's
-    ``coef(summary(fit))``."""
+    ``coef(summary(fit))``. ``format(correlation=True)`` is ``print(s, correlation=TRUE)``."""
 
     def __init__(self, fit: LmerMod, correlation: bool | None = None, ddf: str | None = None):
         self._data = fit._print_data()
@@ -175,11 +175,11 @@ class SummaryMerMod:
     def format_parts(self, digits: int = 4, correlation: bool | None = None,
                      signif_stars: bool = True) -> tuple[str, str, int]:
         """The printed summary split as R splits it: (what goes to stdout, the text of
-        lme4's messages, the position in the stdout text where the messages appear)."""
-        if correlation is None:
-            correlation = self.correlation
+        lme4's messages, the position in the stdout text where the messages appear).
+        `correlation` is print's argument; ``summary(correlation=)`` decides, as in lme4,
+        whether the correlation was computed (default: p <= 12)."""
         return lp.summary_parts(self._data, digits=digits, correlation=correlation,
-                                signif_stars=signif_stars)
+                                signif_stars=signif_stars, has_cor=self.correlation)
 
     def format(self, digits: int = 4, correlation: bool | None = None,
                signif_stars: bool = True) -> str:
@@ -704,10 +704,14 @@ def _lmertest_data(fit: LmerMod, d: lp.PrintData, ddf: str) -> lp.PrintData:
     from lmepy.inference.tables import coef_table, method_title, normalize_ddf
 
     method = normalize_ddf(ddf)
-    tab = coef_table(fit, method)
     if method == "lme4":
         return d
-    return dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
+    tab = coef_table(fit, method)
+    # lmerTest keeps the call as the user wrote it: no expansion of `||` in its Formula line
+    terms = getattr(fit.model, "terms", None)
+    f = getattr(terms, "formula", None) if terms is not None else None
+    formula = lp.deparse_lines(f) if f is not None else d.formula
+    return dataclasses.replace(d, formula=formula, coefficients=tab.to_numpy(dtype=float),
                                coef_colnames=tuple(str(c) for c in tab.columns),
                                title=method_title(fit.isREML(), method),
                                cls="lmerModLmerTest")
