@@ -166,3 +166,35 @@ def test_insteval_is_fast() -> None:
     elapsed = time.perf_counter() - t0
     assert m.n == REF["lFormula"]["insteval"]["n"]
     assert elapsed < 1.0
+
+
+# R's own error texts the evaluator reproduces; other failures (the parser's, R internals such
+# as "'x' must be numeric") must still be lmepy errors.
+_R_TEXTS = ("variable lengths differ", "not meaningful for factors", "non-numeric argument to",
+            "missing values are not allowed in 'poly'",
+            "'degree' must be less than number of unique points")
+
+
+@pytest.mark.parametrize("case", REF["random_formulas"], ids=lambda c: c["formula"])
+def test_random_formula_against_r(case: dict) -> None:
+    from lmepy.errors import DataError, FormulaError
+
+    df = data("fuzz")
+    if "error" in case:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises((FormulaError, DataError)) as info:
+                model_matrix(case["formula"], df)
+        err = info.value
+        text = err.message if isinstance(err, FormulaError) else str(err)
+        if case["error"].startswith(_R_TEXTS):
+            assert text == case["error"]
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = model_matrix(case["formula"], df)
+    assert list(X.columns) == case["colnames"]
+    assert r_rownames(X.index) == case["rownames"]
+    expected = np.column_stack([floats(c) for c in case["X"]]) if case["X"] else \
+        np.zeros((len(case["rownames"]), 0))
+    np.testing.assert_allclose(X.to_numpy(), expected, **TOL)

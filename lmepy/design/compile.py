@@ -136,6 +136,19 @@ def _fixed_exprs(mt: ModelTerms) -> list[Expr]:
     return out
 
 
+def _frame_exprs(mt: ModelTerms) -> list[Expr]:
+    """R's model-frame variables of the fixed part: every variable the formula names, removed
+    terms included (R evaluates them, and na.omit looks at them too)."""
+    try:
+        out = list(mt.variables())
+    except Exception:  # hand-built terms that do not print back to a formula
+        out = []
+    for e in _fixed_exprs(mt):
+        if str(e) not in {str(v) for v in out}:
+            out.append(e)
+    return out
+
+
 def _random_exprs(mt: ModelTerms) -> list[Expr]:
     out: list[Expr] = []
     for rt in mt.random:
@@ -167,9 +180,10 @@ def model_matrix(
         df = check_data_frame(data)
         mt = expand_dot(mt, df)
         ev = Evaluator(df, text)
-        exprs = _fixed_exprs(mt)
+        exprs = _frame_exprs(mt)
         frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
-    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
+    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
+                                     response=None if mt.response is None else str(mt.response))
     out = pd.DataFrame(x, columns=names, index=frame.index)
     out.attrs["assign"] = assign
     out.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
@@ -354,14 +368,15 @@ def lFormula(
     if offset is not None:
         extras["(offset)"] = _column_vector(offset, df, "offset", n0)
     ev = Evaluator(df, text)
-    exprs = _fixed_exprs(mt) + _random_exprs(mt)
+    exprs = _frame_exprs(mt) + _random_exprs(mt)
     frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True)
     n = frame.n
     if n == 0:
         raise DataError("0 (non-NA) cases")
     re = build_reterms(mt, frame)
     check_reterms(re, n)
-    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts)
+    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
+                                     response=str(mt.response))
     x, names, assign, dropped = drop_rank_deficient(x, names, assign)
     if check_scale_x:
         check_scale(x)

@@ -85,10 +85,8 @@ class Evaluator:
                     v = column_value(self.data[key], key)
                 else:
                     raise
-            if v.is_scalar:
-                v = Value(v.kind, np.full(self.n, v.data.item(),
-                                          dtype=v.data.dtype if v.kind != CHR else object),
-                          v.levels, v.ordered, v.colnames, v.attrs)
+            if v.is_scalar:  # R does not recycle a constant variable to the data's length
+                v = Value(v.kind, v.data.reshape(1), v.levels, v.ordered, v.colnames, v.attrs)
             if len(v) != self.n:
                 raise self._error(f"variable lengths differ (found for '{key}')", key)
             self.cache[key] = v
@@ -130,8 +128,11 @@ class Evaluator:
         if v.kind == LGL:
             return np.where(v.data < 0, np.nan, v.data.astype(np.float64))
         if v.kind == FAC:
-            raise self._error(f"'{what}' not meaningful for factors", what)
-        raise self._error(f"non-numeric argument to '{what}'", what)
+            raise self._error(f"\u2018{what}\u2019 not meaningful for factors", what)
+        binary = what in _ARITH or what in _COMPARE or what in ("&", "|", "&&", "||", "!")
+        raise self._error("non-numeric argument to "
+                          + ("binary operator" if binary else "mathematical function"), what,
+                          call=not binary)
 
     def _flat(self, x: np.ndarray, v: Value, op: str) -> np.ndarray:
         """A one-column matrix as a vector (comparisons and logic give vectors here)."""
@@ -153,11 +154,6 @@ class Evaluator:
             raise self._error("non-conformable arrays", op)
         return x, y
 
-    def vector(self, x: np.ndarray) -> np.ndarray:
-        """A scalar recycled to the data's length, as R recycles it."""
-        x = np.asarray(x, dtype=np.float64)
-        return np.full(self.n, float(x)) if x.ndim == 0 else x
-
     def _unary(self, e: UnaryOp) -> Value:
         v = self.eval(e.operand)
         if e.op == "-":
@@ -165,6 +161,10 @@ class Evaluator:
         if e.op == "+":
             return _num_like(v, self._numeric(v, "+"))
         if e.op == "!":
+            if v.kind == FAC:
+                warnings.warn("\u2018!\u2019 not meaningful for factors", RuntimeWarning,
+                              stacklevel=2)
+                return Value(LGL, np.full(1 if v.is_scalar else len(v), -1, dtype=np.int8))
             x = self._flat(self._numeric(v, "!"), v, "!")
             return _logical(x == 0, np.isnan(x))
         raise self._error(f"operator '{e.op}' cannot be used here", e.op)
@@ -184,6 +184,14 @@ class Evaluator:
         if op not in _ARITH and op not in _COMPARE and op not in ("&", "|", "&&", "||"):
             raise self._error(f"operator '{op}' cannot be used inside a function call or I()",
                               op)
+        if a.kind == FAC or b.kind == FAC:
+            # R's Ops.factor: a warning, and NA for every element
+            warnings.warn(f"\u2018{op}\u2019 not meaningful for factors", RuntimeWarning,
+                          stacklevel=2)
+            n = max(1 if a.is_scalar else len(a), 1 if b.is_scalar else len(b))
+            return Value(LGL, np.full(n, -1, dtype=np.int8))
+        if op in _COMPARE and (a.kind == CHR or b.kind == CHR):
+            return _compare_strings(op, a, b, self)
         x, y = self._numeric(a, op), self._numeric(b, op)
         if op not in _ARITH:
             x, y = self._flat(x, a, op), self._flat(y, b, op)
@@ -260,6 +268,30 @@ def _num_like(v: Value, data: np.ndarray) -> Value:
     return Value(NUM, np.asarray(data, dtype=np.float64))
 
 
+def _compare_strings(op: str, a: Value, b: Value, ev: Evaluator) -> Value:
+    """R compares a character vector with anything as strings, in the collation order."""
+    from .values import _collate_key
+
+    for v in (a, b):
+        if v.kind == MAT:
+            raise ev._error(f"'{op}' of a matrix and a character vector is not supported", op)
+    sa, sb = np.atleast_1d(_as_strings(a)), np.atleast_1d(_as_strings(b))
+    n = max(len(sa), len(sb))
+    if len(sa) == 1:
+        sa = np.repeat(sa, n)
+    if len(sb) == 1:
+        sb = np.repeat(sb, n)
+    if len(sa) != len(sb):
+        raise ev._error("longer object length is not a multiple of shorter object length", op)
+    na = np.array([x is None or y is None for x, y in zip(sa, sb, strict=True)], dtype=bool)
+    cmp = np.array([0 if (x is None or y is None) else
+                    (lambda kx, ky: (kx > ky) - (kx < ky))(_collate_key(x), _collate_key(y))
+                    for x, y in zip(sa, sb, strict=True)], dtype=np.int64)
+    res = {"<": cmp < 0, ">": cmp > 0, "<=": cmp <= 0, ">=": cmp >= 0,
+           "==": cmp == 0, "!=": cmp != 0}[op]
+    return _logical(res, na)
+
+
 def _logical(values: np.ndarray, na: np.ndarray) -> Value:
     out = np.where(na, -1, np.asarray(values, dtype=bool).astype(np.int8))
     return Value(LGL, np.asarray(out, dtype=np.int8))
@@ -305,9 +337,15 @@ def _unary_math(func: Callable, rname: str) -> Callable:
 def _log(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     x = ev._numeric(v, "log")
-    base = ev.const(ev.arg(e, 1, "base", required=False), None)
+    base_e = ev.arg(e, 1, "base", required=False)
     with np.errstate(all="ignore"):
-        out = np.log(x) if base is None else np.log(x) / math.log(base)
+        if base_e is None:
+            out = np.log(x)
+        else:
+            bv = ev.eval(base_e)
+            base = ev._flat(np.asarray(ev._numeric(bv, "log"), dtype=np.float64), bv, "log")
+            x2, b2 = ev._conform(np.asarray(x, dtype=np.float64), base, "log")
+            out = np.log(x2) / np.log(b2)
     if np.any(np.isnan(out) & ~np.isnan(x)):
         warnings.warn("NaNs produced", RuntimeWarning, stacklevel=3)
     return _num_like(v, out)
@@ -345,7 +383,7 @@ def _as_numeric(ev: Evaluator, e: Call) -> Value:
 def _factor(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     if v.is_scalar:
-        v = Value(v.kind, np.full(ev.n, v.data.item(), dtype=v.data.dtype), v.levels)
+        v = Value(v.kind, v.data.reshape(1), v.levels)
     if v.kind == MAT:
         raise ev._error("factor() of a matrix is not supported", e.func, call=True)
     f = v.as_factor()
@@ -359,7 +397,9 @@ def _poly(ev: Evaluator, e: Call) -> Value:
     if len(e.args) > 2:
         raise ev._error("poly() of several variables is not supported", e.func, call=True)
     v = ev.eval(ev.arg(e, 0, "x"))
-    x = ev.vector(ev._numeric(v, "poly"))
+    if v.kind == FAC:  # poly() takes a factor's integer codes (R: as.numeric(x))
+        v = Value(NUM, np.where(v.data < 0, np.nan, v.data + 1.0))
+    x = np.atleast_1d(np.asarray(ev._numeric(v, "poly"), dtype=np.float64))
     if v.kind == MAT:
         raise ev._error("poly() of a matrix is not supported", e.func, call=True)
     degree = ev.const(ev.arg(e, 1, "degree", required=False), 1.0)
@@ -410,7 +450,7 @@ def orthopoly_predict(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np
 
 def _scale(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
-    x = ev.vector(ev._numeric(v, "scale"))
+    x = np.atleast_1d(np.asarray(ev._numeric(v, "scale"), dtype=np.float64))
     if x.ndim == 1:
         x = x[:, None]
     center = ev.const(ev.arg(e, 1, "center", required=False), True)
@@ -441,25 +481,30 @@ def _scale(ev: Evaluator, e: Call) -> Value:
 
 
 def _cbind(ev: Evaluator, e: Call) -> Value:
+    """R's cbind(): columns named after symbol arguments (deparse.level = 1), length-one
+    arguments recycled to the longest."""
+    parts: list[tuple[np.ndarray, list[str]]] = []
+    items: list[tuple[str | None, Expr]] = [(None, a) for a in e.args] + list(e.kwargs)
+    for k, a in items:
+        v = ev.eval(a)
+        x = np.atleast_1d(np.asarray(ev._numeric(v, "cbind"), dtype=np.float64))
+        if x.ndim == 1:
+            inner = a.body if isinstance(a, Paren) else a
+            name = k if k is not None else (inner.id if isinstance(inner, Name) else "")
+            parts.append((x[:, None], [name]))
+        else:
+            parts.append((x, list(v.colnames) if v.colnames else [""] * x.shape[1]))
+    nrow = max(p[0].shape[0] for p in parts)
     cols: list[np.ndarray] = []
     names: list[str] = []
-    for a in e.args:
-        v = ev.eval(a)
-        x = np.asarray(ev._numeric(v, "cbind"), dtype=np.float64)
-        if x.ndim == 0:
-            x = np.full(ev.n, float(x))
-        if x.ndim == 1:
-            cols.append(x[:, None])
-            inner = a.body if isinstance(a, Paren) else a
-            names.append(inner.id if isinstance(inner, Name) else "")
-        else:
-            cols.append(x)
-            names += list(v.colnames) if v.colnames else [""] * x.shape[1]
-    for k, a in e.kwargs:
-        v = ev.eval(a)
-        x = np.asarray(ev._numeric(v, "cbind"), dtype=np.float64)
-        cols.append((np.full(ev.n, float(x)) if x.ndim == 0 else x).reshape(ev.n, -1))
-        names.append(k)
+    for x, nm in parts:
+        if x.shape[0] != nrow:
+            if x.shape[0] != 1:
+                raise ev._error("number of rows of matrices must match (see arg 2)", e.func,
+                                call=True)
+            x = np.repeat(x, nrow, axis=0)
+        cols.append(x)
+        names += nm
     return Value(MAT, np.hstack(cols), colnames=names)
 
 

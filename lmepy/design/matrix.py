@@ -9,6 +9,7 @@ why ``~ recipe:temp`` and ``~ 0 + a:b`` give full dummy sets.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -70,10 +71,17 @@ def design_matrix(
     intercept: bool,
     frame: ModelFrame,
     contrasts: Mapping[str, object] | None = None,
+    response: str | None = None,
 ) -> tuple[np.ndarray, list[str], list[int]]:
-    """(X, column names, assign) as R's model.matrix() builds them from the frame."""
+    """(X, column names, assign) as R's model.matrix() builds them from the frame. A
+    term that is the ``response`` alone is dropped (no columns), as R does."""
     n = frame.n
     codes = factor_codes(terms, intercept, frame)
+    # R drops a term that is the response alone (interactions with it stay)
+    alone = [response is not None and [str(f) for f in t.factors] == [response] for t in terms]
+    if any(alone):
+        warnings.warn("the response appeared on the right-hand side and was dropped",
+                      UserWarning, stacklevel=3)
     blocks: list[np.ndarray] = []
     names: list[str] = []
     assign: list[int] = []
@@ -86,6 +94,8 @@ def design_matrix(
         nm: list[str] = []
         for f in t.factors:
             key = str(f)
+            if alone[j]:
+                break
             b, bn = _variable_block(key, frame[key], codes[j][key], contrasts)
             if mat is None:
                 mat, nm = b, bn
@@ -94,6 +104,8 @@ def design_matrix(
                 mat = (b[:, :, None] * mat[:, None, :]).reshape(n, b.shape[1] * mat.shape[1])
                 nm = [f"{m}:{x}" for x in bn for m in nm]
         if mat is None:
+            warnings.warn(f"problem with term {j + 1} in model.matrix: no columns are assigned",
+                          UserWarning, stacklevel=3)
             continue
         blocks.append(mat)
         names += nm
