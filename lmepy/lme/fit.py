@@ -455,6 +455,14 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         opt = bobyqa(prob.objective, x, lower, optctrl)
         feval += opt["feval"]
         xnew = opt["par"]
+        if control.get("restart", True) and prob.n_params > 1:
+            # a second, short BOBYQA from the answer with small first steps: the first run
+            # can stop early on a ridge (badly scaled structure parameters)
+            ctrl2 = dict(optctrl, initial_step=np.asarray(optctrl["initial_step"]) * 0.1)
+            opt2 = bobyqa(prob.objective, xnew, lower, ctrl2)
+            feval += opt2["feval"]
+            if opt2["fval"] < opt["fval"]:
+                opt, xnew = opt2, opt2["par"]
         if not needs_update:
             x = xnew
             break

@@ -24,20 +24,25 @@ class SingleLevel:
         self.G = nlevels
         self.nmax = int(counts.max()) if len(counts) else 0
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.order = None if np.array_equal(order, np.arange(len(codes))) else order
+        self.balanced = bool(len(counts) and np.all(counts == self.nmax))
         within = np.arange(len(codes)) - np.repeat(starts, counts)
-        self.order = order
-        self.gidx = np.repeat(np.arange(nlevels), counts)
-        self.widx = within
+        self.flat = np.repeat(np.arange(nlevels), counts) * self.nmax + within
+        # columns [X (p), y, Z (k)] -> [Z, X, y]
+        self.colperm = np.r_[np.arange(p + 1, p + 1 + k), np.arange(p + 1)]
         self.eye = np.eye(k)
 
     def set_rows(self, Mw: np.ndarray) -> None:
         """Mw: whitened rows in data order, columns [X (p), y, Z (k)]."""
         k, p = self.k, self.p
         m = k + p + 1
-        P = np.zeros((self.G, self.nmax, m))
-        Ms = Mw[self.order]
-        P[self.gidx, self.widx, :k] = Ms[:, p + 1:]
-        P[self.gidx, self.widx, k:] = Ms[:, :p + 1]
+        Ms = Mw[:, self.colperm] if self.order is None else Mw[self.order][:, self.colperm]
+        if self.balanced:
+            P = Ms.reshape(self.G, self.nmax, m)
+        else:
+            P = np.zeros((self.G * self.nmax, m))
+            P[self.flat] = Ms
+            P = P.reshape(self.G, self.nmax, m)
         C = np.matmul(P.transpose(0, 2, 1), P)
         self.A = C[:, :k, :k]
         self.B = C[:, :k, k:]
