@@ -222,3 +222,15 @@ def test_correlation_rules_follow_lme4():
     d2 = print_data(CASES["orth_reml"])  # p = 4
     out, msgs, _ = lp.summary_parts(d2, has_cor=False)  # summary(fit, correlation = FALSE)
     assert "Correlation of Fixed Effects" not in out and msgs == ""
+
+
+@pytest.mark.parametrize("cid", list(RF["lme4"]))
+def test_print_arguments(cid):
+    """print(summary(fit), digits = 3, ranef.comp = "Std.Dev.", signif.stars = FALSE) and
+    print(fit, digits = 6, ranef.comp = c("Variance", "Std.Dev."))."""
+    c = RF["lme4"][cid]
+    d = extra_data(c)
+    out, _, _ = lp.summary_parts(d, digits=3, ranef_comp=("Std.Dev.",), signif_stars=False)
+    assert lines(out) == rlines(c["print_summary_d3_sd"])
+    text = lp.fit_text(d, digits=6, ranef_comp=("Variance", "Std.Dev."))
+    assert lines(text) == rlines(c["print_fit_d6_var"])

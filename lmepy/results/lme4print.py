@@ -283,7 +283,9 @@ class PrintData:
 
 def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None,
                   signif_stars: bool = True, name: str = "summary(fit)",
-                  has_cor: bool | None = None) -> tuple[str, str, int]:
+                  has_cor: bool | None = None,
+                  ranef_comp: Sequence[str] = ("Variance", "Std.Dev.")
+                  ) -> tuple[str, str, int]:
     """``print(summary(fit), correlation = ...)``: (text lme4 writes to stdout, text of its
     messages, the position in the stdout text where the messages appear on a console).
     ``has_cor``: whether ``summary()`` computed the correlation (lme4's default: p <= 12)."""
@@ -295,7 +297,7 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
     out += "\n"
     out += prt_resids(d.resid_quantiles, digits)
     out += "Random effects:\n"
-    out += varcorr_text(d.varcor, d.sigma, digits, ("Variance", "Std.Dev."))
+    out += varcorr_text(d.varcor, d.sigma, digits, ranef_comp)
     out += prt_grps(d.ngrps, d.nobs)
     msgs = ""
     pos = -1
@@ -324,14 +326,15 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
     return out, msgs, pos
 
 
-def fit_text(d: PrintData, digits: int = 4) -> str:
-    """``print(fit)``: lme4's short print."""
+def fit_text(d: PrintData, digits: int = 4, ranef_comp: Sequence[str] = ("Std.Dev.",)
+             ) -> str:
+    """``print(fit, digits, ranef.comp)``: lme4's short print."""
     out = prt_meth_title(d.title or meth_title(d.REML), d.cls)
     out += prt_family(d.family, d.link)
     out += prt_call(d.formula, d.data, d.weights, d.offset, d.subset)
     out += prt_aictab(d.aictab, 4)
     out += "Random effects:\n"
-    out += varcorr_text(d.varcor, d.sigma, digits, ("Std.Dev.",))
+    out += varcorr_text(d.varcor, d.sigma, digits, ranef_comp)
     out += prt_grps(d.ngrps, d.nobs)
     if d.coef_names:
         out += "Fixed Effects:\n"

@@ -173,19 +173,23 @@ class SummaryMerMod:
         self.optinfo = self._data.optinfo
 
     def format_parts(self, digits: int = 4, correlation: bool | None = None,
-                     signif_stars: bool = True) -> tuple[str, str, int]:
+                     signif_stars: bool = True,
+                     ranef_comp: tuple[str, ...] = ("Variance", "Std.Dev.")
+                     ) -> tuple[str, str, int]:
         """The printed summary split as R splits it: (what goes to stdout, the text of
         lme4's messages, the position in the stdout text where the messages appear).
         `correlation` is print's argument; ``summary(correlation=)`` decides, as in lme4,
         whether the correlation was computed (default: p <= 12)."""
         return lp.summary_parts(self._data, digits=digits, correlation=correlation,
-                                signif_stars=signif_stars, has_cor=self.correlation)
+                                signif_stars=signif_stars, has_cor=self.correlation,
+                                ranef_comp=ranef_comp)
 
     def format(self, digits: int = 4, correlation: bool | None = None,
-               signif_stars: bool = True) -> str:
-        """``print(summary(fit), digits, correlation, signif.stars)``, with lme4's messages
-        where a console shows them."""
-        out, msgs, pos = self.format_parts(digits, correlation, signif_stars)
+               signif_stars: bool = True,
+               ranef_comp: tuple[str, ...] = ("Variance", "Std.Dev.")) -> str:
+        """``print(summary(fit), digits, correlation, signif.stars, ranef.comp)``, with
+        lme4's messages where a console shows them."""
+        out, msgs, pos = self.format_parts(digits, correlation, signif_stars, ranef_comp)
         return out[:pos] + msgs + out[pos:]
 
     def __str__(self) -> str:
@@ -642,9 +646,9 @@ class LmerMod:
             cols[f"sim_{i + 1}"] = base + Zt.T @ b + e
         return pd.DataFrame(cols, index=self._index())
 
-    def format(self, digits: int = 4) -> str:
-        """``print(fit, digits)``'s text."""
-        return lp.fit_text(self._print_data(), digits=digits)
+    def format(self, digits: int = 4, ranef_comp: tuple[str, ...] = ("Std.Dev.",)) -> str:
+        """``print(fit, digits, ranef.comp)``'s text."""
+        return lp.fit_text(self._print_data(), digits=digits, ranef_comp=ranef_comp)
 
     def __str__(self) -> str:
         return self.format()

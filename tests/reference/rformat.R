@@ -219,7 +219,12 @@ lme4_case <- function(fit, data_name, correlation = NULL) {
        fit_msgs = lme4:::.merMod.msgs(fit),
        correlation = if (is.null(correlation)) NA else correlation,
        print_summary = capture.output(print(ss, correlation = correlation)),
-       print_fit = capture.output(print(fit)))
+       print_fit = capture.output(print(fit)),
+       # other arguments of the print methods
+       print_summary_d3_sd = capture.output(print(ss, digits = 3, ranef.comp = "Std.Dev.",
+                                                  signif.stars = FALSE)),
+       print_fit_d6_var = capture.output(print(fit, digits = 6,
+                                               ranef.comp = c("Variance", "Std.Dev."))))
 }
 ssx <- sleepstudy
 ssx$D2 <- 2 * ssx$Days
