@@ -325,3 +325,15 @@ def test_ranef_attrs_alias():
     assert re["Subject"].attrs["condVar"] is pv
     assert list(re["Subject"].columns) == ["(Intercept)", "Days"]
     assert fit_case("ss_diag").ranef(condVar=False)["Subject"].attrs == {}
+
+
+@pytest.mark.parametrize("cid", ALL)
+def test_formula_and_weights(cid):
+    c = CASES[cid]
+    fit = fit_case(cid)
+    assert fit.formula() == c["formula_R"]
+    w = fit.weights().to_numpy()
+    if c["weights"]:
+        np.testing.assert_array_equal(w, np.asarray(c["data_extra"][c["weights"]]))
+    else:
+        assert np.all(w == 1.0)

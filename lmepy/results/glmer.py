@@ -36,6 +36,9 @@ class GlmerMod(LmerMod):
     def _npar(self) -> int:
         return len(self._xnames) + self._ntheta() + (1 if self._has_scale else 0)
 
+    def _prior_weights(self) -> np.ndarray:
+        return np.asarray(self.sol.prior_weights, dtype=float)
+
     def family(self) -> Any:
         """The GLM family object of the fit."""
         return self.sol.family

@@ -227,6 +227,14 @@ class LmerMod:
     def isREML(self) -> bool:
         return bool(self.sol.REML)
 
+    def formula(self) -> str:
+        """``formula(fit)`` deparsed on one line, as lme4 keeps it (``||`` expanded)."""
+        return " ".join(s.rstrip() for s in self._formula_text())
+
+    def weights(self) -> pd.Series:
+        """``weights(fit)``: the prior weights (1 when none were given)."""
+        return pd.Series(self._prior_weights(), index=self._index())
+
     def nobs(self) -> int:
         """Number of observations used in the fit."""
         return int(self.model.n)
