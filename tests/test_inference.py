@@ -22,7 +22,7 @@ from lmepy.errors import DataError
 from lmepy.fit.lmm import fit_lmm
 from lmepy.inference import kenward_roger, satterthwaite
 from lmepy.inference._common import solution_at
-from lmepy.inference.confint import confint, sdcor_to_theta, theta_to_sdcor
+from lmepy.inference.confint import boot_intervals, confint, sdcor_to_theta, theta_to_sdcor
 from lmepy.inference.lrt import RefitMLMessage, anova_lrt
 from lmepy.inference.tables import (
     anova_type3,
@@ -457,3 +457,16 @@ def test_type3_does_not_depend_on_coding(contrasts: dict) -> None:
     np.testing.assert_allclose(got[:, 3], R[:, 3], rtol=1e-4)
     got_kr = anova_type3(sol, "Kenward-Roger").to_numpy(dtype=float)
     np.testing.assert_allclose(got_kr, _tab(c["anova_kr"]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("key,type_,level", [("perc", "perc", 0.95), ("basic", "basic", 0.95),
+                                             ("norm", "norm", 0.95), ("perc90", "perc", 0.9)])
+def test_boot_intervals_from_replicates(key: str, type_: str, level: float) -> None:
+    """lme4's confint of a bootMer object, from the same (fixed) replicate values."""
+    b = REF["boot_ci"]
+    t = _arr(b["t"])
+    got = boot_intervals(np.array(b["t0"]), t, level=level, type=type_, names=b["names"])
+    ref = b[key]
+    assert list(got.index) == ref["rownames"]
+    assert list(got.columns) == ref["colnames"]
+    np.testing.assert_allclose(got.to_numpy(), _tab(ref), rtol=1e-12)

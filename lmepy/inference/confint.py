@@ -26,7 +26,8 @@ from scipy import optimize, stats
 from lmepy.fit.lmm import LmmProblem, LmmSolution, fit_lmm
 from lmepy.inference._common import as_solution, refit_ml, vcov_beta, xnames
 
-__all__ = ["confint", "confint_wald", "confint_profile", "confint_boot", "profile_zeta",
+__all__ = ["confint", "confint_wald", "confint_profile", "confint_boot", "boot_intervals",
+           "profile_zeta",
            "sdcor_names", "theta_to_sdcor", "sdcor_to_theta"]
 
 
@@ -140,12 +141,12 @@ def _sdcor_bounds(ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pct_names(level: float) -> list[str]:
+    """lme4's column names: ``paste(format(100 * a, trim = TRUE, scientific = FALSE,
+    digits = 3), "%")`` for a = (1 - level)/2 and 1 - a."""
+    from lmepy.results import rformat as rf
+
     a = (1.0 - level) / 2.0
-    out = []
-    for p in (a, 1.0 - a):
-        s = f"{100 * p:.3g}"
-        out.append(f"{s} %")
-    return out
+    return [f"{t.strip()} %" for t in rf.format_num([100 * a, 100 * (1 - a)], digits=3)]
 
 
 def confint_wald(fit: Any, level: float = 0.95) -> pd.DataFrame:
@@ -389,9 +390,10 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
 
 
 def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | None = None,
-                 ncpus: int = 1, progress: bool = False) -> pd.DataFrame:
-    """Parametric-bootstrap percentile intervals: nsim responses simulated from the fitted
-    model, each refitted, quantiles (R's type 7) of the estimates on lme4's parameter scale.
+                 ncpus: int = 1, progress: bool = False, type: str = "perc") -> pd.DataFrame:
+    """Parametric-bootstrap intervals: nsim responses simulated from the fitted model, each
+    refitted, and intervals on lme4's parameter scale from the replicates as lme4 computes
+    them (``boot_intervals``; type "perc", "basic" or "norm").
 
     Every replicate has its own random stream spawned from ``seed``, so results do not
     depend on ``ncpus`` (worker processes via concurrent.futures). The stream is NumPy's,
@@ -422,14 +424,63 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     if progress:
         sys.stderr.write("\n")
     B = np.vstack(results)
-    a = (1.0 - level) / 2.0
-    lo = np.quantile(B, a, axis=0, method="linear")
-    hi = np.quantile(B, 1.0 - a, axis=0, method="linear")
-    names = sdcor_names(sol) + xnames(sol)
-    out = pd.DataFrame({c: v for c, v in zip(_pct_names(level), (lo, hi), strict=True)},
-                       index=names)
+    ks = _term_sizes(sol)
+    t0 = np.concatenate([theta_to_sdcor(np.asarray(sol.theta), ks, float(sol.sigma)),
+                         np.asarray(sol.beta, dtype=float)])
+    out = boot_intervals(t0, B, level=level, type=type, names=sdcor_names(sol) + xnames(sol))
     out.attrs["boot_samples"] = B
+    out.attrs["t0"] = t0
     return out
+
+
+def _norm_inter(t: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Order-statistic quantiles of the replicates at probabilities alpha, interpolated on
+    the normal-quantile scale between the (R+1)·alpha neighbours (the boot package's rule)."""
+    t = np.sort(t[np.isfinite(t)])
+    R = len(t)
+    out = np.empty(len(alpha))
+    for i, a in enumerate(alpha):
+        rk = (R + 1) * a
+        k = int(math.trunc(rk))
+        if k == rk and 0 < k <= R:
+            out[i] = t[k - 1]
+        elif k <= 0:
+            out[i] = t[0]
+        elif k >= R:
+            out[i] = t[R - 1]
+        else:
+            z, zk, zk1 = stats.norm.ppf([a, k / (R + 1), (k + 1) / (R + 1)])
+            out[i] = t[k - 1] + (z - zk) / (zk1 - zk) * (t[k] - t[k - 1])
+    return out
+
+
+def boot_intervals(t0: np.ndarray, t: np.ndarray, level: float = 0.95, type: str = "perc",
+                   names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Intervals from bootstrap replicates t (nsim x npar; NaN for failed refits) around the
+    estimates t0, as lme4's ``confint`` of a ``bootMer`` object computes them (boot.ci):
+    "perc" percentile, "basic" (2 t0 - percentiles), "norm" (bias-corrected normal)."""
+    t = np.atleast_2d(np.asarray(t, dtype=float))
+    t0 = np.asarray(t0, dtype=float)
+    rows = []
+    for j in range(t.shape[1]):
+        tj = t[:, j][np.isfinite(t[:, j])]
+        if len(tj) == 0:
+            rows.append([np.nan, np.nan])
+            continue
+        if type == "perc":
+            rows.append(list(_norm_inter(tj, np.array([(1 - level) / 2, (1 + level) / 2]))))
+        elif type == "basic":
+            q = _norm_inter(tj, np.array([(1 + level) / 2, (1 - level) / 2]))
+            rows.append(list(2 * t0[j] - q))
+        elif type == "norm":
+            bias = float(np.mean(tj)) - t0[j]
+            merr = math.sqrt(float(np.var(tj, ddof=1))) * stats.norm.ppf((1 + level) / 2)
+            rows.append([t0[j] - bias - merr, t0[j] - bias + merr])
+        else:
+            raise ValueError("'arg' should be one of \u201cperc\u201d, \u201cnorm\u201d, "
+                             f"\u201cbasic\u201d (got {type!r})")
+    idx = list(names) if names is not None else [str(i + 1) for i in range(t.shape[1])]
+    return pd.DataFrame(rows, index=idx, columns=_pct_names(level))
 
 
 def _progress(k: int, n: int) -> None:
@@ -441,7 +492,7 @@ def _progress(k: int, n: int) -> None:
 
 def confint(fit: Any, method: str = "profile", level: float = 0.95,
             parm: Sequence[str] | None = None, nsim: int = 500, seed: int | None = None,
-            ncpus: int = 1, progress: bool = False) -> pd.DataFrame:
+            ncpus: int = 1, progress: bool = False, boot_type: str = "perc") -> pd.DataFrame:
     """lme4's ``confint(fit, method = "profile" | "Wald" | "boot")``."""
     m = str(method).lower()
     if m == "wald":
@@ -449,7 +500,8 @@ def confint(fit: Any, method: str = "profile", level: float = 0.95,
     elif m == "profile":
         return confint_profile(fit, level, parm)
     elif m == "boot":
-        out = confint_boot(fit, level, nsim=nsim, seed=seed, ncpus=ncpus, progress=progress)
+        out = confint_boot(fit, level, nsim=nsim, seed=seed, ncpus=ncpus, progress=progress,
+                           type=boot_type)
     else:
         raise ValueError("'arg' should be one of \u201cprofile\u201d, \u201cWald\u201d, "
                          f"\u201cboot\u201d (got {method!r})")

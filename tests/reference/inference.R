@@ -25,6 +25,8 @@
 #                messages, print}}  lme4::anova on lme4::lmer fits
 #   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
 #                    messages, warnings}}
+#   boot_ci: {t0, names, t (99 x 4 replicate matrix, one NA), perc, basic, norm, perc90}:
+#            lme4's confint() of a bootMer object built from those fixed replicates
 suppressPackageStartupMessages({
   library(lme4)
   library(lmerTest)
@@ -219,11 +221,30 @@ confints <- list(
                                                       data = Orthodont), "profile")
 )
 
+# ---- bootstrap intervals from given replicates (lme4's confint of a bootMer object) ------
+# The replicates are fixed numbers (R's RNG is not reproduced in Python): this checks how the
+# intervals are computed from them (boot.ci's perc / basic / norm), one NA as a failed refit.
+set.seed(101)
+bt0 <- c(.sig01 = 24.7, .sigma = 25.6, "(Intercept)" = 251.4, Days = 10.47)
+btm <- cbind(rgamma(99, 20, 20 / 24), rnorm(99, 25.6, 1.4), rnorm(99, 251.4, 6.8),
+             rnorm(99, 10.47, 1.5))
+btm[7, 1] <- NA
+colnames(btm) <- names(bt0)
+bb <- structure(list(t0 = bt0, t = btm, R = nrow(btm), sim = "parametric", stype = "i",
+                     call = quote(bootMer()), data = NULL, seed = .Random.seed,
+                     statistic = function(x) x, strata = rep(1, 10), weights = rep(0.1, 10)),
+                class = c("bootMer", "boot"))
+boot_ci <- list(t0 = I(unname(bt0)), names = I(names(bt0)), t = unname(btm),
+                perc = mat_out(confint(bb, type = "perc")),
+                basic = mat_out(confint(bb, type = "basic")),
+                norm = mat_out(confint(bb, type = "norm")),
+                perc90 = mat_out(confint(bb, type = "perc", level = 0.9)))
+
 meta <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
              lmerTest = as.character(packageVersion("lmerTest")),
              pbkrtest = as.character(packageVersion("pbkrtest")),
              width = getOption("width"))
-write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints),
+write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints, boot_ci = boot_ci),
              "tests/reference/inference.json")
 message("inference: wrote ", length(fits), " fits, ", length(lrt), " LRT tables, ",
         length(confints), " interval tables")
