@@ -106,6 +106,13 @@ class CorStruct:
         self._patterns = [(np.array(k), np.stack([self.group_rows[i] for i in v]))
                           for k, v in patterns.items()]
         self._fcache: tuple[bytes, list] | None = None
+        self._lcache: tuple[bytes, np.ndarray | None] | None = None
+        self._sorted = bool(np.array_equal(self.perm, np.arange(n)))
+        self._slices: list[slice | None] = []
+        for _, rows in self._patterns:
+            flat = rows.ravel()
+            contiguous = bool(np.all(np.diff(flat) == 1)) if len(flat) > 1 else True
+            self._slices.append(slice(int(flat[0]), int(flat[-1]) + 1) if contiguous else None)
         self.max_size = int(counts.max()) if len(counts) else 0
         self._setup_extra()
         self._u = self._initial_u()
@@ -170,7 +177,8 @@ class CorStruct:
                                                          strict=True)}
 
     def _factors(self) -> list[tuple[np.ndarray, float]]:
-        """Per covariate pattern: lower Cholesky factor and log det, cached per parameter."""
+        """Per covariate pattern: the inverse of the lower Cholesky factor and the log det,
+        cached per parameter value."""
         assert self._u is not None
         key = self._u.tobytes()
         if self._fcache is not None and self._fcache[0] == key:
@@ -178,7 +186,8 @@ class CorStruct:
         out = []
         for cov, _ in self._patterns:
             L = np.linalg.cholesky(self._cormat(cov))
-            out.append((L, 2.0 * float(np.sum(np.log(np.diag(L))))))
+            Linv = solve_triangular(L, np.eye(len(cov)), lower=True, check_finite=False)
+            out.append((Linv, 2.0 * float(np.sum(np.log(np.diag(L))))))
         self._fcache = (key, out)
         return out
 
@@ -198,18 +207,20 @@ class CorStruct:
         x = np.asarray(x, dtype=float)
         r = self._links()
         if r is not None:
+            if self._sorted:
+                return _bidiag_whiten(x, r)
             out = np.empty_like(x)
             out[self.perm] = _bidiag_whiten(x[self.perm], r)
             return out
         x2 = x.reshape(x.shape[0], -1)
         out2 = np.empty_like(x2)
-        k = x2.shape[1]
-        for (L, _), (_, rows) in zip(self._factors(), self._patterns, strict=True):
+        for (Linv, _), (_, rows), sl in zip(self._factors(), self._patterns, self._slices,
+                                            strict=True):
             m, n = rows.shape
-            block = x2[rows]                                   # (m, n, k)
-            rhs = block.transpose(1, 0, 2).reshape(n, m * k)
-            sol = solve_triangular(L, rhs, lower=True, check_finite=False)
-            out2[rows] = sol.reshape(n, m, k).transpose(1, 0, 2)
+            if sl is not None:  # the pattern's rows are one contiguous run, group by group
+                out2[sl] = np.matmul(Linv, x2[sl].reshape(m, n, -1)).reshape(m * n, -1)
+            else:
+                out2[rows] = np.matmul(Linv, x2[rows])
         return out2.reshape(x.shape)
 
     def __repr__(self) -> str:
@@ -272,8 +283,14 @@ class corAR1(CorStruct):
     def _links(self) -> np.ndarray | None:
         if not self._increasing:
             return None
-        r = np.power(self.phi, self._lag)
+        assert self._u is not None
+        key = self._u.tobytes()
+        if self._lcache is not None and self._lcache[0] == key:
+            return self._lcache[1]
+        phi = self.phi
+        r = np.where(self._lag == 1.0, phi, np.power(phi, self._lag))
         r[self._lag == 0] = 0.0
+        self._lcache = (key, r)
         return r
 
 
@@ -312,8 +329,14 @@ class corCAR1(CorStruct):
     def _links(self) -> np.ndarray | None:
         if not self._increasing:
             return None
-        r = np.power(self.phi, self._lag)
+        assert self._u is not None
+        key = self._u.tobytes()
+        if self._lcache is not None and self._lcache[0] == key:
+            return self._lcache[1]
+        phi = self.phi
+        r = np.where(self._lag == 1.0, phi, np.power(phi, self._lag))
         r[self._lag == 0] = 0.0
+        self._lcache = (key, r)
         return r
 
 
