@@ -1,6 +1,20 @@
 """lmepy: mixed-effects models for Python that speak R (lme4 and nlme formulas, numbers, output)."""
 
 from lmepy import datasets
+from lmepy.api import glmer, gls, lme, lmer
+from lmepy.covariance import (
+    corAR1,
+    corARMA,
+    corCAR1,
+    corCompSymm,
+    corSymm,
+    varConstPower,
+    varExp,
+    varFixed,
+    varIdent,
+    varPower,
+)
+from lmepy.design import lFormula, model_matrix
 from lmepy.errors import (
     ConvergenceWarning,
     DataError,
@@ -8,13 +22,39 @@ from lmepy.errors import (
     LmepyError,
     SingularFitWarning,
 )
+from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
+from lmepy.results.generics import (
+    AIC,
+    BIC,
+    REMLcrit,
+    VarCorr,
+    anova,
+    coef,
+    confint,
+    deviance,
+    fitted,
+    fixef,
+    getME,
+    isSingular,
+    logLik,
+    ngrps,
+    nobs,
+    predict,
+    ranef,
+    residuals,
+    sigma,
+    simulate,
+    summary,
+    vcov,
+)
 
 __all__ = [
-    "ConvergenceWarning",
-    "DataError",
-    "FormulaError",
-    "LmepyError",
-    "SingularFitWarning",
-    "datasets",
+    "AIC", "BIC", "ConvergenceWarning", "DataError", "FormulaError", "Gamma", "LmepyError",
+    "REMLcrit", "SingularFitWarning", "VarCorr", "anova", "binomial", "coef", "confint",
+    "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
+    "fixef", "gaussian", "getME", "glmer", "gls", "inverse_gaussian", "isSingular", "lFormula",
+    "lme", "lmer", "logLik", "model_matrix", "ngrps", "nobs", "poisson", "predict", "ranef",
+    "residuals", "sigma", "simulate", "summary", "varConstPower", "varExp", "varFixed",
+    "varIdent", "varPower", "vcov",
 ]
 __version__ = "0.1.0"
