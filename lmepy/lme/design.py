@@ -6,7 +6,9 @@ for the position of a row within its group, and a stable grouping gives the same
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,13 +101,38 @@ def resolve_structure(spec: object, want: str) -> object:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _model_terms(fixed: str) -> tuple[Any, str | None]:
+    """Parsed formulas are immutable IR: parse each text once per process."""
+    return as_model_terms(fixed)
+
+
+@functools.lru_cache(maxsize=256)
+def _deparse(fixed: str) -> str:
+    return str(parse_formula(fixed))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_random_text(key: tuple[tuple[str, str], ...] | str) -> tuple[Any, ...]:
+    return tuple(parse_random(key if isinstance(key, str) else dict(key)))
+
+
+def _parse_random(random: object) -> list[Any]:
+    if isinstance(random, str):
+        return list(_parse_random_text(random))
+    if isinstance(random, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                        for k, v in random.items()):
+        return list(_parse_random_text(tuple(random.items())))
+    return parse_random(random)  # type: ignore[arg-type]
+
+
 def build_design(fixed: str, data: object, random: object, correlation: object = None,
                  weights: object = None, data_name: str = "data") -> LmeDesign:
     """Everything the fit needs, from nlme's arguments; errors name the offending piece."""
     df = check_data_frame(data)
     if not isinstance(fixed, str):
         raise FormulaError("fixed must be a two-sided formula such as 'y ~ x'")
-    mt, text = as_model_terms(fixed)
+    mt, text = _model_terms(fixed)
     if mt.response is None:
         raise FormulaError("fixed-effects model must be a formula of the form \"resp ~ pred\"",
                            text, 0)
@@ -113,7 +140,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise FormulaError("random effects go in random =, not in the fixed formula", text, 0)
     if random is None:
         raise FormulaError("random = is required (e.g. '~ 1 | g'): lmepy has no groupedData")
-    levels_spec = parse_random(random)  # type: ignore[arg-type]
+    levels_spec = _parse_random(random)
     n = len(df)
     if n == 0:
         raise DataError("0 (non-NA) cases")
@@ -160,7 +187,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
     var = resolve_structure(weights, "var")
     bvar = var.bind(df) if var is not None else None  # type: ignore[union-attr]
     term_labels = [str(t) for t in mt.terms]
-    return LmeDesign(fixed_text=str(parse_formula(fixed)), response=str(mt.response), X=X,
+    return LmeDesign(fixed_text=_deparse(fixed), response=str(mt.response), X=X,
                      xnames=list(Xdf.columns), assign=assign, term_labels=term_labels,
                      intercept=bool(mt.intercept), y=y, levels=levels, cor=bcor,
                      var=bvar, cor_spec=cor, var_spec=var, data=df, data_name=data_name)

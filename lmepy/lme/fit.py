@@ -365,7 +365,7 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
             "vcov": s2fix * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
 
 
-def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 2) -> np.ndarray:
+def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 1) -> np.ndarray:
     """A few Newton steps with central-difference derivatives after BOBYQA: derivative-free
     searches stop where the criterion is flat to ~1e-9, a few 1e-6 away from the optimum in
     flat directions; the gradient locates it to the precision of the arithmetic. Parameters
@@ -455,7 +455,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         opt = bobyqa(prob.objective, x, lower, optctrl)
         feval += opt["feval"]
         xnew = opt["par"]
-        if control.get("restart", True) and prob.n_params > 1:
+        if control.get("restart", prob.n_params > 3):
             # a second, short BOBYQA from the answer with small first steps: the first run
             # can stop early on a ridge (badly scaled structure parameters)
             ctrl2 = dict(optctrl, initial_step=np.asarray(optctrl["initial_step"]) * 0.1)

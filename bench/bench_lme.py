@@ -1,0 +1,150 @@
+"""lme timings: lmepy (fit only, and design + fit) beside nlme's lme(), in one run, medians.
+
+    python bench/bench_lme.py            # Ovary and the 20,000 x 10 AR(1) model, nlme if R is here
+    python bench/bench_lme.py --quick    # fewer repetitions
+    python bench/bench_lme.py --no-r     # lmepy only
+
+Cases:
+  ovary   lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary,
+              random = pdDiag(~ sin(2*pi*Time)), correlation = corAR1())
+  ar1big  20,000 subjects x 10 visits, y ~ time, random = ~ 1 | id, corAR1() (simulated with a
+          fixed seed, subject sd 2, AR(1) errors phi 0.6 sd 1.5), written to a temporary CSV
+          that R reads, so both fit the same numbers.
+
+nlme is timed inside R (median of repeated lme() calls, proc.time() differences; the big case
+once). The machine may be shared with other work: quote the medians and ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OVARY = dict(fixed="follicles ~ sin(2*pi*Time) + cos(2*pi*Time)",
+             random={"Mare": "pdDiag(~ sin(2*pi*Time))"}, correlation="corAR1()")
+BIG = dict(fixed="y ~ time", random="~ 1 | id", correlation="corAR1()")
+
+
+def simulate(n_subj: int = 20000, n_vis: int = 10, seed: int = 20241122) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    phi = 0.6
+    z = rng.normal(size=(n_subj, n_vis))
+    e = np.empty_like(z)
+    e[:, 0] = z[:, 0]
+    for j in range(1, n_vis):
+        e[:, j] = phi * e[:, j - 1] + np.sqrt(1 - phi ** 2) * z[:, j]
+    idx = np.repeat(np.arange(n_subj), n_vis)
+    t = np.tile(np.arange(n_vis), n_subj).astype(float)
+    y = 10.0 + 0.5 * t + rng.normal(0.0, 2.0, n_subj)[idx] + 1.5 * e.ravel()
+    labels = [f"s{i:05d}" for i in range(n_subj)]
+    return pd.DataFrame({"id": pd.Categorical.from_codes(idx, labels), "time": t,
+                         "y": np.round(y, 6)})
+
+
+def median_time(fn, reps: int) -> tuple[float, object]:
+    ts, out = [], None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), out
+
+
+def run_lmepy(df: pd.DataFrame, spec: dict, reps: int) -> dict:
+    from lmepy.lme import build_design, fit_lme, lme
+
+    d = build_design(spec["fixed"], df, spec["random"], spec.get("correlation"))
+    fit_lme(d)  # warm-up (imports, caches)
+    t_fit, sol = median_time(lambda: fit_lme(d), reps)
+    t_all, fit = median_time(lambda: lme(data=df, data_name="df", **spec), reps)
+    return {"fit": t_fit, "total": t_all, "logLik": fit.logLik(),
+            "modelStruct": fit.modelStruct()}
+
+
+R_OVARY = """
+suppressPackageStartupMessages(library(nlme))
+f <- function() lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), data = Ovary,
+                    random = pdDiag(~sin(2*pi*Time)), correlation = corAR1())
+fit <- f()
+ts <- sapply(1:REPS, function(i) system.time(f())[["elapsed"]])
+cat(jsonlite::toJSON(list(time = median(ts), logLik = as.numeric(logLik(fit)),
+    Phi = unname(coef(fit$modelStruct$corStruct, unconstrained = FALSE))),
+    auto_unbox = TRUE, digits = NA))
+"""
+
+R_BIG = """
+suppressPackageStartupMessages(library(nlme))
+d <- read.csv("CSV", colClasses = c("factor", "numeric", "numeric"))
+ts <- system.time(fit <- tryCatch(lme(y ~ time, data = d, random = ~ 1 | id,
+                                      correlation = corAR1()), error = function(e) e))[["elapsed"]]
+ok <- !inherits(fit, "error")
+cat(jsonlite::toJSON(list(time = ts, ok = ok,
+    logLik = if (ok) as.numeric(logLik(fit)) else NULL,
+    error = if (ok) NULL else conditionMessage(fit),
+    Phi = if (ok) unname(coef(fit$modelStruct$corStruct, unconstrained = FALSE)) else NULL),
+    auto_unbox = TRUE, digits = NA))
+"""
+
+
+def run_r(script: str, timeout: float) -> dict | None:
+    if shutil.which("Rscript") is None:
+        return None
+    try:
+        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"time": float("nan"), "error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        return {"time": float("nan"), "error": out.stderr.strip()[-300:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--r-timeout", type=float, default=1800.0)
+    a = ap.parse_args(argv)
+    import lmepy
+
+    rows = []
+    ovary = lmepy.datasets.load("Ovary")
+    reps = 5 if a.quick else 21
+    py = run_lmepy(ovary, OVARY, reps)
+    r = None if a.no_r else run_r(R_OVARY.replace("REPS", str(5 if a.quick else 21)), a.r_timeout)
+    rows.append(("ovary (308 rows)", py, r))
+
+    big = simulate()
+    py = run_lmepy(big, BIG, 1 if a.quick else 3)
+    r = None
+    if not a.no_r:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = Path(tmp) / "ar1big.csv"
+            big.to_csv(csv, index=False)
+            r = run_r(R_BIG.replace("CSV", str(csv)), a.r_timeout)
+    rows.append(("ar1big (20,000 x 10)", py, r))
+
+    print(f"{'case':<22} {'lmepy fit':>11} {'lmepy total':>12} {'nlme':>11} {'total/nlme':>11}"
+          f"  logLik lmepy / nlme")
+    for name, py, r in rows:
+        rt = r.get("time", float("nan")) if r else float("nan")
+        ratio = py["total"] / rt if rt and rt == rt else float("nan")
+        rl = r.get("logLik") if r else None
+        extra = f"  {py['logLik']:.6f} / {rl:.6f}" if rl is not None else \
+            f"  {py['logLik']:.6f} / {(r or {}).get('error', 'R not run')}"
+        print(f"{name:<22} {py['fit'] * 1e3:>9.1f}ms {py['total'] * 1e3:>10.1f}ms "
+              f"{rt * 1e3:>9.1f}ms {ratio:>11.3f}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
