@@ -256,7 +256,7 @@ def _lme4_formula(f: str) -> str:
     return f.replace("((1 | Subject) + (0 + Days | Subject))", "(Days || Subject)")
 
 
-@pytest.mark.parametrize("lid", list(REF["lrt"]))
+@pytest.mark.parametrize("lid", [k for k, v in REF["lrt"].items() if v["data"] == "sleepstudy"])
 def test_lrt_table_and_text(lid: str) -> None:
     c = REF["lrt"][lid]
     fits = [_ss_fit(_lme4_formula(f), r) for f, r in zip(c["formulas"], c["REML"], strict=True)]
@@ -470,3 +470,27 @@ def test_boot_intervals_from_replicates(key: str, type_: str, level: float) -> N
     assert list(got.index) == ref["rownames"]
     assert list(got.columns) == ref["colnames"]
     np.testing.assert_allclose(got.to_numpy(), _tab(ref), rtol=1e-12)
+
+
+def test_lrt_glmer() -> None:
+    """lme4's anova() of two glmer fits (Laplace deviances, no refit)."""
+    from lmepy.fit import family as fam
+    from lmepy.fit.glmm import fit_glmm
+    from lmepy.results.glmer import GlmerMod
+
+    c = REF["lrt"]["cbpp_glmer"]
+    d = datasets.load("cbpp")
+    fits = []
+    for f in c["formulas"]:
+        m = lFormula(f, d, family=fam.binomial("logit"))
+        m.data_name = c["data"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(GlmerMod(fit_glmm(m, fam.binomial("logit"))))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        tab = anova_lrt(*fits, model_names=c["models"])
+    assert not [x for x in w if issubclass(x.category, RefitMLMessage)]
+    assert list(tab.index) == c["table"]["rownames"]
+    np.testing.assert_allclose(tab.to_numpy(dtype=float), _tab(c["table"]), rtol=1e-5)
+    assert str(tab) == "\n".join(c["print"]) + "\n"

@@ -52,6 +52,25 @@ def _caller_names(objs: list[Any]) -> list[str] | None:
         del frame
 
 
+def _any_solution(fit: Any) -> Any:
+    """The LMM or GLMM solution behind a fit (GLMMs: lme4's anova compares them too)."""
+    try:
+        return as_solution(fit)
+    except TypeError:
+        s = getattr(fit, "sol", fit)
+        if hasattr(s, "objective") and hasattr(s, "model") and hasattr(s, "theta"):
+            return s
+        raise
+
+
+def _loglik(s: Any) -> tuple[float, int]:
+    """log-likelihood and number of parameters, as lme4's logLik(): -objective/2 (the ML
+    deviance, or the Laplace/AGQ deviance of a GLMM); θ, β, and σ when there is a scale."""
+    fam = getattr(s, "family", None)
+    has_scale = True if fam is None else bool(getattr(fam, "has_scale", False))
+    return -0.5 * float(s.objective), len(s.beta) + len(s.theta) + int(has_scale)
+
+
 def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = True,
               data_name: str | None = None) -> AnovaTable:
     """Likelihood-ratio tests between lmer fits, ordered by number of parameters: npar, AIC,
@@ -59,7 +78,7 @@ def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = Tr
     heading. ``model_names`` default to the caller's variable names (else MODEL1, ...)."""
     if len(fits) < 2:
         raise ValueError("anova_lrt needs at least two fitted models")
-    sols = [as_solution(f) for f in fits]
+    sols = [_any_solution(f) for f in fits]
     nobs = [int(s.model.n) for s in sols]
     if len(set(nobs)) > 1:
         raise DataError("models were not all fitted to the same size of dataset")
@@ -70,7 +89,7 @@ def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = Tr
         names = [f"MODEL{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
         raise ValueError("model names vector and model list have different lengths")
-    reml = [bool(s.REML) for s in sols]
+    reml = [bool(getattr(s, "REML", False)) for s in sols]
     if refit:
         if any(reml):
             warnings.warn(REFIT_MESSAGE, RefitMLMessage, stacklevel=2)
@@ -81,9 +100,9 @@ def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = Tr
         used = sols
     llk, npar = [], []
     for s in used:
-        p = len(s.beta)
-        npar.append(p + len(s.theta) + 1)
-        llk.append(-0.5 * float(s.objective))
+        ll, k = _loglik(s)
+        llk.append(ll)
+        npar.append(k)
     order = sorted(range(len(fits)), key=lambda i: npar[i])
     n = nobs[0]
     rows = []

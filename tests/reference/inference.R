@@ -22,7 +22,7 @@
 #     print_summary_satterthwaite, print_summary_kr, print_anova_satterthwaite,
 #     print_anova_kr     capture.output(print(...)) of those
 #   lrt: {<id>: {models: [fit ids as named in R], formulas, data, table (anova(m1, m2, ...)),
-#                messages, print}}  lme4::anova on lme4::lmer fits
+#                messages, print, family (GLMM cases)}}  lme4::anova on lme4::lmer/glmer fits
 #   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
 #                    messages, warnings}}
 #   boot_ci: {t0, names, t (99 x 4 replicate matrix, one NA), perc, basic, norm, perc90}:
@@ -187,10 +187,14 @@ fm2ml <- lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy, REML 
 lrt_case <- function(expr, models, formulas, REML) {
   cap <- capture_text(print(a <- eval(expr)))
   q <- quiet(eval(expr))
-  list(models = I(models), formulas = I(formulas), REML = I(REML), data = "sleepstudy",
+  list(models = I(models), formulas = I(formulas), REML = I(REML),
+       data = sub("^Data: ", "", cap$out[1]),
        table = tab_out(q$value), messages = q$messages, warnings = q$warnings,
        print = I(cap$out))
 }
+cbpp <- load_set("cbpp", "lme4")
+gm0 <- glmer(cbind(incidence, size - incidence) ~ 1 + (1 | herd), data = cbpp, family = binomial)
+gm1 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), data = cbpp, family = binomial)
 lrt <- list(
   ss_int_vs_full = lrt_case(quote(anova(fm1, fm2)), c("fm1", "fm2"),
                             c("Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"),
@@ -200,7 +204,11 @@ lrt <- list(
                         "Reaction ~ Days + (Days || Subject)"), c(TRUE, TRUE, TRUE)),
   ss_ml = lrt_case(quote(anova(fm1ml, fm2ml)), c("fm1ml", "fm2ml"),
                    c("Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"),
-                   c(FALSE, FALSE))
+                   c(FALSE, FALSE)),
+  cbpp_glmer = c(lrt_case(quote(anova(gm1, gm0)), c("gm1", "gm0"),
+                          c("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+                            "cbind(incidence, size - incidence) ~ 1 + (1 | herd)"),
+                          c(FALSE, FALSE)), list(family = "binomial"))
 )
 
 # ---- confidence intervals (lme4) ---------------------------------------------------------
