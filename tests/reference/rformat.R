@@ -194,7 +194,9 @@ formulas <- c(
   "y ~ poly(Days, 2, raw = TRUE) + I(a^2) + x %in% z + (1 | g/h) + offset(log(yyyyyyyyyyyyyyyyyyyyyyy)) + eeeeeeeeeeeeeeeee - 1",
   "y ~ poly(aaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccccccccc, raw = dddddddddd) + (1 | g)",
   "cbind(incidence, size - incidence) ~ period + (1 | herd)",
-  "y ~ 0 + x + (1 + x | g) + (-1 + z | h)"
+  "y ~ 0 + x + (1 + x | g) + (-1 + z | h)",
+  "y ~ (x - 1 || g) + (0 + x || (g)) + 0",
+  "y ~ x + (x + I(x^2) || g:h) + (1 | h)"
 )
 deparse_out <- lapply(formulas, function(f) list(
   formula = f, deparse = deparse(lme4:::expandDoubleVerts(as.formula(f)))))
