@@ -337,3 +337,24 @@ def test_formula_and_weights(cid):
         np.testing.assert_array_equal(w, np.asarray(c["data_extra"][c["weights"]]))
     else:
         assert np.all(w == 1.0)
+
+
+def test_generics_reach_every_method():
+    """Each module-level generic answers as the method of the same name (R's values)."""
+    c = CASES["ss_weights_reml"]
+    fit = fit_case("ss_weights_reml")
+    assert g.formula(fit) == c["formula_R"]
+    np.testing.assert_array_equal(g.weights(fit).to_numpy(), c["data_extra"]["w"])
+    assert g.REMLcrit(fit) == pytest.approx(c["REMLcrit"], rel=1e-6)
+    assert g.AIC(fit) == pytest.approx(c["AIC"], rel=1e-6)
+    assert g.BIC(fit) == pytest.approx(c["BIC"], rel=1e-6)
+    assert float(g.logLik(fit)) == pytest.approx(c["logLik"], rel=1e-6)
+    assert dict(g.ngrps(fit)) == c["ngrps"]
+    assert g.isSingular(fit) == c["isSingular"]
+    assert g.coef(fit)["Subject"].shape == (18, 2)
+    assert g.ranef(fit)["Subject"].shape == (18, 2)
+    assert g.vcov(fit).shape == (2, 2)
+    assert g.summary(fit).coefficients.shape == (2, 3)
+    assert len(g.fitted(fit)) == len(g.residuals(fit)) == len(g.resid(fit)) == c["nobs"]
+    with pytest.raises(TypeError, match="no applicable method for 'modelStruct'"):
+        g.modelStruct(fit)

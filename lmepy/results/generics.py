@@ -7,8 +7,9 @@ from typing import Any
 
 __all__ = [
     "AIC", "BIC", "REMLcrit", "VarCorr", "anova", "coef", "confint", "deviance", "fitted",
-    "fixef", "getME", "isSingular", "logLik", "ngrps", "nobs", "predict", "ranef", "residuals",
-    "resid", "sigma", "simulate", "summary", "vcov",
+    "fixef", "formula", "getME", "intervals", "isSingular", "logLik", "modelStruct", "ngrps",
+    "nobs", "predict", "ranef", "residuals", "resid", "sigma", "simulate", "summary", "vcov",
+    "weights",
 ]
 
 
@@ -138,3 +139,23 @@ def anova(fit: Any, *others: Any, **kwargs: Any) -> Any:
         if names is not None:
             kwargs["model_names"] = names
     return _call(fit, "anova", *others, **kwargs)
+
+
+def formula(fit: Any) -> Any:
+    """``formula(fit)``."""
+    return _call(fit, "formula")
+
+
+def weights(fit: Any) -> Any:
+    """``weights(fit)``."""
+    return _call(fit, "weights")
+
+
+def modelStruct(fit: Any) -> Any:
+    """nlme's ``coef(fit$modelStruct, unconstrained = FALSE)`` (lme and gls fits)."""
+    return _call(fit, "modelStruct")
+
+
+def intervals(fit: Any, **kwargs: Any) -> Any:
+    """nlme's ``intervals(fit)`` (lme and gls fits)."""
+    return _call(fit, "intervals", **kwargs)
