@@ -256,3 +256,37 @@ def test_rank_and_pivots_are_linpack_dqrdc2(case_id: str) -> None:
         rank, pivot = fn(x)
         assert rank == case["rank"]
         assert pivot.tolist() == case["pivot"]
+
+
+def test_glformula_allows_a_level_per_observation() -> None:
+    """glmer's checks (allow.n = TRUE): lFormula refuses (1 | g) with 10 levels in 10 rows,
+    glFormula accepts it, as lme4 does."""
+    from lmepy.design import glFormula
+
+    df = inline_frame("g10")
+    assert ERR["glmer_nlev_gt_n"] is None
+    m = glFormula("yb ~ x + (1 | g) + (1 | g:h)", df, family="binomial")
+    assert [t.nlevels for t in m.reTrms.terms] == [10, 10]
+    with pytest.raises(DataError) as info:
+        lFormula("yb ~ x + (1 | g) + (1 | g:h)", df)
+    assert str(info.value) == ERR["nlev_ge_n"].replace("(problems: g)", "(problems: g, g:h)")
+
+
+def test_glformula_nre_check_uses_glmer_wording() -> None:
+    from lmepy.design import glFormula
+
+    with pytest.raises(DataError) as info:
+        glFormula("yb ~ x + (x | g11)", inline_frame("g10"), family="binomial")
+    assert str(info.value) == ERR["glmer_nobs_vs_nre"]
+
+
+def test_glformula_factor_response_is_second_level_indicator() -> None:
+    """A binomial factor response: y is 1 for any level but the first (binomial()$initialize)."""
+    from lmepy.design import glFormula
+
+    m = glFormula("fb ~ x + (1 | g)", inline_frame("g10"), family="binomial")
+    np.testing.assert_array_equal(m.y, floats(REF["glmer_ok"]["y"]) - 1.0)
+    assert [t.nlevels for t in m.reTrms.terms] == REF["glmer_ok"]["nl"]
+    with pytest.raises(DataError) as info:
+        lFormula("fb ~ x + (1 | h)", inline_frame("g10"))
+    assert str(info.value) == ERR["response_numeric"]

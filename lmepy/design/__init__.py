@@ -5,6 +5,7 @@ from lmepy.design.compile import (
     RankDeficiencyWarning,
     ScaleWarning,
     build_reterms,
+    glFormula,
     lFormula,
     model_matrix,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "ScaleWarning",
     "build_frame",
     "build_reterms",
+    "glFormula",
     "lFormula",
     "model_matrix",
     "new_design",

@@ -268,24 +268,27 @@ def _bar_text(t: ReTerm) -> str:
     return f"{' + '.join(t.cnms)} | {t.group}"
 
 
-def check_reterms(re: ReTrms, n: int) -> None:
-    """lme4's default checks (lmerControl): check.nlev.gtr.1, check.nobs.vs.nlev and
-    check.nobs.vs.nRE, all "stop", with lme4's messages."""
+def check_reterms(re: ReTrms, n: int, allow_n: bool = False) -> None:
+    """lme4's default checks: check.nlev.gtr.1, check.nobs.vs.nlev and check.nobs.vs.nRE,
+    all "stop", with lme4's messages. ``allow_n`` is glmer's variant (glFormula), where a
+    level per observation, or as many random effects as observations, is allowed."""
     nlev: dict[str, int] = {}
     for t in re.terms:
         nlev.setdefault(t.group, t.nlevels)
     if any(v < 2 for v in nlev.values()):
         raise DataError("grouping factors must have > 1 sampled level")
-    bad = [g for g, v in nlev.items() if v >= n]
+    bad = [g for g, v in nlev.items() if (v > n if allow_n else v >= n)]
     if bad:
-        raise DataError("number of levels of each grouping factor must be < number of "
-                        f"observations (problems: {', '.join(bad)})")
+        raise DataError(f"number of levels of each grouping factor must be "
+                        f"{'<=' if allow_n else '<'} number of observations "
+                        f"(problems: {', '.join(bad)})")
     for t in re.terms:
-        if n <= t.q:
+        if (n < t.q) if allow_n else (n <= t.q):
+            rest = "" if allow_n else (" and the residual variance (or scale parameter)")
             raise DataError(
-                f"number of observations (={n}) <= number of random effects (={t.q}) for term "
-                f"({_bar_text(t)}); the random-effects parameters and the residual variance "
-                "(or scale parameter) are probably unidentifiable")
+                f"number of observations (={n}) {'<' if allow_n else '<='} number of random "
+                f"effects (={t.q}) for term ({_bar_text(t)}); the random-effects parameters"
+                f"{rest} are probably unidentifiable")
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +377,7 @@ def lFormula(
     if n == 0:
         raise DataError("0 (non-NA) cases")
     re = build_reterms(mt, frame)
-    check_reterms(re, n)
+    check_reterms(re, n, allow_n=family is not None)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
                                      response=str(mt.response))
     x, names, assign, dropped = drop_rank_deficient(x, names, assign)
@@ -412,4 +415,20 @@ def lFormula(
     )
 
 
-__all__: Sequence[str] = ["lFormula", "model_matrix", "locate"]
+def glFormula(
+    formula: str | ModelTerms,
+    data: object,
+    family: object = "binomial",
+    weights: object = None,
+    offset: object = None,
+    subset: object = None,
+    contrasts: Mapping[str, object] | None = None,
+) -> CompiledModel:
+    """lme4's ``glFormula()``: as lFormula, with glmer's checks (a grouping level per
+    observation allowed) and a binomial response that may be a factor or logical.
+    ``family`` is a family object (with ``.family``) or its name."""
+    return lFormula(formula, data, REML=False, weights=weights, offset=offset, subset=subset,
+                    contrasts=contrasts, family=family)
+
+
+__all__: Sequence[str] = ["glFormula", "lFormula", "model_matrix", "locate"]

@@ -320,6 +320,15 @@ g10$w <- c(1, 1, -1, 1, 1, 1, 1, 1, 1, 1)
 g10$z <- c(1, 0, 2, 3, 1, 2, 3, 1, 2, 3)
 invisible(add_frame("g10", g10))
 datasets$g10 <- g10
+g10$yb <- c(0, 1, 1, 0, 1, 0, 0, 1, 1, 0)
+g10$fb <- factor(c("no", "yes", "yes", "no", "yes", "no", "no", "yes", "yes", "no"))
+g10$g11 <- factor(c(1:9, 9))
+invisible(add_frame("g10", g10))
+datasets$g10 <- g10
+err_case("glmer_nlev_gt_n", glFormula(yb ~ x + (1 | g) + (1 | g:h), g10, family = binomial))
+err_case("glmer_nobs_vs_nre", glFormula(yb ~ x + (x | g11), g10, family = binomial))
+gl_ok <- glFormula(fb ~ x + (1 | g), g10, family = binomial)
+glmer_ok <- list(y = num_json(model.response(gl_ok$fr)), nl = I(unname(gl_ok$reTrms$nl)))
 err_case("y_not_finite", lmer(log(z) ~ x + (1 | h), g10))
 err_case("negative_weights", lmer(y ~ x + (1 | h), g10, weights = w))
 
@@ -498,6 +507,7 @@ out <- list(
   qr = qr_cases,
   random_formulas = rf_cases,
   newdata_errors = nd_errors,
+  glmer_ok = glmer_ok,
   sort_strings = list(input = chr(strings), sorted = chr(sort(strings)),
                       factor_levels = chr(levels(factor(strings)))),
   number_labels = list(input = num_json(numbers), labels = chr(as.character(numbers))),
