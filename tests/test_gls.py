@@ -20,7 +20,8 @@ from lmepy import datasets
 from lmepy.errors import DataError, FormulaError
 from lmepy.gls import fit_gls, gls
 
-REF = json.loads((Path(__file__).parent / "reference" / "nlme.json").read_text())["gls"]
+REF_ALL = json.loads((Path(__file__).parent / "reference" / "nlme.json").read_text())
+REF = REF_ALL["gls"]
 
 FORMULA = {"ovary": "follicles ~ sin(2*pi*Time) + cos(2*pi*Time)",
            "orthodont": "distance ~ age * Sex", "bodyweight": "weight ~ Time * Diet"}
@@ -221,3 +222,58 @@ def test_gls_intervals_text(name: str) -> None:
     assert mine[0] == ref[0]
     if name in ("ovary_ar1", "ovary_ar1_ml", "ovary_ols", "bodyweight_car1"):
         np.testing.assert_allclose(mine[1], ref[1], rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gls_print_and_anova(name: str) -> None:
+    """print(fit) and anova(fit) (sequential F tests): nlme's text, numbers to 1e-4."""
+    ref = REF[name]
+    fm = _fit(name)
+    mine, want = _split_numbers(str(fm)), _split_numbers(ref["print_text"])
+    assert mine[0] == want[0]
+    np.testing.assert_allclose(mine[1], want[1], rtol=1e-4, atol=1e-6)
+    a = fm.anova()
+    assert list(a.index) == ref["anova"]["rownames"]
+    assert list(a["numDF"]) == ref["anova"]["numDF"]
+    np.testing.assert_allclose(a["F-value"], ref["anova"]["Fvalue"], rtol=1e-4)
+    np.testing.assert_allclose(a["p-value"], ref["anova"]["pvalue"], rtol=1e-3, atol=1e-12)
+    mine, want = _split_numbers(str(a)), _split_numbers(ref["anova"]["text"])
+    assert mine[0] == want[0]
+
+
+def test_gls_print_exact_without_optimization() -> None:
+    fm = _fit("ovary_ols")
+    assert str(fm) == REF["ovary_ols"]["print_text"]
+    assert str(fm.anova()) == REF["ovary_ols"]["anova"]["text"]
+
+
+def test_gls_anova_between_fits() -> None:
+    ov = datasets.load("Ovary")
+    f = FORMULA["ovary"]
+    f1 = gls(f, ov, data_name="Ovary")
+    f2 = gls(f, ov, correlation="corAR1(form = ~ 1 | Mare)", data_name="Ovary")
+    f3 = gls(f, ov, correlation="corARMA(p = 1, q = 1, form = ~ 1 | Mare)", data_name="Ovary")
+    ref = REF_ALL["gls_anova"]["reml_f1_f2_f3"]
+    a = f1.anova(f2, f3)
+    assert list(a.index) == ref["rownames"] == ["f1", "f2", "f3"]
+    np.testing.assert_allclose(a["df"], ref["df"])
+    for col in ("AIC", "BIC", "logLik"):
+        np.testing.assert_allclose(a[col], ref[col], rtol=1e-7)
+    np.testing.assert_allclose(a["L.Ratio"][1:], ref["L.Ratio"][1:], rtol=1e-5)
+    np.testing.assert_allclose(a["p-value"][1:], ref["pvalue"][1:], rtol=1e-3)
+    assert str(a) == ref["text"]
+
+    m1 = gls("follicles ~ sin(2*pi*Time)", ov, correlation="corAR1(form = ~ 1 | Mare)",
+             method="ML")
+    m2 = gls(f, ov, correlation="corAR1(form = ~ 1 | Mare)", method="ML")
+    ref = REF_ALL["gls_anova"]["ml_m1_m2"]
+    a = m1.anova(m2)
+    assert m1.logLik() == pytest.approx(ref["m1_logLik"], rel=1e-7)
+    np.testing.assert_allclose(a["L.Ratio"][1:], ref["L.Ratio"][1:], rtol=1e-4)
+    mine, want = _split_numbers(str(a)), _split_numbers(ref["text"])
+    assert mine[0] == want[0]
+    np.testing.assert_allclose(mine[1], want[1], rtol=1e-4)
+    with pytest.warns(UserWarning, match="REML comparisons"):
+        gls("follicles ~ sin(2*pi*Time)", ov).anova(f1)
+    with pytest.raises(ValueError, match="same estimation method"):
+        m1.anova(f1)

@@ -61,8 +61,10 @@ def _design(model: str, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, p
     frame = build_frame(ev, _fixed_exprs(mt), drop_unused_levels=False)
     if len(frame.na_action):
         raise DataError("missing values in object")
-    x, names, _ = design_matrix(mt.terms, mt.intercept, frame, None)
+    x, names, assign = design_matrix(mt.terms, mt.intercept, frame, None)
     X = pd.DataFrame(x, columns=names, index=frame.index)
+    X.attrs["assign"] = list(assign)
+    X.attrs["term_labels"] = ["(Intercept)"] * bool(mt.intercept) + list(mt.term_labels)
     y = _response(frame[str(mt.response)], None, mt)
     return X, y, df
 

@@ -123,3 +123,25 @@ class GlsSummary:
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def print_gls(f: object) -> str:
+    """nlme's print.gls text."""
+    out = ["Generalized least squares fit by "
+           + ("REML\n" if f.REML else "maximum likelihood\n")]  # type: ignore[attr-defined]
+    out.append(f"  Model: {_deparse_formula(f.formula)} \n")  # type: ignore[attr-defined]
+    out.append(f"  Data: {f.data_name} \n")  # type: ignore[attr-defined]
+    kind = "restricted-" if f.REML else ""  # type: ignore[attr-defined]
+    out.append(f"  Log-{kind}likelihood: {rf.format1(f.logLik())}\n")  # type: ignore[attr-defined]
+    out.append("\nCoefficients:\n")
+    b = f.fixef()  # type: ignore[attr-defined]
+    out.append(rf.print_named_num(list(b.to_numpy()), list(b.index)))
+    out.append("\n")
+    prob = f.problem  # type: ignore[attr-defined]
+    if prob.cor is not None:
+        out.append(print_corstruct(prob.cor))
+    if prob.var is not None:
+        out.append(print_varfunc(prob.var))
+    out.append(f"Degrees of freedom: {f.N} total; {f.N - f.p} residual\n")  # type: ignore[attr-defined]
+    out.append(f"Residual standard error: {rf.format1(f.sigma())} ")  # type: ignore[attr-defined]
+    return "".join(out)

@@ -262,9 +262,41 @@ class GlsFit:
         from lmepy.gls.printing import GlsSummary as _S
         return _S(self)
 
+    def anova(self, *others: GlsFit, names: list[str] | None = None) -> pd.DataFrame:
+        """nlme's anova(): sequential F tests of this fit's terms, or, given other fits,
+        likelihood-ratio tests between them (rows named by `names`, by default the callers'
+        variable names). str() of the result is nlme's printed table."""
+        from lmepy.gls.anova import anova_fits, anova_terms
+        if not others:
+            return anova_terms(self)
+        fits = [self, *others]
+        if names is None:
+            names = _caller_names(fits)
+        return anova_fits(fits, names)
+
+    def __str__(self) -> str:
+        """nlme's print(fit)."""
+        from lmepy.gls.printing import print_gls
+        return print_gls(self)
+
     def __repr__(self) -> str:
-        return (f"<gls fit by {self.method}: {self.formula}, logLik {self.logLik():.7g}, "
-                f"sigma {self.sigma():.7g}>")
+        return str(self)
+
+
+def _caller_names(objs: list[object]) -> list[str]:
+    """The variable names the caller's caller bound to these objects (R deparses them)."""
+    import inspect
+    frame = inspect.currentframe()
+    try:
+        f = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+        scope = {**f.f_globals, **f.f_locals} if f is not None else {}
+        out = []
+        for i, o in enumerate(objs):
+            hit = [k for k, v in scope.items() if v is o and not k.startswith("_")]
+            out.append(hit[0] if hit else f"fit{i + 1}")
+        return out
+    finally:
+        del frame
 
 
 GlsSummary = object  # replaced by lmepy.gls.printing.GlsSummary for typing

@@ -124,7 +124,10 @@ gls_out <- function(fit, data_name, call_text) {
        apVar = if (is.matrix(fit$apVar)) mat(fit$apVar) else NULL,
        intervals = if (is.null(iv)) NULL else intervals_list(iv),
        intervals_text = if (is.null(iv)) NULL else txt(iv),
-       summary_text = txt(s))
+       summary_text = txt(s),
+       print_text = txt(fit),
+       anova = {a <- anova(fit); list(rownames = rownames(a), numDF = a$numDF, Fvalue = a[["F-value"]],
+                                      pvalue = a[["p-value"]], text = txt(a))})
 }
 # nlme's apVar is a finite-difference Hessian with step .Machine$double.eps^(1/3); for several
 # of these fits that step is so small that rounding noise moves the variance-covariance
@@ -217,6 +220,21 @@ gls_fits <- lapply(names(gls_calls), function(nm) {
 })
 names(gls_fits) <- names(gls_calls)
 
+# anova() comparing fits (likelihood-ratio tests), REML fits with the same fixed effects and
+# ML fits with different ones.
+anova_out <- function(a) list(rownames = rownames(a), df = a$df, AIC = a$AIC, BIC = a$BIC,
+                              logLik = a$logLik, L.Ratio = a$L.Ratio, pvalue = a[["p-value"]],
+                              text = txt(a))
+f1 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary)
+f2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare))
+f3 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corARMA(p = 1, q = 1, form = ~ 1 | Mare))
+m1 <- gls(follicles ~ sin(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
+m2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
+gls_anova <- list(
+  reml_f1_f2_f3 = anova_out(anova(f1, f2, f3)),
+  ml_m1_m2 = c(anova_out(anova(m1, m2)), list(m1_logLik = as.numeric(logLik(m1))))
+)
+
 # ---------------------------------------------------------------------------------------------
 # lme fits (for the lme developer).
 ranef_out <- function(re) {
@@ -256,6 +274,6 @@ lme_fits <- lapply(names(lme_calls), function(nm) lme_out(eval(parse(text = lme_
 names(lme_fits) <- names(lme_calls)
 
 out <- list(nlme_version = as.character(packageVersion("nlme")),
-            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, lme = lme_fits)
+            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, lme = lme_fits)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
            "tests/reference/nlme.json")
