@@ -236,7 +236,7 @@ def column_value(col: pd.Series, name: str) -> Value:
             out = np.full(len(arr), np.nan)
             out[~mask] = non_na.astype(np.float64)
             return Value(NUM, out)
-        data = np.array([None if m else str(v) for v, m in zip(arr, mask, strict=True)],
+        data = np.array([None if m else _level_label(v) for v, m in zip(arr, mask, strict=True)],
                         dtype=object)
         return Value(CHR, data)
     raise DataError(f"column '{name}' has a type lmepy cannot use in a model ({dtype})")
