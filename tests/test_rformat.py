@@ -187,3 +187,32 @@ def test_bulk_single_numbers():
         got = [fn(v) for v in xs]
         bad = [(x, g, e) for x, g, e in zip(xs, got, decv(b[key]), strict=True) if not same(g, e)]
         assert not bad, (key, bad[:5])
+
+
+@pytest.mark.parametrize("key", list(REF["coefmat_args"]))
+def test_print_coefmat_arguments(key):
+    """zap.ind/tst.ind/cs.ind (an anova table), dig.tst, signif.stars, signif.legend and
+    P.values, against R's printCoefmat."""
+    case = REF["coefmat_args"][key]
+    a = case["args"]
+
+    def idx(v):  # R's 1-based column indices -> 0-based
+        return [int(i) - 1 for i in (v if isinstance(v, list) else [v])]
+
+    kw = {}
+    if "zap.ind" in a:
+        kw = {"zap_ind": idx(a["zap.ind"]), "tst_ind": idx(a["tst.ind"]),
+              "cs_ind": idx(a["cs.ind"])}
+    if "dig.tst" in a:
+        kw["dig_tst"] = a["dig.tst"]
+    if "signif.stars" in a:
+        kw["signif_stars"] = a["signif.stars"]
+    if "signif.legend" in a:
+        kw["signif_legend"] = a["signif.legend"]
+    if "P.values" in a:
+        kw["P_values"] = a["P.values"]
+    rows = [decv(r) for r in case["x"]]
+    rn = case["rownames"] if key == "zap" else None  # R's matrix had no row names
+    text = rf.print_coefmat(rows, rn, case["colnames"], **kw)
+    got = [s.rstrip() for s in text.rstrip("\n").split("\n")]
+    assert got == [s.rstrip() for s in case["text"]]

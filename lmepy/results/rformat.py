@@ -701,7 +701,7 @@ def _as_r_number(s: str) -> float | None:
         return None
 
 
-def print_coefmat(x: Sequence[Sequence[Any]], rownames: Sequence[str],
+def print_coefmat(x: Sequence[Sequence[Any]], rownames: Sequence[str] | None,
                   colnames: Sequence[str], digits: int = max(3, R_DIGITS - 2),
                   signif_stars: bool = True, signif_legend: bool | None = None,
                   dig_tst: int | None = None, cs_ind: Sequence[int] | None = None,
@@ -712,7 +712,7 @@ def print_coefmat(x: Sequence[Sequence[Any]], rownames: Sequence[str],
     test statistics to `dig_tst` decimals, p-values by ``format.pval`` with stars.
     `x` is a list of rows; column indices are 0-based. Returns the printed text."""
     nc = len(colnames)
-    nr = len(rownames)
+    nr = len(x)
     if signif_legend is None:
         signif_legend = signif_stars
     if dig_tst is None:

@@ -3,6 +3,7 @@
 # and matrices, and printCoefmat(), on many numbers (tiny, huge, negative, NA, NaN, Inf,
 # integers, ties). Run from the repo root: Rscript tests/reference/rformat.R
 suppressMessages(library(jsonlite))
+`%||%` <- function(a, b) if (is.null(a)) b else a
 options(width = 80, digits = 7, scipen = 0, OutDec = ".")
 set.seed(20231)
 
@@ -157,6 +158,32 @@ coefmat_out <- lapply(coefmats, function(cm) {
        })
 })
 
+# printCoefmat's other arguments: zap.ind, dig.tst, signif.stars/legend, P.values, cs.ind
+cm_extra_m <- cbind(Df = c(1, 2, 1), `Sum Sq` = c(1234.5678, 1e-12, 0.00345),
+                    `Mean Sq` = c(1234.5678, 5e-13, 0.00345), `F value` = c(45.853, 0.01234, 2.5),
+                    `Pr(>F)` = c(3.26e-06, 0.98, 0.114))
+rownames(cm_extra_m) <- c("Days", "x", "Days:x")
+cm_args <- list(
+  zap = list(args = list(zap.ind = 2:3, tst.ind = 4, cs.ind = integer()),
+             text = capture.output(printCoefmat(cm_extra_m, zap.ind = 2:3, tst.ind = 4, cs.ind = integer()))),
+  dig_tst = list(args = list(dig.tst = 2),
+                 text = capture.output(printCoefmat(coefmats[[2]]$m, dig.tst = 2))),
+  no_stars = list(args = list(signif.stars = FALSE),
+                  text = capture.output(printCoefmat(coefmats[[3]]$m, signif.stars = FALSE))),
+  no_legend = list(args = list(signif.legend = FALSE),
+                   text = capture.output(printCoefmat(coefmats[[3]]$m, signif.legend = FALSE))),
+  no_p = list(args = list(P.values = FALSE),
+              text = capture.output(printCoefmat(coefmats[[3]]$m, P.values = FALSE))))
+cm_args$zap$x <- lapply(1:3, function(i) enc(cm_extra_m[i, ]))
+cm_args$zap$rownames <- rownames(cm_extra_m)
+cm_args$zap$colnames <- colnames(cm_extra_m)
+for (k in c("dig_tst", "no_stars", "no_legend", "no_p")) {
+  m <- if (k == "dig_tst") coefmats[[2]]$m else coefmats[[3]]$m
+  cm_args[[k]]$x <- lapply(seq_len(nrow(m)), function(i) enc(m[i, ]))
+  cm_args[[k]]$rownames <- rownames(m) %||% paste0("[", seq_len(nrow(m)), ",]")
+  cm_args[[k]]$colnames <- colnames(m)
+}
+
 mat_char <- matrix(c("a", "bbbb", "", "-0.138", "cc", "d"), 2,
                    dimnames = list(c("row1", "r2"), c("(Intr)", "x", "longname")))
 mat_num <- matrix(c(1.5, -2.25, 1e-8, 3, NA, 100), 2,
@@ -260,7 +287,7 @@ ranef_print <- list(
 out <- list(format = fmt, bulk = bulk, round = round_cases, pval = pval_out, quantile = quant,
             abbreviate = abbrev_out, formatC = formatc, coefmat = coefmat_out,
             matrices = matrices, named_gap2 = named_gap2, deparse = deparse_out,
-            lme4 = lme4_cases, ranef_print = ranef_print,
+            lme4 = lme4_cases, ranef_print = ranef_print, coefmat_args = cm_args,
             R_version = R.version.string)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
            "tests/reference/rformat.json")
