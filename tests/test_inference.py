@@ -494,3 +494,36 @@ def test_lrt_glmer() -> None:
     assert list(tab.index) == c["table"]["rownames"]
     np.testing.assert_allclose(tab.to_numpy(dtype=float), _tab(c["table"]), rtol=1e-5)
     assert str(tab) == "\n".join(c["print"]) + "\n"
+
+
+@pytest.mark.parametrize("ctid", list(REF["contest"]))
+def test_contest(ctid: str) -> None:
+    """lmerTest's contest(): joint F-test and per-row t-tests of user contrasts."""
+    from lmepy.inference.tables import contest
+
+    c = REF["contest"][ctid]
+    sol = r_fit({"orth_fit": "orth_reml", "cake_fit": "cake_unbal_reml"}[c["fit"]])
+    L = np.array(c["L"], dtype=float)
+    joint = contest(sol, L, rhs=np.array(c["rhs"]), joint=True, ddf=c["ddf"])
+    assert list(joint.columns) == c["joint"]["colnames"]
+    R = _tab(c["joint"])
+    got = joint.to_numpy(dtype=float)
+    np.testing.assert_allclose(got[:, [0, 1, 2, 4]], R[:, [0, 1, 2, 4]], rtol=1e-7)
+    np.testing.assert_allclose(got[:, [3, 5]], R[:, [3, 5]], rtol=1e-5)
+    if c["each"] is not None:
+        each = contest(sol, L, joint=False, ddf=c["ddf"])
+        assert list(each.columns) == c["each"]["colnames"]
+        np.testing.assert_allclose(each.to_numpy(dtype=float), _tab(c["each"]), rtol=1e-5)
+
+
+def test_contest_named_columns() -> None:
+    from lmepy.inference.tables import contest
+
+    sol = r_fit("orth_reml")
+    L = pd.DataFrame({"age": [1.0], "age:SexFemale": [0.5]}, index=["avg slope"])
+    out = contest(sol, L, joint=False)
+    c = REF["contest"]["orth_satt"]
+    assert list(out.index) == ["avg slope"]
+    np.testing.assert_allclose(out.to_numpy(dtype=float)[0], _tab(c["each"])[0], rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown coefficient"):
+        contest(sol, pd.DataFrame({"Age": [1.0]}))

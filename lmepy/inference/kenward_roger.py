@@ -130,7 +130,8 @@ def kenward_roger(fit: Any) -> KRState:
     return state
 
 
-def _kr_adjust(state: KRState, L: np.ndarray) -> dict[str, float]:
+def _kr_adjust(state: KRState, L: np.ndarray, betaH: np.ndarray | None = None
+               ) -> dict[str, float]:
     """Denominator df, F scaling, and the (unscaled) Wald F for Lβ = 0."""
     Phi = state.Phi
     q = int(np.linalg.matrix_rank(L))
@@ -158,27 +159,30 @@ def _kr_adjust(state: KRState, L: np.ndarray) -> dict[str, float]:
     rho = ratio ** 2 * V0 / V2 / q
     df2 = 4 + (q + 2) / (q * rho - 1)
     fscale = 1.0 if abs(df2 - 2) < 0.01 else df2 * (1 - A2 / q) / (df2 - 2)
-    Lb = L @ state.beta
+    Lb = L @ (state.beta if betaH is None else state.beta - betaH)
     FU = float(Lb @ np.linalg.solve(L @ state.PhiA @ L.T, Lb)) / q
     return {"q": q, "ddf": float(df2), "F.scaling": float(fscale), "FstatU": FU}
 
 
-def kr_contest1d(state: KRState, L: np.ndarray) -> dict[str, float]:
-    """t-test of L'β = 0 with the adjusted standard error and Kenward-Roger df."""
+def kr_contest1d(state: KRState, L: np.ndarray, rhs: float = 0.0) -> dict[str, float]:
+    """t-test of L'β = rhs with the adjusted standard error and Kenward-Roger df."""
     L = np.asarray(L, dtype=float).reshape(1, -1)
     a = _kr_adjust(state, L)
     est = float(L[0] @ state.beta)
     se = float(np.sqrt(L[0] @ state.PhiA @ L[0]))
-    t = est / se
+    t = (est - rhs) / se
     return {"Estimate": est, "Std. Error": se, "df": a["ddf"], "t value": t,
             "Pr(>|t|)": float(2.0 * stats.t.sf(abs(t), a["ddf"]))}
 
 
-def kr_contest_md(state: KRState, L: np.ndarray) -> dict[str, float]:
-    """lmerTest's anova row for Lβ = 0 by Kenward-Roger: Sum Sq and Mean Sq from the
+def kr_contest_md(state: KRState, L: np.ndarray, rhs: np.ndarray | float = 0.0
+                  ) -> dict[str, float]:
+    """lmerTest's anova row for Lβ = rhs by Kenward-Roger: Sum Sq and Mean Sq from the
     unscaled Wald F, the F value scaled."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    a = _kr_adjust(state, L)
+    rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (L.shape[0],))
+    betaH = None if np.all(rhs == 0) else np.linalg.pinv(L) @ rhs
+    a = _kr_adjust(state, L, betaH)
     ms = a["FstatU"] * state.sigma ** 2
     F = a["FstatU"] * a["F.scaling"]
     return {"Sum Sq": ms * a["q"], "Mean Sq": ms, "NumDF": a["q"], "DenDF": a["ddf"],

@@ -111,18 +111,20 @@ def fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
     return 2.0 * E / (E - len(nu))
 
 
-def contest_md(state: SatterthwaiteState, L: np.ndarray,
+def contest_md(state: SatterthwaiteState, L: np.ndarray, rhs: np.ndarray | float = 0.0,
                eps: float = float(np.sqrt(np.finfo(float).eps))) -> dict[str, float]:
     """F-test of Lβ = 0 (L with one row per hypothesis): the hypotheses are rotated onto the
     eigenvectors of L C L' so that the rotated t statistics are uncorrelated, each gets its
     own Satterthwaite df, and those combine by ``fstat_ddf``. Returns lmerTest's anova row."""
     L = np.atleast_2d(np.asarray(L, dtype=float))
+    rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (L.shape[0],))
     if L.shape[0] == 0:
         return {"Sum Sq": np.nan, "Mean Sq": np.nan, "NumDF": 0, "DenDF": np.nan,
                 "F value": np.nan, "Pr(>F)": np.nan}
     if L.shape[0] == 1:
-        r = contest1d(state, L[0])
+        r = contest1d(state, L[0], float(rhs[0]))
         return _ftable(r["t value"] ** 2, 1, r["df"], state.sigma)
+    beta = state.beta if np.all(rhs == 0) else state.beta - np.linalg.pinv(L) @ rhs
     VL = L @ state.vcov_beta @ L.T
     d, P = np.linalg.eigh((VL + VL.T) / 2.0)
     order = np.argsort(d)[::-1]
@@ -131,9 +133,9 @@ def contest_md(state: SatterthwaiteState, L: np.ndarray,
     q = int(np.sum(d > tol))
     PtL = (P.T @ L)[:q]
     if q == 1:
-        r = contest1d(state, PtL[0])
+        r = contest1d(state, PtL[0], float(rhs[0]))
         return _ftable(r["t value"] ** 2, 1, r["df"], state.sigma)
-    t2 = (PtL @ state.beta) ** 2 / d[:q]
+    t2 = (PtL @ beta) ** 2 / d[:q]
     F = float(np.sum(t2) / q)
     nu = np.array([_df1(state, PtL[m], float(d[m])) for m in range(q)])
     return _ftable(F, q, fstat_ddf(nu), state.sigma)

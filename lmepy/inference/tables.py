@@ -297,3 +297,52 @@ def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
                             cls="lmerModLmerTest")
     out, _msgs, _pos = lp.summary_parts(d, digits=digits, correlation=correlation)
     return out
+
+
+def contest(fit: Any, L: Any, rhs: Any = 0.0, joint: bool = True, confint: bool = True,
+            level: float = 0.95, ddf: str = "Satterthwaite") -> pd.DataFrame:
+    """lmerTest's ``contest(fit, L, ...)``: a joint F-test of Lβ = rhs (one row: Sum Sq,
+    Mean Sq, NumDF, DenDF, F value, Pr(>F)), or with joint=False a t-test per row of L
+    (Estimate, Std. Error, df, t value, lower, upper, Pr(>|t|)). L may be a vector, a
+    matrix, or a DataFrame whose columns are coefficient names."""
+    sol = as_solution(fit)
+    method = normalize_ddf(ddf)
+    names = xnames(sol)
+    rownames = None
+    if isinstance(L, pd.DataFrame):
+        missing = [c for c in L.columns if c not in names]
+        if missing:
+            raise ValueError(f"unknown coefficient(s) in L: {', '.join(map(str, missing))}")
+        rownames = [str(i) for i in L.index]
+        L = L.reindex(columns=names, fill_value=0.0).to_numpy(dtype=float)
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    if L.shape[1] != len(names):
+        raise ValueError(f"L must have {len(names)} columns (one per coefficient), "
+                         f"not {L.shape[1]}")
+    rhs_v = np.broadcast_to(np.asarray(rhs, dtype=float), (L.shape[0],))
+    if method == "lme4":
+        raise ValueError("contest with ddf='lme4' is not available; use Satterthwaite or "
+                         "Kenward-Roger")
+    if joint:
+        if method == "Satterthwaite":
+            r = contest_md(satterthwaite(sol), L, rhs_v)
+        else:
+            r = kr_contest_md(kenward_roger(sol), L, rhs_v)
+        cols = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
+        out = pd.DataFrame([[r[c] for c in cols]], columns=cols)
+        out["NumDF"] = out["NumDF"].astype(int)
+        return out
+    rows = []
+    for i in range(L.shape[0]):
+        if method == "Satterthwaite":
+            r = contest1d(satterthwaite(sol), L[i], float(rhs_v[i]))
+        else:
+            r = kr_contest1d(kenward_roger(sol), L[i], float(rhs_v[i]))
+        row = [r["Estimate"], r["Std. Error"], r["df"], r["t value"]]
+        if confint:
+            h = float(stats.t.ppf(1 - (1 - level) / 2, r["df"])) * r["Std. Error"]
+            row += [r["Estimate"] - h, r["Estimate"] + h]
+        rows.append(row + [r["Pr(>|t|)"]])
+    cols = ["Estimate", "Std. Error", "df", "t value"] + (["lower", "upper"] if confint
+                                                          else []) + ["Pr(>|t|)"]
+    return pd.DataFrame(rows, columns=cols, index=rownames)

@@ -25,6 +25,9 @@
 #                messages, print, family (GLMM cases)}}  lme4::anova on lme4::lmer/glmer fits
 #   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
 #                    messages, warnings}}
+#   contest: {<id>: {fit (orth_fit: orth_reml's model, cake_fit: cake_unbal_reml's), L, rhs,
+#                    ddf, joint (contest(fit, L, rhs, joint = TRUE)), each (joint = FALSE;
+#                    only when rhs is 0)}}
 #   boot_ci: {t0, names, t (99 x 4 replicate matrix, one NA), perc, basic, norm, perc90}:
 #            lme4's confint() of a bootMer object built from those fixed replicates
 suppressPackageStartupMessages({
@@ -178,6 +181,27 @@ run_fit <- function(cs) {
 fits <- list()
 for (cs in fit_cases) fits[[cs$id]] <- run_fit(cs)
 
+# ---- user contrasts (lmerTest's contest) ---------------------------------------------------
+orth_fit <- lmerTest::lmer(distance ~ age * Sex + (age | Subject), data = Orthodont)
+cake_fit <- lmerTest::lmer(angle ~ recipe * temperature + (1 | recipe:replicate),
+                           data = cake[-c(1, 5, 50, 100, 101, 200, 201, 202, 260), ])
+Lo <- rbind(c(0, 1, 0, 0.5), c(0, 0, 1, 10))
+Lc <- matrix(0, 3, 18); Lc[1, 2] <- 1; Lc[2, 3] <- 1; Lc[2, 4] <- 0.5; Lc[3, 9] <- 1; Lc[3, 10] <- -1
+ct_out <- function(fitid, L, rhs, ddf) {
+  list(fit = fitid, L = L, rhs = I(rhs), ddf = ddf,
+       joint = tab_out(contest(get(fitid), L, rhs = rhs, joint = TRUE, ddf = ddf)),
+       # lmerTest's contest(joint = FALSE) takes only a scalar rhs
+       each = if (all(rhs == 0)) tab_out(contest(get(fitid), L, joint = FALSE, ddf = ddf)))
+}
+contests <- list(
+  orth_satt = ct_out("orth_fit", Lo, c(0, 0), "Satterthwaite"),
+  orth_kr = ct_out("orth_fit", Lo, c(0, 0), "Kenward-Roger"),
+  orth_rhs = ct_out("orth_fit", Lo, c(0.7, 1), "Satterthwaite"),
+  orth_rhs_kr = ct_out("orth_fit", Lo, c(0.7, 1), "Kenward-Roger"),
+  cake_satt = ct_out("cake_fit", Lc, c(0, 0, 0), "Satterthwaite"),
+  cake_kr = ct_out("cake_fit", Lc, c(0, 0, 0), "Kenward-Roger")
+)
+
 # ---- likelihood-ratio tables (lme4) ------------------------------------------------------
 fm1 <- lme4::lmer(Reaction ~ Days + (1 | Subject), data = sleepstudy)
 fm2 <- lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy)
@@ -252,7 +276,8 @@ meta <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
              lmerTest = as.character(packageVersion("lmerTest")),
              pbkrtest = as.character(packageVersion("pbkrtest")),
              width = getOption("width"))
-write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints, boot_ci = boot_ci),
+write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints, boot_ci = boot_ci,
+                  contest = contests),
              "tests/reference/inference.json")
 message("inference: wrote ", length(fits), " fits, ", length(lrt), " LRT tables, ",
         length(confints), " interval tables")
