@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lmepy import FormulaError
@@ -62,6 +62,8 @@ def test_token_soup_parses_or_raises_formula_error(text: str) -> None:
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(formula_like)
+@example("~y^1e400")  # found by hypothesis: an infinite power is R's "invalid power"
+@example("y ~ (a + b)^1000000000")
 def test_formula_soup_parses_or_raises_formula_error(text: str) -> None:
     _check(text)
 

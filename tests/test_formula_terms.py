@@ -106,7 +106,9 @@ def test_double_bar_expansion_terms() -> None:
     r1, r2 = mt.random
     assert (r1.terms.intercept, r1.terms.term_labels) == (True, ())
     assert (r2.terms.intercept, r2.terms.term_labels) == (False, ("Days",))
-    assert str(mt) == "Reaction ~ Days + (1 || Subject) + (0 + Days || Subject)"
+    assert str(mt) == "Reaction ~ Days + (Days || Subject)"
+    assert str(model_terms("y ~ (x * z || g/h) + (0 + w || k)")) == (
+        "y ~ 1 + (x + z + x:z || g/h) + (0 + w || k)")
 
 
 _R_COL = re.compile(r"^<text>:(\d+):(\d+): unexpected (symbol|'\)'|INCOMPLETE_STRING|end of input)")
@@ -185,3 +187,29 @@ def test_random_formulas_match_r(case: dict) -> None:
         mt = model_terms(case["text"])
         assert list(mt.term_labels) == _list(case["term_labels"])
         assert mt.intercept == bool(case["intercept"])
+
+
+def _lme4_cannot(case: dict) -> bool:
+    """lme4 1.1-31 fails on this formula: a parse error in its '||' expansion, or garbage
+    group names from '/' nested in a call (which lFormula then cannot evaluate)."""
+    if "r_error" in case:
+        return True
+    return any("`:`" in b or "`(`" in b for b in _list(case["findbars"]))
+
+
+@pytest.mark.parametrize("case", REF["mixed_terms"], ids=[c["text"] for c in REF["mixed_terms"]])
+def test_random_mixed_formulas_match_lme4(case: dict) -> None:
+    """R-generated mixed-model formulas (terms.R): lme4's findbars and nobars, R's terms() of
+    the fixed part; a FormulaError where lme4 fails."""
+    if _lme4_cannot(case):
+        with pytest.raises(FormulaError):
+            model_terms(case["text"])
+        return
+    mt = model_terms(case["text"])
+    assert [r.bar_text() for r in mt.random] == _list(case["findbars"])
+    assert str(nobars(case["text"])) == case["nobars"]
+    assert list(mt.term_labels) == _list(case["term_labels"])
+    assert mt.intercept == bool(case["intercept"])
+    again = model_terms(str(mt))  # printed back, the random terms expand the same way
+    assert again.random == mt.random
+    assert (again.intercept, len(again.terms)) == (mt.intercept, len(mt.terms))

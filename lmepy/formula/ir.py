@@ -243,8 +243,7 @@ class RandomTerm:
     double_bar: bool = False  # True when this term came from a `||` expansion
 
     def __str__(self) -> str:
-        bar = "||" if self.double_bar else "|"
-        return f"({self.terms.rhs_text()} {bar} {self.group.label})"
+        return f"({self.terms.rhs_text()} | {self.group.label})"
 
     def bar_text(self) -> str:
         """The term as lme4's ``findbars()`` deparses it: the left-hand side as written."""
@@ -287,7 +286,7 @@ class ModelTerms:
             parts.append("1")
         parts += list(self.term_labels)
         parts += [f"offset({o})" if not _is_offset_call(o) else str(o) for o in self.offsets]
-        parts += [str(r) for r in self.random]
+        parts += _random_text(self.random)
         return " + ".join(parts)
 
     def __str__(self) -> str:
@@ -297,3 +296,69 @@ class ModelTerms:
 
 def _is_offset_call(e: Expr) -> bool:
     return isinstance(e, Call) and e.func == "offset"
+
+
+def _random_text(random: tuple[RandomTerm, ...]) -> list[str]:
+    """Random terms as formula text; runs that came from one ``(x + z || g/h)`` are printed
+    back as that ``||`` term, so that the text expands to the same terms again."""
+    out: list[str] = []
+    i = 0
+    while i < len(random):
+        if random[i].double_bar:
+            merged = _merge_double_bar(random, i)
+            if merged is not None:
+                text, i = merged
+                out.append(text)
+                continue
+        out.append(str(random[i]))
+        i += 1
+    return out
+
+
+def _merge_double_bar(random: tuple[RandomTerm, ...], start: int) -> tuple[str, int] | None:
+    merged = _merge_double_bar_groups(random, start, len(random))
+    if merged is None:  # groups that do not read back as one a/b/c: one group at a time
+        merged = _merge_double_bar_groups(random, start, 1)
+    return merged
+
+
+def _merge_double_bar_groups(random: tuple[RandomTerm, ...], start: int,
+                             max_groups: int) -> tuple[str, int] | None:
+    from lmepy.formula.parser import parse_expr
+    from lmepy.formula.terms import expand_slash
+
+    first = random[start]
+    groups = [first.group]
+    j = start + 1
+    while (j < len(random) and len(groups) < max_groups and random[j].double_bar
+           and random[j].terms == first.terms):
+        groups.append(random[j].group)
+        j += 1
+    m = len(groups)
+    pieces = [first.terms]
+    while j + m <= len(random):
+        block = random[j:j + m]
+        lhs = block[0].terms
+        if not all(r.double_bar and r.terms == lhs for r in block):
+            break
+        if [r.group for r in block] != groups or lhs.intercept or lhs in pieces:
+            break
+        pieces.append(lhs)
+        j += m
+    labels = [t for p in pieces for t in p.term_labels]
+    if not labels or any(p.intercept or len(p.terms) != 1 for p in pieces[1:]):
+        return None
+    if first.terms.intercept and first.terms.terms:
+        return None
+    lhs_text = " + ".join(labels) if first.terms.intercept else "0 + " + " + ".join(labels)
+    if m == 1:
+        group_text = groups[0].label
+    else:
+        group_text = "/".join(str(g.factors[0]) for g in reversed(groups))
+        try:
+            expanded = [str(e) for e in expand_slash(parse_expr(group_text))]
+        except Exception:  # noqa: BLE001 - any failure means: print the terms one by one
+            return None
+        if expanded != [g.label for g in groups]:
+            return None
+    return f"({lhs_text} || {group_text})", j

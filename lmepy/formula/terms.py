@@ -161,11 +161,15 @@ class _Encoder:
 
     def _power(self, left: list[int], power: Expr) -> list[int]:
         v = _unit(power)
-        if v is None or int(v) <= 1:  # R: powers below 2 (after truncation) are errors
+        # R: asInteger() of the power; NA (infinite, too large) or below 2 is an error
+        if v is None or not abs(v) < 2**31 or int(v) <= 1:
             raise _err("invalid power in formula", self.source)
         result = left
         for _ in range(int(v) - 1):
-            result = _trim([a | b for a in left for b in result])
+            nxt = _trim([a | b for a in left for b in result])
+            if nxt == result:  # every interaction already present: higher powers add nothing
+                break
+            result = nxt
         return result
 
 
@@ -333,6 +337,12 @@ def expand_slash(group: Expr, source: Formula | None = None) -> list[Expr]:
     levels = _slash_levels(group, source)
     if len(levels) == 1:
         return levels
+    if not isinstance(levels[0], Name):
+        # lme4 1.1-31's makeInteraction takes a call apart as if it were a list of levels
+        # (`g:h/k` -> groups `k:(g:`:`)`, ...), and lFormula then fails to evaluate them.
+        raise _err(f"couldn't evaluate grouping factor {group}: lme4 nests with '/' only "
+                   f"within a plain variable name, not {levels[0]} (write the interaction "
+                   "out, e.g. (1 | a:b) + (1 | a:b:c))", source)
     out = [levels[0]]
     for lev in levels[1:]:
         out.insert(0, _bin(":", lev, out[0]))
@@ -370,6 +380,10 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
             # lme4 1.1-31 expandDoubleVerts: (1 | g) if the lhs has an intercept, then one
             # (0 + label | g) per term label of the lhs (factors are not split by level).
             lt = _lhs_terms(e.left, source)
+            if not lt.terms:
+                # lme4 1.1-31 pastes "0+" to an empty label list and fails to parse the result.
+                raise _err(f"invalid formula: lme4 cannot expand ({e}): '||' needs "
+                           f"variables on its left; write ({e.left} | {e.right})", source)
             pieces = []
             if lt.intercept:
                 one = Number(1.0, "1")
@@ -393,10 +407,11 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
 def _expand_dv(e: Expr, source: Formula | None) -> Expr:
     if isinstance(e, BinOp) and e.op == "||":
         lt = _lhs_terms(e.left, source)
+        if not lt.terms:
+            raise _err(f"invalid formula: lme4 cannot expand ({e}): '||' needs "
+                       f"variables on its left; write ({e.left} | {e.right})", source)
         lhs: list[Expr] = [Number(1.0, "1")] if lt.intercept else []
         lhs += [BinOp("+", Number(0.0, "0"), _label_expr(t)) for t in lt.terms]
-        if not lhs:
-            raise _err("invalid random-effects term: nothing left of '||'", source)
         out: Expr = Paren(BinOp("|", lhs[0], e.right))
         for item in lhs[1:]:
             out = BinOp("+", out, Paren(BinOp("|", item, e.right)))

@@ -147,7 +147,28 @@ random_case <- function(s) {
 }
 random_formulas <- unique(vapply(1:900, function(i) paste("y ~", gen(sample(2:5, 1))), ""))
 
+# Random mixed-model formulas: lme4's findbars/nobars (with || and / expanded) and the fixed terms.
+genbar <- function() {
+  lhs <- sample(c("1", "x", "0 + x", "x + z", "1 + x", "x * z", "-1 + x", "log(x)", "x + I(x^2)",
+                  "0 + f", "f", "x - 1"), 1)
+  grp <- sample(c("g", "h", "g/h", "g:h", "g/h/k", "(g)", "g:h/k"), 1)
+  paste0("(", lhs, sample(c(" | ", " || "), 1, prob = c(0.6, 0.4)), grp, ")")
+}
+mixed_case <- function(s) {
+  tryCatch({
+    f <- as.formula(s)
+    tt <- terms(nobars(f))
+    list(text = s, findbars = I(vapply(findbars(f), dp, "")), nobars = dp(nobars(f)),
+         term_labels = I(attr(tt, "term.labels")), intercept = attr(tt, "intercept"))
+  }, error = function(e) list(text = s, r_error = conditionMessage(e)))
+}
+mixed_formulas <- unique(vapply(1:250, function(i) {
+  parts <- c(replicate(sample(1:3, 1), genbar()), if (runif(1) < 0.8) gen(sample(1:3, 1)))
+  paste("y ~", paste(sample(parts), collapse = " + "))
+}, ""))
+
 out <- list(
+  mixed_terms = lapply(mixed_formulas, mixed_case),
   random_terms = lapply(random_formulas, random_case),
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
                   nlme = as.character(packageVersion("nlme"))),
