@@ -511,7 +511,7 @@ out <- list(
   sort_strings = list(input = chr(strings), sorted = chr(sort(strings)),
                       factor_levels = chr(levels(factor(strings)))),
   number_labels = list(input = num_json(numbers), labels = chr(as.character(numbers))),
-  contr_poly = lapply(2:8, function(k) list(n = k, colnames = chr(colnames(contr.poly(k))),
+  contr_poly = lapply(2:14, function(k) list(n = k, colnames = chr(colnames(contr.poly(k))),
                                             values = mat_json(contr.poly(k))))
 )
 writeLines(toJSON(out, auto_unbox = TRUE, json_verbatim = TRUE, null = "null", na = "null",
