@@ -277,3 +277,14 @@ def test_gls_anova_between_fits() -> None:
         gls("follicles ~ sin(2*pi*Time)", ov).anova(f1)
     with pytest.raises(ValueError, match="same estimation method"):
         m1.anova(f1)
+
+
+@pytest.mark.parametrize("name", ["ovary_ar1", "orthodont_varident"])
+def test_gls_predict_newdata(name: str) -> None:
+    ref = REF_ALL["gls_predict"][name]
+    fm = _fit(name)
+    nd = pd.DataFrame(ref["newdata"])
+    before = nd.copy()
+    np.testing.assert_allclose(fm.predict(nd).to_numpy(), ref["fit"], rtol=1e-4)
+    pd.testing.assert_frame_equal(nd, before)
+    np.testing.assert_allclose(fm.predict().to_numpy(), REF[name]["fitted"], atol=1e-4)

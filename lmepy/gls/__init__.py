@@ -65,6 +65,7 @@ def _design(model: str, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, p
     X = pd.DataFrame(x, columns=names, index=frame.index)
     X.attrs["assign"] = list(assign)
     X.attrs["term_labels"] = ["(Intercept)"] * bool(mt.intercept) + list(mt.term_labels)
+    X.attrs["design"] = (mt, text, frame.values)  # for predict(newdata): terms and template
     y = _response(frame[str(mt.response)], None, mt)
     return X, y, df
 

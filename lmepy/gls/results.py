@@ -153,6 +153,28 @@ class GlsFit:
 
     resid = residuals
 
+    def predict(self, newdata: pd.DataFrame | None = None) -> pd.Series:
+        """X(newdata) beta (nlme's predict.gls); factors keep the fit's levels and
+        data-dependent terms (poly, scale) the fit's parameters. None gives fitted()."""
+        if newdata is None:
+            return self.fitted()
+        design = self.X.attrs.get("design")
+        if design is None:
+            raise ValueError("predict(newdata) needs a fit made by gls() from a formula")
+        from lmepy.design.compile import _fixed_exprs
+        from lmepy.design.evaluate import Evaluator, check_data_frame
+        from lmepy.design.matrix import design_matrix
+        from lmepy.design.newdata import _new_frame
+        mt, text, template = design
+        df = check_data_frame(newdata)
+        ev = Evaluator(df, text, template)
+        exprs = [e for e in _fixed_exprs(mt) if str(e) != str(mt.response)]
+        frame = _new_frame(ev, exprs, template)
+        x, names, _ = design_matrix(mt.terms, mt.intercept, frame, None)
+        col = {nm: j for j, nm in enumerate(names)}
+        Xn = x[:, [col[nm] for nm in self.X.columns]]
+        return pd.Series(Xn @ self.estimate.beta, index=df.index)
+
     # -- coefficient table ----------------------------------------------------------------------
     def tTable(self) -> pd.DataFrame:
         """nlme's summary(fit)$tTable: Value, Std.Error, t-value, p-value (t on N - p df)."""

@@ -230,6 +230,15 @@ f2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corA
 f3 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corARMA(p = 1, q = 1, form = ~ 1 | Mare))
 m1 <- gls(follicles ~ sin(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
 m2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
+# predict() on new data (factor levels as strings, a subset of the levels)
+gls_predict <- list(
+  ovary_ar1 = list(newdata = list(Time = c(0, 0.25, 0.5, 1.1)),
+                   fit = as.numeric(predict(f2, newdata = data.frame(Time = c(0, 0.25, 0.5, 1.1))))),
+  orthodont_varident = {
+    nd <- data.frame(age = c(8, 11.5, 14), Sex = c("Female", "Male", "Female"))
+    fo <- gls(distance ~ age * Sex, Orthodont, weights = varIdent(form = ~ 1 | Sex))
+    list(newdata = as.list(nd), fit = as.numeric(predict(fo, newdata = nd)))
+  })
 gls_anova <- list(
   reml_f1_f2_f3 = anova_out(anova(f1, f2, f3)),
   ml_m1_m2 = c(anova_out(anova(m1, m2)), list(m1_logLik = as.numeric(logLik(m1))))
@@ -274,6 +283,6 @@ lme_fits <- lapply(names(lme_calls), function(nm) lme_out(eval(parse(text = lme_
 names(lme_fits) <- names(lme_calls)
 
 out <- list(nlme_version = as.character(packageVersion("nlme")),
-            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, lme = lme_fits)
+            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, gls_predict = gls_predict, lme = lme_fits)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
            "tests/reference/nlme.json")
