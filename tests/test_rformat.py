@@ -216,3 +216,27 @@ def test_print_coefmat_arguments(key):
     text = rf.print_coefmat(rows, rn, case["colnames"], **kw)
     got = [s.rstrip() for s in text.rstrip("\n").split("\n")]
     assert got == [s.rstrip() for s in case["text"]]
+
+
+@pytest.mark.parametrize("i", CASES)
+def test_print_plain_vector_and_scientific(i):
+    case = REF["format"][i]
+    x = decv(case["x"])
+    def as_list(v):
+        return v if isinstance(v, list) else [v]
+
+    assert [s.rstrip() for s in rf.print_vector(x).rstrip("\n").split("\n")] == [
+        s.rstrip() for s in as_list(case["print_plain"])]
+    assert [s.rstrip() for s in rf.print_vector(x, digits=3).rstrip("\n").split("\n")] == [
+        s.rstrip() for s in as_list(case["print_plain_d3"])]
+    for key, sci in (("sci_true", True), ("sci_false", False), ("sci_pen3", 3)):
+        exp = case[key] if isinstance(case[key], list) else [case[key]]
+        assert rf.format_num(x, scientific=sci) == exp, key
+
+
+@pytest.mark.parametrize("i", range(len(REF["long_vectors"])))
+def test_print_long_vector_wraps_with_index_labels(i):
+    case = REF["long_vectors"][i]
+    text = rf.print_vector(decv(case["x"]))
+    assert [s.rstrip() for s in text.rstrip("\n").split("\n")] == [
+        s.rstrip() for s in case["text"]]

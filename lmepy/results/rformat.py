@@ -31,6 +31,7 @@ __all__ = [
     "print_coefmat",
     "print_matrix",
     "print_named",
+    "print_vector",
     "quantile7",
     "r_round",
     "r_signif",
@@ -334,12 +335,18 @@ def encode_real(v: Any, w: int, d: int, e: int, na: str = "NA") -> str:
 
 def format_num(x: Sequence[Any], digits: int | None = None, nsmall: int = 0,
                width: int | None = None, trim: bool = False, scipen: int = 0,
-               na_encode: str = "NA") -> list[str]:
-    """R's ``format(x, digits, nsmall)`` of a numeric vector: common width, decimals and
-    notation. ``digits`` None means getOption("digits") (7)."""
+               na_encode: str = "NA", scientific: bool | int | None = None) -> list[str]:
+    """R's ``format(x, digits, nsmall, width, trim, scientific)`` of a numeric vector:
+    common width, decimals and notation. ``digits`` None means getOption("digits") (7);
+    ``scientific`` True/False forces the notation, an integer is a scipen penalty."""
     xs = list(x)
     if digits is None:
         digits = R_DIGITS
+    if scientific is not None:
+        if isinstance(scientific, bool):
+            scipen = -(10**6) if scientific else 10**6  # R: fixed or scientific whatever the widths
+        else:
+            scipen = int(scientific)
     w, d, e = format_info(xs, digits=digits, nsmall=nsmall, scipen=scipen)
     if width is not None:
         w = max(w, width)
@@ -559,6 +566,27 @@ def abbreviate(names: Sequence[str], minlength: int = 4) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # print.default of vectors and matrices; cat(fill = TRUE)
+
+
+def print_vector(x: Sequence[Any], digits: int | None = None, gap: int = 1,
+                 width: int = R_WIDTH) -> str:
+    """R's ``print.default`` of an unnamed numeric vector: ``[1]`` index labels, common
+    format, as many entries per line as fit in `width`."""
+    n = len(x)
+    if n == 0:
+        return "numeric(0)\n"
+    w, d, e = format_info(list(x), digits=R_DIGITS if digits is None else digits)
+    labw = len(str(n)) + 2
+    w += gap
+    out = "[1]".rjust(labw)
+    pos = labw
+    for i, v in enumerate(x):
+        if i > 0 and pos + w > width:
+            out += "\n" + f"[{i + 1}]".rjust(labw)
+            pos = labw
+        out += encode_real(v, w, d, e)
+        pos += w
+    return out + "\n"
 
 
 def print_named(values: Sequence[str], names: Sequence[str], gap: int = 1,

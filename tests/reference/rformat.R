@@ -65,6 +65,11 @@ for (i in seq_along(vectors)) {
   names(res$signif) <- as.character(c(1, 2, 3, 6))
   res$zapsmall <- enc(zapsmall(x, 5))
   res$print_named <- capture.output(print(setNames(x, paste0("v", seq_along(x)))))
+  res$print_plain <- capture.output(print(x))
+  res$print_plain_d3 <- capture.output(print(x, digits = 3))
+  res$sci_true <- format(x, scientific = TRUE)
+  res$sci_false <- format(x, scientific = FALSE)
+  res$sci_pen3 <- format(x, scientific = 3)
   res$print_named_d4 <- capture.output(print(setNames(x, c("Min", "1Q", "Median", "3Q", "Max", "a", "b", "c")[seq_along(x)]), digits = 4))
   fmt[[i]] <- res
 }
@@ -80,6 +85,10 @@ bulk <- list(x = enc(bulk_x),
              format = lapply(1:8, function(d) vapply(bulk_x, function(v) format(v, digits = d), "")),
              round2 = enc(round(bulk_x, 2)), round_m1 = enc(round(bulk_x, -1)),
              signif3 = enc(signif(bulk_x, 3)))
+
+# long unnamed vectors: [k] labels at each wrapped line
+long_vectors <- list(seq(0.5, 40, by = 0.75), c(rnorm(30) * 1000, NA), (1:120) * 1e-3)
+long_out <- lapply(long_vectors, function(x) list(x = enc(x), text = capture.output(print(x))))
 
 # round() ties and representation edge cases
 round_cases <- list(
@@ -284,7 +293,7 @@ ranef_print <- list(
              print_ranef_nocv = capture.output(print(ranef(fit_pen, condVar = FALSE))),
              print_coef = capture.output(print(coef(fit_pen)))))
 
-out <- list(format = fmt, bulk = bulk, round = round_cases, pval = pval_out, quantile = quant,
+out <- list(format = fmt, bulk = bulk, long_vectors = long_out, round = round_cases, pval = pval_out, quantile = quant,
             abbreviate = abbrev_out, formatC = formatc, coefmat = coefmat_out,
             matrices = matrices, named_gap2 = named_gap2, deparse = deparse_out,
             lme4 = lme4_cases, ranef_print = ranef_print, coefmat_args = cm_args,
