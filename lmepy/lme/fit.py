@@ -356,8 +356,7 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
     ne = prob.N - prob.p if prob.REML else prob.N
     sigma = math.sqrt(pw / ne)
     ll = -0.5 * prob.crit(ld, ldx, pw)
-    # nlme's var(β) uses σ² scaled to N - p degrees of freedom under ML too
-    s2fix = pw / (prob.N - prob.p)
+    s2fix = sigma ** 2  # nlme's varFix (summary() rescales it under ML: adjustSigma)
     fitted = [d.X @ beta]
     for lv, bl in zip(d.levels, bs, strict=True):
         fitted.append(fitted[-1] + np.einsum("ij,ij->i", lv.rows, bl[lv.codes]))

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from lmepy.covariance import varIdent
-from lmepy.errors import DataError
+from lmepy.errors import DataError, LmepyError
 from lmepy.lme.fit import LmeProblem, LmeSolution
 from lmepy.results.rformat import (
     abbreviate,
@@ -256,7 +256,11 @@ class LmeFit:
         return out
 
     def tTable(self) -> pd.DataFrame:
+        """nlme's summary table; under ML the standard errors use σ² N / (N - p) as
+        summary.lme's adjustSigma does."""
         se = np.sqrt(np.diag(self.sol.vcov))
+        if self.method == "ML":
+            se = se * math.sqrt(self.d.N / (self.d.N - self.d.p))
         t = self.sol.beta / se
         p = 2.0 * stats.t.sf(np.abs(t), self.DF)
         return pd.DataFrame({"Value": self.sol.beta, "Std.Error": se, "DF": self.DF,
@@ -456,28 +460,37 @@ class LmeFit:
         from lmepy.lme.threads import one_thread
         with one_thread():
             H = _hessian(ll, est)
-        try:
-            V = np.linalg.inv(-H)
-        except np.linalg.LinAlgError:
-            V = np.full_like(H, np.nan)
         pr._key = None
+        if not (np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh((H + H.T) / 2) < 0)):
+            raise LmepyError("cannot get confidence intervals on var-cov components: "
+                             "Non-positive definite approximate variance-covariance\n "
+                             "Consider 'which = \"fixed\"'")
+        V = np.linalg.inv(-H)
         return est, labels, V
 
-    def intervals(self, level: float = 0.95) -> _Text:
+    def intervals(self, level: float = 0.95, which: str = "all") -> _Text:
         """nlme's ``intervals(fit)``: t intervals for the fixed effects (containment DF),
-        normal intervals on the natural scales for the variance parameters."""
+        normal intervals on the natural scales for the variance parameters (``which``:
+        "all", "fixed" or "var-cov")."""
+        if which not in ("all", "fixed", "var-cov"):
+            raise ValueError("which must be \"all\", \"fixed\" or \"var-cov\"")
         d = self.d
-        tt = self.tTable()
+        se = np.sqrt(np.diag(self.sol.vcov))  # varFix, not adjusted under ML
         qt = stats.t.ppf(1 - (1 - level) / 2, self.DF)
-        fixed = pd.DataFrame({"lower": tt["Value"] - qt * tt["Std.Error"],
-                              "est.": tt["Value"],
-                              "upper": tt["Value"] + qt * tt["Std.Error"]}, index=d.xnames)
+        b = self.sol.beta
+        fixed = pd.DataFrame({"lower": b - qt * se, "est.": b, "upper": b + qt * se},
+                             index=d.xnames)
+        out: dict[str, Any] = {}
+        txt = [f"Approximate {_fmt_pct(level)}% confidence intervals\n"]
+        if which != "var-cov":
+            out["fixed"] = fixed
+            txt += ["\n Fixed effects:\n",
+                    print_num_matrix(fixed.values.tolist(), d.xnames, ["lower", "est.", "upper"])]
+        if which == "fixed":
+            return _Text("".join(txt), out)
         est, labels, V = self.apVar()
         z = stats.norm.ppf(1 - (1 - level) / 2)
         se = np.sqrt(np.diag(V))
-        out: dict[str, Any] = {"fixed": fixed}
-        txt = [f"Approximate {_fmt_pct(level)}% confidence intervals\n", "\n Fixed effects:\n",
-               print_num_matrix(fixed.values.tolist(), d.xnames, ["lower", "est.", "upper"])]
         re: dict[str, pd.DataFrame] = {}
         txt.append("\n Random Effects:\n")
         pos = 0
