@@ -290,3 +290,14 @@ def test_glformula_factor_response_is_second_level_indicator() -> None:
     with pytest.raises(DataError) as info:
         lFormula("fb ~ x + (1 | h)", inline_frame("g10"))
     assert str(info.value) == ERR["response_numeric"]
+
+
+def test_na_fail_refuses_missing_values_and_na_exclude_is_recorded() -> None:
+    df = inline_frame("g10")
+    df.loc[1, "x"] = np.nan
+    with pytest.raises(DataError) as info:
+        lFormula("y ~ x + (1 | h)", df, na_action="na.fail")
+    assert str(info.value) == ERR["na_fail"]
+    m = lFormula("y ~ x + (1 | h)", df, na_action="na.exclude")
+    assert m.na_action_type == "na.exclude"
+    assert m.na_action.tolist() == [1]

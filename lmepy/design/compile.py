@@ -126,6 +126,15 @@ def _subset_arg(subset: object, ev: Evaluator) -> object:
     return subset
 
 
+def _check_na_action(na_action: str, frame: ModelFrame) -> None:
+    """R's na.omit (drop), na.exclude (drop; residuals and fitted values are padded back
+    with NA by the results stage) or na.fail (refuse)."""
+    if na_action not in ("na.omit", "na.exclude", "na.fail"):
+        raise ValueError("na_action must be 'na.omit', 'na.exclude' or 'na.fail'")
+    if na_action == "na.fail" and len(frame.na_action):
+        raise DataError("missing values in object")
+
+
 def _fixed_exprs(mt: ModelTerms) -> list[Expr]:
     out: list[Expr] = []
     if mt.response is not None:
@@ -164,6 +173,7 @@ def model_matrix(
     data: object,
     contrasts: Mapping[str, object] | None = None,
     subset: object = None,
+    na_action: str = "na.omit",
 ) -> pd.DataFrame:
     """R's ``model.matrix(formula, data)``: rows with a missing value dropped (na.omit),
     unused factor levels kept (as R's plain model frame does), R's column names. The
@@ -182,6 +192,7 @@ def model_matrix(
         ev = Evaluator(df, text)
         exprs = _frame_exprs(mt)
         frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
+        _check_na_action(na_action, frame)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
                                      response=None if mt.response is None else str(mt.response))
     out = pd.DataFrame(x, columns=names, index=frame.index)
@@ -351,6 +362,7 @@ def lFormula(
     contrasts: Mapping[str, object] | None = None,
     family: object = None,
     check_scale_x: bool = True,
+    na_action: str = "na.omit",
 ) -> CompiledModel:
     """lme4's ``lFormula()``: the model frame (na.omit, unused levels dropped), X with R's
     names (aliased columns dropped as lme4 does), y, weights, offset (formula ``offset()``
@@ -373,6 +385,7 @@ def lFormula(
     ev = Evaluator(df, text)
     exprs = _frame_exprs(mt) + _random_exprs(mt)
     frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True)
+    _check_na_action(na_action, frame)
     n = frame.n
     if n == 0:
         raise DataError("0 (non-NA) cases")
@@ -410,6 +423,7 @@ def lFormula(
         dropped_columns=dropped,
         na_action=frame.na_action,
         REML=REML,
+        na_action_type=na_action,
         contrasts=dict(contrasts) if contrasts else None,
         model_frame=frame,
     )
@@ -423,12 +437,13 @@ def glFormula(
     offset: object = None,
     subset: object = None,
     contrasts: Mapping[str, object] | None = None,
+    na_action: str = "na.omit",
 ) -> CompiledModel:
     """lme4's ``glFormula()``: as lFormula, with glmer's checks (a grouping level per
     observation allowed) and a binomial response that may be a factor or logical.
     ``family`` is a family object (with ``.family``) or its name."""
     return lFormula(formula, data, REML=False, weights=weights, offset=offset, subset=subset,
-                    contrasts=contrasts, family=family)
+                    contrasts=contrasts, family=family, na_action=na_action)
 
 
 __all__: Sequence[str] = ["glFormula", "lFormula", "model_matrix", "locate"]

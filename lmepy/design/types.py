@@ -126,6 +126,7 @@ class CompiledModel:
     dropped_columns: list[str] = field(default_factory=list)  # rank-deficient X columns
     na_action: np.ndarray | None = None  # original row positions dropped by na.omit
     REML: bool = True
+    na_action_type: str = "na.omit"  # or "na.exclude": pad residuals/fitted back with NA
     contrasts: dict | None = None  # the contrasts argument (variable -> contr.* name/matrix)
     model_frame: object = None  # design.frame.ModelFrame: typed variables, for new data
 

@@ -329,6 +329,8 @@ err_case("glmer_nlev_gt_n", glFormula(yb ~ x + (1 | g) + (1 | g:h), g10, family 
 err_case("glmer_nobs_vs_nre", glFormula(yb ~ x + (x | g11), g10, family = binomial))
 gl_ok <- glFormula(fb ~ x + (1 | g), g10, family = binomial)
 glmer_ok <- list(y = num_json(model.response(gl_ok$fr)), nl = I(unname(gl_ok$reTrms$nl)))
+err_case("na_fail", lFormula(y ~ x + (1 | h), transform(g10, x = replace(x, 2, NA)),
+                             na.action = na.fail))
 err_case("y_not_finite", lmer(log(z) ~ x + (1 | h), g10))
 err_case("negative_weights", lmer(y ~ x + (1 | h), g10, weights = w))
 
