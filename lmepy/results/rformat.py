@@ -344,7 +344,7 @@ def format_num(x: Sequence[Any], digits: int | None = None, nsmall: int = 0,
         digits = R_DIGITS
     if scientific is not None:
         if isinstance(scientific, bool):
-            scipen = -(10**6) if scientific else 10**6  # R: fixed or scientific whatever the widths
+            scipen = -99 if scientific else 310  # the penalties R uses for TRUE / FALSE
         else:
             scipen = int(scientific)
     w, d, e = format_info(xs, digits=digits, nsmall=nsmall, scipen=scipen)
