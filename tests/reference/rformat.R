@@ -48,7 +48,10 @@ vectors <- list(
   rnorm(5) * 1e6,
   rexp(7) * 1e-4,
   c(17, 42, -3),
-  c(123.456, NA, NaN, -Inf)
+  c(123.456, NA, NaN, -Inf),
+  c(1e-300),
+  c(1e-150, 1e150),
+  c(1e-200, 1e200)
 )
 
 fmt <- list()
