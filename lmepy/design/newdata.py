@@ -152,10 +152,10 @@ def new_design(model: CompiledModel, newdata: object, re_form: object = None,
         for j, c in enumerate(cnms):
             full[:, t.cnms.index(c)] = rows[:, j]
         labs = [labels(ev.value(g)) for g in gexprs]
-        combo = labs[0].copy()
+        combo_s = pd.Series(labs[0], dtype=object)
         for other in labs[1:]:
-            combo = np.array([None if a is None or b is None else f"{a}:{b}"
-                              for a, b in zip(combo, other, strict=True)], dtype=object)
+            combo_s = combo_s.str.cat(pd.Series(other, dtype=object), sep=":")
+        combo = np.array([None if pd.isna(c) else c for c in combo_s], dtype=object)
         codes, new = _recode(combo, t.levels)
         if not allow_new_levels:
             if any(c is None for c in combo):
