@@ -365,3 +365,26 @@ def test_intervals_text_layout(case_id: str) -> None:
             rtol = 1e-9 if in_fixed else (1e-1 if e.lstrip().startswith("cor(") else 2e-2)
             # relative to the value, or to the interval's half-width for values near 0
             assert na == pytest.approx(nb, rel=rtol, abs=max(1e-12, rtol * half)), (g, e)
+
+
+def test_coef_innermost_level() -> None:
+    for cid, c in LME["cases"].items():
+        co = _at_nlme(cid).coef()
+        r = c["coef"]
+        assert list(co.index) == r["rownames"], cid
+        assert list(co.columns) == r["colnames"], cid
+        np.testing.assert_allclose(co.values, np.array(r["values"]), rtol=1e-7)
+
+
+def test_lme_converges_where_nlme_stops() -> None:
+    """lme(Reaction ~ Days, sleepstudy, random = ~ Days | Subject, correlation =
+    corAR1(form = ~ Days | Subject)): nlme's nlminb stops with an error; lmepy's lme() reaches
+    R's dense REML maximum."""
+    r = AR1["slope"]
+    assert "nlminb problem" in r["nlme_error"]
+    fit = lme("Reaction ~ Days", D.load("sleepstudy"), "~ Days | Subject",
+              correlation="corAR1(form = ~ Days | Subject)")
+    assert fit.logLik() >= r["logLik"] - 1e-5 * abs(r["logLik"])
+    np.testing.assert_allclose(fit.fixef().values, list(r["beta"].values()), rtol=1e-4)
+    assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
+    assert fit.sigma() == pytest.approx(r["sigma"], rel=1e-3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lmepy.lme.ar1 import LmerCorFit, lmer_ar1
 from lmepy.lme.design import build_design
 from lmepy.lme.fit import LmeProblem, LmeSolution, fit_lme
 from lmepy.lme.results import LmeFit, containment_df
@@ -30,5 +31,5 @@ def lme(fixed: str, data: Any, random: Any, correlation: Any = None, weights: An
     return LmeFit(sol, data_name=name)
 
 
-__all__ = ["LmeFit", "LmeProblem", "LmeSolution", "build_design", "containment_df", "fit_lme",
-           "lme"]
+__all__ = ["LmeFit", "LmeProblem", "LmeSolution", "LmerCorFit", "build_design",
+           "containment_df", "fit_lme", "lme", "lmer_ar1"]

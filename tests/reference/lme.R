@@ -8,7 +8,8 @@
 #   fixef, se, DF ({name: value}), modelStruct (coef(fit$modelStruct, unconstrained = FALSE)),
 #   modelStruct_unconstrained, ranef ({level: {rownames, colnames, values}}), fitted0, fitted
 #   (level 0 and the innermost level, data order), resid_response, resid_pearson,
-#   resid_normalized, summary_text, VarCorr_text, intervals_text (null when nlme cannot).
+#   resid_normalized, coef (coef(fit): innermost level), summary_text, VarCorr_text,
+#   intervals_text (null when nlme cannot).
 # Numbers are written exactly (shortest of %.15g/%.16g/%.17g that reads back identically).
 suppressPackageStartupMessages({library(nlme); library(jsonlite)})
 stopifnot(as.character(packageVersion("nlme")) == "3.1.162")
@@ -102,6 +103,8 @@ for (nm in names(cases)) {
     modelStruct = coef(fit$modelStruct, unconstrained = FALSE),
     modelStruct_unconstrained = coef(fit$modelStruct, unconstrained = TRUE),
     ranef = ranef_out(re),
+    coef = list(rownames = rownames(coef(fit)), colnames = colnames(coef(fit)),
+                values = as.matrix(coef(fit))),
     fitted0 = unname(fitted(fit, level = 0)),
     fitted = unname(fitted(fit)),
     resid_response = unname(resid(fit, type = "response")),
