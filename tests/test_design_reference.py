@@ -134,6 +134,10 @@ def test_lformula_random(case_id: str) -> None:
     np.testing.assert_array_equal(re.theta0, floats(case["theta"]))
     np.testing.assert_array_equal(re.lower, floats(case["lower"]))
     assert re.Gp.tolist() == case["Gp"]
+    assert re.Lind.tolist() == case["Lind"]
+    lt = re.Lambdat(np.arange(1.0, len(case["theta"]) + 1))  # lme4: Lambdat@x <- theta[Lind]
+    assert lt.shape == (case["Gp"][-1], case["Gp"][-1])
+    assert lt.data.tolist() == [float(i) for i in case["Lind"]]
     zt = re.Zt.tocoo()
     assert list(zt.shape) == case["Zt_dim"]
     order = np.lexsort((zt.row, zt.col))

@@ -105,6 +105,41 @@ class ReTrms:
     def Gp(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum([t.q for t in self.terms])]).astype(int)
 
+    def _lambdat_pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, col, theta index) of Lambdat's nonzeros in lme4's storage order (by column
+        of Lambdat, i.e. by row of the lower-triangular Lambda, then by Lambda's column)."""
+        rows, cols, idx = [], [], []
+        thoff, boff = 0, 0
+        for t in self.terms:
+            k = t.k
+            ci, cj = np.tril_indices(k)  # Lambda's (r, c), r >= c, row-major: lme4's order
+            # theta index of Lambda[r, c]: column-major position in the lower triangle
+            order = np.lexsort((ci, cj))
+            pos = np.empty(len(ci), dtype=np.int64)
+            pos[order] = np.arange(len(ci))
+            lv = np.arange(t.nlevels)[:, None] * k + boff
+            rows.append((lv + cj[None, :]).ravel())  # Lambdat row = Lambda column
+            cols.append((lv + ci[None, :]).ravel())  # Lambdat column = Lambda row
+            idx.append(np.tile(pos + thoff, t.nlevels))
+            thoff += t.ntheta
+            boff += t.q
+        if not rows:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(idx)
+
+    @property
+    def Lind(self) -> np.ndarray:
+        """lme4's ``Lind`` (1-based): which theta each stored element of Lambdat takes."""
+        return self._lambdat_pattern()[2] + 1
+
+    def Lambdat(self, theta: np.ndarray | None = None) -> sp.csc_matrix:
+        """lme4's ``Lambdat`` at ``theta`` (default: the start, theta0)."""
+        th = self.theta0 if theta is None else np.asarray(theta, dtype=float)
+        r, c, i = self._lambdat_pattern()
+        q = int(self.Gp[-1])
+        return sp.csc_matrix((th[i], (r, c)), shape=(q, q))
+
 
 @dataclass(eq=False)
 class CompiledModel:
