@@ -223,7 +223,8 @@ def test_printed_summary_end_to_end(cid):
     out, msgs, pos = lp.summary_parts(fit._print_data())
     assert lines(out) == rlines(c["print_summary"])
     assert msgs == "".join(c["print_summary_messages"])
-    assert str(fit.summary()) == out[:pos] + msgs + out[pos:]
+    # str() leaves the last newline to print()
+    assert str(fit.summary()) + "\n" == out[:pos] + msgs + out[pos:]
 
 
 @pytest.mark.parametrize("cid", [xfail_print(c, FIT_VARCORR_XFAIL) for c in ALL])
@@ -358,3 +359,17 @@ def test_generics_reach_every_method():
     assert len(g.fitted(fit)) == len(g.residuals(fit)) == len(g.resid(fit)) == c["nobs"]
     with pytest.raises(TypeError, match="no applicable method for 'modelStruct'"):
         g.modelStruct(fit)
+
+
+def test_print_of_str_is_r_output_exactly(capsys):
+    """print(fit.summary()) writes exactly R's lines: str() leaves the final newline to
+    print(), so no extra empty line appears (R's own trailing empty line, after the singular
+    message, stays)."""
+    for cid in ("ss_full_reml", "dye2_reml"):
+        c = CASES[cid]
+        print(fit_case(cid).summary())
+        got = capsys.readouterr().out
+        assert [s.rstrip() for s in got.split("\n")] == rlines(c["print_summary"]) + [""]
+        print(fit_case(cid))
+        got = capsys.readouterr().out
+        assert [s.rstrip() for s in got.split("\n")] == rlines(c["print_fit"]) + [""]

@@ -76,7 +76,7 @@ def test_lmertest_summary_and_anova_text(cid, ddf):
     s = f.summary(ddf=method)
     out, msgs, pos = s.format_parts()  # R's stdout, its messages apart
     assert lines(out) == rlines(c[f"print_summary_{ddf}"])
-    assert str(s) == out[:pos] + msgs + out[pos:]
+    assert str(s) + "\n" == out[:pos] + msgs + out[pos:]  # print() adds the last newline
     tab = c[f"coef_{ddf}"]
     assert list(s.coefficients.columns) == tab["colnames"]
     np.testing.assert_allclose(s.coefficients.to_numpy()[:, :4],

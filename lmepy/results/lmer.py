@@ -22,6 +22,11 @@ from lmepy.results import rformat as rf
 __all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCorr"]
 
 
+def _printed(text: str) -> str:
+    """R's printed text for ``str()``: without the final newline, which ``print()`` adds."""
+    return text[:-1] if text.endswith("\n") else text
+
+
 def make_unique(names: list[str]) -> list[str]:
     """R's ``make.unique``: repeated names get ``.1``, ``.2``, ..."""
     seen: dict[str, int] = {}
@@ -103,10 +108,10 @@ class VarCorr(Mapping):
         return lp.varcorr_text(self.groups, self.sigma, digits, comp)
 
     def __str__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
     def __repr__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
     def to_frame(self) -> pd.DataFrame:
         """``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor (None where R has
@@ -134,7 +139,7 @@ class RanefDict(dict):
         frames = {k: (v.to_numpy(dtype=float), [str(i) for i in v.index], list(v.columns))
                   for k, v in self.items()}
         cv = [k for k, v in self.items() if "postVar" in v.attrs]
-        return lp.ranef_text(frames, cv)
+        return _printed(lp.ranef_text(frames, cv))
 
     __repr__ = __str__
 
@@ -145,7 +150,7 @@ class CoefDict(dict):
     def __str__(self) -> str:
         frames = {k: (v.to_numpy(dtype=float), [str(i) for i in v.index], list(v.columns))
                   for k, v in self.items()}
-        return lp.coef_text(frames)
+        return _printed(lp.coef_text(frames))
 
     __repr__ = __str__
 
@@ -193,10 +198,10 @@ class SummaryMerMod:
         return out[:pos] + msgs + out[pos:]
 
     def __str__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
     def __repr__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -659,10 +664,10 @@ class LmerMod:
         return lp.fit_text(self._print_data(), digits=digits, ranef_comp=ranef_comp)
 
     def __str__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
     def __repr__(self) -> str:
-        return self.format()
+        return _printed(self.format())
 
 
 def expand_double_verts(e: Any) -> Any:
