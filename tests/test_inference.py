@@ -96,8 +96,14 @@ def _with_r_digits(tab: pd.DataFrame, ref: dict) -> pd.DataFrame:
 
 
 def _fixed_block(lines: list[str]) -> str:
+    """The coefficient table and its legend: from "Fixed effects:" to a blank line or to
+    the line after "Signif. codes" (lme4's optimizer messages may follow directly)."""
     i = lines.index("Fixed effects:")
-    j = lines.index("", i) if "" in lines[i:] else len(lines)
+    j = i + 1
+    while j < len(lines) and lines[j] != "":
+        j += 1
+        if lines[j - 1].startswith("Signif. codes"):
+            break
     return "\n".join(lines[i + 1: j]) + "\n"
 
 
@@ -396,8 +402,11 @@ def test_print_full_lmertest_summary(cid: str) -> None:
 
     c = FITS[cid]
     base = r_fit(cid)
-    # R's own β for the printed digits (see _with_r_digits)
-    sol = dataclasses.replace(base, beta=np.array([c["beta"][k] for k in c["beta"]]))
+    # R's own β for the printed digits (see _with_r_digits); the optimizer's messages
+    # (the singular-fit message) from our own fit of the same model
+    own = own_fit(cid)
+    sol = dataclasses.replace(base, beta=np.array([c["beta"][k] for k in c["beta"]]),
+                              optinfo=own.optinfo, singular=own.singular)
     for ddf, key in (("Satterthwaite", "satterthwaite"), ("Kenward-Roger", "kr")):
         pkey = "print_summary_" + key
         if pkey not in c:

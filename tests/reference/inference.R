@@ -7,6 +7,7 @@
 #   meta: versions, options("width")
 #   fits: {<id>: fit}, each fitted with lmerTest::lmer (default control):
 #     id, formula, data, REML, theta, sigma, beta, vcov
+#     fit_messages       messages lmer gave while fitting (the singular-fit message)
 #     drop_rows          (when present) 1-based rows of the data set removed before fitting;
 #                        the printed "Data:" line then names <data>_sub
 #     varpar_vcov        lmerTest's fit@vcov_varpar (2 * inverse Hessian of the deviance in
@@ -114,6 +115,7 @@ sleepstudy <- load_set("sleepstudy", "lme4")
 Orthodont <- load_set("Orthodont", "nlme")
 cake <- load_set("cake", "lme4")
 Penicillin <- load_set("Penicillin", "lme4")
+Dyestuff2 <- load_set("Dyestuff2", "lme4")
 
 mat_out <- function(m) {
   m <- as.matrix(m)
@@ -142,6 +144,8 @@ fit_cases <- list(
        REML = TRUE),
   list(id = "pen_reml", data = "Penicillin", formula = "diameter ~ 1 + (1 | plate) + (1 | sample)",
        REML = TRUE),
+  # singular fit (theta = 0)
+  list(id = "dye2_reml", data = "Dyestuff2", formula = "Yield ~ 1 + (1 | Batch)", REML = TRUE),
   # unbalanced: nine rows dropped (1-based row numbers in drop_rows)
   list(id = "cake_unbal_reml", data = "cake", drop = c(1, 5, 50, 100, 101, 200, 201, 202, 260),
        formula = "angle ~ recipe * temperature + (1 | recipe:replicate)", REML = TRUE)
@@ -155,8 +159,9 @@ run_fit <- function(cs) {
     assign(dname, get(cs$data)[-cs$drop, ], envir = globalenv())
   }
   cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(dname)), REML = .(cs$REML)))
-  fit <- eval(cl)
-  out <- list(id = cs$id, formula = cs$formula, data = cs$data, REML = cs$REML,
+  fitq <- quiet(eval(cl))
+  fit <- fitq$value
+  out <- list(id = cs$id, fit_messages = fitq$messages, formula = cs$formula, data = cs$data, REML = cs$REML,
               drop_rows = if (is.null(cs$drop)) NULL else I(as.numeric(cs$drop)),
               theta = I(unname(getME(fit, "theta") + 0)), sigma = sigma(fit),
               beta = fixef(fit), vcov = mat_out(vcov(fit)),
