@@ -58,8 +58,18 @@ def r_rownames(index: pd.Index) -> list[str]:
     return [str(i + 1) for i in index]
 
 
+@pytest.fixture
+def evaluator_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the parser pass every function the design evaluator knows (mean(), relevel(),
+    ...), so those formulas test the evaluator even before the parser lists them."""
+    import lmepy.formula.parser as parser
+    from lmepy.design.evaluate import _FUNCTIONS
+
+    monkeypatch.setattr(parser, "FUNCTIONS", frozenset(parser.FUNCTIONS) | set(_FUNCTIONS))
+
+
 @pytest.mark.parametrize("case_id", sorted(REF["model_matrix"]))
-def test_model_matrix(case_id: str) -> None:
+def test_model_matrix(case_id: str, evaluator_functions: None) -> None:
     case = REF["model_matrix"][case_id]
     X = model_matrix(case["formula"], data(case["data"]), contrasts=case["contrasts"])
     assert list(X.columns) == case["colnames"]

@@ -28,7 +28,7 @@ from lmepy.formula.ir import (
     UnaryOp,
 )
 
-from .values import CHR, FAC, LGL, MAT, NUM, Value, column_value
+from .values import CHR, FAC, LGL, MAT, NUM, Value, column_value, drop_unused
 
 _CONSTANTS = {"pi": math.pi}
 
@@ -508,6 +508,72 @@ def _cbind(ev: Evaluator, e: Call) -> Value:
     return Value(MAT, np.hstack(cols), colnames=names)
 
 
+def _summary(func: Callable[[np.ndarray], float], rname: str) -> Callable:
+    """mean(), median(), sd(), var(), min(), max(): one number (NA unless na.rm = TRUE)."""
+    def f(ev: Evaluator, e: Call) -> Value:
+        v = ev.eval(ev.arg(e, 0, "x"))
+        x = np.asarray(ev._numeric(v, rname), dtype=np.float64).reshape(-1)
+        if bool(ev.const(e.kwarg("na.rm"), False)):
+            x = x[~np.isnan(x)]
+        elif np.isnan(x).any():
+            return Value(NUM, np.array(np.nan))
+        with np.errstate(all="ignore"):
+            out = func(x) if x.size else np.nan
+        return Value(NUM, np.array(float(out)))
+    return f
+
+
+def _round(ev: Evaluator, e: Call) -> Value:
+    v = ev.eval(ev.arg(e, 0, "x"))
+    digits = ev.const(ev.arg(e, 1, "digits", required=False), 0.0)
+    return _num_like(v, np.round(ev._numeric(v, "round"), int(digits)))
+
+
+def _relevel(ev: Evaluator, e: Call) -> Value:
+    """relevel(f, ref): the reference level first, the others in their order."""
+    v = ev.eval(ev.arg(e, 0, "x"))
+    ref_e = ev.arg(e, 1, "ref")
+    if v.kind != FAC:
+        raise ev._error("'relevel' only for (unordered) factors", e.func, call=True)
+    if v.ordered:
+        raise ev._error("'relevel' only for unordered factors", e.func, call=True)
+    levels = list(v.levels or [])
+    if isinstance(ref_e, String):
+        ref = ref_e.value
+        if ref not in levels:
+            raise ev._error("'ref' must be an existing level", e.func, call=True)
+        i = levels.index(ref)
+    else:
+        i = int(ev.const(ref_e)) - 1
+        if not 0 <= i < len(levels):
+            raise ev._error(f"ref = {i + 1} must be in 1L:{len(levels)}", e.func, call=True)
+    order = [i] + [j for j in range(len(levels)) if j != i]
+    remap = np.empty(len(levels), dtype=np.int64)
+    remap[order] = np.arange(len(levels))
+    codes = np.where(v.data >= 0, remap[np.maximum(v.data, 0)], -1)
+    return Value(FAC, codes.astype(np.int64), [levels[j] for j in order])
+
+
+def _interaction(ev: Evaluator, e: Call) -> Value:
+    """interaction(a, b, ...): every combination as a level (drop = FALSE), the first factor
+    varying fastest, labels joined by "."."""
+    sep = e.kwarg("sep")
+    sep_s = sep.value if isinstance(sep, String) else "."
+    facs = [v if v.kind == FAC else v.as_factor() for v in (ev.eval(a) for a in e.args)]
+    if not facs:
+        raise ev._error("No factors specified", e.func, call=True)
+    codes = facs[0].data.copy()
+    levels = list(facs[0].levels or [])
+    for f in facs[1:]:
+        fl = list(f.levels or [])
+        na = (codes < 0) | (f.data < 0)
+        codes = np.where(na, -1, f.data * len(levels) + codes)
+        levels = [f"{a}{sep_s}{b}" for b in fl for a in levels]
+    drop = bool(ev.const(e.kwarg("drop"), False))
+    out = Value(FAC, codes.astype(np.int64), levels)
+    return drop_unused(out) if drop else out
+
+
 _FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
     "I": _identity,
     "(": _identity,
@@ -540,6 +606,17 @@ _FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
     "as.integer": _as_numeric,
     "offset": _offset,
     "cbind": _cbind,
+    "mean": _summary(np.mean, "mean"),
+    "median": _summary(np.median, "median"),
+    "sd": _summary(lambda x: np.std(x, ddof=1), "sd"),
+    "var": _summary(lambda x: np.var(x, ddof=1), "var"),
+    "min": _summary(np.min, "min"),
+    "max": _summary(np.max, "max"),
+    "round": _round,
+    "sign": _unary_math(np.sign, "sign"),
+    "trunc": _unary_math(np.trunc, "trunc"),
+    "relevel": _relevel,
+    "interaction": _interaction,
 }
 
 
