@@ -50,7 +50,7 @@ exprs = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lhs=st.sampled_from(LHS), rhs=exprs, bars=st.sampled_from(RANDOM))
 def test_random_formulas_compile_or_raise_lmepy_errors(lhs: str, rhs: str, bars: str) -> None:
     formula = f"{lhs} ~ {rhs}{bars}"
