@@ -7,7 +7,6 @@ each term's covariance matrix Ψ and σ²): V = Σ γ_r G_r, with G_r = Z_i Z_j'
 of γ), the small-sample adjusted covariance of β̂ is Φ_A = Φ + 2Φ(Σ W_rs (Q_rs - P_rΦP_s))Φ
 (Φ = (X'V⁻¹X)⁻¹; the second-derivative term vanishes because V is linear in γ). The
 denominator df and the F scaling follow by matching moments (Kenward & Roger, eqs. 3.10-3.14).
-Dense n x n algebra: meant for the moderate n of the tests and typical designed experiments.
 """
 
 from __future__ import annotations
@@ -16,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
 from scipy import stats
 
 from lmepy.inference._common import as_solution, vcov_beta
 
 __all__ = ["KRState", "kenward_roger", "kr_contest1d", "kr_contest_md"]
 
-_MAX_N = 5000
+_MAX_NQ = 50_000_000  # elements of the dense n x q matrices (Z, V⁻¹Z)
 
 
 @dataclass
@@ -35,42 +36,32 @@ class KRState:
     sigma: float
 
 
-def _g_matrices(sol: Any) -> tuple[list[np.ndarray], np.ndarray]:
-    """G_r (dense n x n) and the current γ, term by term, then σ²."""
-    model = sol.model
-    n = model.n
-    s2 = float(sol.sigma) ** 2
-    Gs: list[np.ndarray] = []
-    gam: list[float] = []
+def _parameters(sol: Any) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Each covariance parameter's G = Σ Z_u Z_v' as a list of (u, v) column-index pairs of
+    Z: the (a, b) element of a term's Ψ gives Z_a Z_b' + Z_b Z_a' (Z_a Z_a' on the
+    diagonal), Z_a being the term's columns of component a, one per level. In lme4's θ
+    order; σ² (G = I) is handled apart."""
+    out = []
     pos = 0
-    for t in model.reTrms.terms:
-        k = t.k
-        nth = k * (k + 1) // 2
-        th = np.asarray(sol.theta[pos: pos + nth], dtype=float)
-        pos += nth
-        T = np.zeros((k, k))
-        i, j = np.tril_indices(k)
-        o = np.lexsort((i, j))  # column-major lower triangle, lme4's θ order
-        T[i[o], j[o]] = th
-        Psi = s2 * T @ T.T
-        codes = np.asarray(t.codes)
-        M = np.zeros((n, t.nlevels))
-        M[np.arange(n), codes] = 1.0
-        Zc = [M * np.asarray(t.rows[:, a], dtype=float)[:, None] for a in range(k)]
+    for t in sol.model.reTrms.terms:
+        k, m = t.k, t.nlevels
+        cols = [pos + np.arange(m) * k + a for a in range(k)]
         for b in range(k):
             for a in range(b, k):
-                G = Zc[a] @ Zc[b].T
-                if a != b:
-                    G = G + G.T
-                Gs.append(G)
-                gam.append(Psi[a, b])
-    Gs.append(np.eye(n))
-    gam.append(s2)
-    return Gs, np.asarray(gam)
+                if a == b:
+                    out.append([(cols[a], cols[a])])
+                else:
+                    out.append([(cols[a], cols[b]), (cols[b], cols[a])])
+        pos += t.q
+    return out
 
 
 def kenward_roger(fit: Any) -> KRState:
-    """Φ_A and the pieces the df need (pbkrtest's ``vcovAdj`` with its P and W)."""
+    """Φ_A and the pieces the df need (pbkrtest's ``vcovAdj`` with its P and W).
+
+    V⁻¹ is never formed: V = σ²(I + ZΛΛ'Z'), so V⁻¹M = (M - ZΛ(Λ'Z'ZΛ + I)⁻¹Λ'Z'M)/σ²,
+    and every trace reduces to q x q blocks of Z'V⁻¹Z and (V⁻¹Z)'(V⁻¹Z); the cost is
+    O(n q² + q³) per fit rather than O(n³)."""
     sol = as_solution(fit)
     cached = getattr(sol, "_lmepy_kr", None)
     if isinstance(cached, KRState):
@@ -80,34 +71,68 @@ def kenward_roger(fit: Any) -> KRState:
     if sol.model.weights is not None:
         raise NotImplementedError("Kenward-Roger's method is not implemented for weighted fits")
     n = sol.model.n
-    if n > _MAX_N:
-        raise MemoryError(f"Kenward-Roger uses dense {n} x {n} matrices; at most {_MAX_N} rows")
+    Zs = sp.csc_matrix(sol.model.reTrms.Zt.T)
+    q = Zs.shape[1]
+    if n * q > _MAX_NQ:
+        raise MemoryError(f"Kenward-Roger needs dense n x q = {n} x {q} matrices; at most "
+                          f"{_MAX_NQ} elements")
     X = np.asarray(sol.model.X, dtype=float)
-    Gs, gam = _g_matrices(sol)
-    Sigma = sum(g * G for g, G in zip(gam, Gs, strict=True))
-    cf = np.linalg.cholesky(Sigma)
-    Linv = np.linalg.inv(cf)
-    SigmaInv = Linv.T @ Linv
+    s2 = float(sol.sigma) ** 2
+    ZL = (Zs @ sp.csc_matrix(sol.Lambdat).T).tocsc()
+    Mq = (ZL.T @ ZL).toarray() + np.eye(q)
+    cf = sla.cho_factor(Mq, lower=True)
+
+    def Vinv(M: np.ndarray) -> np.ndarray:
+        return (M - ZL @ sla.cho_solve(cf, ZL.T @ M)) / s2
+
+    Z = Zs.toarray()
+    TT = Vinv(X)
+    VZ = Vinv(Z)
+    C = Z.T @ VZ  # Z'V⁻¹Z
+    D2 = VZ.T @ VZ  # Z'V⁻²Z
+    ZtTT = Z.T @ TT
+    K = sla.cho_solve(cf, (ZL.T @ ZL).toarray())
+    tr_V2 = (n - 2.0 * np.trace(K) + float(np.sum(K * K.T))) / s2 ** 2  # tr(V⁻²)
+    pars = _parameters(sol)
+    m = len(pars) + 1  # + σ²
+    OO = []
+    for pr in pars:
+        O = np.zeros_like(TT)
+        for u, v in pr:
+            O += Z[:, u] @ ZtTT[v]
+        OO.append(O)
+    OO.append(TT)  # G = I
+    SO = [Vinv(O) for O in OO]
     Phi = vcov_beta(sol)
-    TT = SigmaInv @ X
-    HH = [G @ SigmaInv for G in Gs]
-    OO = [H @ X for H in HH]
-    m = len(Gs)
     P = []
     for r in range(m):
         Pr = -OO[r].T @ TT
         P.append((Pr + Pr.T) / 2.0)
     Q = {}
     for r in range(m):
-        for s in range(r, m):
-            Q[r, s] = OO[r].T @ SigmaInv @ OO[s]
+        for s_ in range(r, m):
+            Q[r, s_] = OO[r].T @ SO[s_]
+
+    def ktrace(r: int, s_: int) -> float:
+        """tr(V⁻¹G_r V⁻¹G_s)."""
+        last = m - 1
+        if r == last and s_ == last:
+            return tr_V2
+        if r == last or s_ == last:
+            pr = pars[s_ if r == last else r]
+            return float(sum(np.trace(D2[np.ix_(v, u)]) for u, v in pr))
+        tot = 0.0
+        for u, v in pars[r]:
+            for u2, v2 in pars[s_]:
+                tot += float(np.sum(C[np.ix_(v, u2)] * C[np.ix_(v2, u)].T))
+        return tot
+
     IE2 = np.zeros((m, m))
     for r in range(m):
         PhiPr = Phi @ P[r]
-        for s in range(r, m):
-            ktr = float(np.sum(HH[r].T * HH[s]))
-            IE2[r, s] = IE2[s, r] = (ktr - 2.0 * float(np.sum(Phi * Q[r, s]))
-                                     + float(np.sum(PhiPr * (P[s] @ Phi))))
+        for s_ in range(r, m):
+            IE2[r, s_] = IE2[s_, r] = (ktrace(r, s_) - 2.0 * float(np.sum(Phi * Q[r, s_]))
+                                       + float(np.sum(PhiPr * (P[s_] @ Phi))))
     if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10:
         W = 2.0 * np.linalg.inv(IE2)
     else:
@@ -115,8 +140,8 @@ def kenward_roger(fit: Any) -> KRState:
     W = (W + W.T) / 2.0
     U = np.zeros_like(Phi)
     for r in range(m - 1):
-        for s in range(r + 1, m):
-            U += W[r, s] * (Q[r, s] - P[r] @ Phi @ P[s])
+        for s_ in range(r + 1, m):
+            U += W[r, s_] * (Q[r, s_] - P[r] @ Phi @ P[s_])
     U = U + U.T
     for r in range(m):
         U += W[r, r] * (Q[r, r] - P[r] @ Phi @ P[r])
