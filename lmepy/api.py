@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 
-def caller_name(data: Any, frame_depth: int = 2) -> str:
+def caller_name(data: Any, frame_depth: int = 2, default: str = "data") -> str:
     """What lme4 prints after `Data:`: R deparses the argument; we find the caller's variable
     bound to this very object, falling back to "data"."""
     frame = inspect.currentframe()
@@ -25,7 +25,17 @@ def caller_name(data: Any, frame_depth: int = 2) -> str:
                         return key
     finally:
         del frame
-    return "data"
+    return default
+
+
+def _arg_name(value: Any) -> str | None:
+    """How lme4 prints a weights/offset argument: the column name, else the caller's variable
+    (two frames up: past lmer/glmer), else a generic name."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return caller_name(value, frame_depth=3, default="weights")
 
 
 def lmer(
@@ -55,6 +65,7 @@ def lmer(
 
     model = lFormula(formula, data, REML=REML, weights=weights, offset=offset)
     model.data_name = name
+    model.weights_name, model.offset_name = _arg_name(weights), _arg_name(offset)
     return LmerMod(fit_lmm(model, REML=REML, control=control))
 
 
@@ -86,6 +97,7 @@ def glmer(
                     data_name=name)
     model = lFormula(formula, data, REML=False, weights=weights, offset=offset, family=fam)
     model.data_name = name
+    model.weights_name, model.offset_name = _arg_name(weights), _arg_name(offset)
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))
 
 

@@ -158,6 +158,8 @@ class CompiledModel:
     offset: np.ndarray | None = None
     response_name: str = ""
     data_name: str = ""  # how summary() names the data ("sleepstudy")
+    weights_name: str | None = None  # how summary() names the weights argument ("w")
+    offset_name: str | None = None  # how summary() names the offset argument
     dropped_columns: list[str] = field(default_factory=list)  # rank-deficient X columns
     na_action: np.ndarray | None = None  # original row positions dropped by na.omit
     REML: bool = True
