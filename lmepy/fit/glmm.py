@@ -240,6 +240,11 @@ class _Glmm:
         self.ntheta = int(sum(t.ntheta for t in self.terms))
         self._rw_joint: Reweighter | None = None  # [Z X] pattern, for (u, β) solves
         self._rw_u: Reweighter | None = None  # Z alone, for u solves at fixed β
+        # stage 2 inside fit_glmm: PIRLS starts from the previous evaluation's u (as lme4's
+        # pp$u0 carries over), so one or two Newton steps reach a tight tolerance
+        self.warm_u: np.ndarray | None = None
+        self.tol2: float | None = None  # stage-2 tolerance while optimizing (None: tol)
+        self.warm_keep = False  # devfun stores each evaluation's u as the next start
 
     # one PWLS solve with the given working weights and response
     def _solve_u_single(self, theta: np.ndarray, w: np.ndarray,
@@ -348,10 +353,15 @@ class _Glmm:
             final_factor = self.exact
         resp, fam = self.resp, self.resp.family
         theta = np.asarray(theta, dtype=float)
+        u_old = np.zeros(self.q)
+        tol = self.tol
+        if beta is not None and eta0 is None and self.warm_u is not None:
+            u_old = self.warm_u
+            eta0 = self._eta(theta, u_old, beta)
+            tol = self.tol2 if self.tol2 is not None else tol
         eta = self.lp0 if eta0 is None else eta0
         mu = fam.linkinv(eta)
         oldpdev = np.finfo(float).max
-        u_old = np.zeros(self.q)
         b_old = np.zeros(self.p) if beta is None else beta
         cvgd = False
         it = 0
@@ -364,7 +374,7 @@ class _Glmm:
             mu = fam.linkinv(eta)
             dr = float(np.sum(resp.dev_resids(mu)))
             pdev = dr + float(u @ u)
-            if abs((oldpdev - pdev) / pdev) < self.tol:
+            if abs((oldpdev - pdev) / pdev) < tol:
                 cvgd = True
                 break
             if not np.isfinite(pdev) or pdev > oldpdev:
@@ -378,10 +388,10 @@ class _Glmm:
                     pdev = dr + float(u @ u)
                     if np.isfinite(pdev) and pdev <= oldpdev:
                         break
-                if not np.isfinite(pdev) or (pdev - oldpdev) > self.tol * abs(oldpdev):
+                if not np.isfinite(pdev) or (pdev - oldpdev) > tol * abs(oldpdev):
                     raise PirlsError("PIRLS step-halvings failed to reduce deviance in "
                                      "pwrssUpdate")
-                if abs((oldpdev - pdev) / pdev) < self.tol:
+                if abs((oldpdev - pdev) / pdev) < tol:
                     cvgd = True
                     break
             oldpdev = pdev
@@ -420,7 +430,14 @@ class _Glmm:
         try:
             st = self.pirls(theta, beta)
         except PirlsError:
-            return math.inf
+            if self.warm_u is None:
+                return math.inf
+            try:  # a far jump from the previous point: start again from lp0
+                st = self.pirls(theta, beta, eta0=self.lp0)
+            except PirlsError:
+                return math.inf
+        if self.warm_keep:
+            self.warm_u = st.u
         if nAGQ <= 1:
             return self.laplace_value(st)
         return self.agq_value(st, theta, beta, nAGQ)
@@ -757,7 +774,11 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
         def devfun(x: np.ndarray) -> float:
             return g.devfun(x, nAGQ)
 
-        opt = bobyqa(devfun, start, lower, ctrl2)
+        whiten = bool(control.get("whiten", True)) and p > 0 and not optctrl
+        if whiten:
+            opt = _optimize_whitened(g, devfun, opt1["par"], st1, lower, ntheta, control)
+        else:
+            opt = bobyqa(devfun, start, lower, ctrl2)
         pars = _snap_boundary(devfun, opt, lower, btol)
         opt["par"] = pars
         opt["fval"] = devfun(pars)
@@ -818,6 +839,40 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
         y=resp.y, prior_weights=resp.weights, n_trials=resp.n, offset=resp.offset,
         lower=np.asarray(theta_lower, dtype=float), Lambdat=bcj.Lambdat(), optinfo=optinfo,
         singular=singular, _condvar_u=bcj.condvar_u(), _factors=factors)
+
+
+def _optimize_whitened(g: _Glmm, devfun: Any, theta1: np.ndarray, st1: _PirlsState,
+                       lower: np.ndarray, ntheta: int, control: dict) -> dict:
+    """Stage 2 over (θ, δ) with β = β₁ + L δ, L the Cholesky factor of stage 1's
+    (R_X'R_X)⁻¹: BOBYQA sees fixed effects of unit scale and no correlation among them
+    (grouseticks' uncentred HEIGHT otherwise costs hundreds of evaluations). The same model:
+    the optimum is mapped back to (θ, β)."""
+    beta1 = st1.beta
+    V = st1.chol.vcov_unscaled()
+    try:
+        L = np.linalg.cholesky(V)
+    except np.linalg.LinAlgError:
+        L = np.diag(np.sqrt(np.maximum(np.diag(V), 1e-12)))
+
+    def to_pars(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([x[:ntheta], beta1 + L @ x[ntheta:]])
+
+    def fx(x: np.ndarray) -> float:
+        return devfun(to_pars(x))
+
+    x0 = np.concatenate([theta1, np.zeros(len(beta1))])
+    step = np.concatenate([np.full(ntheta, float(control.get("theta_step", 0.02))),
+                           np.full(len(beta1), float(control.get("delta_step", 0.2)))])
+    ctrl = {"initial_step": step, "xtol_abs": float(control.get("xtol_abs2", 1e-8)),
+            "ftol_abs": float(control.get("ftol_abs2", 1e-10)), "ftol_rel": 0.0}
+    g.warm_keep = bool(control.get("warm_start", False))
+    g.tol2 = float(control.get("tol2", 1e-7))
+    try:
+        opt = bobyqa(fx, x0, lower, ctrl)
+    finally:
+        g.warm_keep = False
+    opt["par"] = to_pars(opt["par"])
+    return opt
 
 
 def _snap_boundary(fn: Any, opt: dict, lower: np.ndarray, btol: float) -> np.ndarray:
