@@ -574,6 +574,63 @@ def _interaction(ev: Evaluator, e: Call) -> Value:
     return drop_unused(out) if drop else out
 
 
+def _vector_arg(ev: Evaluator, e: Expr | None) -> np.ndarray | None:
+    """A constant numeric vector argument such as ``knots = c(2, 5)``."""
+    if e is None:
+        return None
+    v = ev.eval(e)
+    if v.kind not in (NUM, LGL):
+        raise ev._error(f"'{e}' must be numeric", str(e))
+    return np.atleast_1d(np.asarray(ev._numeric(v, "c"), dtype=np.float64))
+
+
+def _spline(kind: str) -> Callable:
+    """splines::bs() and ns(): knots at quantiles of x; on new data, the fitted knots."""
+    names = (["x", "df", "knots", "degree", "intercept", "Boundary.knots"] if kind == "bs"
+             else ["x", "df", "knots", "intercept", "Boundary.knots"])
+
+    def f(ev: Evaluator, e: Call) -> Value:
+        from .splines import bs_basis, ns_basis
+
+        args = {nm: ev.arg(e, i, nm, required=(i == 0)) for i, nm in enumerate(names)}
+        v = ev.eval(args["x"])
+        if v.kind not in (NUM, LGL):
+            raise ev._error(f"{kind}() needs a numeric variable", e.func, call=True)
+        x = np.atleast_1d(np.asarray(ev._numeric(v, kind), dtype=np.float64))
+        fitted = ev.template.get(str(e))
+        df = ev.const(args["df"], None)
+        knots = _vector_arg(ev, args["knots"])
+        bk = _vector_arg(ev, args["Boundary.knots"])
+        intercept = bool(ev.const(args["intercept"], False))
+        if fitted is not None and "knots" in fitted.attrs:
+            knots, bk = fitted.attrs["knots"], fitted.attrs["Boundary.knots"]
+            inside = ~np.isnan(x)
+            if np.any((x[inside] < bk[0]) | (x[inside] > bk[1])):
+                raise DataError(f"some '{args['x']}' values are beyond the boundary knots of "
+                                f"{e}; lmepy does not extrapolate splines")
+        if np.isnan(x).all():
+            raise ev._error(f"{kind}() of a variable with no non-missing values", e.func,
+                            call=True)
+        try:
+            if kind == "bs":
+                degree = int(ev.const(args["degree"], 3.0))
+                z, attrs = bs_basis(x, None if df is None else int(df), knots, degree,
+                                    intercept, bk)
+            else:
+                z, attrs = ns_basis(x, None if df is None else int(df), knots, intercept, bk)
+        except ValueError as err:
+            raise ev._error(str(err), e.func, call=True) from None
+        colnames = [str(i) for i in range(1, z.shape[1] + 1)]
+        return Value(MAT, z, colnames=colnames, attrs=attrs)
+    return f
+
+
+def _c(ev: Evaluator, e: Call) -> Value:
+    parts = [_vector_arg(ev, a) for a in e.args]
+    return Value(NUM, np.concatenate([p for p in parts if p is not None]) if parts
+                 else np.zeros(0))
+
+
 _FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
     "I": _identity,
     "(": _identity,
@@ -616,6 +673,9 @@ _FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
     "sign": _unary_math(np.sign, "sign"),
     "trunc": _unary_math(np.trunc, "trunc"),
     "relevel": _relevel,
+    "bs": _spline("bs"),
+    "ns": _spline("ns"),
+    "c": _c,
     "interaction": _interaction,
 }
 

@@ -9,6 +9,7 @@ suppressPackageStartupMessages({
   library(lme4)
   library(nlme)
   library(jsonlite)
+  library(splines)
 })
 stopifnot(packageVersion("lme4") == "1.1.31")
 
@@ -154,6 +155,12 @@ mm_case("small_relevel", "y ~ relevel(f, \"w\") + relevel(a, 2)", "small")
 mm_case("small_interaction_fun", "y ~ interaction(a, b)", "small")
 mm_case("small_round_sign", "y ~ round(c) + sign(x - 5) + trunc(c)", "small")
 mm_case("small_median_max", "y ~ I(x > median(x)) + I(c/max(c)) + I(x - min(x))", "small")
+mm_case("sleep_ns", "Reaction ~ ns(Days, 3)", "sleepstudy")
+mm_case("sleep_bs", "Reaction ~ bs(Days, df = 5)", "sleepstudy")
+mm_case("sleep_bs_knots", "Reaction ~ bs(Days, knots = c(3, 6), degree = 2)", "sleepstudy")
+mm_case("sleep_ns_intercept", "Reaction ~ 0 + ns(Days, df = 4, intercept = TRUE)", "sleepstudy")
+mm_case("small_ns_by_factor", "y ~ ns(c, df = 4) * b", "small")
+mm_case("small_bs_boundary", "y ~ bs(x, df = 4, Boundary.knots = c(0, 15))", "small")
 mm_case("small_contr_sum", "y ~ a * b", "small", contrasts = list(a = "contr.sum", b = "contr.helmert"))
 mm_case("small_contr_sas", "y ~ a + x", "small", contrasts = list(a = "contr.SAS"))
 mm_case("cake_contr_treatment_ordered", "angle ~ temperature", "cake",
@@ -283,6 +290,14 @@ nd_case <- function(id, formula, data, newdata, re_form = NULL, allow = FALSE) {
                           beta_names = chr(names(fixef(fit))), ranef = ranef_json(fit),
                           predict = num_json(p), predict_fixed = num_json(p0))
 }
+sleep_new2 <- add_frame("sleep_new2", data.frame(
+  Days = c(0.5, 3, 8.75, 2, 7, 0, 9), Subject = factor(c("308", "309", "372", "335", "308", "999", "350")),
+  stringsAsFactors = FALSE))
+datasets$sleep_new2 <- sleep_new2
+nd_case("sleep_ns_new", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy", "sleep_new2",
+        allow = TRUE)
+nd_case("sleep_bs_new", "Reaction ~ bs(Days, df = 4) + (1 | Subject)", "sleepstudy", "sleep_new2",
+        allow = TRUE)
 nd_case("sleep_poly_new_levels", "Reaction ~ poly(Days, 2) + (Days | Subject)", "sleepstudy",
         "sleep_new", allow = TRUE)
 nd_case("sleep_scale_new_levels", "Reaction ~ scale(Days) + (1 | Subject) + (0 + Days | Subject)",
