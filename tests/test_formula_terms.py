@@ -213,3 +213,4 @@ def test_random_mixed_formulas_match_lme4(case: dict) -> None:
     again = model_terms(str(mt))  # printed back, the random terms expand the same way
     assert again.random == mt.random
     assert (again.intercept, len(again.terms)) == (mt.intercept, len(mt.terms))
+

@@ -37,6 +37,10 @@ from lmepy.formula.ir import (
 MODEL_FUNCTIONS = frozenset({
     "I", "log", "log2", "log10", "exp", "sqrt", "abs", "sin", "cos", "tan", "poly", "scale",
     "factor", "as.numeric", "offset", "cbind",
+    # also known to lmepy.design's evaluator (all plain R functions of data, no side effects)
+    "log1p", "expm1", "asin", "acos", "atan", "sinh", "cosh", "tanh", "floor", "ceiling",
+    "as.factor", "ordered", "as.double", "as.integer", "mean", "median", "sd", "var", "min",
+    "max", "round", "sign", "trunc", "relevel", "interaction",
 })
 # ... nlme's constructors, and the few helpers their arguments use.
 NLME_FUNCTIONS = frozenset({
