@@ -8,15 +8,18 @@ import numpy as np
 
 
 def quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """R's default ``quantile(type = 7)``."""
+    """R's default ``quantile(type = 7)``, with R's arithmetic ((1 - h) x[lo] + h x[hi])."""
     xs = np.sort(x)
     n = xs.shape[0]
-    h = (n - 1) * probs
-    lo = np.floor(h + 4 * np.finfo(float).eps).astype(int)
-    lo = np.clip(lo, 0, n - 1)
-    hi = np.clip(lo + 1, 0, n - 1)
-    frac = h - lo
-    return xs[lo] + frac * (xs[hi] - xs[lo])
+    index = 1 + max(n - 1, 0) * np.asarray(probs, dtype=np.float64)
+    lo = np.floor(index).astype(int)
+    hi = np.ceil(index).astype(int)
+    qs = xs[lo - 1].copy()
+    xhi = xs[hi - 1]
+    i = (index > lo) & (xhi != qs)
+    h = (index - lo)[i]
+    qs[i] = (1 - h) * qs[i] + h * xhi[i]
+    return qs
 
 
 def spline_design(knots: np.ndarray, x: np.ndarray, ord: int) -> np.ndarray:
