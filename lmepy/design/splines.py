@@ -146,7 +146,7 @@ def ns_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = No
                 inside = xo[(xo >= bk[0]) & (xo <= bk[1])]
                 knots = quantile7(inside, probs)
     aknots = np.sort(np.concatenate([np.repeat(bk, 4), knots]))
-    basis = spline_design(aknots, xo, 4)
+    basis = _ns_raw(aknots, xo, bk)
     const = np.vstack([spline_deriv_row(aknots, float(b), 4, 2) for b in bk])
     if not intercept:
         const = const[:, 1:]
@@ -156,3 +156,19 @@ def ns_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = No
     out = np.full((x.shape[0], proj.shape[1]), np.nan)
     out[ok] = proj
     return out, {"knots": knots, "Boundary.knots": bk, "intercept": intercept}
+
+
+def _ns_raw(aknots: np.ndarray, x: np.ndarray, bk: np.ndarray) -> np.ndarray:
+    """Cubic B-splines inside the boundary knots; outside, R's ns() continues each basis
+    function linearly from its value and slope at the nearer boundary knot."""
+    left, right = x < bk[0], x > bk[1]
+    inside = ~(left | right)
+    out = np.zeros((x.shape[0], aknots.shape[0] - 4))
+    if inside.any():
+        out[inside] = spline_design(aknots, x[inside], 4)
+    for mask, pivot in ((left, bk[0]), (right, bk[1])):
+        if mask.any():
+            value = spline_design(aknots, np.array([pivot]), 4)[0]
+            slope = spline_deriv_row(aknots, float(pivot), 4, 1)
+            out[mask] = value[None, :] + (x[mask] - pivot)[:, None] * slope[None, :]
+    return out

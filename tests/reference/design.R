@@ -296,6 +296,9 @@ sleep_new2 <- add_frame("sleep_new2", data.frame(
 datasets$sleep_new2 <- sleep_new2
 nd_case("sleep_ns_new", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy", "sleep_new2",
         allow = TRUE)
+nd_case("sleep_ns_outside", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy",
+        "sleep_new", allow = TRUE)
+mm_case("small_ns_boundary_inside", "y ~ ns(x, df = 3, Boundary.knots = c(2, 10))", "small")
 nd_case("sleep_bs_new", "Reaction ~ bs(Days, df = 4) + (1 | Subject)", "sleepstudy", "sleep_new2",
         allow = TRUE)
 nd_case("sleep_poly_new_levels", "Reaction ~ poly(Days, 2) + (Days | Subject)", "sleepstudy",
