@@ -26,7 +26,7 @@ from lmepy.errors import ConvergenceWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
-from lmepy.lme.single import SingleLevel
+from lmepy.lme.single import MarkovSums, SingleLevel
 from lmepy.lme.threads import one_thread
 
 _LOG2PI = math.log(2.0 * math.pi)
@@ -64,21 +64,92 @@ class LmeProblem:
             self.cor_groups = cg
             self.dense = not all(_constant_within(x.codes, cg) for x in lv)
         self.single = None
+        self.markov: MarkovSums | None = None
         if len(lv) == 1 and not self.dense:
             self.single = SingleLevel(lv[0].codes, lv[0].nlevels, lv[0].pd.k, self.p)
+            self.markov = self._markov_sums()
         self._key: bytes | None = None
         self.bc: BlockedCholesky | None = None
         self.ldC = 0.0
         self.slw = 0.0
         self.Mw = self.M
 
+    def _markov_sums(self) -> MarkovSums | None:
+        """Lagged cross-product sums for AR(1)/CAR(1) errors grouped as the one random-effects
+        level, with rows in increasing time and no variance parameters (see MarkovSums)."""
+        d = self.d
+        cor = d.cor
+        if cor is None or self.n_var or type(cor).__name__ not in ("corAR1", "corCAR1"):
+            return None
+        codes = d.levels[0].codes
+        if not (_constant_within(codes, self.cor_groups)
+                and _constant_within(self.cor_groups, codes)):
+            return None
+        lens = [len(r) for r in cor.group_rows]
+        rows_all = np.concatenate(cor.group_rows)
+        cov_all = np.concatenate([np.asarray(c, dtype=float) for c in cor.group_cov])
+        gid = np.repeat(np.arange(len(lens)), lens)
+        dc = np.diff(cov_all)
+        same = gid[1:] == gid[:-1]
+        if np.any(dc[same] <= 0):
+            return None
+        steps = np.zeros(self.N)
+        steps[rows_all[1:][same]] = dc[same]
+        if not MarkovSums.applicable(steps):
+            return None
+        M = self.M if d.var is None else self.M * d.var.weights()[:, None]
+        assert self.single is not None
+        return MarkovSums(M, codes, d.levels[0].nlevels, steps, self.single.colperm)
+
     # ---- parameter vector ------------------------------------------------------------------
     @property
     def n_params(self) -> int:
         return sum(self.n_pd) + self.n_cor + self.n_var
 
+    def _moment_start(self, lv: Any) -> np.ndarray | None:
+        """A start for one level's pdMat from per-group least squares: the spread of the
+        groups' coefficients relative to the pooled residual variance (nlme starts from EM
+        iterations; the identity can be far off when columns have very different scales)."""
+        pd_ = lv.pd
+        if pd_.kind not in ("pdLogChol", "pdSymm", "pdDiag", "pdIdent"):
+            return None
+        k = pd_.k
+        y = self.d.y - self.d.X @ np.linalg.lstsq(self.d.X, self.d.y, rcond=None)[0]
+        coefs, rss, dfr = [], 0.0, 0
+        order = np.argsort(lv.codes, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(lv.codes[order]) != 0, True])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            rows = order[a:b]
+            if len(rows) <= k:
+                continue
+            Z, yy = lv.rows[rows], y[rows]
+            c, res, rank, _ = np.linalg.lstsq(Z, yy, rcond=None)
+            if rank < k:
+                continue
+            coefs.append(c)
+            rss += float(np.sum((yy - Z @ c) ** 2))
+            dfr += len(rows) - k
+        if len(coefs) < 2 * k or dfr == 0 or rss <= 0:
+            return None
+        P = np.cov(np.array(coefs).T).reshape(k, k) / (rss / dfr)
+        P = (P + P.T) / 2 + 1e-6 * np.eye(k) * max(float(np.max(np.diag(P))), 1e-8)
+        try:
+            T = np.linalg.cholesky(P)
+        except np.linalg.LinAlgError:
+            return None
+        if pd_.kind == "pdDiag":
+            return np.sqrt(np.diag(P))
+        if pd_.kind == "pdIdent":
+            return np.array([math.sqrt(float(np.mean(np.diag(P))))])
+        r, c = np.tril_indices(k)
+        o = np.lexsort((r, c))
+        return T[r[o], c[o]]
+
     def start(self) -> np.ndarray:
-        parts = [x.pd.start() for x in self.d.levels]
+        parts = []
+        for x in self.d.levels:
+            st = self._moment_start(x) if len(self.d.levels) == 1 else None
+            parts.append(x.pd.start() if st is None else st)
         if self.n_cor:
             parts.append(self.d.cor.get_unconstrained())  # type: ignore[union-attr]
         if self.n_var:
@@ -89,7 +160,12 @@ class LmeProblem:
         """BOBYQA's first steps: moderate on the pdMat and correlation scales, and for a
         variance function small enough that exp(step * covariate) or |v|^step stays near 1
         (varExp over times up to 64 would otherwise leap to weights of e^±64)."""
-        steps = [np.full(lv.pd.n_params, 0.25) for lv in self.d.levels]
+        steps = []
+        pos = 0
+        for lv in self.d.levels:  # relative to the start's scale (moment starts can be 100s)
+            m = lv.pd.n_params
+            steps.append(0.25 * np.maximum(1.0, np.abs(np.asarray(x[pos:pos + m]))))
+            pos += m
         steps.append(np.full(self.n_cor, 0.25))
         var = self.d.var
         if self.n_var:
@@ -164,6 +240,16 @@ class LmeProblem:
         M = self.M
         self.slw = 0.0
         self.ldC = 0.0
+        if self.markov is not None:
+            assert d.cor is not None and self.single is not None
+            if d.var is not None:
+                self.slw = float(np.sum(np.log(d.var.weights())))
+            if self.n_cor:
+                d.cor.set_unconstrained(cor_u)
+            C, self.ldC = self.markov.cross(d.cor.phi)  # type: ignore[attr-defined]
+            self.single.set_cross(C)
+            self._key = key
+            return
         if d.var is not None:
             if self.n_var:
                 d.var.set_unconstrained(var_u)
@@ -364,6 +450,19 @@ def solve_at(prob: LmeProblem, x: np.ndarray) -> dict[str, Any]:
             "vcov": s2fix * vu_, "fitted": fitted, "factors": Ts, "pd_pars": pd_pars}
 
 
+def _settle(prob: LmeProblem, x: np.ndarray, var: Any, iters: int = 50) -> None:
+    """Fitted values consistent with the weights they define, at fixed parameters x."""
+    prev = None
+    for _ in range(iters):
+        prob._key = None
+        f = solve_at(prob, x)["fitted"][-1]
+        var.update_fitted(f)
+        if prev is not None and np.max(np.abs(f - prev)) <= 1e-12 * max(1.0, np.max(np.abs(f))):
+            break
+        prev = f
+    prob._key = None
+
+
 def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 1) -> np.ndarray:
     """A few Newton steps with central-difference derivatives after BOBYQA: derivative-free
     searches stop where the criterion is flat to ~1e-9, a few 1e-6 away from the optimum in
@@ -450,11 +549,13 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
             prob._key = None
         control["polish"] = False
         break
+    lls: list[float] = []
+    step0 = np.asarray(optctrl["initial_step"], dtype=float)
     while at is None:
         opt = bobyqa(prob.objective, x, lower, optctrl)
         feval += opt["feval"]
         xnew = opt["par"]
-        if control.get("restart", prob.n_params > 3):
+        if control.get("restart", prob.n_params > 3) and n_iter == 0:
             # a second, short BOBYQA from the answer with small first steps: the first run
             # can stop early on a ridge (badly scaled structure parameters)
             ctrl2 = dict(optctrl, initial_step=np.asarray(optctrl["initial_step"]) * 0.1)
@@ -465,19 +566,29 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         if not needs_update:
             x = xnew
             break
+        # each round maximizes with fitted(.) frozen; BOBYQA's answer is good to ~1e-6, the
+        # size of the alternation's steps near convergence, so polish it with Newton steps
+        xnew = newton_polish(prob.objective, xnew, lower, iters=3)
         n_iter += 1
         sol = solve_at(prob, xnew)
         conv = np.abs((x - xnew) / np.where(xnew == 0, 1.0, xnew))
         x = xnew
         var.update_fitted(sol["fitted"][-1])  # type: ignore[union-attr]
         prob._key = None
-        if n_iter > 1 and float(np.max(conv)) < tol:
+        # later rounds start at the previous answer: small first steps
+        optctrl = dict(optctrl, initial_step=0.1 * np.maximum(step0, 0.25 * np.abs(x)))
+        c = float(np.max(conv))
+        lls.append(float(sol["logLik"]))
+        # nlme's test (relative change < tolerance), or no progress in the log-likelihood
+        # over the last three rounds (the inner optimizer's precision is ~1e-6 relative)
+        stalled = len(lls) >= 4 and abs(lls[-1] - lls[-4]) < 1e-9 * abs(lls[-1])
+        if n_iter > 1 and (c < tol or stalled):
             break
         if n_iter >= max_iter:
             warnings.warn("maximum number of iterations (lmeControl(maxIter)) reached without "
                           "convergence", ConvergenceWarning, stacklevel=2)
             break
-    if control.get("polish", True):
+    if control.get("polish", True) and not needs_update:
         x = newton_polish(prob.objective, x, lower)
     if opt.get("conv", 0) != 0:
         warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,

@@ -32,6 +32,13 @@ class SingleLevel:
         self.colperm = np.r_[np.arange(p + 1, p + 1 + k), np.arange(p + 1)]
         self.eye = np.eye(k)
 
+    def set_cross(self, C: np.ndarray) -> None:
+        """Every group's cross-products of [Z X y] (G, m, m), formed elsewhere."""
+        k = self.k
+        self.A = C[:, :k, :k]
+        self.B = C[:, :k, k:]
+        self.D = C[:, k:, k:].sum(axis=0)
+
     def set_rows(self, Mw: np.ndarray) -> None:
         """Mw: whitened rows in data order, columns [X (p), y, Z (k)]."""
         k, p = self.k, self.p
@@ -105,3 +112,66 @@ class SingleLevel:
         u = np.linalg.solve(LLt, rhs[:, :, None])[:, :, 0]
         b = u @ T.T
         return beta, b, np.linalg.inv(Sxx)
+
+
+class MarkovSums:
+    """AR(1)/CAR(1) errors under one grouping level, without whitening the rows each time.
+
+    Within a group whose rows are in increasing time, the whitened row is e_1 = x_1 and
+    e_i = (x_i - r_i x_{i-1}) / sqrt(1 - r_i²), r_i = φ^(t_i - t_{i-1}). Grouping the links by
+    their time step ℓ (few distinct steps in practice), every group's cross-product of the
+    whitened rows is
+        x_1 x_1' + Σ_ℓ [S1_ℓ - r_ℓ (Q_ℓ + Q_ℓ') + r_ℓ² S2_ℓ] / (1 - r_ℓ²),
+    with S1_ℓ = Σ x_i x_i', S2_ℓ = Σ x_{i-1} x_{i-1}', Q_ℓ = Σ x_i x_{i-1}' over the links of
+    step ℓ: sums formed once, so an evaluation costs O(groups x steps), not O(rows).
+    """
+
+    MAX_STEPS = 12
+
+    def __init__(self, M: np.ndarray, codes: np.ndarray, G: int, steps: np.ndarray,
+                 colperm: np.ndarray):
+        """M: rows [X y Z] in data order; codes: group per row; steps: time step of each row
+        from the previous row of its group (0 at a group's first row), rows in data order
+        within groups."""
+        Mc = M[:, colperm]
+        m = Mc.shape[1]
+        order = np.argsort(codes, kind="stable")
+        Ms, gs, st = Mc[order], codes[order], steps[order]
+        first = np.ones(len(gs), dtype=bool)
+        first[1:] = gs[1:] != gs[:-1]
+        P0 = np.zeros((G, m, m))
+        P0[gs[first]] = Ms[first, :, None] * Ms[first, None, :]  # one first row per group
+        link = np.flatnonzero(~first)
+        cls, inv = np.unique(st[link], return_inverse=True)
+        self.steps = cls
+        self.counts = np.bincount(inv, minlength=len(cls)).astype(float)
+        # sums over links by (step class, group): sort by that key, add contiguous runs
+        key = inv * G + gs[link]
+        o = np.argsort(key, kind="stable")
+        key, lk = key[o], link[o]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else \
+            np.zeros(0, dtype=np.int64)
+        ukey = key[starts]
+        cur, prev = Ms[lk], Ms[lk - 1]
+        out = []
+        for a, b in ((cur, cur), (prev, prev), (cur, prev)):
+            S = np.zeros((len(cls) * G, m, m))
+            if len(key):
+                S[ukey] = np.add.reduceat(a[:, :, None] * b[:, None, :], starts, axis=0)
+            out.append(S.reshape(len(cls), G, m, m))
+        self.S1, self.S2, self.Q = out
+        self.QQ = self.Q + np.transpose(self.Q, (0, 1, 3, 2))
+        self.P0 = P0
+
+    @classmethod
+    def applicable(cls, steps: np.ndarray | None) -> bool:
+        return steps is not None and len(np.unique(steps[steps > 0])) <= cls.MAX_STEPS
+
+    def cross(self, phi: float) -> tuple[np.ndarray, float]:
+        """(every group's whitened cross-products (G, m, m), log det of the correlation)."""
+        r = np.power(phi, self.steps)
+        w = 1.0 / (1.0 - r * r)
+        C = self.P0.copy()
+        for j in range(len(r)):
+            C += w[j] * (self.S1[j] - r[j] * self.QQ[j] + (r[j] * r[j]) * self.S2[j])
+        return C, float(np.sum(self.counts * np.log1p(-r * r)))
