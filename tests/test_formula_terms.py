@@ -214,3 +214,18 @@ def test_random_mixed_formulas_match_lme4(case: dict) -> None:
     assert again.random == mt.random
     assert (again.intercept, len(again.terms)) == (mt.intercept, len(mt.terms))
 
+
+
+@pytest.mark.parametrize(("text", "caret"), [
+    ("y ~ x + 2", "        ^"),            # R: invalid model formula in ExtractVars
+    ("y ~ poly(x, 2) + 2", "                 ^"),
+    ("y ~ a^b", "      ^"),                # R: invalid power in formula
+    ("y ~ x + 'a'", "        ^^^"),
+    ("y ~ x + (1 || g)", "         ^^^^^^"),  # lme4 1.1-31 fails to expand it
+])
+def test_semantic_errors_have_a_caret(text: str, caret: str) -> None:
+    with pytest.raises(FormulaError) as info:
+        model_terms(text)
+    lines = str(info.value).splitlines()
+    assert lines[-2] == "  " + text
+    assert lines[-1] == "  " + caret

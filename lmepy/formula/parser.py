@@ -260,6 +260,56 @@ def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
                         len(text) if pos is None else pos)
 
 
+@lru_cache(maxsize=1)
+def _tree_parser() -> Lark:
+    # Only on the error path: a parse tree with positions, to put a caret under an expression.
+    text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", maybe_placeholders=True, propagate_positions=True)
+
+
+def locate(text: str, node: Expr) -> tuple[int, int] | None:
+    """Where (start, length) the first expression equal to ``node`` is written in ``text``."""
+    try:
+        tree = _tree_parser().parse(text)
+    except (UnexpectedInput, _Located):
+        return None
+    ir = _ToIR()
+    found: list[tuple[bool, int, int]] = []  # (inside a call, start, length)
+
+    def walk(t: object, inside: bool) -> object:
+        if t is None or isinstance(t, Token):  # atoms are trees (name, number, ...)
+            return t
+        data = t.data  # type: ignore[attr-defined]
+        below = inside or data == "call"
+        children = [walk(c, below) for c in t.children]  # type: ignore[attr-defined]
+        out = getattr(ir, data)(*children)
+        meta = t.meta  # type: ignore[attr-defined]
+        if out == node and not meta.empty:
+            found.append((inside, meta.start_pos, meta.end_pos - meta.start_pos))
+        return out
+
+    try:
+        with deep(text):
+            walk(tree, False)
+    except (FormulaError, _Located):
+        return None
+    if not found:
+        return None
+    # formula-level errors are about formula-level expressions: prefer one outside calls
+    best = min(found, key=lambda f: (f[0], f[1]))
+    return best[1], best[2]
+
+
+def with_caret(err: FormulaError, text: str) -> FormulaError:
+    """``err`` for ``text``, with a caret under the expression it names (``err.node``)."""
+    node = getattr(err, "node", None)
+    where = locate(text, node) if node is not None else None
+    out = FormulaError(err.message, text, where[0] if where else None,
+                       where[1] if where else 1)
+    out.node = node  # type: ignore[attr-defined]
+    return out
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -26,14 +26,17 @@ from lmepy.formula.ir import (
     Term,
     UnaryOp,
 )
-from lmepy.formula.parser import guarded, parse_formula
+from lmepy.formula.parser import guarded, parse_formula, with_caret
 
 _FORMULA_OPS = {"+", "-", "*", "/", ":", "%in%", "^"}
 _BARS = {"|", "||"}
 
 
-def _err(message: str, formula: Formula | None) -> FormulaError:
-    return FormulaError(message, str(formula) if formula is not None else None)
+def _err(message: str, formula: Formula | None, node: Expr | None = None) -> FormulaError:
+    """A FormulaError about ``node`` (the caret goes under it once the text is known)."""
+    err = FormulaError(message, str(formula) if formula is not None else None)
+    err.node = node  # type: ignore[attr-defined]
+    return err
 
 
 def _unit(e: Expr) -> float | None:
@@ -69,9 +72,9 @@ class _Encoder:
         elif isinstance(e, (Number, Logical)):
             v = _unit(e)
             if v not in (0.0, 1.0):
-                raise _err("invalid model formula in ExtractVars", self.source)
+                raise _err("invalid model formula in ExtractVars", self.source, e)
         elif isinstance(e, String):
-            raise _err("invalid model formula in ExtractVars", self.source)
+            raise _err("invalid model formula in ExtractVars", self.source, e)
         elif isinstance(e, Paren):
             self.extract(e.body)
         elif isinstance(e, UnaryOp):
@@ -82,7 +85,7 @@ class _Encoder:
         elif isinstance(e, BinOp):
             if e.op == "^":
                 if _unit(e.right) is None:
-                    raise _err("invalid power in formula", self.source)
+                    raise _err("invalid power in formula", self.source, e.right)
                 self.extract(e.left)
             elif e.op in _FORMULA_OPS:
                 self.extract(e.left)
@@ -90,7 +93,7 @@ class _Encoder:
             else:
                 self.install(e)
         elif isinstance(e, Formula):
-            raise _err("invalid model formula: a formula inside a formula", self.source)
+            raise _err("invalid model formula: a formula inside a formula", self.source, e)
         else:
             self.install(e)
 
@@ -103,7 +106,7 @@ class _Encoder:
             elif v == 0.0:
                 self.intercept = not self.parity
             else:
-                raise _err("invalid model formula in EncodeVars", self.source)
+                raise _err("invalid model formula in EncodeVars", self.source, e)
             return []
         if isinstance(e, Paren):
             return self.encode(e.body)
@@ -163,7 +166,7 @@ class _Encoder:
         v = _unit(power)
         # R: asInteger() of the power; NA (infinite, too large) or below 2 is an error
         if v is None or not abs(v) < 2**31 or int(v) <= 1:
-            raise _err("invalid power in formula", self.source)
+            raise _err("invalid power in formula", self.source, power)
         result = left
         for _ in range(int(v) - 1):
             nxt = _trim([a | b for a in left for b in result])
@@ -265,7 +268,7 @@ def _nobars(e: Expr, source: Formula | None) -> Expr | None:
             return left
         return BinOp(e.op, left, right)
     assert isinstance(e, Call)
-    raise _err(f"a random-effects term '(... | ...)' cannot be inside {e.func}()", source)
+    raise _err(f"a random-effects term '(... | ...)' cannot be inside {e.func}()", source, e)
 
 
 @guarded
@@ -327,7 +330,7 @@ def _slash_levels(e: Expr, source: Formula | None) -> list[Expr]:
     if not _has_slash(e):
         return [e]
     if not (isinstance(e, BinOp) and e.op == "/"):
-        raise _err("unparseable formula for grouping factor", source)
+        raise _err("unparseable formula for grouping factor", source, e)
     return _slash_levels(e.left, source) + _slash_levels(e.right, source)
 
 
@@ -342,7 +345,7 @@ def expand_slash(group: Expr, source: Formula | None = None) -> list[Expr]:
         # (`g:h/k` -> groups `k:(g:`:`)`, ...), and lFormula then fails to evaluate them.
         raise _err(f"couldn't evaluate grouping factor {group}: lme4 nests with '/' only "
                    f"within a plain variable name, not {levels[0]} (write the interaction "
-                   "out, e.g. (1 | a:b) + (1 | a:b:c))", source)
+                   "out, e.g. (1 | a:b) + (1 | a:b:c))", source, group)
     out = [levels[0]]
     for lev in levels[1:]:
         out.insert(0, _bin(":", lev, out[0]))
@@ -356,10 +359,10 @@ def _group_term(e: Expr) -> GroupTerm:
 def _lhs_terms(lhs: Expr, source: Formula | None) -> ModelTerms:
     f = Formula(None, lhs)
     if _any_bars(lhs):
-        raise _err("invalid random-effects term: '|' inside its left-hand side", source)
+        raise _err("invalid random-effects term: '|' inside its left-hand side", source, lhs)
     mt = fixed_terms(f)
     if mt.offsets:
-        raise _err("offset() is not allowed in a random-effects term", source)
+        raise _err("offset() is not allowed in a random-effects term", source, lhs)
     return mt
 
 
@@ -383,7 +386,7 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
             if not lt.terms:
                 # lme4 1.1-31 pastes "0+" to an empty label list and fails to parse the result.
                 raise _err(f"invalid formula: lme4 cannot expand ({e}): '||' needs "
-                           f"variables on its left; write ({e.left} | {e.right})", source)
+                           f"variables on its left; write ({e.left} | {e.right})", source, e)
             pieces = []
             if lt.intercept:
                 one = Number(1.0, "1")
@@ -399,7 +402,7 @@ def _bars(e: Expr, source: Formula | None) -> list[RandomTerm]:
     if isinstance(e, BinOp):
         return _bars(e.left, source) + _bars(e.right, source)
     if isinstance(e, Call) and _any_bars(e):
-        raise _err(f"a random-effects term '(... | ...)' cannot be inside {e.func}()", source)
+        raise _err(f"a random-effects term '(... | ...)' cannot be inside {e.func}()", source, e)
     return []
 
 
@@ -409,7 +412,7 @@ def _expand_dv(e: Expr, source: Formula | None) -> Expr:
         lt = _lhs_terms(e.left, source)
         if not lt.terms:
             raise _err(f"invalid formula: lme4 cannot expand ({e}): '||' needs "
-                       f"variables on its left; write ({e.left} | {e.right})", source)
+                       f"variables on its left; write ({e.left} | {e.right})", source, e)
         lhs: list[Expr] = [Number(1.0, "1")] if lt.intercept else []
         lhs += [BinOp("+", Number(0.0, "0"), _label_expr(t)) for t in lt.terms]
         out: Expr = Paren(BinOp("|", lhs[0], e.right))
@@ -449,9 +452,9 @@ def model_terms(formula: Formula | str) -> ModelTerms:
         try:
             return model_terms(f)
         except FormulaError as err:
-            if err.formula == formula or err.pos is not None:
+            if err.pos is not None:
                 raise
-            raise FormulaError(err.message, formula) from None
+            raise with_caret(err, formula) from None
     f = formula
     if not isinstance(f, Formula):
         raise FormulaError(f"model_terms() needs a formula, not {type(f).__name__}")
