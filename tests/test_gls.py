@@ -203,6 +203,14 @@ def test_gls_bad_input() -> None:
     bad.loc[3, "follicles"] = np.nan
     with pytest.raises(DataError, match="missing values"):
         gls(FORMULA["ovary"], bad)
+    with pytest.raises(DataError, match="zero values"):
+        gls(FORMULA["ovary"], ov, weights="varPower(form = ~ Time)")
+    with pytest.raises(TypeError, match="weights must be R text"):
+        gls(FORMULA["ovary"], ov, weights=123)
+    with pytest.raises(TypeError, match="correlation structure"):
+        gls(FORMULA["ovary"], ov, correlation="varIdent(form = ~ 1 | Mare)")
+    with pytest.raises(DataError, match="integer"):
+        gls(FORMULA["ovary"], ov, correlation="corAR1(form = ~ Time | Mare)")
     dup = ov.assign(T2=2 * ov.Time)
     with pytest.raises(DataError, match="singular"):
         gls("follicles ~ Time + T2", dup)

@@ -253,6 +253,13 @@ class varPower(_Stratified):
     nlme_class = "varPower"
     pname = "power"
 
+    def _setup(self, data: pd.DataFrame, fitted: np.ndarray | None) -> None:
+        super()._setup(data, fitted)
+        if self.covariate is not None and not self.needs_fitted and np.any(self.covariate == 0):
+            raise DataError(f"variance covariate '{self.form.covariate}' has zero values: "
+                            "varPower would give them zero (or infinite) variance; use "
+                            "varConstPower or varExp")
+
     def sd_factor(self) -> np.ndarray:
         v = self._cov()
         if v is None:

@@ -150,9 +150,16 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
     return {"theta": theta, "converged": ok, "nit": int(best.nit), "message": str(best.message)}
 
 
+def _check_arg(x: object, what: str, example: str) -> None:
+    if not isinstance(x, str | dict | CorStruct | VarFunc) and not hasattr(x, "kind"):
+        raise TypeError(f"{what} must be R text such as \"{example}\" or an lmepy.covariance "
+                        f"object, not {type(x).__name__}")
+
+
 def resolve_cor(correlation: object) -> CorStruct | None:
     if correlation is None:
         return None
+    _check_arg(correlation, "correlation", "corAR1(form = ~ 1 | g)")
     out = from_spec(correlation)
     if not isinstance(out, CorStruct):
         raise TypeError(f"correlation must be a correlation structure, not {out!r}")
@@ -162,6 +169,7 @@ def resolve_cor(correlation: object) -> CorStruct | None:
 def resolve_var(weights: object) -> VarFunc | None:
     if weights is None:
         return None
+    _check_arg(weights, "weights", "varIdent(form = ~ 1 | g)")
     if isinstance(weights, str) and weights.strip().startswith("~"):
         from lmepy.covariance import varFixed
         return varFixed(weights)
