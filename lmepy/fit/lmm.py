@@ -19,7 +19,7 @@ from lmepy.design.types import CompiledModel
 from lmepy.errors import ConvergenceWarning, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import check_conv, optimize_theta
-from lmepy.kernels.blas_threads import limit_threads
+from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -45,8 +45,16 @@ class LmmProblem:
         self.n = self.cp.n
         self.p = self.cp.p
         self.ldW = 0.0 if self.weights is None else float(np.sum(np.log(self.weights)))
-        # medium dense blocks: factor single-threaded (see lmepy.kernels.blas_threads)
-        self.blas_threads: int | None = 1 if self.cp.r < 2000 else None
+        # OpenBLAS threads for the dense factor (see lmepy.kernels.blas_threads): an int fixes
+        # them, None leaves OpenBLAS alone, "auto" is 1 for small dense blocks (threads cannot
+        # pay) and adaptive for large ones
+        self.blas_threads: int | str | None = "auto"
+
+    def _fixed_threads(self) -> int | None | str:
+        """The thread count to hold around a whole fit, or "adaptive"."""
+        if self.blas_threads == "auto":
+            return 1 if self.cp.r < 400 else "adaptive"
+        return self.blas_threads
 
     def criterion(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """-2 log-likelihood (ML) or REML criterion from the factor's three summaries."""
@@ -66,9 +74,16 @@ class LmmProblem:
                 return float("inf")
             return float(crit(ld, ldx, pw))
 
-        if self.blas_threads is None:
+        threads = self._fixed_threads()
+        if threads is None:
             return devfun
-        threads = self.blas_threads
+        if threads == "adaptive":
+            call = AdaptiveThreads().call
+
+            def devfun_adaptive(theta: np.ndarray) -> float:
+                return call(devfun, theta)
+
+            return devfun_adaptive
 
         def devfun_limited(theta: np.ndarray) -> float:
             with limit_threads(threads):
@@ -128,21 +143,24 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
 
     control: ``optCtrl`` (nlopt: xtol_abs, ftol_abs, maxeval, ...), ``restart_edge``,
     ``boundary_tol``, ``calc_derivs``, ``start`` (θ to start from), ``blas_threads`` (OpenBLAS
-    threads while fitting; default 1 for dense blocks of 200-2000 rows, else unchanged).
+    threads while fitting: an int, None to leave OpenBLAS alone, or "auto" (default): one
+    thread when the dense block has under 400 rows, else OpenBLAS's threads while a core is
+    free and they pay, one thread otherwise; see lmepy.kernels.blas_threads).
     """
     control = dict(control or {})
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
-    with limit_threads(prob.blas_threads):
-        return _fit(prob, control)
+    fixed = prob._fixed_threads()
+    with limit_threads(None if fixed == "adaptive" else fixed):
+        return _fit(prob, control, fixed == "adaptive")
 
 
-def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
+def _fit(prob: LmmProblem, control: dict, adaptive: bool) -> LmmSolution:
     model = prob.model
-    prob_threads, prob.blas_threads = prob.blas_threads, None  # already limited around us
-    devfun = prob.make_devfun()
-    prob.blas_threads = prob_threads
+    keep, prob.blas_threads = prob.blas_threads, ("auto" if adaptive else None)
+    devfun = prob.make_devfun()  # threads already held around us unless adaptive
+    prob.blas_threads = keep
     terms = model.reTrms.terms
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])

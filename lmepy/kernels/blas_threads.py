@@ -2,8 +2,8 @@
 
 A dense Cholesky of ~1000 rows gains little from a second thread, but OpenBLAS threads spin
 while waiting: on a machine whose cores are busy with other work one evaluation can become
-tens of times slower. The fit therefore runs the factorizations of small and medium dense
-blocks single-threaded (see ``lmepy.fit.blocks.BlockedCholesky``).
+tens of times slower. The LMM fit therefore runs small dense blocks single-threaded and
+larger ones through ``AdaptiveThreads`` (see ``lmepy.fit.lmm.fit_lmm``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,3 +66,48 @@ def limit_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         lib.scipy_openblas_set_num_threads(ctypes.c_int(old))
+
+
+def machine_has_idle_core() -> bool:
+    """True when the 1-minute load average leaves at least one core free for a BLAS thread."""
+    n = os.cpu_count() or 1
+    if n < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - platforms without getloadavg
+        return False
+    return load <= n - 1
+
+
+class AdaptiveThreads:
+    """Runs each call with OpenBLAS's own threads while that pays, else single-threaded.
+
+    Multi-threading is tried only when a core looks idle. The first call runs on one thread
+    and sets the yardstick; later calls run multi-threaded for as long as they beat it. The
+    first multi-threaded call that does not (other work arrived and the threads spin) switches
+    to one thread for good. Every call costs the same (one factorization), so one call's time
+    is a fair yardstick.
+    """
+
+    def __init__(self, start_multi: bool | None = None):
+        if start_multi is None:
+            start_multi = machine_has_idle_core()
+        nthreads = get_num_threads()
+        self.multi = bool(start_multi) and nthreads is not None and nthreads > 1
+        self.single = float("inf")  # best single-thread time
+        self.calls = 0
+
+    def call(self, fn, *args):  # noqa: ANN001, ANN201 - a thin wrapper
+        self.calls += 1
+        if not self.multi or self.calls == 1:
+            with limit_threads(1):
+                t = time.perf_counter()
+                out = fn(*args)
+                self.single = min(self.single, time.perf_counter() - t)
+            return out
+        t = time.perf_counter()
+        out = fn(*args)
+        if time.perf_counter() - t >= self.single:
+            self.multi = False
+        return out
