@@ -239,3 +239,38 @@ def test_cross_products_do_not_touch_inputs() -> None:
     cross_products(terms, X, y, w)
     for a, b in zip(copies, (X, y, w, terms[0].rows, terms[0].codes), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_limit_threads_restores_the_count() -> None:
+    from lmepy.kernels.blas_threads import get_num_threads, limit_threads
+
+    before = get_num_threads()
+    with limit_threads(1):
+        assert get_num_threads() in (1, None)
+    assert get_num_threads() == before
+
+
+def test_adaptive_threads_keeps_threads_only_while_they_pay() -> None:
+    import time
+
+    from lmepy.kernels.blas_threads import AdaptiveThreads, get_num_threads
+
+    if (get_num_threads() or 1) < 2:
+        pytest.skip("OpenBLAS runs one thread here")
+    durations = iter([0.02, 0.005, 0.005, 0.04, 0.001])
+
+    def work() -> float:
+        d = next(durations)
+        time.sleep(d)
+        return d
+
+    a = AdaptiveThreads(start_multi=True)
+    assert a.call(work) == 0.02 and a.multi  # first call: single-thread yardstick
+    a.call(work)
+    a.call(work)
+    assert a.multi  # faster than the yardstick: keep the threads
+    a.call(work)
+    assert not a.multi  # slower: one thread for good
+    a.call(work)
+    assert not a.multi
+    assert not AdaptiveThreads(start_multi=False).multi
