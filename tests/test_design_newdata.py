@@ -56,9 +56,12 @@ def evaluator_functions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parser, "FUNCTIONS", frozenset(parser.FUNCTIONS) | set(_FUNCTIONS))
 
 
-@pytest.mark.parametrize("case_id", sorted(REF["newdata"]))
+CASES = {**REF["newdata"], **REF["newdata_splines"]}
+
+
+@pytest.mark.parametrize("case_id", sorted(CASES))
 def test_new_design_reproduces_r_predictions(case_id: str, evaluator_functions: None) -> None:
-    case = REF["newdata"][case_id]
+    case = CASES[case_id]
     model = lFormula(case["formula"], frame(case["data"]))
     assert list(model.X.columns) == case["beta_names"]
     nd = new_design(model, frame(case["newdata"]), re_form=case["re_form"],

@@ -278,29 +278,31 @@ ranef_json <- function(fit) {
   lapply(ranef(fit, condVar = FALSE), function(df) list(levels = chr(rownames(df)),
          columns = chr(names(df)), values = lapply(df, num_json)))
 }
-nd_case <- function(id, formula, data, newdata, re_form = NULL, allow = FALSE) {
+nd_spline_cases <- list()  # kept apart: they need ns()/bs(), which the parser may not list
+nd_case <- function(id, formula, data, newdata, re_form = NULL, allow = FALSE, splines = FALSE) {
   d <- datasets[[data]]
   nd <- datasets[[newdata]]
   fit <- lmer(as.formula(formula), d, REML = TRUE)
   rf <- if (is.null(re_form)) NULL else as.formula(re_form)
   p <- predict(fit, newdata = nd, re.form = rf, allow.new.levels = allow)
   p0 <- predict(fit, newdata = nd, re.form = NA)
-  nd_cases[[id]] <<- list(formula = formula, data = data, newdata = newdata, re_form = re_form,
-                          allow_new_levels = allow, beta = num_json(fixef(fit)),
-                          beta_names = chr(names(fixef(fit))), ranef = ranef_json(fit),
-                          predict = num_json(p), predict_fixed = num_json(p0))
+  case <- list(formula = formula, data = data, newdata = newdata, re_form = re_form,
+               allow_new_levels = allow, beta = num_json(fixef(fit)),
+               beta_names = chr(names(fixef(fit))), ranef = ranef_json(fit),
+               predict = num_json(p), predict_fixed = num_json(p0))
+  if (splines) nd_spline_cases[[id]] <<- case else nd_cases[[id]] <<- case
 }
 sleep_new2 <- add_frame("sleep_new2", data.frame(
   Days = c(0.5, 3, 8.75, 2, 7, 0, 9), Subject = factor(c("308", "309", "372", "335", "308", "999", "350")),
   stringsAsFactors = FALSE))
 datasets$sleep_new2 <- sleep_new2
 nd_case("sleep_ns_new", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy", "sleep_new2",
-        allow = TRUE)
+        allow = TRUE, splines = TRUE)
 nd_case("sleep_ns_outside", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy",
-        "sleep_new", allow = TRUE)
+        "sleep_new", allow = TRUE, splines = TRUE)
 mm_case("small_ns_boundary_inside", "y ~ ns(x, df = 3, Boundary.knots = c(2, 10))", "small")
 nd_case("sleep_bs_new", "Reaction ~ bs(Days, df = 4) + (1 | Subject)", "sleepstudy", "sleep_new2",
-        allow = TRUE)
+        allow = TRUE, splines = TRUE)
 nd_case("sleep_poly_new_levels", "Reaction ~ poly(Days, 2) + (Days | Subject)", "sleepstudy",
         "sleep_new", allow = TRUE)
 nd_case("sleep_scale_new_levels", "Reaction ~ scale(Days) + (1 | Subject) + (0 + Days | Subject)",
@@ -530,6 +532,7 @@ out <- list(
   lFormula = lf_cases,
   errors = err_cases,
   newdata = nd_cases,
+  newdata_splines = nd_spline_cases,
   qr = qr_cases,
   random_formulas = rf_cases,
   newdata_errors = nd_errors,
