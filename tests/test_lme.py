@@ -388,3 +388,9 @@ def test_lme_converges_where_nlme_stops() -> None:
     np.testing.assert_allclose(fit.fixef().values, list(r["beta"].values()), rtol=1e-4)
     assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
     assert fit.sigma() == pytest.approx(r["sigma"], rel=1e-3)
+
+
+@pytest.mark.parametrize("case_id", ["orthodont", "bodyweight_car1", "pixel_ml"])
+def test_anova_single_fit(case_id: str) -> None:
+    """nlme's sequential F tests with term-level containment DF, at nlme's estimates."""
+    assert str(_at_nlme(case_id).anova()) == LME["anova_single"][case_id]

@@ -71,6 +71,48 @@ def containment_df(X: np.ndarray, level_codes: list[np.ndarray], N: int) -> np.n
     return out
 
 
+def containment_term_df(X: np.ndarray, level_codes: list[np.ndarray], N: int,
+                        assign: list[int]) -> np.ndarray:
+    """nlme's denominator DF per model term (``getFixDF(...)$terms``): a term sits in the
+    innermost stratum of its columns; each stratum loses the columns of its terms."""
+    Q = len(level_codes)
+    ng = [int(c.max()) + 1 for c in level_codes]
+    dfs = np.array([ng[0]] + [ng[i] - ng[i - 1] for i in range(1, Q)] + [N - ng[-1]],
+                   dtype=float)
+    p = X.shape[1]
+    tol = math.sqrt(np.finfo(float).eps)
+    const = np.zeros(p, dtype=bool)
+    strat = np.zeros(p, dtype=int)
+    for j in range(p):
+        x = X[:, j]
+        const[j] = bool(np.all(np.abs(x if x[0] == 0 else x / x[0] - 1) < tol))
+        for q, codes in enumerate(level_codes):
+            order = np.argsort(codes, kind="stable")
+            xs, cs = x[order], codes[order]
+            if ((cs[1:] == cs[:-1]) & (xs[1:] != xs[:-1])).any():
+                strat[j] = q + 1
+    terms = sorted(set(assign))
+    t_notint = {t: bool(any(not const[j] for j in range(p) if assign[j] == t)) for t in terms}
+    t_strat = {t: max(strat[j] for j in range(p) if assign[j] == t) for t in terms}
+    t_len = {t: sum(1 for j in range(p) if assign[j] == t) for t in terms}
+    out = {}
+    if any(t_notint.values()):
+        for t in terms:
+            if t_notint[t]:
+                dfs[t_strat[t]] -= t_len[t]
+        if not all(t_notint.values()):
+            dfs[0] -= 1
+        else:
+            dfs[1:] += 1
+        for t in terms:
+            if t_notint[t]:
+                out[t] = dfs[t_strat[t]]
+    for t in terms:
+        if not t_notint[t]:
+            out[t] = dfs.max()
+    return np.array([out[t] for t in terms])
+
+
 def _level_names(names: list[str]) -> list[str]:
     """"Side %in% Dog" for each level, outer first."""
     return [" %in% ".join(reversed(names[:i + 1])) for i in range(len(names))]
@@ -224,11 +266,10 @@ class LmeFit:
             keys = ["/".join(str(newdata[g].iloc[i]) for g in lv.groups)
                     for i in range(len(newdata))]
             idx = {lab: i for i, lab in enumerate(lv.labels)}
-            Z = model_matrix(lv.pd.formula_text, _with_levels(newdata, d.data)) \
-                if lv.pd.kind != "pdBlocked" else None
-            if Z is None:
-                raise NotImplementedError("predict() with pdBlocked levels")
-            Zm = np.asarray(Z[lv.pd.cnms], dtype=float)
+            nd = _with_levels(newdata, d.data)
+            blocks = lv.pd.blocks if lv.pd.kind == "pdBlocked" else [lv.pd]
+            Zm = np.hstack([np.asarray(model_matrix(b.formula_text, nd)[b.cnms], dtype=float)
+                            for b in blocks])
             b = self.sol.b[li]
             for i, k in enumerate(keys):
                 j = idx.get(k)
@@ -362,7 +403,10 @@ class LmeFit:
             s.append("\n")
             s.append(print_named([str(lv.nlevels) for lv in d.levels],
                                  _level_names([lv.name for lv in d.levels])))
-        return _Text("".join(s), tt)
+        out = _Text("".join(s), tt)
+        out.tTable = tt  # type: ignore[attr-defined]
+        out.coefficients = tt  # type: ignore[attr-defined]
+        return out
 
     def __str__(self) -> str:
         return str(self.summary())
@@ -557,8 +601,7 @@ class LmeFit:
         if names is None:
             names = [f"fit{i + 1}" for i in range(len(fits))]
         if len(fits) == 1:
-            raise NotImplementedError("anova() of a single lme fit (Wald F tests) is not "
-                                      "implemented; pass a second fit for the LR test")
+            return self._anova_single()
         methods = {f.method for f in fits}
         if len(methods) > 1:
             raise ValueError("all fitted objects must have the same estimation method")
@@ -595,6 +638,32 @@ class LmeFit:
                           fm["BIC"][i], fm["logLik"][i], tab["Test"].iloc[i], lrt, pvt])
         text = print_matrix(cells, names, list(tab.columns), right=True)
         return _Text(text, tab)
+
+    def _anova_single(self) -> _Text:
+        """nlme's sequential F tests: F = |R β|² / numDF over each term's columns, R the
+        upper Cholesky factor of vcov(β)⁻¹; denominator DF by containment."""
+        d = self.d
+        V = self.sol.vcov
+        if self.method == "ML":
+            V = V * d.N / (d.N - d.p)
+        R = np.linalg.cholesky(np.linalg.inv(V)).T
+        c0 = R @ self.sol.beta
+        assign = list(d.assign)
+        terms = sorted(set(assign))
+        names = (["(Intercept)"] if d.intercept else []) + list(d.term_labels)
+        num = [sum(1 for a in assign if a == t) for t in terms]
+        F = [float(np.sum(c0[[j for j, a in enumerate(assign) if a == t]] ** 2)) / n
+             for t, n in zip(terms, num, strict=True)]
+        den = containment_term_df(d.X, [lv.codes for lv in d.levels], d.N, assign)
+        pv = [float(stats.f.sf(f, n, dd)) for f, n, dd in zip(F, num, den, strict=True)]
+        tab = pd.DataFrame({"numDF": num, "denDF": den.astype(int), "F-value": F,
+                            "p-value": pv}, index=names)
+        pvs = format_num([r_round(v, 4) for v in pv])
+        pvs = ["<.0001" if float(v) == 0 else v for v in pvs]
+        fs = format_num(zapsmall(F))
+        cells = [[str(n), str(int(dd)), f, p_] for n, dd, f, p_ in
+                 zip(num, den, fs, pvs, strict=True)]
+        return _Text(print_matrix(cells, names, list(tab.columns), right=True), tab)
 
     def ACF(self, maxLag: int | None = None, resType: str = "pearson") -> pd.DataFrame:
         """nlme's ``ACF(fit)``: empirical autocorrelation of the within-group residuals by

@@ -120,6 +120,14 @@ an <- anova(fit1, fit2)
 anova_out <- list(cases = c("orth_ml", "orth_ml_slope"), names = c("fit1", "fit2"),
                   text = txt(an), L.Ratio = an$L.Ratio[2], p = an$`p-value`[2])
 
+# anova() of one fit: nlme's sequential F tests (text), for nlme.R's orthodont and
+# bodyweight_car1 fits and this file's pixel_ml fit
+anova_single <- list(
+  orthodont = txt(anova(lme(distance ~ age * Sex, data = Orthodont, random = ~ age | Subject))),
+  bodyweight_car1 = txt(anova(lme(weight ~ Time * Diet, data = BodyWeight, random = ~ Time | Rat,
+                                  correlation = corCAR1(form = ~ Time)))),
+  pixel_ml = txt(anova(fits$pixel_ml)))
+
 # ACF of the pearson residuals (default maxLag and maxLag = 5) of nlme.R's Ovary fit
 ov <- lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), data = Ovary,
           random = pdDiag(~sin(2*pi*Time)), correlation = corAR1())
@@ -137,7 +145,8 @@ pred_out <- list(newdata = as.list(transform(nd, Sex = as.character(Sex))),
 
 out <- list(meta = list(R = R.version.string, nlme = as.character(packageVersion("nlme")),
                         width = getOption("width")),
-            cases = out_cases, anova = anova_out, acf = acf_out, predict = pred_out)
+            cases = out_cases, anova = anova_out, anova_single = anova_single, acf = acf_out,
+            predict = pred_out)
 writeLines(toJSON(j17(out), auto_unbox = TRUE, json_verbatim = TRUE, null = "null",
                   na = "null", pretty = TRUE, digits = NA), "tests/reference/lme.json")
 
