@@ -9,6 +9,7 @@ default, ``deviance()`` as the sum of squared deviance residuals.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,33 @@ from lmepy.results import lme4print as lp
 from lmepy.results.lmer import LmerMod
 
 __all__ = ["GlmerMod"]
+
+
+def _sim_poisson(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
+                 sigma: float) -> np.ndarray:
+    if np.any(w != 1):
+        warnings.warn("ignoring prior weights", UserWarning, stacklevel=3)
+    return rng.poisson(mu)  # integer counts, as rpois
+
+
+def _sim_gamma(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
+               sigma: float) -> np.ndarray:
+    if np.any(w != 1):
+        warnings.warn("using weights to scale shape parameter", UserWarning, stacklevel=3)
+    shape = np.broadcast_to((sigma * w)[:, None], mu.shape)
+    return rng.gamma(shape, mu / shape)
+
+
+def _sim_gaussian(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
+                  sigma: float) -> np.ndarray:
+    if np.any(w != 1):
+        warnings.warn("ignoring prior weights", UserWarning, stacklevel=3)
+    return rng.normal(mu, sigma)
+
+
+# lme4's simfunList (binomial is handled by the fit object: its draws take the response's shape)
+_SIM_FUNS: dict[str, Any] = {"binomial": None, "poisson": _sim_poisson, "Gamma": _sim_gamma,
+                             "gaussian": _sim_gaussian}
 
 
 class GlmerMod(LmerMod):
@@ -70,8 +98,92 @@ class GlmerMod(LmerMod):
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         return np.asarray(self.sol.family.linkinv(eta), dtype=float)
 
-    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
-        raise NotImplementedError("simulate() is not available for glmer fits yet")
+    def simulate(self, nsim: int = 1, seed: int | None = None,
+                 use_u: bool = False) -> pd.DataFrame:
+        """lme4's ``simulate(fit, nsim, seed, use.u)`` for a GLMM: responses drawn from the
+        fitted model, so that a user can check the model or bootstrap by hand.
+
+        Without ``use_u`` each simulation draws new random effects b = Λu, u ~ N(0, I) (as
+        lme4 does for a GLMM: not multiplied by σ, also for Gamma and gaussian); with it the
+        fitted conditional modes are kept. The response then comes from the family at
+        μ = linkinv(η), as lme4 1.1-31's ``simfunList``:
+
+        * binomial: K ~ Binomial(w, μ) with w the prior weights (the trials for
+          ``cbind(s, f)``); a ``cbind`` response gives per simulation the two columns
+          (K, w - K) named as R names the matrix's columns (columns are a MultiIndex
+          ``(sim_i, name)``: ``out["sim_1"]`` is R's ``s$sim_1`` matrix); a factor response
+          gives a Categorical with the response's levels; otherwise the proportions K / w;
+        * poisson: Poisson(μ) (prior weights ignored, with lme4's warning);
+        * Gamma: shape σ·w and mean μ: lme4 1.1-31 uses shape = ``sigma(fit) * weights``
+          (not σ⁻²), and so does this, so that results agree with lme4 in distribution;
+        * gaussian (any link): Normal(μ, σ).
+
+        Columns ``sim_1``, ``sim_2``, ...; the random stream is NumPy's (``seed`` goes to
+        ``numpy.random.default_rng``), not R's, so draws agree with lme4's in distribution,
+        not number for number.
+        """
+        nsim = int(nsim)
+        if nsim < 1:
+            raise ValueError("nsim must be a positive integer")
+        rng = np.random.default_rng(seed)
+        fam = self.sol.family
+        name = str(fam.family)
+        if name not in _SIM_FUNS:
+            raise ValueError(f"simulation not implemented for family \u2018{name}\u2019")
+        n = self.nobs()
+        if use_u:
+            eta = np.tile(np.asarray(self.sol.eta, dtype=float)[:, None], (1, nsim))
+        else:
+            base = self.model.X.to_numpy(dtype=float) @ np.asarray(self.sol.beta, dtype=float)
+            off = self.sol.offset
+            if off is not None:
+                base = base + np.asarray(off, dtype=float)
+            Lt = self.sol.Lambdat
+            Zt = self.model.reTrms.Zt
+            u = rng.standard_normal((Lt.shape[0], nsim))
+            eta = base[:, None] + np.asarray(Zt.T @ (Lt.T @ u), dtype=float).reshape(n, nsim)
+        mu = np.asarray(fam.linkinv(eta.reshape(-1)), dtype=float).reshape(n, nsim)
+        w = self._prior_weights()
+        index = self._index()
+        cols = [f"sim_{i + 1}" for i in range(nsim)]
+        if name == "binomial":
+            return self._simulate_binomial(rng, mu, w, cols, index)
+        draws = _SIM_FUNS[name](rng, mu, w, self.sigma())
+        return pd.DataFrame(draws, index=index, columns=cols)
+
+    def _response_value(self) -> Any:
+        mf = getattr(self.model, "model_frame", None)
+        values = getattr(mf, "values", None) or {}
+        return values.get(self.model.response_name)
+
+    def _simulate_binomial(self, rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
+                           cols: list[str], index: pd.Index) -> pd.DataFrame:
+        """Binomial draws in the response's own shape: counts matrix, factor or proportions."""
+        if np.any(np.abs(w - np.round(w)) > 0):
+            raise ValueError("cannot simulate from non-integer prior.weights")
+        size = np.round(w).astype(np.int64)
+        k = rng.binomial(size[:, None], np.clip(mu, 0.0, 1.0)).astype(float)
+        y = np.asarray(self.model.y)
+        if y.ndim == 2 and y.shape[1] == 2:
+            val = self._response_value()
+            names = list(getattr(val, "colnames", None) or ["", ""])
+            data = {}
+            for i, c in enumerate(cols):
+                data[(c, names[0])] = k[:, i]
+                data[(c, names[1])] = size - k[:, i]
+            frame = pd.DataFrame(data, index=index)
+            frame.columns = pd.MultiIndex.from_tuples(list(data), names=[None, None])
+            return frame
+        val = self._response_value()
+        levels = getattr(val, "levels", None)
+        if getattr(val, "kind", None) == "factor" and levels:
+            # R: levels(y)[1 + rbinom(n, 1, mu)]: the first level is failure, the second success
+            cats = [str(x) for x in levels]
+            return pd.DataFrame({c: pd.Categorical.from_codes(k[:, i].astype(np.int64),
+                                                              categories=cats)
+                                 for i, c in enumerate(cols)}, index=index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return pd.DataFrame(k / w[:, None], index=index, columns=cols)
 
     # ---- criteria --------------------------------------------------------------------------------
     def _devcrit(self, REML: bool) -> float:
