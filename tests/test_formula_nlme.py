@@ -109,6 +109,8 @@ def test_nlme_errors(case: dict) -> None:
     with pytest.raises(FormulaError) as info:
         parse_cor(case["text"])
     assert info.value.message == case["r_error"]
+    assert info.value.pos is not None  # a caret under the offending argument
+    assert str(info.value).splitlines()[-2] == "  " + case["text"]
 
 
 def test_one_sided() -> None:

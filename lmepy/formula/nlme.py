@@ -28,7 +28,7 @@ from lmepy.formula.ir import (
     UnaryOp,
     r_name,
 )
-from lmepy.formula.parser import format_number, guarded, parse_expr
+from lmepy.formula.parser import format_number, guarded, parse_expr, with_caret
 from lmepy.formula.terms import fixed_terms
 
 PD_KINDS = ("pdLogChol", "pdSymm", "pdDiag", "pdIdent", "pdCompSymm", "pdBlocked")
@@ -41,6 +41,13 @@ _FITTED = Formula(None, Call("fitted", (Name("."),)))
 
 # ---------------------------------------------------------------------------------------------
 # helpers
+
+
+def _fe(message: str, text: str, node: Expr | None = None) -> FormulaError:
+    """A FormulaError with a caret under ``node`` where it is written in ``text``."""
+    err = FormulaError(message, text)
+    err.node = node  # type: ignore[attr-defined]
+    return with_caret(err, text) if node is not None and isinstance(text, str) else err
 
 
 def _strip(e: Expr) -> Expr:
@@ -63,12 +70,12 @@ def _match_args(call: Call, signature: Sequence[str], text: str) -> dict[str, Ex
     for key, value in pending:
         hits = [s for s in free if s.startswith(key)]
         if len(hits) != 1:
-            raise FormulaError(f"unused argument ({r_name(key)} = {value})", text)
+            raise _fe(f"unused argument ({r_name(key)} = {value})", text, value)
         out[hits[0]] = value
         free.remove(hits[0])
     if len(call.args) > len(free):
         extra = ", ".join(str(a) for a in call.args[len(free):])
-        raise FormulaError(f"unused argument ({extra})", text)
+        raise _fe(f"unused argument ({extra})", text, call.args[len(free)])
     for name, value in zip(free, call.args, strict=False):
         out[name] = value
     return out
@@ -83,7 +90,7 @@ def _number(e: Expr, what: str, text: str) -> float:
         return -v if e.op == "-" else v
     if isinstance(e, Logical):
         return 1.0 if e.value else 0.0
-    raise FormulaError(f"'{what}' must be a number, not {e}", text)
+    raise _fe(f"'{what}' must be a number, not {e}", text, e)
 
 
 def _numbers(e: Expr, what: str, text: str) -> tuple[tuple[float, ...], tuple[str, ...]]:
@@ -105,14 +112,14 @@ def _logical(e: Expr, what: str, text: str) -> bool:
         return e.value
     if isinstance(e, Name) and e.id in ("T", "F"):
         return e.id == "T"
-    raise FormulaError(f"'{what}' must be TRUE or FALSE, not {e}", text)
+    raise _fe(f"'{what}' must be TRUE or FALSE, not {e}", text, e)
 
 
 def _one_sided(e: Expr, what: str, text: str) -> Formula:
     e = _strip(e) if not isinstance(e, Formula) else e
     if isinstance(e, Formula) and e.lhs is None:
         return e
-    raise FormulaError(f"'{what}' must be a one-sided formula such as '~ x | g', not {e}", text)
+    raise _fe(f"'{what}' must be a one-sided formula such as '~ x | g', not {e}", text, e)
 
 
 def _fmt_values(values: tuple[float, ...], names: tuple[str, ...] = ()) -> str:
@@ -172,8 +179,8 @@ def _pd_from_expr(e: Expr, text: str, default: str = "pdSymm") -> PdSpec:
         _no_bar(f, text)
         return PdSpec(default, f)
     if not isinstance(e, Call) or e.func not in PD_KINDS:
-        raise FormulaError(
-            f"expected a pdMat such as 'pdDiag(~ x)' ({', '.join(PD_KINDS)}), not {e}", text)
+        raise _fe(
+            f"expected a pdMat such as 'pdDiag(~ x)' ({', '.join(PD_KINDS)}), not {e}", text, e)
     if e.func == "pdBlocked":
         args = _match_args(e, ("value", "form", "nam", "data", "pdClass"), text)
         value = args.get("value")
@@ -199,10 +206,10 @@ def _pd_from_expr(e: Expr, text: str, default: str = "pdSymm") -> PdSpec:
     if form is None and isinstance(value, Formula):
         form = value
     elif value is not None:
-        raise FormulaError(f"{e.func}(): only a formula is supported (write {e.func}(~ x))",
-                           text)
+        raise _fe(f"{e.func}(): only a formula is supported (write {e.func}(~ x))", text,
+                  value)
     if form is None:
-        raise FormulaError(f"{e.func}() needs a formula: {e.func}(~ x)", text)
+        raise _fe(f"{e.func}() needs a formula: {e.func}(~ x)", text, e)
     f = _one_sided(form, "form", text)
     _no_bar(f, text)
     return PdSpec(e.func, f)
@@ -210,15 +217,15 @@ def _pd_from_expr(e: Expr, text: str, default: str = "pdSymm") -> PdSpec:
 
 def _no_bar(f: Formula, text: str) -> None:
     if split_form(f)[1]:
-        raise FormulaError("a pdMat formula has no grouping: write the group as the name in "
-                           "random = {'g': 'pdDiag(~ x)'}", text)
+        raise _fe("a pdMat formula has no grouping: write the group as the name in "
+                           "random = {'g': 'pdDiag(~ x)'}", text, f.rhs)
 
 
 def _string(e: Expr, what: str, text: str) -> str:
     e = _strip(e)
     if isinstance(e, String):
         return e.value
-    raise FormulaError(f"'{what}' must be a string, not {e}", text)
+    raise _fe(f"'{what}' must be a string, not {e}", text, e)
 
 
 @guarded
@@ -287,8 +294,8 @@ class CorSpec:
 def _cor_from_expr(e: Expr, text: str) -> CorSpec:
     e = _strip(e)
     if not isinstance(e, Call) or e.func not in COR_KINDS:
-        raise FormulaError(
-            f"expected a correlation structure ({', '.join(COR_KINDS)}), not {e}", text)
+        raise _fe(
+            f"expected a correlation structure ({', '.join(COR_KINDS)}), not {e}", text, e)
     sig = ("value", "form", "p", "q", "fixed") if e.func == "corARMA" else (
         "value", "form", "fixed")
     args = _match_args(e, sig, text)
@@ -304,7 +311,7 @@ def _cor_from_expr(e: Expr, text: str) -> CorSpec:
                 v = _number(args[nm], nm, text)
                 if v < 0 or not float(v).is_integer():
                     which = "autoregressive" if nm == "p" else "moving average"
-                    raise FormulaError(f"{which} order must be a non-negative integer", text)
+                    raise _fe(f"{which} order must be a non-negative integer", text, args[nm])
                 if nm == "p":
                     p = int(v)
                 else:
@@ -313,26 +320,29 @@ def _cor_from_expr(e: Expr, text: str) -> CorSpec:
             raise FormulaError("corARMA(p = 0, q = 0) is no correlation structure (nlme's "
                                "deprecated corIdent): leave 'correlation' out", text)
         if value and len(value) != p + q:
-            raise FormulaError("initial value for parameter of wrong length", text)
+            raise _fe("initial value for parameter of wrong length", text, args.get("value"))
         if any(abs(v) >= 1 for v in value):
-            raise FormulaError("all parameters must be less than 1 in absolute value", text)
+            raise _fe("all parameters must be less than 1 in absolute value", text,
+                      args.get("value"))
     elif e.func == "corAR1":
         if len(value) > 1:
-            raise FormulaError("initial value for parameter of wrong length", text)
+            raise _fe("initial value for parameter of wrong length", text, args.get("value"))
         if value and abs(value[0]) >= 1:
-            raise FormulaError("parameter in AR(1) structure must be between -1 and 1", text)
+            raise _fe("parameter in AR(1) structure must be between -1 and 1", text,
+                      args.get("value"))
     elif e.func == "corCAR1":
         if len(value) > 1:
-            raise FormulaError("initial value for parameter of wrong length", text)
+            raise _fe("initial value for parameter of wrong length", text, args.get("value"))
         if value and not 0 < value[0] < 1:
-            raise FormulaError("parameter in CAR(1) structure must be between 0 and 1", text)
+            raise _fe("parameter in CAR(1) structure must be between 0 and 1", text,
+                      args.get("value"))
     elif e.func == "corCompSymm":
         if len(value) > 1:
-            raise FormulaError("initial value for parameter of wrong length", text)
+            raise _fe("initial value for parameter of wrong length", text, args.get("value"))
         if value and not -1 < value[0] < 1:
-            raise FormulaError("initial value in corCompSymm must be > than -1", text)
+            raise _fe("initial value in corCompSymm must be > than -1", text, args.get("value"))
     elif e.func == "corSymm" and any(abs(v) >= 1 for v in value):
-        raise FormulaError("initial values must have absolute value < 1", text)
+        raise _fe("initial values must have absolute value < 1", text, args.get("value"))
     return CorSpec(e.func, value, form, p, q, fixed)
 
 
@@ -396,15 +406,15 @@ class VarSpec:
 def _var_from_expr(e: Expr, text: str) -> VarSpec:
     e = _strip(e)
     if not isinstance(e, Call) or e.func not in VAR_KINDS:
-        raise FormulaError(f"expected a variance function ({', '.join(VAR_KINDS)}), not {e}",
-                           text)
+        raise _fe(f"expected a variance function ({', '.join(VAR_KINDS)}), not {e}",
+                  text, e)
     if e.func == "varFixed":
         args = _match_args(e, ("value",), text)
         if "value" not in args:
             raise FormulaError("varFixed() needs a formula: varFixed(~ x)", text)
         f = _one_sided(args["value"], "value", text)
         if split_form(f)[1]:
-            raise FormulaError("varFixed() formula cannot have groups", text)
+            raise _fe("varFixed() formula cannot have groups", text, f)
         return VarSpec("varFixed", f)
     if e.func == "varConstPower":
         args = _match_args(e, ("const", "power", "form", "fixed"), text)
@@ -427,9 +437,10 @@ def _var_from_expr(e: Expr, text: str) -> VarSpec:
             fixed = tuple(zip(nms or ("",) * len(vals), vals, strict=True))
     if e.func == "varIdent":
         if any(v <= 0 for v in value) or any(v <= 0 for _, v in fixed):
-            raise FormulaError("initial values for \"varIdent\" must be > 0", text)
+            raise _fe("initial values for \"varIdent\" must be > 0", text,
+                      args.get("value", args.get("fixed")))
         if len(value) > 1 and not all(names):
-            raise FormulaError("initial values for \"varIdent\" must be named", text)
+            raise _fe("initial values for \"varIdent\" must be named", text, args.get("value"))
     return VarSpec(e.func, form, value, fixed, names)
 
 
