@@ -332,6 +332,19 @@ def test_confint_against_lme4(cid: str) -> None:
         np.testing.assert_allclose(got[ok], R[ok], rtol=0, atol=1e-3)
     else:  # Wald: our own fit's estimates and vcov agree with lme4's to about 1e-9
         np.testing.assert_allclose(got[ok], R[ok], rtol=1e-7)
+        assert str(ci) == "\n".join(c["print"]) + "\n"
+
+
+@pytest.mark.parametrize("cid", list(REF["confint"]))
+def test_confint_print(cid: str) -> None:
+    """print() of the interval matrix, R's numbers put in our table (profile ends agree with
+    lme4's only to ~1e-4, fewer digits than R prints)."""
+    from lmepy.inference.confint import ConfintTable
+
+    c = REF["confint"][cid]
+    tab = ConfintTable(_tab(c["table"]), index=c["table"]["rownames"],
+                       columns=c["table"]["colnames"])
+    assert str(tab) == "\n".join(c["print"]) + "\n"
 
 
 def test_sdcor_roundtrip() -> None:

@@ -26,9 +26,37 @@ from scipy import optimize, stats
 from lmepy.fit.lmm import LmmProblem, LmmSolution, fit_lmm
 from lmepy.inference._common import as_solution, refit_ml, vcov_beta, xnames
 
-__all__ = ["confint", "confint_wald", "confint_profile", "confint_boot", "boot_intervals",
-           "profile_zeta",
-           "sdcor_names", "theta_to_sdcor", "sdcor_to_theta"]
+__all__ = ["ConfintTable", "boot_intervals", "confint", "confint_boot", "confint_profile",
+           "confint_wald", "profile_zeta", "sdcor_names", "sdcor_to_theta", "theta_to_sdcor"]
+
+
+class ConfintTable(pd.DataFrame):
+    """Intervals as a DataFrame (rows .sig01..., .sigma, fixed effects; columns "2.5 %",
+    "97.5 %"; NaN is R's NA) that prints as R prints lme4's confint() matrix."""
+
+    @property
+    def _constructor(self) -> type:
+        return ConfintTable
+
+    def format(self, digits: int | None = None) -> str:
+        from lmepy.results import rformat as rf
+
+        vals = [[None if not np.isfinite(v) else float(v) for v in row]
+                for row in self.to_numpy(dtype=float).tolist()]
+        return rf.print_num_matrix(vals, [str(i) for i in self.index],
+                                   [str(c) for c in self.columns], digits=digits)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return self.format()
+
+
+def _as_table(df: pd.DataFrame) -> ConfintTable:
+    out = ConfintTable(df)
+    out.attrs.update(df.attrs)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +526,7 @@ def confint(fit: Any, method: str = "profile", level: float = 0.95,
     if m == "wald":
         out = confint_wald(fit, level)
     elif m == "profile":
-        return confint_profile(fit, level, parm)
+        return _as_table(confint_profile(fit, level, parm))
     elif m == "boot":
         out = confint_boot(fit, level, nsim=nsim, seed=seed, ncpus=ncpus, progress=progress,
                            type=boot_type)
@@ -508,4 +536,4 @@ def confint(fit: Any, method: str = "profile", level: float = 0.95,
     if parm is not None:
         sol = as_solution(fit)
         out = out.iloc[_which(parm, list(out.index), len(sol.theta) + 1)]
-    return out
+    return _as_table(out)

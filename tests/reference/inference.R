@@ -1,6 +1,7 @@
 # Inference reference fixtures (issue 6): run from the repo root (R 4.2.2, lme4 1.1-31,
 # lmerTest 3.1-3, pbkrtest 0.5.2):
-#   Rscript tests/reference/inference.R     -> tests/reference/inference.json
+#   OPENBLAS_NUM_THREADS=1 Rscript tests/reference/inference.R     -> tests/reference/inference.json
+# (with threaded BLAS some fits, e.g. Penicillin, differ from run to run in the 10th digit)
 #
 # Schema of inference.json (numbers written exactly as in lmer.R; NA -> null; matrices are
 # arrays of rows; tables are {rownames, colnames, values}):
@@ -25,7 +26,7 @@
 #   lrt: {<id>: {models: [fit ids as named in R], formulas, data, table (anova(m1, m2, ...)),
 #                messages, print, family (GLMM cases)}}  lme4::anova on lme4::lmer/glmer fits
 #   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
-#                    messages, warnings}}
+#                    messages, warnings, print (print() of the table)}}
 #   contest: {<id>: {fit (orth_fit: orth_reml's model, cake_fit: cake_unbal_reml's), L, rhs,
 #                    ddf, joint (contest(fit, L, rhs, joint = TRUE)), each (joint = FALSE;
 #                    only when rhs is 0)}}
@@ -244,7 +245,7 @@ lrt <- list(
 ci_case <- function(fitid, fit, method) {
   q <- quiet(confint(fit, method = method))
   list(fit = fitid, method = method, table = mat_out(q$value), messages = q$messages,
-       warnings = q$warnings)
+       warnings = q$warnings, print = I(capture.output(print(q$value))))
 }
 confints <- list(
   ss_reml_profile = ci_case("ss_reml", fm2, "profile"),
