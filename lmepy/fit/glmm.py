@@ -86,6 +86,17 @@ class _Response:
     n: np.ndarray
     offset: np.ndarray
     mustart: np.ndarray
+    integer_y: bool = False  # the counts (trials x proportion, or Poisson y) are whole
+
+    def __post_init__(self) -> None:
+        self.y = np.ascontiguousarray(self.y, dtype=float)
+        self.weights = np.ascontiguousarray(self.weights, dtype=float)
+        self.offset = np.ascontiguousarray(self.offset, dtype=float)
+        self.n = np.ascontiguousarray(self.n, dtype=float)
+        if self.family.family == "poisson":
+            self.integer_y = bool(np.all(self.y == np.round(self.y)) and np.all(self.y >= 0))
+        elif self.family.family == "binomial":
+            self.integer_y = True  # R's aic rounds m y and m
 
     def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PIRLS working weights and working response (without the offset)."""
@@ -100,6 +111,17 @@ class _Response:
         z = eta - self.offset + (self.y - mu) / mueta
         return w, z
 
+    def mu_dev(self, eta: np.ndarray) -> tuple[np.ndarray, float]:
+        """μ = linkinv(η) and the sum of deviance residuals (one kernel pass when there is
+        one for the family and link)."""
+        fam = self.family
+        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
+            return _gk.logit_mu_dev(eta, self.y, self.weights)
+        if _gk is not None and fam.family == "poisson" and fam.link == "log":
+            return _gk.log_poisson_mu_dev(eta, self.y, self.weights)
+        mu = fam.linkinv(eta)
+        return mu, float(np.sum(self.dev_resids(mu)))
+
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
         fam = self.family
         if _gk is not None and fam.family == "binomial":
@@ -109,6 +131,14 @@ class _Response:
         return fam.dev_resids(self.y, mu, self.weights)
 
     def aic(self, mu: np.ndarray, dev: float) -> float:
+        fam = self.family
+        if _gk is not None and self.integer_y:
+            if fam.family == "binomial":
+                m = self.n if np.any(self.n > 1) else self.weights
+                return _gk.binomial_aic(self.y, np.ascontiguousarray(m, dtype=float), mu,
+                                        self.weights)
+            if fam.family == "poisson":
+                return _gk.poisson_aic(self.y, mu, self.weights)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return self.family.aic(self.y, self.n, mu, self.weights, dev)
@@ -243,6 +273,8 @@ class _Glmm:
         # stage 2 inside fit_glmm: PIRLS starts from the previous evaluation's u (as lme4's
         # pp$u0 carries over), so one or two Newton steps reach a tight tolerance
         self.warm_u: np.ndarray | None = None
+        self._term_rows = [(np.ascontiguousarray(t.codes, dtype=np.int64),
+                            np.ascontiguousarray(t.rows, dtype=float)) for t in self.terms]
         self.tol2: float | None = None  # stage-2 tolerance while optimizing (None: tol)
         self.warm_keep = False  # devfun stores each evaluation's u as the next start
 
@@ -275,11 +307,13 @@ class _Glmm:
         return u.reshape(-1), ld
 
     def _solve(self, theta: np.ndarray, w: np.ndarray, z: np.ndarray,
-               beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, float,
-                                                 BlockedCholesky | None]:
+               beta: np.ndarray | None, xb: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, float, float, BlockedCholesky | None]:
+        if beta is not None and xb is None:
+            xb = self.X @ beta
         if beta is not None and len(self.terms) == 1:
             try:
-                u, ld = self._solve_u_single(theta, w, z - self.X @ beta)
+                u, ld = self._solve_u_single(theta, w, z - xb)
             except np.linalg.LinAlgError as e:
                 raise PirlsError("Downdated VtV is not positive definite") from e
             return u, beta, ld, 0.0, None
@@ -290,7 +324,7 @@ class _Glmm:
         else:
             if self._rw_u is None:
                 self._rw_u = Reweighter(self.terms, self.X0)
-            bc = self._rw_u.refill(w, z - self.X @ beta)
+            bc = self._rw_u.refill(w, z - xb)
         ldL2, ldRX2, _ = bc.update(theta)
         if np.isfinite(ldL2) and np.isfinite(ldRX2):
             u, b = bc.solve()
@@ -336,9 +370,17 @@ class _Glmm:
         ldRX2 = 2.0 * float(np.sum(np.log(np.diag(Sc))))
         return u, b, ldL2, ldRX2
 
-    def _eta(self, theta: np.ndarray, u: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    def _eta(self, theta: np.ndarray, u: np.ndarray, beta: np.ndarray,
+             fixed: np.ndarray | None = None) -> np.ndarray:
+        """η = offset + Xβ + ZΛu (``fixed``: offset + Xβ when already known)."""
         f = _term_factors(self.terms, theta)
-        return self.resp.offset + self.X @ beta + _zb(self.terms, _b_from_u(self.terms, f, u))
+        base = self.resp.offset + self.X @ beta if fixed is None else fixed
+        if _gk is None:
+            return base + _zb(self.terms, _b_from_u(self.terms, f, u))
+        out = base.copy()
+        for (codes, rows), b in zip(self._term_rows, _b_from_u(self.terms, f, u), strict=True):
+            _gk.add_term_eta(out, codes, rows, np.ascontiguousarray(b))
+        return out
 
     def pirls(self, theta: np.ndarray, beta: np.ndarray | None,
               eta0: np.ndarray | None = None, final_factor: bool | None = None) -> _PirlsState:
@@ -367,12 +409,15 @@ class _Glmm:
         it = 0
         ldL2 = ldRX2 = math.nan
         w = None
+        xb = fixed = None
+        if beta is not None:
+            xb = self.X @ beta
+            fixed = resp.offset + xb
         for it in range(1, self.maxit + 1):  # noqa: B007
             w, z = resp.working(eta, mu)
-            u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta)
-            eta = self._eta(theta, u, b)
-            mu = fam.linkinv(eta)
-            dr = float(np.sum(resp.dev_resids(mu)))
+            u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta, xb)
+            eta = self._eta(theta, u, b, fixed)
+            mu, dr = resp.mu_dev(eta)
             pdev = dr + float(u @ u)
             if abs((oldpdev - pdev) / pdev) < tol:
                 cvgd = True
@@ -382,9 +427,8 @@ class _Glmm:
                     u = 0.5 * (u_old + u)
                     if beta is None:
                         b = 0.5 * (b_old + b)
-                    eta = self._eta(theta, u, b)
-                    mu = fam.linkinv(eta)
-                    dr = float(np.sum(resp.dev_resids(mu)))
+                    eta = self._eta(theta, u, b, fixed)
+                    mu, dr = resp.mu_dev(eta)
                     pdev = dr + float(u @ u)
                     if np.isfinite(pdev) and pdev <= oldpdev:
                         break

@@ -19,6 +19,14 @@ import scipy.sparse as sp
 from lmepy.design.types import ReTerm
 from lmepy.fit.blocks import BlockedCholesky, CrossProducts, cross_products
 
+try:  # the per-row scatter kernel; without it the sparse product G @ w below does the work
+    from lmepy.kernels import glm_kernels as _gk
+except ImportError:  # pragma: no cover
+    _gk = None
+
+# rows x pairs of destination indices the scatter kernel may hold (two int64 arrays)
+_SCATTER_MAX = 40_000_000
+
 
 class Reweighter:
     """One ``BlockedCholesky`` for [Z X]'s fixed pattern, refilled for each (w, z)."""
@@ -90,12 +98,62 @@ class Reweighter:
         self.arr_r = (ukeys[inside] // Q - q1).astype(np.int64)
         self.arr_c = (ukeys[inside] % Q - q1).astype(np.int64)
         self.bc = BlockedCholesky(cp)
+        self.dest: np.ndarray | None = None
+        K1 = K + 1
+        if _gk is not None and n * K1 * (K1 + 1) // 2 <= _SCATTER_MAX:
+            self._scatter_plan(colidx, cvals)
+
+    def _scatter_plan(self, colidx: np.ndarray, cvals: np.ndarray) -> None:
+        """Where each row's pair products go in [A11, V, Arr] laid end to end: per row, the
+        pairs (a <= b) of its K entries and the working response (entry K), as the scatter
+        kernel enumerates them; dest2 is the mirrored place of an off-diagonal pair."""
+        cp = self.cp
+        n, K = colidx.shape
+        k1, q1, r = cp.k1, cp.q1, cp.r
+        nA, nV = cp.A11.size, cp.V.size
+        cols = np.concatenate([colidx, np.full((n, 1), self.Q)], axis=1)  # y: dense row r-1
+        ia, ib = np.triu_indices(K + 1)
+        ca, cb = cols[:, ia], cols[:, ib]  # (n, P), ca <= cb as columns are increasing
+        dest = np.full(ca.shape, -1, dtype=np.int64)
+        dest2 = np.full(ca.shape, -1, dtype=np.int64)
+        t1a, t1b = ca < q1, cb < q1
+        # term 1 with itself (one level per row): A11[j, a, b] and A11[j, b, a]
+        m = t1a & t1b
+        j, a, b = ca[m] // k1, ca[m] % k1, cb[m] % k1
+        dest[m] = j * k1 * k1 + a * k1 + b
+        dest2[m] = np.where(a != b, j * k1 * k1 + b * k1 + a, -1)
+        # term 1 against the dense part: V[e, a], e the entry (level j, dense row d)
+        m = t1a & ~t1b
+        j, a, d = ca[m] // k1, ca[m] % k1, cb[m] - q1
+        keys = np.repeat(np.arange(cp.m1, dtype=np.int64), np.diff(cp.ptr)) * r + cp.idx
+        e = np.searchsorted(keys, j * r + d)
+        if np.any(keys[np.minimum(e, len(keys) - 1)] != j * r + d):  # pragma: no cover
+            return  # a pattern we do not know: keep the sparse-product path
+        dest[m] = nA + e * k1 + a
+        # the dense part with itself: Arr (Fortran) both ways
+        m = ~t1a
+        d1, d2 = ca[m] - q1, cb[m] - q1
+        dest[m] = nA + nV + d1 + d2 * r
+        dest2[m] = np.where(d1 != d2, nA + nV + d2 + d1 * r, -1)
+        self.dest, self.dest2 = dest, dest2
+        self.cvals = np.ascontiguousarray(cvals)
+        self.buf = np.zeros(nA + nV + r * r)
+        self.nA, self.nV = nA, nV
 
     def refill(self, w: np.ndarray, z: np.ndarray) -> BlockedCholesky:
         """Write [Z X z]'W[Z X z] into the held CrossProducts; returns the BlockedCholesky
         (call ``update(theta)`` next)."""
         cp = self.cp
-        w = np.asarray(w, dtype=float)
+        w = np.ascontiguousarray(w, dtype=float)
+        if self.dest is not None:
+            buf = self.buf
+            _gk.scatter_cross(self.cvals, np.ascontiguousarray(z, dtype=float), w, self.dest,
+                              self.dest2, buf)
+            nA, nV, r = self.nA, self.nV, cp.r
+            cp.A11.reshape(-1)[:] = buf[:nA]
+            cp.V.reshape(-1)[:] = buf[nA: nA + nV]
+            cp.Arr[...] = buf[nA + nV:].reshape(r, r, order="F")
+            return self.bc
         vals = self.G @ w
         yv = self.CT @ (w * z)
         yy = float(np.dot(w * z, z))

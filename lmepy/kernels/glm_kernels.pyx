@@ -8,7 +8,7 @@ DBL_EPSILON, y log(y/mu) with 0 log 0 = 0).
 
 import numpy as np
 
-from libc.math cimport exp, log
+from libc.math cimport exp, log, INFINITY
 from libc.float cimport DBL_EPSILON
 
 cdef double THRESH = 30.0
@@ -138,3 +138,134 @@ def log_poisson_group_dev(const double[::1] eta, const double[::1] y, const doub
             else:
                 out[codes[i]] += 2.0 * mu * wt[i]
     return out_arr
+
+
+# ---- PIRLS iteration pieces (lmepy/fit/glmm_cross.py, lmepy/fit/glmm.py) ---------------------
+from libc.math cimport lgamma, log1p, rint
+
+
+def logit_mu_dev(const double[::1] eta, const double[::1] y, const double[::1] wt):
+    """mu = logit^-1(eta) with R's clamping, and the sum of binomial deviance residuals, in
+    one pass (family.linkinv then dev_resids)."""
+    cdef Py_ssize_t n = eta.shape[0], i
+    mu_arr = np.empty(n)
+    cdef double[::1] mu = mu_arr
+    cdef double e, t, m, s = 0.0
+    with nogil:
+        for i in range(n):
+            e = eta[i]
+            if e < MTHRESH:
+                t = DBL_EPSILON
+            elif e > THRESH:
+                t = 1.0 / DBL_EPSILON
+            else:
+                t = exp(e)
+            m = t / (1.0 + t)
+            mu[i] = m
+            s += 2.0 * wt[i] * (y_log_y(y[i], m) + y_log_y(1.0 - y[i], 1.0 - m))
+    return mu_arr, s
+
+
+def log_poisson_mu_dev(const double[::1] eta, const double[::1] y, const double[::1] wt):
+    """mu = max(exp(eta), DBL_EPSILON) and the sum of Poisson deviance residuals."""
+    cdef Py_ssize_t n = eta.shape[0], i
+    mu_arr = np.empty(n)
+    cdef double[::1] mu = mu_arr
+    cdef double m, s = 0.0
+    with nogil:
+        for i in range(n):
+            m = exp(eta[i])
+            if m < DBL_EPSILON:
+                m = DBL_EPSILON
+            mu[i] = m
+            if y[i] > 0.0:
+                s += 2.0 * wt[i] * (y[i] * log(y[i] / m) - (y[i] - m))
+            else:
+                s += 2.0 * m * wt[i]
+    return mu_arr, s
+
+
+cdef inline double _binom_logpmf(double x, double N, double p) noexcept nogil:
+    if x < 0.0 or x > N:
+        return -INFINITY
+    if x == 0.0:
+        return N * log1p(-p) if N > 0.0 else 0.0
+    if x == N:
+        return N * log(p)
+    return (lgamma(N + 1.0) - lgamma(x + 1.0) - lgamma(N - x + 1.0)
+            + x * log(p) + (N - x) * log1p(-p))
+
+
+def binomial_aic(const double[::1] y, const double[::1] m, const double[::1] mu,
+                 const double[::1] wt):
+    """-2 sum (wt/m) log dbinom(round(m y), round(m), mu) over rows with m > 0 (R's
+    binomial()$aic; m is the number of trials, or the prior weights for 0/1 data)."""
+    cdef Py_ssize_t n = y.shape[0], i
+    cdef double s = 0.0, mi, f
+    with nogil:
+        for i in range(n):
+            mi = m[i]
+            if mi > 0.0:
+                f = wt[i] / mi
+                if f != 0.0:
+                    s += f * _binom_logpmf(rint(mi * y[i]), rint(mi), mu[i])
+    return -2.0 * s
+
+
+def poisson_aic(const double[::1] y, const double[::1] mu, const double[::1] wt):
+    """-2 sum wt log dpois(y, mu) for integer y (R's poisson()$aic)."""
+    cdef Py_ssize_t n = y.shape[0], i
+    cdef double s = 0.0, ld
+    with nogil:
+        for i in range(n):
+            if y[i] == 0.0:
+                ld = -mu[i]
+            else:
+                ld = y[i] * log(mu[i]) - mu[i] - lgamma(y[i] + 1.0)
+            s += wt[i] * ld
+    return -2.0 * s
+
+
+def add_term_eta(double[::1] out, const long long[::1] codes, const double[:, ::1] rows,
+                 const double[:, ::1] b):
+    """out += rows[i] . b[codes[i]]: one random-effects term's share of Z b."""
+    cdef Py_ssize_t n = out.shape[0], k = rows.shape[1], i, a
+    cdef double s
+    with nogil:
+        if k == 1:
+            for i in range(n):
+                out[i] += rows[i, 0] * b[codes[i], 0]
+        else:
+            for i in range(n):
+                s = 0.0
+                for a in range(k):
+                    s += rows[i, a] * b[codes[i], a]
+                out[i] += s
+
+
+def scatter_cross(const double[:, ::1] cvals, const double[::1] z, const double[::1] w,
+                  const long long[:, ::1] dest, const long long[:, ::1] dest2,
+                  double[::1] buf):
+    """buf[dest[i, p]] (and buf[dest2[i, p]] when >= 0) += w_i c_a c_b for each row i and
+    pair p = (a <= b) of its K entries plus the working response z (entry K): the weighted
+    cross-products [Z X z]'W[Z X z], written straight into their places in the blocked
+    layout. buf is zeroed first."""
+    cdef Py_ssize_t n = cvals.shape[0], K = cvals.shape[1], i, a, b, p, d
+    cdef double wi, ca, zi, v
+    buf[:] = 0.0
+    with nogil:
+        for i in range(n):
+            wi = w[i]
+            zi = z[i]
+            p = 0
+            for a in range(K + 1):
+                ca = wi * (cvals[i, a] if a < K else zi)
+                for b in range(a, K + 1):
+                    v = ca * (cvals[i, b] if b < K else zi)
+                    d = dest[i, p]
+                    if d >= 0:
+                        buf[d] += v
+                    d = dest2[i, p]
+                    if d >= 0:
+                        buf[d] += v
+                    p += 1
