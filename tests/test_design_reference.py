@@ -71,7 +71,10 @@ def evaluator_functions(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("case_id", sorted(REF["model_matrix"]))
 def test_model_matrix(case_id: str, evaluator_functions: None) -> None:
     case = REF["model_matrix"][case_id]
-    X = model_matrix(case["formula"], data(case["data"]), contrasts=case["contrasts"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X = model_matrix(case["formula"], data(case["data"]), contrasts=case["contrasts"])
+    assert [str(w.message) for w in caught] == case["warnings"]
     assert list(X.columns) == case["colnames"]
     assert X.attrs["assign"] == case["assign"]
     assert r_rownames(X.index) == case["rownames"]

@@ -604,11 +604,6 @@ def _spline(kind: str) -> Callable:
         intercept = bool(ev.const(args["intercept"], False))
         if fitted is not None and "knots" in fitted.attrs:
             knots, bk = fitted.attrs["knots"], fitted.attrs["Boundary.knots"]
-            inside = ~np.isnan(x)
-            if kind == "bs" and np.any((x[inside] < bk[0]) | (x[inside] > bk[1])):
-                raise DataError(f"some '{args['x']}' values are beyond the boundary knots of "
-                                f"{e}; lmepy does not extrapolate bs() (ns() is linear "
-                                "there, as R)")
         if np.isnan(x).all():
             raise ev._error(f"{kind}() of a variable with no non-missing values", e.func,
                             call=True)

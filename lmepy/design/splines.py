@@ -4,6 +4,9 @@ columns. Evaluation follows de Boor's recurrence as R's ``splineDesign`` does.""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 
@@ -120,7 +123,7 @@ def bs_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = No
                 inside = xo[(xo >= bk[0]) & (xo <= bk[1])]
                 knots = quantile7(inside, probs)
     aknots = np.sort(np.concatenate([np.repeat(bk, ord_), knots]))
-    basis = spline_design(aknots, xo, ord_)
+    basis = _bs_raw(aknots, xo, bk, ord_)
     if not intercept:
         basis = basis[:, 1:]
     out = np.full((x.shape[0], basis.shape[1]), np.nan)
@@ -171,4 +174,29 @@ def _ns_raw(aknots: np.ndarray, x: np.ndarray, bk: np.ndarray) -> np.ndarray:
             value = spline_design(aknots, np.array([pivot]), 4)[0]
             slope = spline_deriv_row(aknots, float(pivot), 4, 1)
             out[mask] = value[None, :] + (x[mask] - pivot)[:, None] * slope[None, :]
+    return out
+
+
+def _bs_raw(aknots: np.ndarray, x: np.ndarray, bk: np.ndarray, ord_: int) -> np.ndarray:
+    """B-splines inside the boundary knots; outside, R's bs() Taylor expansion about a pivot
+    a quarter of the way into the first (last) knot interval, with R's warning."""
+    left, right = x < bk[0], x > bk[1]
+    if not (left.any() or right.any()):
+        return spline_design(aknots, x, ord_)
+    warnings.warn("some 'x' values beyond boundary knots may cause ill-conditioned bases",
+                  UserWarning, stacklevel=4)
+    degree = ord_ - 1
+    e = 0.25
+    out = np.zeros((x.shape[0], aknots.shape[0] - ord_))
+    inside = ~(left | right)
+    if inside.any():
+        out[inside] = spline_design(aknots, x[inside], ord_)
+    fact = np.array([math.gamma(d + 1) for d in range(ord_)])
+    pivots = ((1 - e) * bk[0] + e * aknots[ord_], (1 - e) * bk[1] + e * aknots[-ord_ - 1])
+    for mask, pivot in ((left, pivots[0]), (right, pivots[1])):
+        if mask.any():
+            tt = np.vstack([spline_deriv_row(aknots, float(pivot), ord_, d)
+                            for d in range(ord_)])
+            powers = (x[mask] - pivot)[:, None] ** np.arange(degree + 1)[None, :]
+            out[mask] = powers @ (tt / fact[:, None])
     return out

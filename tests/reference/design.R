@@ -300,7 +300,10 @@ nd_case("sleep_ns_new", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy
         allow = TRUE, splines = TRUE)
 nd_case("sleep_ns_outside", "Reaction ~ ns(Days, 3) + (Days | Subject)", "sleepstudy",
         "sleep_new", allow = TRUE, splines = TRUE)
+mm_case("small_bs_boundary_inside", "y ~ bs(x, df = 5, Boundary.knots = c(2, 10))", "small")
 mm_case("small_ns_boundary_inside", "y ~ ns(x, df = 3, Boundary.knots = c(2, 10))", "small")
+nd_case("sleep_bs_outside", "Reaction ~ bs(Days, df = 5) + (1 | Subject)", "sleepstudy",
+        "sleep_new", allow = TRUE, splines = TRUE)
 nd_case("sleep_bs_new", "Reaction ~ bs(Days, df = 4) + (1 | Subject)", "sleepstudy", "sleep_new2",
         allow = TRUE, splines = TRUE)
 nd_case("sleep_poly_new_levels", "Reaction ~ poly(Days, 2) + (Days | Subject)", "sleepstudy",
