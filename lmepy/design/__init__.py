@@ -1,5 +1,15 @@
 """design stage: IR + DataFrame -> model frame, X, y, weights, offset and compact
-random-effects terms (lme4's ``lFormula``), and R's ``model.matrix()``."""
+random-effects terms (lme4's ``lFormula``), and R's ``model.matrix()``.
+
+* ``model_matrix(formula, data, contrasts=None, subset=None, na_action="na.omit")``: R's
+  ``model.matrix()`` as a DataFrame (``.attrs``: assign, contrasts, na_action);
+* ``lFormula(formula, data, REML, weights, offset, subset, contrasts, family, na_action)``
+  and ``glFormula(...)``: the ``CompiledModel`` the fit stage takes;
+* ``new_design(model, newdata, re_form, allow_new_levels)``: X and random-effects rows of a
+  compiled model on new data (fitted levels, poly/scale/spline coefficients), for predict().
+
+Variables are evaluated by a whitelisted evaluator (``evaluate.py``), never Python's eval.
+"""
 
 from lmepy.design.compile import (
     RankDeficiencyWarning,
