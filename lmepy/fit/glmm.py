@@ -320,14 +320,16 @@ class _Glmm:
         if beta is None:
             if self._rw_joint is None:
                 self._rw_joint = Reweighter(self.terms, self.X)
-            bc = self._rw_joint.refill(w, z)
+            rw = self._rw_joint
+            bc = rw.refill(w, z)
         else:
             if self._rw_u is None:
                 self._rw_u = Reweighter(self.terms, self.X0)
-            bc = self._rw_u.refill(w, z - xb)
+            rw = self._rw_u
+            bc = rw.refill(w, z - xb)
         ldL2, ldRX2, _ = bc.update(theta)
         if np.isfinite(ldL2) and np.isfinite(ldRX2):
-            u, b = bc.solve()
+            u, b = rw.solve()
             if np.all(np.isfinite(u)) and np.all(np.isfinite(b)):
                 return u, (b if beta is None else beta), ldL2, ldRX2, bc
         # the augmented factor also factors the response row, whose pivot (the penalized

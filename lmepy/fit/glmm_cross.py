@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import dtrsv
 
 from lmepy.design.types import ReTerm
 from lmepy.fit.blocks import BlockedCholesky, CrossProducts, cross_products
@@ -98,6 +99,9 @@ class Reweighter:
         self.arr_r = (ukeys[inside] // Q - q1).astype(np.int64)
         self.arr_c = (ukeys[inside] % Q - q1).astype(np.int64)
         self.bc = BlockedCholesky(cp)
+        # all terms scalar: solve() below skips the general per-level k x k algebra
+        self.scalar = bool(cp.k1 == 1 and all(t.k == 1 for t in terms))
+        self.lev = np.repeat(np.arange(m1, dtype=np.int64), np.diff(cp.ptr))
         self.dest: np.ndarray | None = None
         K1 = K + 1
         if _gk is not None and n * K1 * (K1 + 1) // 2 <= _SCATTER_MAX:
@@ -139,6 +143,25 @@ class Reweighter:
         self.cvals = np.ascontiguousarray(cvals)
         self.buf = np.zeros(nA + nV + r * r)
         self.nA, self.nV = nA, nV
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(u, β) from the held factor after ``update``: ``BlockedCholesky.solve`` for
+        scalar terms, where term 1's blocks are 1 x 1 and Λ of the rest is a vector."""
+        bc = self.bc
+        if not self.scalar:
+            return bc.solve()
+        cp = bc.cp
+        r, q2 = cp.r, cp.q2
+        F = bc.F
+        if r > 1:
+            v = dtrsv(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=1, trans=1)
+        else:
+            v = np.zeros(0)
+        zz = bc.Tflat[bc.toff] * np.append(v, -1.0)  # Λr [v; -1]
+        s = np.bincount(self.lev, cp.V[:, 0] * zz[cp.idx], minlength=cp.m1)
+        l1 = bc.L[:, 0, 0]
+        u1 = (-bc.Tflat[0]) * s / (l1 * l1)
+        return np.concatenate([u1, v[:q2]]), v[q2:]
 
     def refill(self, w: np.ndarray, z: np.ndarray) -> BlockedCholesky:
         """Write [Z X z]'W[Z X z] into the held CrossProducts; returns the BlockedCholesky
