@@ -229,3 +229,11 @@ def test_semantic_errors_have_a_caret(text: str, caret: str) -> None:
     lines = str(info.value).splitlines()
     assert lines[-2] == "  " + text
     assert lines[-1] == "  " + caret
+
+
+def test_package_prefix_is_a_clear_error() -> None:
+    # R accepts splines::ns(x, 3); lmepy does not (yet): say so, with a caret under '::'
+    with pytest.raises(FormulaError) as info:
+        parse_formula("y ~ splines::ns(x, 3)")
+    assert "package prefixes" in info.value.message
+    assert info.value.pos == len("y ~ splines")

@@ -40,7 +40,7 @@ MODEL_FUNCTIONS = frozenset({
     # also known to lmepy.design's evaluator (all plain R functions of data, no side effects)
     "log1p", "expm1", "asin", "acos", "atan", "sinh", "cosh", "tanh", "floor", "ceiling",
     "as.factor", "ordered", "as.double", "as.integer", "mean", "median", "sd", "var", "min",
-    "max", "round", "sign", "trunc", "relevel", "interaction",
+    "max", "round", "sign", "trunc", "relevel", "interaction", "bs", "ns",
 })
 # ... nlme's constructors, and the few helpers their arguments use.
 NLME_FUNCTIONS = frozenset({
@@ -233,6 +233,10 @@ def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
         tok = err.token
         if tok.type == "$END":
             return FormulaError("invalid formula: unexpected end of input", text, len(text))
+        if tok.type == "COLON" and tok.start_pos > 0 and text[tok.start_pos - 1] == ":":
+            return FormulaError("invalid formula: package prefixes such as 'splines::' are not "
+                                "supported: call the function by its name alone",
+                                text, tok.start_pos - 1, 2)
         what = _TOKEN_TEXT.get(tok.type, "input")
         if what.startswith("'") or what in ("symbol", "numeric constant", "string constant",
                                            "comparison", "special operator"):

@@ -55,6 +55,7 @@ formulas <- c(
   "y ~ floor(x) + ceiling(x) + round(x, 2) + sign(x) + trunc(x) + I(x - mean(x)) + I(x/sd(x))",
   "y ~ as.factor(g) + ordered(h) + relevel(f, ref = \"b\") + interaction(a, b) + as.integer(n)",
   "y ~ as.double(x) + I(x - median(x)) + I(var(x)) + I(x - min(x)) + I(max(x) - x)",
+  "y ~ ns(x, 3) + bs(x, df = 4) + bs(z, knots = c(1, 2.5), degree = 2)",
   "y ~ x + offset(log(n))",
   "y ~ `my var` + `a-b`:x",
   "y ~ gr\u00f6\u00dfe + `a b` + ._x + .x2 + `_u` + `2x` + `if`",
