@@ -56,48 +56,64 @@ class SingleLevel:
         self.D = C[:, k:, k:].sum(axis=0)
 
     def update(self, T: np.ndarray) -> tuple[float, float, float]:
-        """(ldL2, ldRX2, pwrss) for the factor T; nan when not positive definite."""
+        """(ldL2, ldRX2, pwrss) for the factor T; nan when not positive definite.
+        k = 1 and 2 use closed forms over all groups at once (few numpy calls: this runs
+        hundreds of times per fit)."""
+        nan = (float("nan"), float("nan"), float("nan"))
         self.T = T
         k = self.k
-        TA = np.matmul(np.matmul(T.T, self.A), T) + self.eye
-        TB = np.matmul(T.T, self.B)
-        if k == 1:  # closed forms: no LAPACK call per group
-            l11 = np.sqrt(TA[:, 0, 0])
-            if not np.all(l11 > 0):
-                return float("nan"), float("nan"), float("nan")
-            L = l11[:, None, None]
-            W = TB[:, 0, :] / l11[:, None]
-        elif k == 2:
-            a, b, c = TA[:, 0, 0], TA[:, 1, 0], TA[:, 1, 1]
+        if k == 1:
+            t = T[0, 0]
+            a = t * t * self.A[:, 0, 0] + 1.0
             l11 = np.sqrt(a)
-            l21 = b / l11
-            d = c - l21 * l21
-            if not (np.all(l11 > 0) and np.all(d > 0)):
-                return float("nan"), float("nan"), float("nan")
-            l22 = np.sqrt(d)
-            L = np.zeros_like(TA)
-            L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = l11, l21, l22
+            w1 = (t * self.B[:, 0, :]) / l11[:, None]
+            S = self.D - w1.T @ w1
+            ld = float(np.log(a).sum())
+            self._Lk = (l11,)
+        elif k == 2:
+            TA = T.T @ self.A @ T
+            TB = T.T @ self.B
+            a = TA[:, 0, 0] + 1.0
+            l21 = TA[:, 1, 0] / np.sqrt(a)
+            d = TA[:, 1, 1] + 1.0 - l21 * l21
+            if d.min() <= 0.0:
+                return nan
+            l11, l22 = np.sqrt(a), np.sqrt(d)
             w1 = TB[:, 0, :] / l11[:, None]
             w2 = (TB[:, 1, :] - l21[:, None] * w1) / l22[:, None]
-            W = np.concatenate([w1, w2])
+            S = self.D - w1.T @ w1 - w2.T @ w2
+            ld = float(np.log(a * d).sum())
+            self._Lk = (l11, l21, l22)
         else:
+            TA = np.matmul(np.matmul(T.T, self.A), T) + self.eye
             try:
                 L = np.linalg.cholesky(TA)
             except np.linalg.LinAlgError:
-                return float("nan"), float("nan"), float("nan")
-            W = np.linalg.solve(L, TB).reshape(-1, self.p + 1)
-        S = self.D - W.T @ W
+                return nan
+            W = np.linalg.solve(L, np.matmul(T.T, self.B)).reshape(-1, self.p + 1)
+            S = self.D - W.T @ W
+            ld = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
+            self._Lk = (L,)
         try:
             R = np.linalg.cholesky(S)
         except np.linalg.LinAlgError:
-            return float("nan"), float("nan"), float("nan")
-        dg = np.diagonal(L, axis1=1, axis2=2)
-        ld = 2.0 * float(np.sum(np.log(dg)))
-        rd = np.diag(R)
+            return nan
+        rd = R.diagonal()
         p = self.p
-        ldx = 2.0 * float(np.sum(np.log(rd[:p])))
-        self.L, self.S, self.R = L, S, R
-        return ld, ldx, float(rd[p] ** 2)
+        self.S, self.R = S, R
+        return ld, 2.0 * float(np.log(rd[:p]).sum()), float(rd[p] * rd[p])
+
+    @property
+    def L(self) -> np.ndarray:
+        """Every group's lower factor of T'Z'ZT + I at the last update, (G, k, k)."""
+        if self.k == 1:
+            return self._Lk[0][:, None, None]
+        if self.k == 2:
+            l11, l21, l22 = self._Lk
+            L = np.zeros((len(l11), 2, 2))
+            L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = l11, l21, l22
+            return L
+        return self._Lk[0]
 
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(β, b per group (G, k), (R_X'R_X)^{-1}) at the last update."""
