@@ -549,3 +549,23 @@ def test_contest_named_columns() -> None:
     np.testing.assert_allclose(out.to_numpy(dtype=float)[0], _tab(c["each"])[0], rtol=1e-5)
     with pytest.raises(ValueError, match="unknown coefficient"):
         contest(sol, pd.DataFrame({"Age": [1.0]}))
+
+
+@pytest.mark.parametrize("cid", list(FITS))
+def test_anova_type1_type2(cid: str) -> None:
+    """lmerTest's anova(fit, type = 1 | 2) at R's θ."""
+    c = FITS[cid]
+    for type_, ddf, key in ((1, "Satterthwaite", "anova_type1"), (2, "Satterthwaite",
+                                                                   "anova_type2"),
+                            (1, "Kenward-Roger", "anova_type1_kr"),
+                            (2, "Kenward-Roger", "anova_type2_kr")):
+        if key not in c:
+            continue
+        tab = anova_type3(r_fit(cid), ddf, type=type_)
+        assert list(tab.index) == c[key]["rownames"], key
+        R = _tab(c[key])
+        got = tab.to_numpy(dtype=float)
+        np.testing.assert_allclose(got[:, [0, 1, 2, 4]], R[:, [0, 1, 2, 4]], rtol=1e-6,
+                                   err_msg=key)
+        np.testing.assert_allclose(got[:, [3, 5]], R[:, [3, 5]], rtol=1e-4, err_msg=key)
+    assert str(anova_type3(r_fit(cid), type="I")) == "\n".join(c["print_anova_type1"]) + "\n"

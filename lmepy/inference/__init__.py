@@ -37,9 +37,9 @@ from lmepy.inference.tables import (
 
 
 def anova(fit: Any, *others: Any, ddf: str = "Satterthwaite", refit: bool = True,
-          model_names: list[str] | None = None) -> AnovaTable:
-    """``anova(fit)``: lmerTest's type III table; ``anova(fit, other, ...)``: lme4's
-    likelihood-ratio table (REML fits refitted by ML unless refit=False)."""
+          model_names: list[str] | None = None, type: int | str = 3) -> AnovaTable:
+    """``anova(fit)``: lmerTest's type III table (``type`` 1 or 2 also); ``anova(fit, other,
+    ...)``: lme4's likelihood-ratio table (REML fits refitted by ML unless refit=False)."""
     if others:
         names = model_names
         if names is None:
@@ -47,7 +47,7 @@ def anova(fit: Any, *others: Any, ddf: str = "Satterthwaite", refit: bool = True
 
             names = _caller_names([fit, *others])
         return anova_lrt(fit, *others, model_names=names, refit=refit)
-    return anova_type3(fit, ddf)
+    return anova_type3(fit, ddf, type=type)
 
 
 __all__ = [

@@ -15,7 +15,8 @@ from lmepy.inference.satterthwaite import contest1d, contest_md, satterthwaite
 from lmepy.results import rformat as rf
 
 __all__ = ["coef_table", "format_coef_table", "anova_type3", "format_anova",
-           "type3_contrasts", "AnovaTable", "normalize_ddf"]
+           "type1_contrasts", "type2_contrasts", "type3_contrasts", "AnovaTable",
+           "normalize_ddf", "contest"]
 
 _DDF = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger",
         "kr": "Kenward-Roger", "none": "lme4", "lme4": "lme4"}
@@ -159,6 +160,97 @@ def type3_contrasts(fit: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def _doolittle_rows(A: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """t(L) of the Doolittle factorization A = L U (L unit lower triangular), with lmerTest's
+    zeroing of entries below eps (and of columns whose pivot is below eps)."""
+    n = A.shape[0]
+    L = np.eye(n)
+    U = np.zeros((n, n))
+    for i in range(n):
+        U[i, :] = A[i, :] - L[i, :i] @ U[:i, :]
+        if i + 1 < n:
+            col = A[i + 1:, i] - L[i + 1:, :i] @ U[:i, i]
+            L[i + 1:, i] = 0.0 if abs(U[i, i]) < eps else col / U[i, i]
+    L[np.abs(L) < eps] = 0.0
+    return L.T
+
+
+def _term_structure(sol: Any) -> tuple[list[str], list[int], dict[str, list[str]]]:
+    """Term labels, the assign of X's columns, and for each term the terms that contain it
+    in lmerTest's sense: all its contrast-coded variables are in the other term, which has
+    more, and both have the same numeric (covariate) variables."""
+    model = sol.model
+    assign = list(getattr(model.X, "attrs", {}).get("assign") or [])
+    terms = list(getattr(model.terms, "terms", []))
+    labels = [str(t) for t in terms]
+    if not assign or len(assign) != len(xnames(sol)):
+        raise ValueError("anova tables need the model's terms and the 'assign' of X "
+                         "(a model compiled by lmepy.design.lFormula)")
+    sets = [frozenset(str(f) for f in t.factors) for t in terms]
+    coded = []  # variables coded by contrasts (R's factors attribute == 1)
+    for j, st in enumerate(sets):
+        coded.append(frozenset(v for v in st if not (st - {v})
+                               or any((st - {v}) <= sets[k] for k in range(j))))
+    frame = model.frame
+
+    def is_numeric(v: str) -> bool:
+        if v not in frame.columns:
+            return False
+        dt = frame[v].dtype
+        return (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
+                and not isinstance(dt, pd.CategoricalDtype))
+
+    nums = [frozenset(v for v in st if is_numeric(v)) for st in coded]
+    contained: dict[str, list[str]] = {}
+    for a, la in enumerate(labels):
+        contained[la] = [lb for b, lb in enumerate(labels)
+                         if coded[a] <= coded[b] and coded[b] - coded[a]
+                         and nums[a] == nums[b]]
+    return labels, assign, contained
+
+
+def type1_contrasts(fit: Any) -> dict[str, np.ndarray]:
+    """lmerTest's type I (sequential) hypotheses: the rows of the Doolittle factor of X'X
+    that belong to each term."""
+    sol = as_solution(fit)
+    labels, assign, _ = _term_structure(sol)
+    X = np.asarray(sol.model.X, dtype=float)
+    Lt = _doolittle_rows(X.T @ X) if X.shape[1] > 1 else np.ones((1, 1))
+    return {labels[j - 1]: Lt[[i for i, a in enumerate(assign) if a == j]]
+            for j in sorted({a for a in assign if a > 0})}
+
+
+def type2_contrasts(fit: Any) -> dict[str, np.ndarray]:
+    """lmerTest's type II hypotheses: a term not contained in another is tested on its own
+    coefficients; otherwise it is adjusted for every term except those containing it (its
+    Doolittle rows with the term and its containing terms ordered last)."""
+    sol = as_solution(fit)
+    labels, assign, contained = _term_structure(sol)
+    X = np.asarray(sol.model.X, dtype=float)
+    p = X.shape[1]
+    if p <= 1 or len(labels) <= 1:
+        return type1_contrasts(sol)
+    col_term = ["(Intercept)" if a == 0 else labels[a - 1] for a in assign]
+    out: dict[str, np.ndarray] = {}
+    for term in labels:
+        own = [i for i, t in enumerate(col_term) if t == term]
+        if not own:
+            continue
+        if not contained[term]:
+            out[term] = np.eye(p)[own]
+            continue
+        group = set([term] + contained[term])
+        cols_term = [i for i, t in enumerate(col_term) if t in group]
+        order = [i for i in range(p) if i not in cols_term] + cols_term
+        Xn = X[:, order]
+        Lc = _doolittle_rows(Xn.T @ Xn)
+        rows = [k for k, i in enumerate(order) if col_term[i] == term]
+        L = np.zeros((len(rows), p))
+        L[:, order] = Lc[rows]
+        out[term] = L
+    return out
+
+
 class AnovaTable(pd.DataFrame):
     """A DataFrame that prints as R's ``print.anova`` (heading lines, then the table)."""
 
@@ -179,14 +271,28 @@ class AnovaTable(pd.DataFrame):
         return self.format()
 
 
-def anova_type3(fit: Any, ddf: str = "Satterthwaite") -> AnovaTable:
-    """``anova(fit)`` of lmerTest: type III F-tests of each fixed-effect term, with
-    Satterthwaite's or Kenward-Roger's denominator df (ddf="lme4": lme4's table)."""
+_TYPES = {"1": 1, "I": 1, "2": 2, "II": 2, "3": 3, "III": 3}
+
+
+def anova_type3(fit: Any, ddf: str = "Satterthwaite", type: int | str = 3) -> AnovaTable:
+    """``anova(fit, type = 3)`` of lmerTest: F-tests of each fixed-effect term (type III by
+    default; 1 and 2 as lmerTest), with Satterthwaite's or Kenward-Roger's denominator df
+    (ddf="lme4": lme4's sequential table)."""
     sol = as_solution(fit)
     method = normalize_ddf(ddf)
     if method == "lme4":
         return _anova_lme4(sol)
-    Ls = type3_contrasts(sol) if len(xnames(sol)) > 1 else {}
+    kind = _TYPES.get(str(type).upper())
+    if kind is None:
+        raise ValueError(f"'type' not recognized: {type!r} (use 1, 2 or 3)")
+    if len(xnames(sol)) <= 1:
+        Ls: dict[str, np.ndarray] = {}
+    elif kind == 3:
+        Ls = type3_contrasts(sol)
+    elif kind == 2:
+        Ls = type2_contrasts(sol)
+    else:
+        Ls = type1_contrasts(sol)
     cols = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
     rows = []
     if method == "Satterthwaite":
@@ -201,8 +307,9 @@ def anova_type3(fit: Any, ddf: str = "Satterthwaite") -> AnovaTable:
                                                                           dtype=object),
                      columns=cols)
     tab["NumDF"] = tab["NumDF"].astype(int)
-    tab.heading = [f"Type III Analysis of Variance Table with {method}'s method"]
-    tab.kind = "type3"
+    roman = {1: "I", 2: "II", 3: "III"}[kind]
+    tab.heading = [f"Type {roman} Analysis of Variance Table with {method}'s method"]
+    tab.kind = f"type{kind}"
     return tab
 
 

@@ -21,6 +21,8 @@
 #     anova_satterthwaite anova(fit) (type III, Satterthwaite), as a table
 #     anova_kr           anova(fit, ddf = "Kenward-Roger")          (REML fits only)
 #     anova_lme4, print_anova_lme4  anova(fit, ddf = "lme4"): lme4's sequential table
+#     anova_type1, anova_type2, print_anova_type1   anova(fit, type = 1 | 2) (Satterthwaite)
+#     anova_type1_kr, anova_type2_kr                the same with ddf = "Kenward-Roger" (REML)
 #     print_summary_satterthwaite, print_summary_kr, print_anova_satterthwaite,
 #     print_anova_kr     capture.output(print(...)) of those
 #   lrt: {<id>: {models: [fit ids as named in R], formulas, data, table (anova(m1, m2, ...)),
@@ -172,6 +174,9 @@ run_fit <- function(cs) {
               coef_none = mat_out(coef(summary(fit, ddf = "lme4"))),
               anova_satterthwaite = tab_out(anova(fit)),
               anova_lme4 = tab_out(anova(fit, ddf = "lme4")),
+              anova_type1 = tab_out(anova(fit, type = 1)),
+              anova_type2 = tab_out(anova(fit, type = 2)),
+              print_anova_type1 = I(capture_text(print(anova(fit, type = 1)))$out),
               print_anova_lme4 = I(capture_text(print(anova(fit, ddf = "lme4")))$out),
               print_summary_satterthwaite = I(capture_text(print(summary(fit)))$out),
               print_anova_satterthwaite = I(capture_text(print(anova(fit)))$out))
@@ -179,6 +184,8 @@ run_fit <- function(cs) {
     out$coef_kr <- mat_out(coef(summary(fit, ddf = "Kenward-Roger")))
     out$vcov_kr <- unname(as.matrix(pbkrtest::vcovAdj(fit)))
     out$anova_kr <- tab_out(anova(fit, ddf = "Kenward-Roger"))
+    out$anova_type1_kr <- tab_out(anova(fit, type = 1, ddf = "Kenward-Roger"))
+    out$anova_type2_kr <- tab_out(anova(fit, type = 2, ddf = "Kenward-Roger"))
     out$print_summary_kr <- I(capture_text(print(summary(fit, ddf = "Kenward-Roger")))$out)
     out$print_anova_kr <- I(capture_text(print(anova(fit, ddf = "Kenward-Roger")))$out)
   }
