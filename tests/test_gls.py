@@ -43,6 +43,9 @@ CASES = {
     "orthodont_ar1_gaps": ("corAR1(form = ~ age | Subject)", None, "REML"),
     "orthodont_varfixed": (None, "varFixed(~ age)", "REML"),
     "ovary_ar1_nogroup": ("corAR1()", None, "REML"),
+    "orthodont_varexp_strata": (None, "varExp(form = ~ age | Sex)", "REML"),
+    "orthodont_varident_cs": ("corCompSymm(form = ~ 1 | Subject)", "varIdent(form = ~ 1 | Sex)",
+                              "REML"),
 }
 
 
@@ -296,3 +299,16 @@ def test_gls_predict_newdata(name: str) -> None:
     np.testing.assert_allclose(fm.predict(nd).to_numpy(), ref["fit"], rtol=1e-4)
     pd.testing.assert_frame_equal(nd, before)
     np.testing.assert_allclose(fm.predict().to_numpy(), REF[name]["fitted"], atol=1e-4)
+
+
+def test_gls_reaches_nlme_maximum_on_a_flat_ridge() -> None:
+    """varPower(form = ~ fitted(.) | Diet): sigma and a common shift of the three powers are
+    nearly confounded, so the estimates along that ridge depend on where an optimizer stops;
+    the maximized log-likelihood does not. lmepy reaches nlme's maximum (or above it)."""
+    ref = REF["bodyweight_varpower_diet"]
+    fm = gls(FORMULA["bodyweight"], datasets.load("BodyWeight"),
+             weights="varPower(form = ~ fitted(.) | Diet)")
+    assert fm.logLik() == pytest.approx(ref["logLik"], rel=1e-8)
+    assert fm.logLik() >= ref["logLik"] - 1e-9 * abs(ref["logLik"])
+    assert list(fm.modelStruct()["varStruct"]) == list(ref["modelStruct"]["varStruct"])
+    np.testing.assert_allclose(fm.fitted().to_numpy(), ref["fitted"], rtol=1e-5)

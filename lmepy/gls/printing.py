@@ -66,8 +66,11 @@ def print_varfunc(vf: VarFunc) -> str:
             return ""
         return (f"Variance function structure of class {vf.nlme_class} with no parameters, "
                 "or uninitialized\n")
+    name = _VAR_NAMES.get(vf.nlme_class, vf.nlme_class)
+    if vf.form.groups and not isinstance(vf, varIdent):
+        name += ", different strata"
     return ("Variance function:\n"
-            f" Structure: {_VAR_NAMES.get(vf.nlme_class, vf.nlme_class)}\n"
+            f" Structure: {name}\n"
             f" Formula: {vf.form} \n"
             " Parameter estimates:\n"
             + rf.print_named_num(list(allc.values()), list(allc)))
