@@ -193,3 +193,17 @@ def test_caller_data_untouched() -> None:
     y0, X0, w0 = m.y.copy(), m.X.copy(), m.weights.copy()
     fit_lmm(m, REML=True)
     assert np.array_equal(m.y, y0) and m.X.equals(X0) and np.array_equal(m.weights, w0)
+
+
+@pytest.mark.parametrize("bad, match", [(-1.0, r"all\(weights >= 0\) is not TRUE"),
+                                        (0.0, "prior weight\\(s\\) are zero"),
+                                        (np.nan, "weights must be finite")])
+def test_bad_weights_are_clear_errors(bad: float, match: str) -> None:
+    from lmepy.errors import DataError
+
+    m = M.from_case(REF["ss_weights_reml"])
+    w = m.weights.copy()
+    w[3] = bad
+    m.weights = w
+    with pytest.raises(DataError, match=match):
+        fit_lmm(m, REML=True)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lmepy.design.types import CompiledModel
-from lmepy.errors import ConvergenceWarning, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
@@ -39,6 +39,18 @@ class LmmProblem:
         self.X = np.asarray(model.X, dtype=float)
         self.offset = None if model.offset is None else np.asarray(model.offset, dtype=float)
         self.weights = None if model.weights is None else np.asarray(model.weights, dtype=float)
+        if self.weights is not None:
+            w = self.weights
+            if not np.all(np.isfinite(w)):
+                raise DataError("weights must be finite")
+            if np.any(w < 0):
+                raise DataError("all(weights >= 0) is not TRUE")  # lme4's mkRespMod
+            if np.any(w == 0):
+                # lme4 fits on, with log|W| = -Inf: an infinite criterion and meaningless
+                # estimates; say so instead
+                raise DataError(f"{int(np.sum(w == 0))} prior weight(s) are zero: the log-"
+                                "likelihood includes log(weights), which is -Inf; drop those "
+                                "rows (lme4 would report an infinite criterion)")
         yo = y if self.offset is None else y - self.offset
         self.cp = cross_products(model.reTrms.terms, self.X, yo, self.weights)
         self.bc = BlockedCholesky(self.cp)
