@@ -187,6 +187,10 @@ def test_random_formulas_match_r(case: dict) -> None:
         mt = model_terms(case["text"])
         assert list(mt.term_labels) == _list(case["term_labels"])
         assert mt.intercept == bool(case["intercept"])
+        again = model_terms(str(mt))  # printed back: the same model
+        assert {frozenset(map(str, t.factors)) for t in again.terms} == {
+            frozenset(map(str, t.factors)) for t in mt.terms}
+        assert (again.intercept, again.offsets) == (mt.intercept, mt.offsets)
 
 
 def _lme4_cannot(case: dict) -> bool:
