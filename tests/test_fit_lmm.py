@@ -207,3 +207,13 @@ def test_bad_weights_are_clear_errors(bad: float, match: str) -> None:
     m.weights = w
     with pytest.raises(DataError, match=match):
         fit_lmm(m, REML=True)
+
+
+def test_non_finite_response_is_a_clear_error() -> None:
+    from lmepy.errors import DataError
+
+    m = M.from_case(REF["ss_full_reml"])
+    m.y = m.y.copy()
+    m.y[5] = np.inf
+    with pytest.raises(DataError, match="response contains NA, NaN or infinite"):
+        make_devfun(m, REML=True)

@@ -51,6 +51,10 @@ class LmmProblem:
                 raise DataError(f"{int(np.sum(w == 0))} prior weight(s) are zero: the log-"
                                 "likelihood includes log(weights), which is -Inf; drop those "
                                 "rows (lme4 would report an infinite criterion)")
+        for name, arr in (("response", y), ("fixed-effects model matrix", self.X),
+                          ("offset", self.offset)):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise DataError(f"the {name} contains NA, NaN or infinite values")
         yo = y if self.offset is None else y - self.offset
         self.cp = cross_products(model.reTrms.terms, self.X, yo, self.weights)
         self.bc = BlockedCholesky(self.cp)
