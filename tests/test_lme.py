@@ -394,3 +394,9 @@ def test_lme_converges_where_nlme_stops() -> None:
 def test_anova_single_fit(case_id: str) -> None:
     """nlme's sequential F tests with term-level containment DF, at nlme's estimates."""
     assert str(_at_nlme(case_id).anova()) == LME["anova_single"][case_id]
+
+
+@pytest.mark.parametrize("case_id", list(LME["cases"]))
+def test_print_text_at_nlme_estimates(case_id: str) -> None:
+    """str(fit) is nlme's print(fit)."""
+    assert str(_at_nlme(case_id)) == LME["cases"][case_id]["print_text"]

@@ -408,8 +408,30 @@ class LmeFit:
         out.coefficients = tt  # type: ignore[attr-defined]
         return out
 
+    def print_text(self) -> str:
+        """nlme's ``print(fit)``: log-likelihood, fixed effects, model structures, groups."""
+        d = self.d
+        title = "REML" if self.method == "REML" else "maximum likelihood"
+        s = [f"Linear mixed-effects model fit by {title}\n", f"  Data: {self.data_name} \n",
+             "  Log-" + ("restricted-" if self.method == "REML" else "")
+             + f"likelihood: {_fmt7(self.logLik())}\n",
+             f"  Fixed: {d.fixed_text} \n",
+             print_named_num(list(self.sol.beta), d.xnames), "\n",
+             self._re_block(), "\n", self._cor_block(), self._var_block(),
+             f"Number of Observations: {d.N}", "\nNumber of Groups: "]
+        if len(d.levels) == 1:
+            s.append(f"{d.levels[0].nlevels} \n")
+        else:
+            s.append("\n")
+            s.append(print_named([str(lv.nlevels) for lv in d.levels],
+                                 _level_names([lv.name for lv in d.levels])))
+        return "".join(s).rstrip("\n")
+
     def __str__(self) -> str:
-        return str(self.summary())
+        return self.print_text()
+
+    def __repr__(self) -> str:
+        return self.print_text()
 
     def VarCorr(self) -> _Text:
         """nlme's ``VarCorr(fit)`` as printed."""

@@ -8,7 +8,8 @@
 #   fixef, se, DF ({name: value}), modelStruct (coef(fit$modelStruct, unconstrained = FALSE)),
 #   modelStruct_unconstrained, ranef ({level: {rownames, colnames, values}}), fitted0, fitted
 #   (level 0 and the innermost level, data order), resid_response, resid_pearson,
-#   resid_normalized, coef (coef(fit): innermost level), summary_text, VarCorr_text,
+#   resid_normalized, coef (coef(fit): innermost level), summary_text, print_text
+#   (print(fit)), VarCorr_text,
 #   intervals_text (null when nlme cannot).
 # Numbers are written exactly (shortest of %.15g/%.16g/%.17g that reads back identically).
 suppressPackageStartupMessages({library(nlme); library(jsonlite)})
@@ -110,7 +111,7 @@ for (nm in names(cases)) {
     resid_response = unname(resid(fit, type = "response")),
     resid_pearson = unname(resid(fit, type = "pearson")),
     resid_normalized = unname(resid(fit, type = "normalized")),
-    summary_text = txt(s), VarCorr_text = txt(VarCorr(fit)),
+    summary_text = txt(s), print_text = txt(fit), VarCorr_text = txt(VarCorr(fit)),
     intervals_text = if (is.null(iv)) NULL else txt(iv))
 }
 
