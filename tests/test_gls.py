@@ -312,3 +312,24 @@ def test_gls_reaches_nlme_maximum_on_a_flat_ridge() -> None:
     assert fm.logLik() >= ref["logLik"] - 1e-9 * abs(ref["logLik"])
     assert list(fm.modelStruct()["varStruct"]) == list(ref["modelStruct"]["varStruct"])
     np.testing.assert_allclose(fm.fitted().to_numpy(), ref["fitted"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gls_confint_and_deviance(name: str) -> None:
+    ref = REF[name]
+    fm = _fit(name)
+    ci = fm.confint()
+    assert list(ci.columns) == ref["confint"]["colnames"] == ["2.5 %", "97.5 %"]
+    np.testing.assert_allclose(ci.to_numpy(), np.array(ref["confint"]["values"]), rtol=1e-4,
+                               atol=1e-6)
+    if fm.REML:
+        with pytest.raises(ValueError, match="REML"):
+            fm.deviance()
+    else:
+        assert fm.deviance() == pytest.approx(ref["deviance"], rel=1e-8)
+
+
+def test_gls_weights_formula_is_varfixed() -> None:
+    od = datasets.load("Orthodont")
+    fm = gls(FORMULA["orthodont"], od, weights="~ age")
+    assert fm.logLik() == pytest.approx(REF["orthodont_varfixed"]["logLik"], rel=1e-9)

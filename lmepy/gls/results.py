@@ -110,6 +110,23 @@ class GlsFit:
         n = self.N - self.p if self.REML else self.N
         return -2.0 * self.logLik() + self.df() * math.log(n)
 
+    def confint(self, level: float = 0.95) -> pd.DataFrame:
+        """R's confint(fit) for gls (stats' confint.default): Wald intervals from vcov with
+        normal quantiles; columns "2.5 %", "97.5 %"."""
+        b = self.estimate.beta
+        se = np.sqrt(np.diag(self.vcov().to_numpy()))
+        a = (1 - level) / 2
+        z = stats.norm.ppf(1 - a)
+        names = [_pct(a), _pct(1 - a)]
+        return pd.DataFrame({names[0]: b - z * se, names[1]: b + z * se},
+                            index=list(self.X.columns))
+
+    def deviance(self) -> float:
+        """-2 logLik for ML fits; nlme leaves it undefined for REML (an error here)."""
+        if self.REML:
+            raise ValueError("deviance undefined for REML fit")
+        return -2.0 * self.logLik()
+
     def modelStruct(self) -> dict[str, dict[str, float]]:
         """nlme's coef(fit$modelStruct, unconstrained = FALSE), by structure, nlme's names."""
         out: dict[str, dict[str, float]] = {}
@@ -303,6 +320,12 @@ class GlsFit:
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def _pct(p: float) -> str:
+    """R's format of a probability as a percentage label: "2.5 %"."""
+    from lmepy.results import rformat as rf
+    return rf.format1(100 * p, digits=3) + " %"
 
 
 def _caller_names(objs: list[object]) -> list[str]:

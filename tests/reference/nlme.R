@@ -126,6 +126,8 @@ gls_out <- function(fit, data_name, call_text) {
        intervals_text = if (is.null(iv)) NULL else txt(iv),
        summary_text = txt(s),
        print_text = txt(fit),
+       confint = mat(confint(fit)),
+       deviance = if (fit$method == "ML") as.numeric(deviance(fit)) else NULL,
        anova = {a <- anova(fit); list(rownames = rownames(a), numDF = a$numDF, Fvalue = a[["F-value"]],
                                       pvalue = a[["p-value"]], text = txt(a))})
 }
