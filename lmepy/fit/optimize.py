@@ -9,10 +9,10 @@ from typing import Any
 import nlopt
 import numpy as np
 
-# lme4's nloptwrap defaults, plus a relative f tolerance at the objective's rounding level: on
-# large data (InstEval's deviance is 2.4e5) ftol_abs = 1e-8 asks for digits the objective does
-# not have, and BOBYQA spends ~10 evaluations on noise; on small data ftol_abs still decides.
-DEFAULT_OPTCTRL: dict[str, Any] = {"xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 1e-12,
+# lme4's nloptwrap settings as nloptr completes them: lme4 passes xtol_abs, ftol_abs and
+# maxeval; nloptr adds its own default xtol_rel = 1e-4 (and ftol_rel = 0). With these the
+# BOBYQA path is lme4's, evaluation for evaluation.
+DEFAULT_OPTCTRL: dict[str, Any] = {"xtol_abs": 1e-8, "ftol_abs": 1e-8, "xtol_rel": 1e-4,
                                    "maxeval": 100000}
 
 _NLOPT_MESSAGES = {
