@@ -273,6 +273,13 @@ class _Glmm:
         # stage 2 inside fit_glmm: PIRLS starts from the previous evaluation's u (as lme4's
         # pp$u0 carries over), so one or two Newton steps reach a tight tolerance
         self.warm_u: np.ndarray | None = None
+        fam = resp.family
+        single = len(self.terms) == 1 and self.terms[0].k == 1 and _gk is not None
+        self._fam_code = -1  # the single-term PIRLS kernel's family code, -1: none
+        if single and fam.family == "binomial" and fam.link == "logit":
+            self._fam_code = 0
+        elif single and fam.family == "poisson" and fam.link == "log":
+            self._fam_code = 1
         self._term_rows = [(np.ascontiguousarray(t.codes, dtype=np.int64),
                             np.ascontiguousarray(t.rows, dtype=float)) for t in self.terms]
         self.tol2: float | None = None  # stage-2 tolerance while optimizing (None: tol)
@@ -399,11 +406,14 @@ class _Glmm:
         theta = np.asarray(theta, dtype=float)
         u_old = np.zeros(self.q)
         tol = self.tol
-        if beta is not None and eta0 is None and self.warm_u is not None:
+        warm = beta is not None and eta0 is None and self.warm_u is not None
+        if warm:
             u_old = self.warm_u
             eta0 = self._eta(theta, u_old, beta)
             tol = self.tol2 if self.tol2 is not None else tol
         eta = self.lp0 if eta0 is None else eta0
+        if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
+            return self._pirls_single(theta, beta, eta)
         mu = fam.linkinv(eta)
         oldpdev = np.finfo(float).max
         b_old = np.zeros(self.p) if beta is None else beta
@@ -456,6 +466,26 @@ class _Glmm:
         return _PirlsState(u=u, beta=np.asarray(b, dtype=float), eta=eta, mu=mu, drsum=dr,
                            ussq=float(u @ u), ldL2=float(ldL2), ldRX2=float(ldRX2),
                            iterations=it, chol=bc, working_weights=ww)
+
+    def _pirls_single(self, theta: np.ndarray, beta: np.ndarray,
+                      eta0: np.ndarray) -> _PirlsState:
+        """``pirls`` for u alone with one scalar term, binomial-logit or Poisson-log: the same
+        loop in one kernel call (glm_kernels.pirls_single)."""
+        resp = self.resp
+        codes, rows = self._term_rows[0]
+        xb = self.X @ beta
+        fixed = resp.offset + xb
+        status, u, eta, mu, dr, ld, it, w = _gk.pirls_single(
+            self._fam_code, float(theta[0]), fixed, xb, resp.offset,
+            np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, codes,
+            np.ascontiguousarray(rows[:, 0]), self.q, float(self.tol), int(self.maxit))
+        if status == 1:
+            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
+        if status == 2:
+            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
+                           drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
+                           iterations=int(it), chol=None, working_weights=w)
 
     # deviance functions -------------------------------------------------------------------
     def laplace_value(self, st: _PirlsState) -> float:

@@ -8,7 +8,7 @@ DBL_EPSILON, y log(y/mu) with 0 log 0 = 0).
 
 import numpy as np
 
-from libc.math cimport exp, log, INFINITY
+from libc.math cimport exp, log, fabs, isfinite, INFINITY
 from libc.float cimport DBL_EPSILON
 
 cdef double THRESH = 30.0
@@ -269,3 +269,126 @@ def scatter_cross(const double[:, ::1] cvals, const double[::1] z, const double[
                     if d >= 0:
                         buf[d] += v
                     p += 1
+
+
+cdef inline double _linkinv(int fam, double e) noexcept nogil:
+    cdef double t
+    if fam == 0:
+        if e < MTHRESH:
+            t = DBL_EPSILON
+        elif e > THRESH:
+            t = 1.0 / DBL_EPSILON
+        else:
+            t = exp(e)
+        return t / (1.0 + t)
+    t = exp(e)
+    return t if t >= DBL_EPSILON else DBL_EPSILON
+
+
+cdef inline double _devres(int fam, double y, double m, double wt) noexcept nogil:
+    if fam == 0:
+        return 2.0 * wt * (y_log_y(y, m) + y_log_y(1.0 - y, 1.0 - m))
+    if y > 0.0:
+        return 2.0 * wt * (y * log(y / m) - (y - m))
+    return 2.0 * m * wt
+
+
+cdef double _eta_mu_dev(int fam, double lam, const double[::1] fixed, const double[::1] x,
+                        const long long[::1] codes, const double[::1] u, double[::1] b,
+                        double[::1] eta, double[::1] mu, const double[::1] y,
+                        const double[::1] wt) noexcept nogil:
+    cdef Py_ssize_t i, n = eta.shape[0], m = u.shape[0]
+    cdef double s = 0.0, mi
+    for i in range(m):
+        b[i] = u[i] * lam
+    for i in range(n):
+        eta[i] = fixed[i] + x[i] * b[codes[i]]
+        mi = _linkinv(fam, eta[i])
+        mu[i] = mi
+        s += _devres(fam, y[i], mi, wt[i])
+    return s
+
+
+def pirls_single(int fam, double lam, const double[::1] fixed, const double[::1] xb,
+                 const double[::1] offset, const double[::1] eta0, const double[::1] y,
+                 const double[::1] wt, const long long[::1] codes, const double[::1] x,
+                 Py_ssize_t m, double tol, int maxit):
+    """PIRLS for u alone with one scalar random-effects term (β in ``fixed`` = offset + Xβ),
+    for binomial-logit (fam 0) and Poisson-log (fam 1): the loop of ``_Glmm.pirls`` with
+    ``_solve_u_single``, step-halving included, in one call. Returns (status, u, eta, mu,
+    drsum, ldL2, iterations, w) with w the weights of the last solve; status 0 converged,
+    1 step-halvings failed, 2 no convergence in maxit."""
+    cdef Py_ssize_t n = y.shape[0], i, j, it, h
+    u_arr = np.zeros(m)
+    uold_arr = np.zeros(m)
+    b_arr = np.zeros(m)
+    a_arr = np.zeros(m)
+    c_arr = np.zeros(m)
+    eta_arr = np.array(eta0, dtype=float)
+    mu_arr = np.empty(n)
+    w_arr = np.empty(n)
+    cdef double[::1] u = u_arr, uold = uold_arr, b = b_arr, a = a_arr, c = c_arr
+    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
+    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0, d, me, mi
+    cdef double e, opexp, r, wx, uu, ex
+    cdef int status = 2, nit = 0
+    with nogil:
+        for i in range(n):
+            mu[i] = _linkinv(fam, eta[i])
+        for it in range(1, maxit + 1):
+            nit = it
+            for j in range(m):
+                a[j] = 0.0
+                c[j] = 0.0
+            for i in range(n):
+                e = eta[i]
+                mi = mu[i]
+                if fam == 0:
+                    if e > THRESH or e < MTHRESH:
+                        me = DBL_EPSILON
+                    else:
+                        ex = exp(e)
+                        opexp = 1.0 + ex
+                        me = ex / (opexp * opexp)
+                    w[i] = wt[i] * me * me / (mi * (1.0 - mi))
+                else:
+                    me = exp(e)
+                    if me < DBL_EPSILON:
+                        me = DBL_EPSILON
+                    w[i] = wt[i] * me * me / mi
+                r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
+                wx = w[i] * x[i]
+                a[codes[i]] += wx * x[i]
+                c[codes[i]] += wx * r
+            ld = 0.0
+            uu = 0.0
+            for j in range(m):
+                d = lam * lam * a[j] + 1.0
+                u[j] = lam * c[j] / d
+                ld += log(d)
+                uu += u[j] * u[j]
+            dr = _eta_mu_dev(fam, lam, fixed, x, codes, u, b, eta, mu, y, wt)
+            pdev = dr + uu
+            if fabs((oldpdev - pdev) / pdev) < tol:
+                status = 0
+                break
+            if not isfinite(pdev) or pdev > oldpdev:
+                for h in range(10):
+                    uu = 0.0
+                    for j in range(m):
+                        u[j] = 0.5 * (uold[j] + u[j])
+                        uu += u[j] * u[j]
+                    dr = _eta_mu_dev(fam, lam, fixed, x, codes, u, b, eta, mu, y, wt)
+                    pdev = dr + uu
+                    if isfinite(pdev) and pdev <= oldpdev:
+                        break
+                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
+                    status = 1
+                    break
+                if fabs((oldpdev - pdev) / pdev) < tol:
+                    status = 0
+                    break
+            oldpdev = pdev
+            for j in range(m):
+                uold[j] = u[j]
+    return status, u_arr, eta_arr, mu_arr, dr, ld, nit, w_arr
