@@ -54,13 +54,13 @@ def _check(text: str) -> None:
             assert str(again) == str(out)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(token_strings)
 def test_token_soup_parses_or_raises_formula_error(text: str) -> None:
     _check(text)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(formula_like)
 @example("~y^1e400")  # found by hypothesis: an infinite power is R's "invalid power"
 @example("y ~ (a + b)^1000000000")
