@@ -40,6 +40,7 @@ LMER = json.loads((REFDIR / "lmer.json").read_text())["cases"]
 _FITS: dict[str, object] = {}
 
 FORMULAS = {"sleepstudy": ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+            "sleepstudy_diag": ("Reaction ~ Days + (Days || Subject)", "sleepstudy"),
             "Dyestuff": ("Yield ~ 1 + (1 | Batch)", "Dyestuff"),
             "Penicillin": ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin")}
 
@@ -88,10 +89,12 @@ def test_caterpillar_data_against_lmer_fixture() -> None:
         _close(sub["upper"], vals[:, j] + 1.96 * se, 1e-6, 1e-6)
 
 
-@pytest.mark.parametrize("key", ["sleepstudy", "Penicillin"])
-def test_caterpillar_data_as_lme4s_asDf0(key: str) -> None:
+@pytest.mark.parametrize("key, rtol", [("sleepstudy", 1e-6), ("Penicillin", 1e-6),
+                                       ("sleepstudy_diag", 1e-6), ("cbpp", 1e-4)])
+def test_caterpillar_data_as_lme4s_asDf0(key: str, rtol: float) -> None:
     """Row order (stack()), term column, level, plotting order of the levels (sorted by the
-    first column's modes) and se as lme4's own dotplot data."""
+    first column's modes) and se as lme4's own dotplot data; also with two terms on one
+    factor (``||``: a list of postVar arrays) and for a glmer fit (GLMM tolerance 1e-4)."""
     data = plots.ranef_dotplot_data(_fit(key))
     ref = PLOTS["dotplot"][key]
     assert list(data) == list(ref)
@@ -100,8 +103,8 @@ def test_caterpillar_data_as_lme4s_asDf0(key: str) -> None:
         assert list(d["ind"].astype(str)) == r["ind"]
         assert list(d[".nn"].astype(str)) == r["level"]
         assert list(d[".nn"].cat.categories) == r["level_order"]
-        _close(d["values"], r["values"], 1e-6, 1e-6)
-        _close(d["se"], r["se"], 1e-6)
+        _close(d["values"], r["values"], rtol, rtol)
+        _close(d["se"], r["se"], rtol)
 
 
 def test_caterpillar_figure_draws_the_data(tmp_path: Path) -> None:

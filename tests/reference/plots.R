@@ -53,9 +53,10 @@ dot_out <- function(fit) {
          level_order = levels(ss$.nn), se = ss$se)
   })
 }
-out$dotplot <- list(sleepstudy = dot_out(fm1), Penicillin = dot_out(fmp))
-
 gm1 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial)
+fmdiag <- lmer(Reaction ~ Days + (Days || Subject), sleepstudy)  # two terms, one factor
+out$dotplot <- list(sleepstudy = dot_out(fm1), Penicillin = dot_out(fmp),
+                    sleepstudy_diag = dot_out(fmdiag), cbpp = dot_out(gm1))
 out$resid_fitted <- list(
   sleepstudy = list(fitted = unname(fitted(fm1)),
                     pearson = unname(resid(fm1, type = "pearson"))),
