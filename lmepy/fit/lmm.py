@@ -65,6 +65,7 @@ class LmmProblem:
         # them, None leaves OpenBLAS alone, "auto" is 1 for small dense blocks (threads cannot
         # pay) and adaptive for large ones
         self.blas_threads: int | str | None = "auto"
+        self.adaptive: AdaptiveThreads | None = None  # set by make_devfun when adaptive
 
     def _fixed_threads(self) -> int | None | str:
         """The thread count to hold around a whole fit, or "adaptive"."""
@@ -94,7 +95,8 @@ class LmmProblem:
         if threads is None:
             return devfun
         if threads == "adaptive":
-            call = AdaptiveThreads().call
+            self.adaptive = AdaptiveThreads()
+            call = self.adaptive.call
 
             def devfun_adaptive(theta: np.ndarray) -> float:
                 return call(devfun, theta)
@@ -147,7 +149,9 @@ class LmmSolution:
             bc = self._factor
             s2 = self.sigma ** 2
             out = []
-            for i, cu in enumerate(bc.condvar_u()):
+            with limit_threads(1):  # see lmepy.kernels.blas_threads
+                cus = bc.condvar_u()
+            for i, cu in enumerate(cus):
                 T = bc.factor(i)
                 out.append(s2 * np.einsum("ij,mjk,lk->mil", T, cu, T))
             self._cache["condvar"] = out
@@ -194,7 +198,10 @@ def _fit(prob: LmmProblem, control: dict, adaptive: bool) -> LmmSolution:
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
         warnings.warn(m, cls, stacklevel=2)
-    return _solution(prob, theta, opt, singular, warns)
+    # the solution refactors once more: with OpenBLAS's threads only if they paid in the fit
+    multi = adaptive and prob.adaptive is not None and prob.adaptive.multi
+    with limit_threads(None if multi else 1):
+        return _solution(prob, theta, opt, singular, warns)
 
 
 def _scalar_start(model: CompiledModel, theta0: np.ndarray, lower: np.ndarray) -> np.ndarray:
