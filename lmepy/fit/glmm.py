@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
@@ -280,6 +281,13 @@ class _Glmm:
             self._fam_code = 0
         elif single and fam.family == "poisson" and fam.link == "log":
             self._fam_code = 1
+        self._jx: sp.csr_matrix | None = None  # one scalar term: level x row, entries x
+        if len(self.terms) == 1 and self.terms[0].k == 1 and self.p > 0:
+            t0 = self.terms[0]
+            self._x1 = np.ascontiguousarray(t0.rows[:, 0], dtype=float)
+            self._jx = sp.csr_matrix((self._x1, (np.asarray(t0.codes, dtype=np.int64),
+                                                 np.arange(self.N))),
+                                     shape=(t0.nlevels, self.N))
         self._term_rows = [(np.ascontiguousarray(t.codes, dtype=np.int64),
                             np.ascontiguousarray(t.rows, dtype=float)) for t in self.terms]
         self.tol2: float | None = None  # stage-2 tolerance while optimizing (None: tol)
@@ -324,6 +332,13 @@ class _Glmm:
             except np.linalg.LinAlgError as e:
                 raise PirlsError("Downdated VtV is not positive definite") from e
             return u, beta, ld, 0.0, None
+        if beta is None and self._jx is not None:
+            try:
+                u, b, ldL2, ldRX2 = self._solve_joint_single(theta, w, z)
+            except np.linalg.LinAlgError:
+                u = None
+            if u is not None and np.all(np.isfinite(u)) and np.all(np.isfinite(b)):
+                return u, b, ldL2, ldRX2, None
         if beta is None:
             if self._rw_joint is None:
                 self._rw_joint = Reweighter(self.terms, self.X)
@@ -344,6 +359,28 @@ class _Glmm:
         # without it
         u, b, ldL2, ldRX2 = self._solve_plain(theta, w, z, beta)
         return u, (b if beta is None else beta), ldL2, ldRX2, None
+
+    def _solve_joint_single(self, theta: np.ndarray, w: np.ndarray,
+                            z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """(u, β) for one scalar term: the level blocks of Λ'Z'WZΛ + I are scalars d_j, so
+        β solves the p x p Schur complement S = X'WX - Σ_j λ² B_j B_j' / d_j (B_j the level's
+        Σ w x X) and u_j = λ (c_j - B_j β) / d_j; log|L|² = Σ log d_j, log|R_X|² = log|S|."""
+        lam = float(theta[0])
+        X, Jx = self.X, self._jx
+        wX = X * w[:, None]
+        a = Jx @ (w * self._x1)
+        B = Jx @ wX
+        c = Jx @ (w * z)
+        lam2 = lam * lam
+        d = lam2 * a + 1.0
+        BD = B * (lam2 / d)[:, None]
+        S = X.T @ wX - B.T @ BD
+        rhs = wX.T @ z - BD.T @ c
+        Lc = np.linalg.cholesky(S)
+        beta = sla.cho_solve((Lc, True), rhs, check_finite=False)
+        u = lam * (c - B @ beta) / d
+        return (u, beta, float(np.sum(np.log(d))),
+                2.0 * float(np.sum(np.log(np.diagonal(Lc)))))
 
     def _solve_plain(self, theta: np.ndarray, w: np.ndarray, z: np.ndarray,
                      beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, float]:
