@@ -168,3 +168,15 @@ def test_non_integer_binomial_weights_refused() -> None:
 def test_bad_nsim() -> None:
     with pytest.raises(ValueError, match="nsim"):
         _fit("cbpp_poisson").simulate(nsim=0)
+
+
+def test_poisson_prior_weights_ignored_with_lme4s_warning() -> None:
+    data = datasets.load("cbpp")
+    w = np.where(np.arange(len(data)) % 2 == 0, 1.0, 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmepy.glmer("incidence ~ period + (1 | herd)", data=data,
+                          family=lmepy.poisson(), weights=w)
+    with pytest.warns(UserWarning, match="ignoring prior weights"):
+        s = fit.simulate(nsim=2, seed=1)
+    assert list(s.columns) == ["sim_1", "sim_2"]
