@@ -150,7 +150,9 @@ def test_bad_input_errors() -> None:
     with pytest.raises(DataError, match="nosuch"):
         cv.corAR1(form="~ 1 | nosuch").bind(df)
     with pytest.raises(FormulaError):
-        cv.corAR1(form="~ log(t) | g")
+        cv.corAR1(form="~ t + | g")
+    with pytest.raises(DataError, match="nosuch"):
+        cv.corCAR1(form="~ log(nosuch) | g").bind(df)
     with pytest.raises(FormulaError, match="unknown"):
         cv.from_spec("corFoo(form = ~ 1 | g)")
     with pytest.raises(DataError, match="integer"):

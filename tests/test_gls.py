@@ -44,6 +44,7 @@ CASES = {
     "orthodont_varfixed": (None, "varFixed(~ age)", "REML"),
     "ovary_ar1_nogroup": ("corAR1()", None, "REML"),
     "orthodont_varexp_strata": (None, "varExp(form = ~ age | Sex)", "REML"),
+    "orthodont_varexp_log": (None, "varExp(form = ~ log(age))", "REML"),
     "orthodont_varident_cs": ("corCompSymm(form = ~ 1 | Subject)", "varIdent(form = ~ 1 | Sex)",
                               "REML"),
 }

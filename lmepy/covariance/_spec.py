@@ -53,9 +53,18 @@ def parse_form(form: object, default: str = "~1") -> Form:
     elif re.fullmatch(_NAME, cov):
         covariate = _unquote(cov)
     else:
-        pos = text.find(cov)
-        raise FormulaError("the covariate of a form must be a variable name, 1 or fitted(.)",
-                           text, pos, len(cov))
+        # an expression such as log(age) or I(t / 7): parsed (never evaluated as Python)
+        # now, evaluated by the design stage's whitelisted evaluator when bound to data
+        try:
+            from lmepy.formula import parse_expr
+            parse_expr(cov)
+        except ImportError:  # pragma: no cover
+            pass
+        except FormulaError:
+            pos = text.find(cov)
+            raise FormulaError("the covariate of a form must be a variable, an expression of "
+                               "variables, 1 or fitted(.)", text, pos, len(cov)) from None
+        covariate = cov
     groups: tuple[str, ...] = ()
     if bar:
         parts = [p.strip() for p in grp_text.split("/")]
@@ -69,11 +78,23 @@ def parse_form(form: object, default: str = "~1") -> Form:
 
 
 def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
-    """A data column, or DataError naming it (with close names)."""
-    if name not in data.columns:
+    """A data column, or the value of an expression of columns (log(age), I(t / 7)) through
+    the design stage's evaluator; DataError naming a missing column (with close names)."""
+    if name in data.columns:
+        return data[name]
+    if re.fullmatch(_NAME, name) or re.fullmatch(r"`[^`]+`", name):
         hint = close_matches(name, map(str, data.columns))
         raise DataError(f"object '{name}' not found ({what})" + hint)
-    return data[name]
+    from lmepy.design.evaluate import Evaluator
+    from lmepy.formula import parse_expr
+    try:
+        v = Evaluator(data, name).value(parse_expr(name))
+    except FormulaError as e:  # an unknown variable inside the expression
+        raise DataError(f"{e.message} ({what} {name})") from None
+    arr = np.asarray(v.data, dtype=float)
+    if arr.ndim != 1:
+        raise DataError(f"{what} '{name}' must be a single numeric variable")
+    return pd.Series(arr, index=data.index)
 
 
 def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:

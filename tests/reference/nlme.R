@@ -212,6 +212,7 @@ gls_calls <- list(
   orthodont_ar1_gaps = "gls(distance ~ age * Sex, Orthodont, correlation = corAR1(form = ~ age | Subject))",
   orthodont_varfixed = "gls(distance ~ age * Sex, Orthodont, weights = varFixed(~ age))",
   ovary_ar1_nogroup = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1())",
+  orthodont_varexp_log = "gls(distance ~ age * Sex, Orthodont, weights = varExp(form = ~ log(age)))",
   orthodont_varexp_strata = "gls(distance ~ age * Sex, Orthodont, weights = varExp(form = ~ age | Sex))",
   bodyweight_varpower_diet = "gls(weight ~ Time * Diet, BodyWeight, weights = varPower(form = ~ fitted(.) | Diet))",
   orthodont_varident_cs = "gls(distance ~ age * Sex, Orthodont, correlation = corCompSymm(form = ~ 1 | Subject), weights = varIdent(form = ~ 1 | Sex))"
