@@ -9,6 +9,8 @@
 #   fits: {<id>: fit}, each fitted with lmerTest::lmer (default control):
 #     id, formula, data, REML, theta, sigma, beta, vcov
 #     fit_messages       messages lmer gave while fitting (the singular-fit message)
+#     weights            (when present) the prior-weights column, w = 1 + ((i * 7) %% 11) / 10
+#                        added to the data set (i the row number), as lmer.R does
 #     drop_rows          (when present) 1-based rows of the data set removed before fitting;
 #                        the printed "Data:" line then names <data>_sub
 #     varpar_vcov        lmerTest's fit@vcov_varpar (2 * inverse Hessian of the deviance in
@@ -29,6 +31,8 @@
 #                messages, print, family (GLMM cases)}}  lme4::anova on lme4::lmer/glmer fits
 #   confint: {<id>: {fit (as in fits), method, table (confint(fit, method = ...)),
 #                    messages, warnings, print (print() of the table)}}
+#   zeta_fixed: {<fit id>: {<coefficient>: {x, zeta}}}  the fixed-effect profile ζ at x by
+#            explicit ML refits with the coefficient in an offset (see the comment there)
 #   contest: {<id>: {fit (orth_fit: orth_reml's model, cake_fit: cake_unbal_reml's), L, rhs,
 #                    ddf, joint (contest(fit, L, rhs, joint = TRUE)), each (joint = FALSE;
 #                    only when rhs is 0)}}
@@ -147,6 +151,9 @@ fit_cases <- list(
        REML = TRUE),
   list(id = "pen_reml", data = "Penicillin", formula = "diameter ~ 1 + (1 | plate) + (1 | sample)",
        REML = TRUE),
+  # prior weights (Kenward-Roger is not computed for weighted fits)
+  list(id = "ss_weights_reml", data = "sleepstudy", formula = "Reaction ~ Days + (Days | Subject)",
+       REML = TRUE, weights = "w"),
   # singular fit (theta = 0)
   list(id = "dye2_reml", data = "Dyestuff2", formula = "Yield ~ 1 + (1 | Batch)", REML = TRUE),
   # unbalanced: nine rows dropped (1-based row numbers in drop_rows)
@@ -162,10 +169,19 @@ run_fit <- function(cs) {
     assign(dname, get(cs$data)[-cs$drop, ], envir = globalenv())
   }
   cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(dname)), REML = .(cs$REML)))
+  if (!is.null(cs$weights)) {
+    dname <- paste0(cs$data, "_w")
+    d <- get(cs$data)
+    d$w <- 1 + ((seq_len(nrow(d)) * 7) %% 11) / 10
+    assign(dname, d, envir = globalenv())
+    cl <- bquote(lmerTest::lmer(.(as.formula(cs$formula)), data = .(as.name(dname)),
+                                REML = .(cs$REML), weights = w))
+  }
   fitq <- quiet(eval(cl))
   fit <- fitq$value
   out <- list(id = cs$id, fit_messages = fitq$messages, formula = cs$formula, data = cs$data, REML = cs$REML,
               drop_rows = if (is.null(cs$drop)) NULL else I(as.numeric(cs$drop)),
+              weights = if (is.null(cs$weights)) NULL else cs$weights,
               theta = I(unname(getME(fit, "theta") + 0)), sigma = sigma(fit),
               beta = fixef(fit), vcov = mat_out(vcov(fit)),
               varpar_vcov = unname(fit@vcov_varpar),
@@ -180,7 +196,7 @@ run_fit <- function(cs) {
               print_anova_lme4 = I(capture_text(print(anova(fit, ddf = "lme4")))$out),
               print_summary_satterthwaite = I(capture_text(print(summary(fit)))$out),
               print_anova_satterthwaite = I(capture_text(print(anova(fit)))$out))
-  if (cs$REML) {
+  if (cs$REML && is.null(cs$weights)) {
     out$coef_kr <- mat_out(coef(summary(fit, ddf = "Kenward-Roger")))
     out$vcov_kr <- unname(as.matrix(pbkrtest::vcovAdj(fit)))
     out$anova_kr <- tab_out(anova(fit, ddf = "Kenward-Roger"))
@@ -260,6 +276,9 @@ confints <- list(
   ss_int_profile = ci_case("ss_int_reml", fm1, "profile"),
   ss_reml_wald = ci_case("ss_reml", fm2, "Wald"),
   ss_diag_profile = ci_case("ss_diag_reml", fm3, "profile"),
+  ss_weights_profile = ci_case("ss_weights_reml", lme4::lmer(Reaction ~ Days + (Days | Subject),
+                                                             data = sleepstudy_w, weights = w),
+                               "profile"),
   pen_reml_profile = ci_case("pen_reml", lme4::lmer(diameter ~ 1 + (1 | plate) + (1 | sample),
                                                     data = Penicillin), "profile"),
   orth_reml_profile = ci_case("orth_reml", lme4::lmer(distance ~ age * Sex + (age | Subject),
@@ -285,12 +304,44 @@ boot_ci <- list(t0 = I(unname(bt0)), names = I(names(bt0)), t = unname(btm),
                 norm = mat_out(confint(bb, type = "norm")),
                 perc90 = mat_out(confint(bb, type = "perc", level = 0.9)))
 
+# ---- ζ of the fixed-effect profile at chosen values, by explicit ML refits ---------------
+# (lme4 1.1-31's profile() is off for the fixed effects of a weighted fit: its deviance
+# differences there leave out the log-weights term, so confint() gives far too narrow
+# fixed-effect intervals. These refits give the profile independently: for β_j = x, the
+# column moves into an offset and the model is refitted by ML; ζ = sign(x - β̂) √(dev - dev̂).)
+zeta_grid <- function(fit, data, wts, coefs) {
+  ml <- refitML(fit)
+  base <- -2 * c(logLik(ml))
+  est <- fixef(ml)
+  se <- sqrt(diag(as.matrix(vcov(ml))))
+  out <- list()
+  for (cf in coefs) {
+    xs <- est[[cf]] + c(-2.5, -1, 0.5, 2) * se[[cf]]
+    z <- vapply(xs, function(x) {
+      d <- data
+      d$.off <- x * (if (cf == "(Intercept)") 1 else d[[cf]])
+      f <- if (cf == "(Intercept)") Reaction ~ 0 + Days + (Days | Subject) + offset(.off)
+           else Reaction ~ 1 + (Days | Subject) + offset(.off)
+      m <- if (is.null(wts)) lmer(f, data = d, REML = FALSE)
+           else lmer(f, data = d, REML = FALSE, weights = d[[wts]])
+      sign(x - est[[cf]]) * sqrt(max(0, -2 * c(logLik(m)) - base))
+    }, 0)
+    out[[cf]] <- list(x = I(unname(xs)), zeta = I(z))
+  }
+  out
+}
+zeta_fixed <- list(
+  ss_reml = zeta_grid(fm2, sleepstudy, NULL, c("(Intercept)", "Days")),
+  ss_weights_reml = zeta_grid(lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy_w,
+                                         weights = w), sleepstudy_w, "w", c("(Intercept)", "Days"))
+)
+
 meta <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
              lmerTest = as.character(packageVersion("lmerTest")),
              pbkrtest = as.character(packageVersion("pbkrtest")),
              width = getOption("width"))
 write_json17(list(meta = meta, fits = fits, lrt = lrt, confint = confints, boot_ci = boot_ci,
-                  contest = contests),
+                  contest = contests, zeta_fixed = zeta_fixed),
              "tests/reference/inference.json")
 message("inference: wrote ", length(fits), " fits, ", length(lrt), " LRT tables, ",
         length(confints), " interval tables")
