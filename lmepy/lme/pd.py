@@ -55,8 +55,8 @@ class PdStruct:
             return np.ones(self.k)
         if self.kind == "pdIdent":
             return np.ones(1)
-        if self.kind == "pdCompSymm":
-            return np.array([1.0, 0.0]) if self.k > 1 else np.ones(1)
+        if self.kind == "pdCompSymm":  # correlation 0.2 (v = 0 is a flat point of v|v|)
+            return np.array([math.sqrt(0.8), math.sqrt(0.2)]) if self.k > 1 else np.ones(1)
         return np.concatenate([b.start() for b in self.blocks])
 
     def lower(self) -> np.ndarray:
@@ -83,12 +83,17 @@ class PdStruct:
         if self.kind == "pdIdent":
             return par[0] * np.eye(k)
         if self.kind == "pdCompSymm":
+            # Ψ/σ² = s² I + v|v| J: s = 0 is correlation 1 (a bound the optimizer can reach),
+            # v < 0 gives negative correlations down to -1/(k-1)
             if k == 1:
                 return np.array([[par[0]]])
-            rho = _cs_rho(par[1], k)
-            C = np.full((k, k), rho)
-            np.fill_diagonal(C, 1.0)
-            return par[0] * np.linalg.cholesky(C)
+            P = np.full((k, k), par[1] * abs(par[1]))
+            P[np.diag_indices(k)] += par[0] * par[0]
+            if par[0] == 0.0:  # rank one: J's factor
+                T = np.zeros((k, k))
+                T[:, 0] = math.sqrt(max(par[1] * abs(par[1]), 0.0))
+                return T
+            return np.linalg.cholesky(P)
         T = np.zeros((k, k))
         pos = 0
         off = 0
@@ -146,7 +151,7 @@ class PdStruct:
             return np.array(list(coef.values()), dtype=float)
         if self.kind == "pdCompSymm":
             v = list(coef.values())
-            return np.array([v[0], _cs_z(v[1], k)]) if k > 1 else np.array(v[:1])
+            return _cs_par(v[0], v[1]) if k > 1 else np.array(v[:1])
         out = []
         items = list(coef.items())
         pos = 0
@@ -209,7 +214,7 @@ class PdStruct:
             lo = -1.0 / (k - 1)
             e = math.exp(nat[1])
             r = (lo + e) / (1 + e)
-            return np.array([math.exp(nat[0]) / sigma, _cs_z(r, k)])
+            return _cs_par(math.exp(nat[0]) / sigma, r)
         out = []
         pos = 0
         for b in self.blocks:
@@ -239,14 +244,14 @@ class PdStruct:
         out = []
         for nm, v in zip(names, vals, strict=True):
             if nm.startswith("cor(") or nm == "corr.":
-                e = math.exp(v)
+                f = 1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0  # e/(1+e), no overflow
                 if nm == "corr." and self.k > 1:
                     lo = -1.0 / (self.k - 1)
-                    out.append((lo + e) / (1 + e))
+                    out.append(lo + (1.0 - lo) * f)
                 else:
-                    out.append((e - 1) / (e + 1))
+                    out.append(2.0 * f - 1.0)
             else:
-                out.append(math.exp(v))
+                out.append(math.exp(min(v, 700.0)))
         return np.array(out)
 
 
@@ -256,13 +261,8 @@ def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
     return i[o], j[o]
 
 
-def _cs_rho(z: float, k: int) -> float:
-    lo = -1.0 / (k - 1)
-    return lo + (1.0 - lo) / (1.0 + math.exp(-z))
-
-
-def _cs_z(r: float, k: int) -> float:
-    lo = -1.0 / (k - 1)
-    f = (r - lo) / (1.0 - lo)
-    f = min(max(f, 1e-12), 1 - 1e-12)
-    return math.log(f / (1 - f))
+def _cs_par(sd: float, r: float) -> np.ndarray:
+    """(s, v) of Ψ/σ² = s² I + v|v| J for standard deviation sd and correlation r."""
+    c = sd * sd * r
+    return np.array([math.sqrt(max(sd * sd * (1.0 - r), 0.0)),
+                     math.copysign(math.sqrt(abs(c)), c)])

@@ -512,6 +512,12 @@ class LmeFit:
         est = np.concatenate(nat)
 
         def ll(z: np.ndarray) -> float:
+            try:
+                return _ll(z)
+            except (OverflowError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+                return float("nan")
+
+        def _ll(z: np.ndarray) -> float:
             s = math.exp(z[-1])
             parts = []
             pos = 0
@@ -527,7 +533,10 @@ class LmeFit:
         with one_thread():
             H = _hessian(ll, est)
         pr._key = None
-        if not (np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh((H + H.T) / 2) < 0)):
+        ev = np.linalg.eigvalsh((H + H.T) / 2) if np.all(np.isfinite(H)) else np.array([1.0])
+        # negative definite, and not merely up to rounding (a flat direction, e.g. a
+        # correlation at ±1, has an eigenvalue ~0 of either sign)
+        if not np.all(ev < -1e-6 * np.max(np.abs(ev))):
             raise LmepyError("cannot get confidence intervals on var-cov components: "
                              "Non-positive definite approximate variance-covariance\n "
                              "Consider 'which = \"fixed\"'")
