@@ -14,7 +14,7 @@ from lmepy.inference.kenward_roger import kenward_roger, kr_contest1d, kr_contes
 from lmepy.inference.satterthwaite import contest1d, contest_md, satterthwaite
 from lmepy.results import rformat as rf
 
-__all__ = ["coef_table", "format_coef_table", "anova_type3", "format_anova",
+__all__ = ["coef_table", "format_coef_table", "anova_type3", "anova_table", "format_anova",
            "type1_contrasts", "type2_contrasts", "type3_contrasts", "AnovaTable",
            "normalize_ddf", "contest"]
 
@@ -313,6 +313,9 @@ def anova_type3(fit: Any, ddf: str = "Satterthwaite", type: int | str = 3) -> An
     return tab
 
 
+anova_table = anova_type3  # the same function: type 1, 2 or 3 by its ``type`` argument
+
+
 def _anova_lme4(sol: Any) -> AnovaTable:
     """lme4's sequential table: sums of squares of R_X β by term (no p-values)."""
     from lmepy.fit.lmm import LmmProblem
@@ -363,11 +366,6 @@ def format_anova(table: pd.DataFrame, heading: list[str], digits: int = 5,
                             cs_ind=[], zap_ind=zap, tst_ind=tst, na_print="")
     head = "".join(h + "\n" for h in heading)
     return head + body
-
-
-def t_pvalue(t: float, df: float) -> float:
-    """Two-sided p-value of a t statistic."""
-    return float(2.0 * stats.t.sf(abs(t), df))
 
 
 def method_title(REML: bool, ddf: str = "Satterthwaite") -> str:
