@@ -47,20 +47,11 @@ def frame(name: str) -> pd.DataFrame:
     return inline_frame(name) if name in REF["frames"] else load(name)
 
 
-@pytest.fixture
-def evaluator_functions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the parser pass every function the design evaluator knows (ns(), bs(), ...)."""
-    import lmepy.formula.parser as parser
-    from lmepy.design.evaluate import _FUNCTIONS
-
-    monkeypatch.setattr(parser, "FUNCTIONS", frozenset(parser.FUNCTIONS) | set(_FUNCTIONS))
-
-
 CASES = {**REF["newdata"], **REF["newdata_splines"]}
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
-def test_new_design_reproduces_r_predictions(case_id: str, evaluator_functions: None) -> None:
+def test_new_design_reproduces_r_predictions(case_id: str) -> None:
     case = CASES[case_id]
     model = lFormula(case["formula"], frame(case["data"]))
     assert list(model.X.columns) == case["beta_names"]
