@@ -285,7 +285,34 @@ lme_calls <- list(
   bodyweight_varpower = "lme(weight ~ Time * Diet, data = BodyWeight, random = ~ Time | Rat, weights = varPower())",
   pixel = "lme(pixel ~ day + I(day^2), data = Pixel, random = list(Dog = ~ day, Side = ~ 1))"
 )
-lme_fits <- lapply(names(lme_calls), function(nm) lme_out(eval(parse(text = lme_calls[[nm]])), lme_calls[[nm]]))
+# nlme's lme apVar has the same small-step finite-difference noise as gls's; "stable" holds
+# apVar and intervals computed by nlme itself with only its fdHess swapped for the
+# Richardson-extrapolated central differences above.
+stable_fdHess <- function(pars, fun, ..., .relStep = NULL, minAbsPar = 0) {
+  f <- function(p) fun(p, ...)
+  list(mean = f(pars), gradient = NULL, Hessian = richardson_hessian(f, as.numeric(pars)))
+}
+with_stable_hessian <- function(expr) {
+  orig <- get("fdHess", envir = asNamespace("nlme"))
+  assignInNamespace("fdHess", stable_fdHess, "nlme")
+  on.exit(assignInNamespace("fdHess", orig, "nlme"))
+  expr
+}
+lme_fits <- lapply(names(lme_calls), function(nm) {
+  out <- lme_out(eval(parse(text = lme_calls[[nm]])), lme_calls[[nm]])
+  out$stable <- tryCatch(with_stable_hessian({
+    fit <- eval(parse(text = lme_calls[[nm]]))
+    iv <- intervals(fit)
+    list(apVar = if (is.matrix(fit$apVar)) mat(fit$apVar) else NULL,
+         intervals = lapply(iv, function(x) {
+           if (is.matrix(x) || is.data.frame(x)) mat(as.matrix(x))
+           else if (is.list(x)) lapply(x, function(y) if (is.matrix(y) || is.data.frame(y)) mat(as.matrix(y)) else named(y))
+           else named(x)
+         }),
+         intervals_text = txt(iv))
+  }), error = function(e) NULL)
+  out
+})
 names(lme_fits) <- names(lme_calls)
 
 out <- list(nlme_version = as.character(packageVersion("nlme")),
