@@ -610,7 +610,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
                           "convergence", ConvergenceWarning, stacklevel=2)
             break
     if control.get("polish", True) and not needs_update:
-        x = newton_polish(prob.objective, x, lower)
+        x = newton_polish(prob.objective, x, lower, iters=1)
     if opt.get("conv", 0) != 0:
         warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,
                       stacklevel=2)
