@@ -14,7 +14,7 @@ from lmepy.covariance import (
     varIdent,
     varPower,
 )
-from lmepy.design import lFormula, model_matrix
+from lmepy.design import glFormula, lFormula, model_matrix
 from lmepy.errors import (
     ConvergenceWarning,
     DataError,
@@ -52,7 +52,8 @@ __all__ = [
     "AIC", "BIC", "ConvergenceWarning", "DataError", "FormulaError", "Gamma", "LmepyError",
     "REMLcrit", "SingularFitWarning", "VarCorr", "anova", "binomial", "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
-    "fixef", "gaussian", "getME", "glmer", "gls", "inverse_gaussian", "isSingular", "lFormula",
+    "fixef", "gaussian", "getME", "glFormula", "glmer", "gls", "inverse_gaussian", "isSingular",
+    "lFormula",
     "lme", "lmer", "logLik", "model_matrix", "ngrps", "nobs", "poisson", "predict", "ranef",
     "residuals", "sigma", "simulate", "summary", "varConstPower", "varExp", "varFixed",
     "varIdent", "varPower", "vcov",

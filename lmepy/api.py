@@ -84,7 +84,7 @@ def glmer(
     with lme4's warning, as lme4 does."""
     import warnings
 
-    from lmepy.design import lFormula
+    from lmepy.design import glFormula
     from lmepy.fit.family import get_family
     from lmepy.fit.glmm import GAUSSIAN_IDENTITY, fit_glmm
     from lmepy.results.glmer import GlmerMod
@@ -95,7 +95,7 @@ def glmer(
         warnings.warn(GAUSSIAN_IDENTITY, UserWarning, stacklevel=2)
         return lmer(formula, data, weights=weights, offset=offset, control=control,
                     data_name=name)
-    model = lFormula(formula, data, REML=False, weights=weights, offset=offset, family=fam)
+    model = glFormula(formula, data, family=fam, weights=weights, offset=offset)
     model.data_name = name
     model.weights_name, model.offset_name = _arg_name(weights), _arg_name(offset)
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))
