@@ -409,9 +409,13 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
     if model.offset is not None:
         y = y + np.asarray(model.offset, dtype=float)
     m2 = dataclasses.replace(model, y=np.asarray(y, dtype=float))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        s2 = fit_lmm(m2, REML=REML, control={"start": theta})
+    npar = len(theta) + 1 + len(beta)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s2 = fit_lmm(m2, REML=REML, control={"start": theta})
+    except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError):
+        return np.full(npar, np.nan)  # a failed refit: NA, as bootMer records it
     ks = _term_sizes(s2)
     return np.concatenate([theta_to_sdcor(np.asarray(s2.theta), ks, float(s2.sigma)),
                            np.asarray(s2.beta, dtype=float)])
@@ -452,6 +456,9 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     if progress:
         sys.stderr.write("\n")
     B = np.vstack(results)
+    nfail = int(np.sum(np.any(~np.isfinite(B), axis=1)))
+    if nfail:
+        warnings.warn(f"some bootstrap runs failed ({nfail}/{nsim})", stacklevel=2)
     ks = _term_sizes(sol)
     t0 = np.concatenate([theta_to_sdcor(np.asarray(sol.theta), ks, float(sol.sigma)),
                          np.asarray(sol.beta, dtype=float)])
