@@ -21,6 +21,10 @@ out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVer
 fm1 <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy)
 fmd <- lmer(Yield ~ 1 + (1 | Batch), Dyestuff)
 fmp <- lmer(diameter ~ 1 + (1 | plate) + (1 | sample), Penicillin)
+fmd2 <- lmer(Yield ~ 1 + (1 | Batch), Dyestuff2)
+ssw <- sleepstudy
+ssw$w <- 1 + ((seq_len(nrow(ssw)) * 7) %% 11) / 10
+fmw <- lmer(Reaction ~ Days + (Days | Subject), ssw, weights = w)
 
 prof_out <- function(fit) {
   pr <- as.data.frame(profile(fit))
@@ -32,7 +36,33 @@ out$profile <- list(
   sleepstudy = c(list(formula = "Reaction ~ Days + (Days | Subject)", data = "sleepstudy",
                       REML = TRUE), prof_out(fm1)),
   Dyestuff = c(list(formula = "Yield ~ 1 + (1 | Batch)", data = "Dyestuff", REML = TRUE),
-               prof_out(fmd)))
+               prof_out(fmd)),
+  # singular fit: .sig01 = 0 at the estimate, profiled upwards only
+  Dyestuff2 = c(list(formula = "Yield ~ 1 + (1 | Batch)", data = "Dyestuff2", REML = TRUE),
+                prof_out(fmd2)),
+  # prior weights w = 1 + ((1:180 * 7) %% 11) / 10, as in tests/reference/lmer.R
+  sleepstudy_weights = c(list(formula = "Reaction ~ Days + (Days | Subject)",
+                              data = "sleepstudy", REML = TRUE), prof_out(fmw)))
+
+# lme4 1.1-31's profile of a fixed effect in a weighted fit is wrong (zeta of +-17 one hundredth
+# of a standard error away from the estimate): the reference for it is the definition, ML refits
+# with the effect's column moved into the offset, zeta = sign(x - est) sqrt(dev(x) - dev(est))
+mlw <- update(fmw, REML = FALSE)
+fe_check <- function(term, rest, k = c(-3, -1.5, -0.5, 0.5, 1.5, 3)) {
+  est <- fixef(mlw)[[term]]
+  se <- sqrt(diag(vcov(mlw)))[[term]]
+  xs <- est + k * se
+  z <- vapply(xs, function(x) {
+    d <- ssw
+    d$off <- x * (if (term == "(Intercept)") 1 else d[[term]])
+    m <- lmer(as.formula(paste("Reaction ~", rest, "+ (Days | Subject)")), d, weights = w,
+              offset = off, REML = FALSE)
+    sign(x - est) * sqrt(max(0, deviance(m) - deviance(mlw)))
+  }, 0)
+  list(values = xs, zeta = z)
+}
+out$profile_fixed_weights <- list(Days = fe_check("Days", "1"),
+                                  `(Intercept)` = fe_check("(Intercept)", "0 + Days"))
 
 qq_out <- function(y) {
   q <- qqnorm(y, plot.it = FALSE)
