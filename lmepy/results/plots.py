@@ -73,13 +73,15 @@ def ranef_dotplot_data(fit: Any) -> dict[str, pd.DataFrame]:
         cols = [str(c) for c in re.columns]
         vals = re.to_numpy(dtype=float)
         order = _r_level_order(vals[:, 0], labels)
-        pv = re.attrs.get("postVar")
-        pvs = pv if isinstance(pv, list) else [pv]
-        se_cols: list[np.ndarray] = []
-        for p in pvs:
-            p = np.asarray(p, dtype=float)
-            se_cols.extend(np.sqrt(p[:, j, j]) for j in range(p.shape[1]))
-        se = np.concatenate(se_cols)
+        pv = re.attrs.get("postVar", re.attrs.get("condVar"))
+        if pv is None:  # no conditional variances: dots only, as lme4 without postVar
+            se = np.full(vals.size, np.nan)
+        else:
+            se_cols: list[np.ndarray] = []
+            for p in (pv if isinstance(pv, list) else [pv]):
+                p = np.asarray(p, dtype=float)
+                se_cols.extend(np.sqrt(p[:, j, j]) for j in range(p.shape[1]))
+            se = np.concatenate(se_cols)
         values = vals.T.reshape(-1)
         nlev = len(labels)
         frame = pd.DataFrame({
