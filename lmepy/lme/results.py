@@ -629,8 +629,13 @@ class LmeFit:
     def anova(self, *others: LmeFit, names: list[str] | None = None) -> _Text:
         """nlme's likelihood-ratio table for nested fits (in the order given)."""
         fits = [self, *others]
-        if names is None:
-            names = [f"fit{i + 1}" for i in range(len(fits))]
+        if names is None:  # R prints the deparsed arguments: the caller's variable names
+            from lmepy.api import caller_name
+            names = []
+            for f in fits:  # (a comprehension would add a frame)
+                names.append(caller_name(f, 2))
+            if len(set(names)) < len(names) or "data" in names:
+                names = [f"fit{i + 1}" for i in range(len(fits))]
         if len(fits) == 1:
             return self._anova_single()
         methods = {f.method for f in fits}
