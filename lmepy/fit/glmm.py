@@ -366,6 +366,14 @@ class _Glmm:
         β solves the p x p Schur complement S = X'WX - Σ_j λ² B_j B_j' / d_j (B_j the level's
         Σ w x X) and u_j = λ (c_j - B_j β) / d_j; log|L|² = Σ log d_j, log|R_X|² = log|S|."""
         lam = float(theta[0])
+        if _gk is not None:
+            codes, rows = self._term_rows[0]
+            u, beta, ld, ldx, ok = _gk.joint_single_solve(
+                lam, np.ascontiguousarray(w, dtype=float), np.ascontiguousarray(z, dtype=float),
+                self._x1, codes, self.X, self.q)
+            if not ok:
+                raise np.linalg.LinAlgError("Schur complement not positive definite")
+            return u, beta, float(ld), float(ldx)
         X, Jx = self.X, self._jx
         wX = X * w[:, None]
         a = Jx @ (w * self._x1)

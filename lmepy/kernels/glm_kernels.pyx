@@ -8,7 +8,7 @@ DBL_EPSILON, y log(y/mu) with 0 log 0 = 0).
 
 import numpy as np
 
-from libc.math cimport exp, log, fabs, isfinite, INFINITY
+from libc.math cimport exp, log, fabs, isfinite, sqrt, INFINITY
 from libc.float cimport DBL_EPSILON
 
 cdef double THRESH = 30.0
@@ -392,3 +392,77 @@ def pirls_single(int fam, double lam, const double[::1] fixed, const double[::1]
             for j in range(m):
                 uold[j] = u[j]
     return status, u_arr, eta_arr, mu_arr, dr, ld, nit, w_arr
+
+
+def joint_single_solve(double lam, const double[::1] w, const double[::1] z,
+                       const double[::1] x, const long long[::1] codes,
+                       const double[:, ::1] X, Py_ssize_t m):
+    """(u, β, log|L|², log|R_X|², ok) for one scalar term: one pass over the rows for the
+    level sums a_j = Σ w x², B_j = Σ w x X, c_j = Σ w x z and X'WX, X'Wz; then the p x p
+    Schur complement S = X'WX - Σ λ² B_j B_j' / d_j (d_j = λ² a_j + 1), its Cholesky
+    factor, β and u_j = λ (c_j - B_j β) / d_j (``_Glmm._solve_joint_single`` in numpy).
+    ok is False when S is not positive definite."""
+    cdef Py_ssize_t n = w.shape[0], p = X.shape[1], i, j, k, l
+    a_arr = np.zeros(m)
+    c_arr = np.zeros(m)
+    B_arr = np.zeros((m, p))
+    S_arr = np.zeros((p, p))
+    r_arr = np.zeros(p)
+    u_arr = np.empty(m)
+    beta_arr = np.zeros(p)
+    cdef double[::1] a = a_arr, c = c_arr, rhs = r_arr, u = u_arr, beta = beta_arr
+    cdef double[:, ::1] B = B_arr, S = S_arr
+    cdef double wx, wi, lam2 = lam * lam, f, s, ld = 0.0, ldx = 0.0
+    cdef bint ok = True
+    with nogil:
+        for i in range(n):
+            wi = w[i]
+            j = codes[i]
+            wx = wi * x[i]
+            a[j] += wx * x[i]
+            c[j] += wx * z[i]
+            for k in range(p):
+                B[j, k] += wx * X[i, k]
+                rhs[k] += wi * X[i, k] * z[i]
+                for l in range(k + 1):
+                    S[k, l] += wi * X[i, k] * X[i, l]
+        for j in range(m):
+            a[j] = lam2 * a[j] + 1.0  # d_j
+            ld += log(a[j])
+            f = lam2 / a[j]
+            for k in range(p):
+                rhs[k] -= f * B[j, k] * c[j]
+                for l in range(k + 1):
+                    S[k, l] -= f * B[j, k] * B[j, l]
+        # Cholesky S = L L' in the lower triangle, then L L' β = rhs
+        for k in range(p):
+            s = S[k, k]
+            for l in range(k):
+                s -= S[k, l] * S[k, l]
+            if not (s > 0.0):
+                ok = False
+                break
+            S[k, k] = sqrt(s)
+            ldx += 2.0 * log(S[k, k])
+            for i in range(k + 1, p):
+                s = S[i, k]
+                for l in range(k):
+                    s -= S[i, l] * S[k, l]
+                S[i, k] = s / S[k, k]
+        if ok:
+            for k in range(p):
+                s = rhs[k]
+                for l in range(k):
+                    s -= S[k, l] * beta[l]
+                beta[k] = s / S[k, k]
+            for k in range(p - 1, -1, -1):
+                s = beta[k]
+                for l in range(k + 1, p):
+                    s -= S[l, k] * beta[l]
+                beta[k] = s / S[k, k]
+            for j in range(m):
+                s = c[j]
+                for k in range(p):
+                    s -= B[j, k] * beta[k]
+                u[j] = lam * s / a[j]
+    return u_arr, beta_arr, ld, ldx, ok
