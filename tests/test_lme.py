@@ -57,6 +57,13 @@ ALL = list(NLME_CASES) + list(LME["cases"])
 _FITS: dict[str, LmeFit] = {}
 
 
+def test_coarser_correlation_groups_replaced_with_warning() -> None:
+    """nlme replaces a correlation grouping coarser than the random effects' by theirs."""
+    with pytest.warns(UserWarning, match="cannot use smaller level of grouping"):
+        build_design("pixel ~ day", D.load("Pixel"), "~ 1 | Dog/Side",
+                     correlation="corAR1(form = ~ 1 | Dog)")
+
+
 def _fit(case_id: str) -> LmeFit:
     if case_id not in _FITS:
         spec, _ = _spec(case_id)

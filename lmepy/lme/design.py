@@ -181,6 +181,18 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
             if gl != gvars[:len(gl)]:
                 raise FormulaError("incompatible formulas for groups in 'random' and "
                                    "'correlation'")
+            if len(gl) < len(gvars):  # nlme's rule: the correlation groups are the innermost
+                import copy
+                import warnings
+
+                from lmepy.covariance import Form
+                warnings.warn("cannot use smaller level of grouping for 'correlation' than "
+                              "for 'random'. Replacing the former with the latter.",
+                              UserWarning, stacklevel=3)
+                cor = copy.copy(cor)
+                cov = cor.form.covariate
+                cor.form = Form(cov, tuple(gvars),
+                                f"~{'1' if cov is None else cov} | {'/'.join(gvars)}")
             bcor = cor.bind(df)
         else:
             bcor = cor.bind(df, inner.codes, inner.labels)

@@ -77,6 +77,8 @@ cases <- list(
     py = list(fixed = "weight ~ Time * Diet", data = "BodyWeight", random = "~ Time | Rat", correlation = "corCAR1(form = ~ Time)", weights = "varIdent(form = ~ 1 | Diet)")),
   orth_varfixed = list(call = 'lme(distance ~ age, data = Orthodont, random = ~ 1 | Subject, weights = varFixed(~ age))',
     py = list(fixed = "distance ~ age", data = "Orthodont", random = "~ 1 | Subject", weights = "varFixed(~ age)")),
+  pixel_ar1_coarse = list(call = 'lme(pixel ~ day + I(day^2), data = Pixel, random = ~ 1 | Dog/Side, correlation = corAR1(form = ~ 1 | Dog))',
+    py = list(fixed = "pixel ~ day + I(day^2)", data = "Pixel", random = "~ 1 | Dog/Side", correlation = "corAR1(form = ~ 1 | Dog)")),
   orth_constpower = list(call = 'lme(distance ~ age, data = Orthodont, random = ~ 1 | Subject, weights = varConstPower(form = ~ age))',
     py = list(fixed = "distance ~ age", data = "Orthodont", random = "~ 1 | Subject", weights = "varConstPower(form = ~ age)"))
 )
