@@ -281,6 +281,7 @@ class _Glmm:
             self._fam_code = 0
         elif single and fam.family == "poisson" and fam.link == "log":
             self._fam_code = 1
+        self._gh: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._jx: sp.csr_matrix | None = None  # one scalar term: level x row, entries x
         if len(self.terms) == 1 and self.terms[0].k == 1 and self.p > 0:
             t0 = self.terms[0]
@@ -579,7 +580,14 @@ class _Glmm:
         u0 = st.u
         dev0 = np.bincount(codes, resp.dev_resids(st.mu), minlength=m)
         g0 = dev0 + u0 * u0
-        z, w, _ = gh_rule(nAGQ)
+        if nAGQ not in self._gh:
+            self._gh[nAGQ] = gh_rule(nAGQ)
+        z, w, _ = self._gh[nAGQ]
+        base = st.drsum + st.ussq + st.ldL2
+        if self._fam_code >= 0:
+            codes, rows = self._term_rows[0]
+            return base - 2.0 * _gk.agq_log_mult(self._fam_code, lam, fixed, rows[:, 0].copy(),
+                                                 codes, resp.y, resp.weights, u0, sd, g0, z, w)
         mult = np.zeros(m)
         kernel = None
         if _gk is not None and fam.family == "binomial" and fam.link == "logit":
