@@ -106,6 +106,9 @@ VAR = {
     "exp_x": "varExp(0.3, form = ~ x)",
     "constpower": "varConstPower(const = 2, power = 0.5, form = ~ x)",
     "fixed_x": "varFixed(~ x)",
+    "ident_fixed": "varIdent(c(b = 1.5), form = ~ 1 | s, fixed = c(a = 0.7))",
+    "power_fixed": "varPower(form = ~ x, fixed = 0.5)",
+    "constpower_fixed": "varConstPower(const = 2, form = ~ x, fixed = list(power = 0.3))",
 }
 
 
@@ -121,6 +124,11 @@ def test_varfunc_matches_nlme(name: str) -> None:
                                rtol=TOL, atol=TOL)
     np.testing.assert_allclose(vf.weights(), ref["weights"], rtol=1e-12)
     assert vf.logLik() == pytest.approx(ref["logLik"], rel=1e-12, abs=1e-12)
+    # nlme's allCoef = TRUE: fixed values too (and varIdent's reference stratum)
+    want = ref["coef_all"] if isinstance(ref["coef_all"], dict) else {}
+    got = vf.ratios() if isinstance(vf, cv.varIdent) else vf.coef_all()
+    assert list(got) == list(want)
+    np.testing.assert_allclose(list(got.values()), list(want.values()), rtol=1e-12)
 
 
 def test_python_constructors_equal_text() -> None:

@@ -45,6 +45,9 @@ CASES = {
     "ovary_ar1_nogroup": ("corAR1()", None, "REML"),
     "orthodont_varexp_strata": (None, "varExp(form = ~ age | Sex)", "REML"),
     "orthodont_varexp_log": (None, "varExp(form = ~ log(age))", "REML"),
+    "orthodont_varident_fixed": (None, "varIdent(form = ~ 1 | Sex, fixed = c(Female = 0.8))",
+                                 "REML"),
+    "ovary_ar1_fixed": ("corAR1(0.5, form = ~ 1 | Mare, fixed = TRUE)", None, "REML"),
     "orthodont_varident_cs": ("corCompSymm(form = ~ 1 | Subject)", "varIdent(form = ~ 1 | Sex)",
                               "REML"),
 }

@@ -87,18 +87,21 @@ def _from_parsed(spec: object) -> CorStruct | VarFunc:
         if kind == "corARMA":
             kw["p"], kw["q"] = int(spec.p), int(spec.q)  # type: ignore[attr-defined]
         return _SIGNATURES[kind][0](**kw)
-    if getattr(spec, "fixed", ()):
-        raise NotImplementedError("fixed= values in variance functions are not supported yet")
+    pairs = tuple(getattr(spec, "fixed", ()))
+    fixed: object = None
+    if pairs:
+        fixed = dict(pairs) if all(k for k, _ in pairs) else [v for _, v in pairs]
     names = tuple(getattr(spec, "names", ()))
     if kind == "varFixed":
         return varFixed(form_text)
     if kind == "varConstPower":
         d = dict(zip(names, value, strict=True))
-        return varConstPower(d.get("const", 1.0), d.get("power", 0.0), form=form_text)
+        return varConstPower(d.get("const", 1.0), d.get("power", 0.0), form=form_text,
+                             fixed=fixed)
     v: object = None
     if value:
         v = dict(zip(names, value, strict=True)) if names and all(names) else list(value)
-    return _SIGNATURES[kind][0](value=v, form=form_text)
+    return _SIGNATURES[kind][0](value=v, form=form_text, fixed=fixed)
 
 
 def _from_any(spec: object) -> CorStruct | VarFunc:

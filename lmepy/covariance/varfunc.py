@@ -91,7 +91,43 @@ class VarFunc:
                                     "numeric without missing values")
                 self.covariate = cov
         self._u = self._initial_u()
+        self._free = self._free_mask()
+        names = self.coef_names()
+        for k, v in self._fixed_values().items():
+            self._u[names.index(k)] = self._to_unconstrained(k, v)
         self.bound = True
+
+    def _to_unconstrained(self, name: str, value: float) -> float:
+        """A constrained parameter value on the unconstrained scale."""
+        return value
+
+    def _fixed_values(self) -> dict[str, float]:
+        """`fixed` as {parameter name: constrained value}; a bare number fixes every
+        parameter of a one-parameter-per-stratum function."""
+        fx = self.fixed
+        if fx is None or fx is False:
+            return {}
+        if isinstance(fx, dict):
+            return {str(k): float(v) for k, v in fx.items()}
+        if isinstance(fx, pd.Series):
+            return {str(k): float(v) for k, v in fx.items()}
+        vals = [float(v) for v in np.ravel(np.asarray(fx, dtype=float))]
+        names = self.coef_names()
+        if len(vals) == 1:
+            return dict.fromkeys(names, vals[0])
+        if len(vals) != len(names):
+            raise ValueError(f"fixed values for {self.nlme_class} must have length 1 or "
+                             f"{len(names)}")
+        return dict(zip(names, vals, strict=True))
+
+    def _free_mask(self) -> np.ndarray:
+        fixed = self._fixed_values()
+        names = self.coef_names()
+        unknown = [k for k in fixed if k not in names]
+        if unknown:
+            raise DataError(f"fixed values name unknown parameters of {self.nlme_class}: "
+                            f"{', '.join(unknown)}")
+        return np.array([k not in fixed for k in names], dtype=bool)
 
     def update_fitted(self, fitted: np.ndarray) -> None:
         """New fitted values for a fitted(.) covariate."""
@@ -107,33 +143,44 @@ class VarFunc:
 
     @property
     def n_params(self) -> int:
+        """Number of estimated (not fixed) parameters."""
         self._need_bound()
-        assert self._u is not None
-        return len(self._u)
+        return int(np.sum(self._free))
 
     def get_unconstrained(self) -> np.ndarray:
+        """The estimated parameters on nlme's unconstrained scale (fixed ones left out)."""
         self._need_bound()
         assert self._u is not None
-        return self._u.copy()
+        return self._u[self._free].copy()
 
     def set_unconstrained(self, u: np.ndarray) -> None:
         self._need_bound()
         u = np.asarray(u, dtype=float).ravel()
-        if self._u is None or len(u) != len(self._u):
+        if self._u is None or len(u) != int(np.sum(self._free)):
             raise ValueError("wrong number of parameters")
-        self._u = u.copy()
+        full = self._u.copy()
+        full[self._free] = u
+        self._u = full
 
     def coef_names(self) -> list[str]:
         raise NotImplementedError
 
     def constrained(self) -> np.ndarray:
-        return self.get_unconstrained()
+        """All parameters (fixed ones included) on nlme's constrained scale."""
+        assert self._u is not None
+        return self._u.copy()
 
     def coef(self, unconstrained: bool = False) -> dict[str, float] | np.ndarray:
         """nlme's `coef(vf, unconstrained = ...)`."""
         self._need_bound()
         if unconstrained:
             return self.get_unconstrained()
+        return {k: float(v) for k, v, f in zip(self.coef_names(), self.constrained(),
+                                                self._free, strict=True) if f}
+
+    def coef_all(self) -> dict[str, float]:
+        """All parameters, fixed ones included (nlme's allCoef = TRUE)."""
+        self._need_bound()
         return dict(zip(self.coef_names(), map(float, self.constrained()), strict=True))
 
     def sd_factor(self) -> np.ndarray:
@@ -175,16 +222,18 @@ class varIdent(VarFunc):
                 raise ValueError("initial values for \"varIdent\" should be of length "
                                  f"{len(labels) - 1}")
             named = dict(zip(labels[1:], plain, strict=True))
-        unknown = [k for k in named if k not in labels]
+        fixed = {} if self.fixed in (None, False) else {
+            str(k): float(v) for k, v in dict(self.fixed).items()}  # type: ignore[call-overload]
+        unknown = [k for k in list(named) + list(fixed) if k not in labels]
         if unknown:
             raise DataError(f"nonexistent groups names for initial values in varIdent: "
                             f"{', '.join(unknown)}")
-        free = [lab for lab in labels if lab not in named]
+        free = [lab for lab in labels if lab not in named and lab not in fixed]
         if not free:
             raise ValueError("initial values for \"varIdent\" must leave one stratum as reference")
         self.reference = free[0]
-        self._names = list(named) + free[1:]
-        vals = [named.get(k, 1.0) for k in self._names]
+        self._names = list(named) + list(fixed) + free[1:]
+        vals = [fixed.get(k, named.get(k, 1.0)) for k in self._names]
         if any(v <= 0 for v in vals):
             raise ValueError("initial values for \"varIdent\" must be positive")
         self._index = np.array([-1 if lab == self.reference else self._names.index(lab)
@@ -193,6 +242,11 @@ class varIdent(VarFunc):
 
     def coef_names(self) -> list[str]:
         return list(self._names)
+
+    def _to_unconstrained(self, name: str, value: float) -> float:
+        if value <= 0:
+            raise ValueError("fixed values for \"varIdent\" must be positive")
+        return math.log(value)
 
     def constrained(self) -> np.ndarray:
         assert self._u is not None
@@ -204,10 +258,9 @@ class varIdent(VarFunc):
         return ratio[self._index[self.strata]]
 
     def ratios(self) -> dict[str, float]:
-        """All strata in appearance order with the reference's 1 (as summary() prints)."""
-        c = self.coef()
-        return {lab: (1.0 if lab == self.reference else c[lab])  # type: ignore[index]
-                for lab in self.strata_labels}
+        """nlme's allCoef: the reference stratum's 1, then every ratio (fixed ones too) in
+        coefficient order; what summary() prints."""
+        return {self.reference: 1.0, **self.coef_all()}
 
 
 class _Stratified(VarFunc):
@@ -299,6 +352,13 @@ class varConstPower(VarFunc):
 
     def coef_names(self) -> list[str]:
         return ["const", "power"]
+
+    def _to_unconstrained(self, name: str, value: float) -> float:
+        if name == "const":
+            if value <= 0:
+                raise ValueError("const in varConstPower must be positive")
+            return math.log(value)
+        return value
 
     def constrained(self) -> np.ndarray:
         assert self._u is not None

@@ -192,7 +192,7 @@ def fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStr
     bvar = var.bind(data) if var is not None else None
     prob = GlsProblem(X, y, bcor, bvar, reml,
                       free_cor=not (bcor is not None and bcor.fixed),
-                      free_var=not (bvar is not None and bool(bvar.fixed)))
+                      free_var=True)  # a variance function's fixed values are its own
     est = prob.estimate()
     needs_update = bvar is not None and bvar.needs_fitted
     if needs_update:

@@ -58,7 +58,7 @@ def print_varfunc(vf: VarFunc) -> str:
     if isinstance(vf, varIdent):
         allc = vf.ratios()
     else:
-        allc = vf.coef()  # type: ignore[assignment]
+        allc = vf.coef_all()
     if vf.nlme_class == "varFixed":
         return f"Variance function:\n Structure: fixed weights\n Formula: {vf.form} \n"
     if not allc:

@@ -79,7 +79,10 @@ vfs <- list(
   power_xg   = list(data = small, vf = varPower(c(a = 0.5, b = -0.2), form = ~ x | g)),
   exp_x      = list(data = small, vf = varExp(0.3, form = ~ x)),
   constpower = list(data = small, vf = varConstPower(const = 2, power = 0.5, form = ~ x)),
-  fixed_x    = list(data = small, vf = varFixed(~ x))
+  fixed_x    = list(data = small, vf = varFixed(~ x)),
+  ident_fixed = list(data = small, vf = varIdent(c(b = 1.5), form = ~ 1 | s, fixed = c(a = 0.7))),
+  power_fixed = list(data = small, vf = varPower(form = ~ x, fixed = 0.5)),
+  constpower_fixed = list(data = small, vf = varConstPower(const = 2, form = ~ x, fixed = list(power = 0.3)))
 )
 vf_out <- lapply(names(vfs), function(nm) {
   s <- vfs[[nm]]
@@ -91,6 +94,7 @@ vf_out <- lapply(names(vfs), function(nm) {
        coef_constrained = named(coef(vf, unconstrained = FALSE)),
        coef_unconstrained = unname(coef(vf, unconstrained = TRUE)),
        coef_unconstrained_names = names(coef(vf, unconstrained = TRUE)),
+       coef_all = named(coef(vf, unconstrained = FALSE, allCoef = TRUE)),
        weights = unname(varWeights(vf)),
        logLik = as.numeric(logLik(vf)))
 })
@@ -212,6 +216,8 @@ gls_calls <- list(
   orthodont_ar1_gaps = "gls(distance ~ age * Sex, Orthodont, correlation = corAR1(form = ~ age | Subject))",
   orthodont_varfixed = "gls(distance ~ age * Sex, Orthodont, weights = varFixed(~ age))",
   ovary_ar1_nogroup = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1())",
+  orthodont_varident_fixed = "gls(distance ~ age * Sex, Orthodont, weights = varIdent(form = ~ 1 | Sex, fixed = c(Female = 0.8)))",
+  ovary_ar1_fixed = "gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(0.5, form = ~ 1 | Mare, fixed = TRUE))",
   orthodont_varexp_log = "gls(distance ~ age * Sex, Orthodont, weights = varExp(form = ~ log(age)))",
   orthodont_varexp_strata = "gls(distance ~ age * Sex, Orthodont, weights = varExp(form = ~ age | Sex))",
   bodyweight_varpower_diet = "gls(weight ~ Time * Diet, BodyWeight, weights = varPower(form = ~ fitted(.) | Diet))",
