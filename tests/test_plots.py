@@ -249,7 +249,7 @@ def _profile(key: str) -> pd.DataFrame:
     return _PROFILES[key]
 
 
-PROFILED = ["sleepstudy", "Dyestuff", "Dyestuff2", "sleepstudy_weights"]
+PROFILED = ["sleepstudy", "Dyestuff", "Dyestuff2", "sleepstudy_weights", "cbpp"]
 
 
 @pytest.mark.parametrize("key", PROFILED)
@@ -280,7 +280,8 @@ def test_profile_frame_layout(key: str) -> None:
 def test_profile_zeta_at_lme4s_points(key: str) -> None:
     """ζ at lme4's own grid: exactly (profile_points) and interpolated from our grid (the
     frame's points are what the plot draws) within 1e-3; the other parameters along the
-    profile within 2e-2. Dyestuff2 is singular (.sig01 = 0: profiled upwards only); for the
+    profile within 2e-2. Dyestuff2 is singular (.sig01 = 0: profiled upwards only); cbpp is a
+    GLMM (Laplace deviance over sd and β, every other parameter re-optimized); for the
     weighted fit lme4's fixed-effect profiles are wrong (see
     test_profile_fixed_effects_weighted) and only the variance parameters are compared."""
     R, cols = _ref_profile(key)
@@ -327,8 +328,14 @@ def test_profile_which_and_errors() -> None:
     assert list(P[".par"].cat.categories) == ["(Intercept)"]
     with pytest.raises(ValueError, match="unknown parameter"):
         plots.profile_points(fit, ".sig09", [1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gamma = lmepy.glmer("Reaction ~ Days + (1 | Subject)", data=datasets.load("sleepstudy"),
+                            family=lmepy.Gamma(link="log"))
+    with pytest.raises(ValueError, match="without a scale parameter"):
+        plots.profile(gamma)
     with pytest.raises(TypeError, match="lmer fits"):
-        plots.profile(_fit("cbpp"))
+        plots.profile(object())
 
 
 def test_profile_plot_draws_zeta(tmp_path: Path) -> None:

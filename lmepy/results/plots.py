@@ -7,8 +7,8 @@
   reference line at zero;
 * ``qqnorm_plot(fit)``: R's ``qqnorm(residuals(fit))`` (with ``qqline``);
 * ``profile(fit)``: lme4's ``as.data.frame(profile(fit))`` (``.zeta``, every parameter, ``.par``,
-  ``.focal``) and ``profile_plot(prof)``: lme4's ``xyplot(profile(fit))``, ζ against each
-  parameter.
+  ``.focal``) of an lmer fit or a glmer fit without a scale parameter, and
+  ``profile_plot(prof)``: lme4's ``xyplot(profile(fit))``, ζ against each parameter.
 
 Every plot has a ``*_data`` twin that returns the plotted numbers as a DataFrame, so that a
 user can redraw them with any library and the tests can check them against R. The figures are
@@ -304,11 +304,93 @@ class _Profile:
             return float(self.pr.lo[w]), float(self.pr.up[w])
         return -math.inf, math.inf
 
+    def first_value(self, w: int, delta: float) -> float:
+        """lme4's first step: 1% of a variance parameter (0.001 from 0), delta standard
+        errors of a fixed effect."""
+        est = float(self.opt[w])
+        if w < self.nv:
+            return 0.001 if est == 0 else est * 1.01
+        return est + delta * float(self.pr.se[w - self.nv])
+
+
+class _GlmmProfile:
+    """The profile of a glmer fit (lme4's ``profile`` of a GLMM): the Laplace / AGQ deviance
+    as a function of (sd/cor of the random effects, β); at each point every other parameter
+    re-optimized (lme4 profiles a GLMM's fixed effects in the same way as its variance
+    parameters). Families without a scale parameter (binomial, poisson)."""
+
+    def __init__(self, fit: Any):
+        from lmepy.fit.glmm import make_devfun
+        from lmepy.inference.confint import _sdcor_bounds, theta_to_sdcor
+
+        sol = fit.sol
+        if sol.family.has_scale:
+            raise ValueError("profile() of a glmer fit is available for families without a "
+                             "scale parameter (binomial, poisson)")
+        self.ks = [t.k for t in sol.model.reTrms.terms]
+        self.nv = len(sol.theta)
+        self.p = len(sol.beta)
+        xn = [str(c) for c in sol.model.X.columns]
+        self.names = [f".sig{i + 1:02d}" for i in range(self.nv)] + xn
+        self.dev = make_devfun(sol.model, sol.family, nAGQ=max(1, int(sol.nAGQ)))
+        self.theta = np.asarray(sol.theta, dtype=float)
+        self.beta = np.asarray(sol.beta, dtype=float)
+        self.opt = np.concatenate([theta_to_sdcor(self.theta, self.ks, 1.0)[:-1], self.beta])
+        self.base = float(self.dev(np.concatenate([self.theta, self.beta])))
+        lo, up = _sdcor_bounds(self.ks)
+        self.lo = np.concatenate([lo[:-1], np.full(self.p, -np.inf)])
+        self.up = np.concatenate([up[:-1], np.full(self.p, np.inf)])
+
+    def _deviance(self, pars: np.ndarray) -> float:
+        from lmepy.inference.confint import sdcor_to_theta
+
+        th = sdcor_to_theta(np.concatenate([pars[: self.nv], [1.0]]), self.ks)
+        if th is None:
+            return float("inf")
+        v = float(self.dev(np.concatenate([th, pars[self.nv:]])))
+        return v if np.isfinite(v) else float("inf")
+
+    def point(self, w: int, x: float, start: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        from lmepy.inference.confint import _minimize
+
+        others = [i for i in range(len(self.opt)) if i != w]
+        x0 = self.opt[others] if start is None else start
+
+        def fn(y: np.ndarray) -> float:
+            p = np.empty(len(self.opt))
+            p[w] = x
+            p[others] = y
+            return self._deviance(p)
+
+        val, y = _minimize(fn, x0, self.lo[others], self.up[others])
+        zeta = math.copysign(math.sqrt(max(0.0, val - self.base)), float(x) - self.opt[w])
+        row = np.empty(len(self.opt))
+        row[w] = x
+        row[others] = y
+        return np.concatenate([[zeta], row]), y
+
+    def bounds(self, w: int) -> tuple[float, float]:
+        return float(self.lo[w]), float(self.up[w])
+
+    def first_value(self, w: int, delta: float) -> float:
+        """lme4's first step for a GLMM: 1% of the parameter (0.001 from 0)."""
+        est = float(self.opt[w])
+        return 0.001 if est == 0 else est * 1.01
+
+
+def _make_profile(fit: Any) -> Any:
+    from lmepy.fit.glmm import GlmmSolution
+
+    if isinstance(getattr(fit, "sol", None), GlmmSolution):
+        return _GlmmProfile(fit)
+    return _Profile(fit)
+
 
 def profile_points(fit: Any, par: str, values: Sequence[float]) -> pd.DataFrame:
     """Rows of the profile of `par` (lme4's name: ``.sig01``, ``.sigma``, ``(Intercept)``)
     at the given values: the columns of ``profile(fit)``. For checks and custom grids."""
-    P = _Profile(fit)
+    P = _make_profile(fit)
     if par not in P.names:
         raise ValueError(f"unknown parameter '{par}'; the parameters are "
                          + ", ".join(P.names))
@@ -332,7 +414,7 @@ def profile(fit: Any, which: Sequence[str] | str | None = None, alphamax: float 
     Columns ``.zeta``, every parameter (``.sig01``..., ``.sigma``, the fixed effects),
     ``.par`` (a Categorical in parameter order) and ``.focal`` (the profiled parameter's
     value); rows sorted by ``.focal`` within each parameter."""
-    P = _Profile(fit)
+    P = _make_profile(fit)
     names = P.names
     if which is None:
         ws = list(range(len(names)))
@@ -347,11 +429,7 @@ def profile(fit: Any, which: Sequence[str] | str | None = None, alphamax: float 
     for w in ws:
         est = float(P.opt[w])
         lo, up = P.bounds(w)
-        if w < P.nv:
-            first = 0.001 if est == 0 else est * 1.01
-        else:
-            first = est + delta * float(P.pr.se[w - P.nv])
-        first = min(up, max(lo, first))
+        first = min(up, max(lo, P.first_value(w, delta)))
         row1, start1 = P.point(w, first)
         rows = [opt_row, row1]
         # upwards and downwards from the two starting points, each a walk in parameter space

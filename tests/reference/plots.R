@@ -25,6 +25,10 @@ fmd2 <- lmer(Yield ~ 1 + (1 | Batch), Dyestuff2)
 ssw <- sleepstudy
 ssw$w <- 1 + ((seq_len(nrow(ssw)) * 7) %% 11) / 10
 fmw <- lmer(Reaction ~ Days + (Days | Subject), ssw, weights = w)
+gm1 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial)
+# profile() of a GLMM leaves its fit's internal state at the last profiled point (ranef() after
+# it is off): profile a fit of its own
+gm1p <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial)
 
 prof_out <- function(fit) {
   pr <- as.data.frame(profile(fit))
@@ -42,7 +46,10 @@ out$profile <- list(
                 prof_out(fmd2)),
   # prior weights w = 1 + ((1:180 * 7) %% 11) / 10, as in tests/reference/lmer.R
   sleepstudy_weights = c(list(formula = "Reaction ~ Days + (Days | Subject)",
-                              data = "sleepstudy", REML = TRUE), prof_out(fmw)))
+                              data = "sleepstudy", REML = TRUE), prof_out(fmw)),
+  # a GLMM: the Laplace deviance over (sd, beta)
+  cbpp = c(list(formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+                data = "cbpp", family = "binomial"), prof_out(gm1p)))
 
 # lme4 1.1-31's profile of a fixed effect in a weighted fit is wrong (zeta of +-17 one hundredth
 # of a standard error away from the estimate): the reference for it is the definition, ML refits
@@ -83,7 +90,6 @@ dot_out <- function(fit) {
          level_order = levels(ss$.nn), se = ss$se)
   })
 }
-gm1 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial)
 fmdiag <- lmer(Reaction ~ Days + (Days || Subject), sleepstudy)  # two terms, one factor
 out$dotplot <- list(sleepstudy = dot_out(fm1), Penicillin = dot_out(fmp),
                     sleepstudy_diag = dot_out(fmdiag), cbpp = dot_out(gm1))
