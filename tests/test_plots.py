@@ -322,6 +322,19 @@ def test_profile_fixed_effects_weighted() -> None:
         _close(spl(ref["values"]), ref["zeta"], 0, 1e-3)
 
 
+def test_profile_leaves_the_fit_alone() -> None:
+    """lme4's GLMM profile moves its fit's state; ours must not: ranef, fixef and the
+    deviance are unchanged after profiling."""
+    fit = _fit("cbpp")
+    before = (fit.ranef(condVar=False)["herd"].to_numpy().copy(), fit.fixef().to_numpy(),
+              float(fit.logLik()))
+    _profile("cbpp")
+    plots.profile_points(fit, "period2", [-0.5])
+    np.testing.assert_array_equal(fit.ranef(condVar=False)["herd"].to_numpy(), before[0])
+    np.testing.assert_array_equal(fit.fixef().to_numpy(), before[1])
+    assert float(fit.logLik()) == before[2]
+
+
 def test_profile_which_and_errors() -> None:
     fit = _fit("Dyestuff")
     P = plots.profile(fit, which="beta_")
