@@ -153,12 +153,19 @@ def test_blocked_factor_matches_dense(spec, weighted: bool, downdate: str) -> No
         ref = R.dense_components(terms, X, y, theta, w)
         np.testing.assert_allclose(got, ref, rtol=RTOL)
         # modes and beta from the dense normal equations
-        u, beta = bc.solve()
         A, rhs, Lam = _dense_system(terms, X, y, theta, w)
         sol = np.linalg.solve(A, rhs)
-        q = len(u)
-        np.testing.assert_allclose(u, sol[:q], rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(beta, sol[q:], rtol=1e-8, atol=1e-10)
+        for refine in (0, 1, 2):
+            u, beta = bc.solve(refine=refine)
+            q = len(u)
+            np.testing.assert_allclose(u, sol[:q], rtol=1e-8, atol=1e-10)
+            np.testing.assert_allclose(beta, sol[q:], rtol=1e-8, atol=1e-10)
+        # the refinement's residual is the normal equations' residual, at any point
+        xt = rng.normal(size=q + p)
+        res1, resr = bc._residual(xt[: terms[0].q], xt[terms[0].q:])
+        full = A @ xt - rhs
+        np.testing.assert_allclose(np.concatenate([res1, resr]), full, rtol=1e-9,
+                                   atol=1e-9 * np.abs(full).max())
         # (R_X'R_X)^-1 is the beta block of the inverse; condvar_u the u blocks with beta fixed
         np.testing.assert_allclose(bc.vcov_unscaled(), np.linalg.inv(A)[q:, q:], rtol=1e-8)
         Ainv_u = np.linalg.inv(A[:q, :q])

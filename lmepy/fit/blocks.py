@@ -298,8 +298,13 @@ class BlockedCholesky:
         return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                              shape=(q, q))
 
-    def solve(self) -> tuple[np.ndarray, np.ndarray]:
-        """(u, β) at the current θ: u in Zt row order."""
+    def solve(self, refine: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(u, β) at the current θ: u in Zt row order.
+
+        The factor's last row gives the solution directly; ``refine`` steps of iterative
+        refinement against the cross-products then remove its rounding (so, e.g., β of a
+        balanced one-way model is the data mean to the last bit, as lme4 prints it).
+        """
         cp = self.cp
         q2, r = cp.q2, cp.r
         F = self.F
@@ -314,7 +319,57 @@ class BlockedCholesky:
         w = -np.add.reduceat(Dk * z[cp.idx][:, None], cp.ptr[:-1], axis=0)
         Lt = np.transpose(self.L, (0, 2, 1))
         u1 = np.linalg.solve(Lt, w.reshape(cp.m1, self.k1, 1)).reshape(-1)
+        for _ in range(refine):
+            res1, resr = self._residual(u1, v)
+            d1, dr = self._solve_system(-res1, -resr, Dk)
+            u1 = u1 + d1
+            v = v + dr
         return np.concatenate([u1, v[:q2]]), v[q2:]
+
+    def _residual(self, u1: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """M [u1; v; -1] without the y row: the residual of the penalized normal equations,
+        computed from the cross-products (M = Λ̃'[Z X y]'W[Z X y]Λ̃ + diag(I, 0))."""
+        cp = self.cp
+        k1, m1 = self.k1, cp.m1
+        T1 = self.T1
+        zr = self._apply_lambda_rest(np.concatenate([v, [-1.0]]))  # Λr [v; -1]
+        U = u1.reshape(m1, k1)
+        TU = U @ T1.T  # rows T1 u1_j
+        # term-1 rows: T1'(A11_j T1 u_j + V_j' zr[idx_j]) + u_j
+        lev_sum = np.add.reduceat(cp.V * zr[cp.idx][:, None], cp.ptr[:-1], axis=0)
+        r1 = (np.einsum("jab,jb->ja", cp.A11, TU) + lev_sum) @ T1 + U
+        # dense rows: Λr'(A21 T1 u1 + Arr zr) + zr's I part
+        lev = np.repeat(np.arange(m1), np.diff(cp.ptr))
+        a21 = np.bincount(cp.idx, weights=np.einsum("ea,ea->e", cp.V, TU[lev]),
+                          minlength=cp.r)
+        rr = self._apply_lambda_rest(a21 + cp.Arr @ zr, transpose=True)
+        rr[: cp.q2] += np.concatenate([v, [-1.0]])[: cp.q2]
+        return r1.reshape(-1), rr[: cp.r - 1]
+
+    def _solve_system(self, b1: np.ndarray, br: np.ndarray,
+                      Dk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Solve M[:-1, :-1] [x1; xr] = [b1; br] with the blocked factor."""
+        cp = self.cp
+        k1, m1, r = self.k1, cp.m1, cp.r
+        Lrr = self.F[: r - 1, : r - 1]
+        keep = cp.idx < r - 1
+        lev = np.repeat(np.arange(m1), np.diff(cp.ptr))
+        # forward: L1 w1 = b1; Lrr wr = br - C w1, C = Λr' D (rows without y)
+        w1 = np.linalg.solve(self.L, b1.reshape(m1, k1, 1)).reshape(m1, k1)
+        cw = np.bincount(cp.idx[keep], weights=np.einsum("ea,ea->e", Dk[keep], w1[lev[keep]]),
+                         minlength=r)
+        cw = self._apply_lambda_rest(cw, transpose=True)[: r - 1]
+        if r > 1:
+            wr = sla.solve_triangular(Lrr, br - cw, lower=True, check_finite=False)
+            xr = sla.solve_triangular(Lrr, wr, lower=True, trans="T", check_finite=False)
+        else:
+            xr = np.zeros(0)
+        # back: L1' x1 = w1 - C' xr
+        zr = self._apply_lambda_rest(np.concatenate([xr, [0.0]]))
+        ct = np.add.reduceat(Dk * zr[cp.idx][:, None], cp.ptr[:-1], axis=0)
+        Lt = np.transpose(self.L, (0, 2, 1))
+        x1 = np.linalg.solve(Lt, (w1 - ct).reshape(m1, k1, 1)).reshape(-1)
+        return x1, xr
 
     def vcov_unscaled(self) -> np.ndarray:
         """(R_X'R_X)^{-1}: σ² times it is the covariance of β̂."""

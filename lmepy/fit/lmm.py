@@ -259,7 +259,7 @@ def _solution(prob: LmmProblem, theta: np.ndarray, opt: dict, singular: bool,
     bc = prob.bc
     ld, ldx, pw = bc.update(theta)
     objective = float(prob.criterion(ld, ldx, pw))
-    u, beta = bc.solve()
+    u, beta = bc.solve(refine=1)
     terms = prob.model.reTrms.terms
     factors = [bc.factor(i) for i in range(len(terms))]
     b_parts = []
