@@ -38,8 +38,9 @@ class LmerCorFit(LmeFit):
         self.data_name = data_name
         self.call = formula
         self.formula = formula
-        # no containment rule for crossed designs: Wald t statistics only
-        self.DF = np.full(self.d.p, np.nan)
+        # no containment rule for crossed designs: Wald statistics with normal reference
+        # (intervals() and tTable() then use z quantiles)
+        self.DF = np.full(self.d.p, np.inf)
 
     def ranef(self) -> dict[str, pd.DataFrame]:  # type: ignore[override]
         """Per term (lme4's order), the conditional modes of the random effects."""
