@@ -180,3 +180,17 @@ def test_poisson_prior_weights_ignored_with_lme4s_warning() -> None:
     with pytest.warns(UserWarning, match="ignoring prior weights"):
         s = fit.simulate(nsim=2, seed=1)
     assert list(s.columns) == ["sim_1", "sim_2"]
+
+
+def test_cbind_with_unnamed_columns_keeps_both() -> None:
+    """Two unnamed cbind() arguments give R's colnames "" and "": both columns are kept."""
+    data = datasets.load("cbpp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmepy.glmer("cbind(incidence + 0, size - incidence) ~ period + (1 | herd)",
+                          data=data, family=lmepy.binomial())
+    s = fit.simulate(nsim=2, seed=5)
+    assert s.shape == (len(data), 4)
+    assert list(s.columns) == [("sim_1", ""), ("sim_1", ""), ("sim_2", ""), ("sim_2", "")]
+    np.testing.assert_array_equal(s["sim_2"].to_numpy().sum(axis=1),
+                                  data["size"].to_numpy(float))

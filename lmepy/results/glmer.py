@@ -167,13 +167,13 @@ class GlmerMod(LmerMod):
         if y.ndim == 2 and y.shape[1] == 2:
             val = self._response_value()
             names = list(getattr(val, "colnames", None) or ["", ""])
-            data = {}
-            for i, c in enumerate(cols):
-                data[(c, names[0])] = k[:, i]
-                data[(c, names[1])] = size - k[:, i]
-            frame = pd.DataFrame(data, index=index)
-            frame.columns = pd.MultiIndex.from_tuples(list(data), names=[None, None])
-            return frame
+            # (sim_1, success), (sim_1, failure), (sim_2, success), ...: R's names may repeat
+            # (both "" for two unnamed expressions), so the columns are built by position
+            arr = np.empty((len(size), 2 * len(cols)))
+            arr[:, 0::2] = k
+            arr[:, 1::2] = size[:, None] - k
+            mi = pd.MultiIndex.from_tuples([(c, nm) for c in cols for nm in names[:2]])
+            return pd.DataFrame(arr, index=index, columns=mi)
         val = self._response_value()
         levels = getattr(val, "levels", None)
         if getattr(val, "kind", None) == "factor" and levels:
