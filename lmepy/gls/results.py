@@ -4,6 +4,7 @@ BIC, residuals, fitted, intervals) and nlme's modelStruct()."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from scipy import stats
 
 from lmepy.covariance import corSymm
 from lmepy.gls.fit import GlsEstimate, GlsProblem
+
+if TYPE_CHECKING:
+    from lmepy.gls.printing import GlsSummary
 
 
 def _central_hessian(f, x0: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -298,6 +302,7 @@ class GlsFit:
         return out
 
     def summary(self) -> GlsSummary:
+        """nlme's summary(fit): str() is its printed text; .coefficients is the tTable."""
         from lmepy.gls.printing import GlsSummary as _S
         return _S(self)
 
@@ -342,9 +347,6 @@ def _caller_names(objs: list[object]) -> list[str]:
         return out
     finally:
         del frame
-
-
-GlsSummary = object  # replaced by lmepy.gls.printing.GlsSummary for typing
 
 
 _LABELS = {"coef": "Coefficients:", "corStruct": "Correlation structure:",
