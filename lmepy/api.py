@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from lmepy.callnames import caller_name as _caller_name
+
 
 def caller_name(data: Any, frame_depth: int = 2, default: str = "data") -> str:
-    """What lme4 prints after `Data:`: R deparses the argument; we find the caller's variable
-    bound to this very object, falling back to "data"."""
-    frame = inspect.currentframe()
-    try:
-        for _ in range(frame_depth):
-            if frame is None:
-                break
-            frame = frame.f_back
-        if frame is not None:
-            for scope in (frame.f_locals, frame.f_globals):
-                for key, value in scope.items():
-                    if value is data and not key.startswith("_"):
-                        return key
-    finally:
-        del frame
-    return default
+    """Kept for callers inside lmepy; ``frame_depth`` is ignored (see lmepy.callnames)."""
+    return _caller_name(data, default)
 
 
-def _arg_name(value: Any) -> str | None:
-    """How lme4 prints a weights/offset argument: the column name, else the caller's variable
-    (two frames up: past lmer/glmer), else a generic name."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return caller_name(value, frame_depth=3, default="weights")
+def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
+    """Names summary() prints for the data and for weights/offset given as arrays (the
+    caller's variable names; lFormula names a column-name argument itself)."""
+    model.data_name = data_name
+    for attr, value in (("weights_name", weights), ("offset_name", offset)):
+        if value is not None and not isinstance(value, str) and not getattr(model, attr):
+            setattr(model, attr, _caller_name(value, default=attr.split("_")[0]))
 
 
 def lmer(
@@ -64,8 +50,7 @@ def lmer(
     from lmepy.results.lmer import LmerMod
 
     model = lFormula(formula, data, REML=REML, weights=weights, offset=offset)
-    model.data_name = name
-    model.weights_name, model.offset_name = _arg_name(weights), _arg_name(offset)
+    _label(model, name, weights, offset)
     return LmerMod(fit_lmm(model, REML=REML, control=control))
 
 
@@ -96,8 +81,7 @@ def glmer(
         return lmer(formula, data, weights=weights, offset=offset, control=control,
                     data_name=name)
     model = glFormula(formula, data, family=fam, weights=weights, offset=offset)
-    model.data_name = name
-    model.weights_name, model.offset_name = _arg_name(weights), _arg_name(offset)
+    _label(model, name, weights, offset)
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))
 
 

@@ -24,8 +24,8 @@ _FITS: dict[tuple, LmerMod] = {}
 
 
 def fit(formula: str, data: str, REML: bool = True, drop_rows: list | None = None,
-        data_name: str | None = None) -> LmerMod:
-    key = (formula, data, REML, tuple(drop_rows or ()), data_name)
+        data_name: str | None = None, weights: str | None = None) -> LmerMod:
+    key = (formula, data, REML, tuple(drop_rows or ()), data_name, weights)
     if key not in _FITS:
         from lmepy.design import lFormula
         from lmepy.fit.lmm import fit_lmm
@@ -33,7 +33,9 @@ def fit(formula: str, data: str, REML: bool = True, drop_rows: list | None = Non
         df = datasets.load(data)
         if drop_rows:  # 1-based rows R removed before fitting
             df = df.drop(index=df.index[np.asarray(drop_rows, dtype=int) - 1])
-        model = lFormula(formula, df, REML=REML)
+        if weights:  # inference.R's (and lmer.R's) prior weights
+            df[weights] = LMER["ss_weights_reml"]["data_extra"][weights]
+        model = lFormula(formula, df, REML=REML, weights=weights)
         model.data_name = data_name or data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -71,7 +73,7 @@ def test_lmertest_summary_and_anova_text(cid, ddf):
     # the name R's call gave the data (a subset of it when rows were dropped)
     shown = next(s[len("   Data: "):] for s in c[f"print_summary_{ddf}"]
                  if s.startswith("   Data: "))
-    f = fit(c["formula"], c["data"], c["REML"], c.get("drop_rows"), shown)
+    f = fit(c["formula"], c["data"], c["REML"], c.get("drop_rows"), shown, c.get("weights"))
     method = {"satterthwaite": "Satterthwaite", "kr": "Kenward-Roger"}[ddf]
     s = f.summary(ddf=method)
     out, msgs, pos = s.format_parts()  # R's stdout, its messages apart

@@ -426,6 +426,8 @@ def lFormula(
         na_action_type=na_action,
         contrasts=dict(contrasts) if contrasts else None,
         model_frame=frame,
+        weights_name=weights if isinstance(weights, str) else None,
+        offset_name=offset if isinstance(offset, str) else None,
     )
 
 

@@ -3,7 +3,6 @@ refitted by ML first (a REML criterion is not comparable across fixed-effect str
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from lmepy.callnames import caller_names
 from lmepy.errors import DataError
 from lmepy.inference._common import as_solution, formula_text, refit_ml
 from lmepy.inference.tables import AnovaTable
@@ -25,31 +25,10 @@ class RefitMLMessage(UserWarning):
 
 
 def _caller_names(objs: list[Any]) -> list[str] | None:
-    """The variable names the caller bound the fits to (what R's deparse of the arguments
-    gives), looked up in the first frame outside lmepy; None when not all are found."""
-    frame = inspect.currentframe()
-    try:
-        f = frame.f_back if frame is not None else None
-        while f is not None and f.f_globals.get("__name__", "").startswith("lmepy"):
-            f = f.f_back
-        if f is None:
-            return None
-        names = []
-        for o in objs:
-            found = None
-            for scope in (f.f_locals, f.f_globals):
-                for k, v in scope.items():
-                    if v is o and not k.startswith("_"):
-                        found = k
-                        break
-                if found:
-                    break
-            if found is None:
-                return None
-            names.append(found)
-        return names
-    finally:
-        del frame
+    """The caller's variable names for the fits (R's deparse of the arguments), or None
+    when not all are found."""
+    names = caller_names(objs)
+    return None if any(n is None for n in names) else [str(n) for n in names]
 
 
 def _any_solution(fit: Any) -> Any:

@@ -572,27 +572,22 @@ class LmerMod:
 
     # ---- inference and prediction ------------------------------------------------------------
     def confint(self, parm: list[str] | None = None, level: float = 0.95,
-                method: str = "profile", nsim: int = 500, seed: int | None = None
-                ) -> pd.DataFrame:
+                method: str = "profile", **kwargs: Any) -> pd.DataFrame:
         """lme4's ``confint(fit, parm, level, method = "profile" | "Wald" | "boot")``: rows
-        ``.sig01``, ..., ``.sigma`` and the fixed effects; columns ``2.5 %``, ``97.5 %``."""
+        ``.sig01``, ..., ``.sigma`` and the fixed effects; columns ``2.5 %``, ``97.5 %``.
+        ``nsim``, ``seed``, ``ncpus``, ``boot_type`` go to the bootstrap."""
         from lmepy.inference.confint import confint
 
-        return confint(self, method=method, level=level, parm=parm, nsim=nsim, seed=seed)
+        return confint(self, method=method, level=level, parm=parm, **kwargs)
 
     def anova(self, *others: LmerMod, ddf: str = "Satterthwaite", refit: bool = True,
-              model_names: list[str] | None = None) -> Any:
-        """``anova(fit)``: lmerTest's type III table (``ddf="lme4"``: lme4's sequential
-        table); ``anova(fit, fit2, ...)``: lme4's likelihood-ratio table, refitting REML
-        fits by ML as lme4 does."""
-        from lmepy.inference.lrt import _caller_names, anova_lrt
-        from lmepy.inference.tables import anova_type3
+              model_names: list[str] | None = None, type: int | str = 3) -> Any:
+        """``anova(fit)``: lmerTest's type III table (``type`` 1 or 2 also; ``ddf="lme4"``:
+        lme4's sequential table); ``anova(fit, fit2, ...)``: lme4's likelihood-ratio table,
+        refitting REML fits by ML as lme4 does."""
+        from lmepy.inference import anova
 
-        if not others:
-            return anova_type3(self, ddf=ddf)
-        if model_names is None:
-            model_names = _caller_names([self, *others])
-        return anova_lrt(self, *others, model_names=model_names, refit=refit)
+        return anova(self, *others, ddf=ddf, refit=refit, model_names=model_names, type=type)
 
     def _linear_predictor(self) -> np.ndarray:
         return np.asarray(self.sol.fitted, dtype=float)
