@@ -337,3 +337,20 @@ def test_gls_weights_formula_is_varfixed() -> None:
     od = datasets.load("Orthodont")
     fm = gls(FORMULA["orthodont"], od, weights="~ age")
     assert fm.logLik() == pytest.approx(REF["orthodont_varfixed"]["logLik"], rel=1e-9)
+
+
+def test_gls_rows_not_sorted_by_group_or_time() -> None:
+    """corCAR1 on BodyWeight with shuffled rows: same fit, and nlme's normalized residuals
+    (whitened in data order with the blocks of the sorted groups, see residuals())."""
+    ref = REF_ALL["gls_shuffled"]
+    bw = datasets.load("BodyWeight")
+    shuffled = bw.iloc[np.asarray(ref["permutation"]) - 1].reset_index(drop=True)
+    fm = gls(FORMULA["bodyweight"], shuffled, correlation="corCAR1(form = ~ Time | Rat)")
+    assert fm.logLik() == pytest.approx(ref["logLik"], rel=1e-7)
+    np.testing.assert_allclose(fm.fixef().to_numpy(), list(ref["coef"].values()), rtol=1e-4)
+    assert fm.modelStruct()["corStruct"]["Phi"] == pytest.approx(
+        ref["modelStruct"]["corStruct.Phi"], abs=1e-3)
+    np.testing.assert_allclose(fm.residuals("pearson").to_numpy(), ref["residuals_pearson"],
+                               atol=1e-4)
+    np.testing.assert_allclose(fm.residuals("normalized").to_numpy(),
+                               ref["residuals_normalized"], atol=1e-4)

@@ -242,6 +242,18 @@ f2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corA
 f3 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corARMA(p = 1, q = 1, form = ~ 1 | Mare))
 m1 <- gls(follicles ~ sin(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
 m2 <- gls(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary, correlation = corAR1(form = ~ 1 | Mare), method = "ML")
+# The same CAR(1) fit on BodyWeight with its rows shuffled (data not sorted by group or time):
+# the permutation is stored so the test can rebuild the data.
+set.seed(20261122)
+shuffle <- sample(nrow(BodyWeight))
+bw_shuffled <- as.data.frame(BodyWeight)[shuffle, ]
+fs <- gls(weight ~ Time * Diet, bw_shuffled, correlation = corCAR1(form = ~ Time | Rat))
+gls_shuffled <- list(permutation = shuffle, logLik = as.numeric(logLik(fs)), coef = named(coef(fs)),
+                     modelStruct = named(coef(fs$modelStruct, unconstrained = FALSE)),
+                     sigma = fs$sigma,
+                     residuals_normalized = unname(as.numeric(residuals(fs, type = "normalized"))),
+                     residuals_pearson = unname(as.numeric(residuals(fs, type = "pearson"))))
+
 # predict() on new data (factor levels as strings, a subset of the levels)
 gls_predict <- list(
   ovary_ar1 = list(newdata = list(Time = c(0, 0.25, 0.5, 1.1)),
@@ -322,6 +334,6 @@ lme_fits <- lapply(names(lme_calls), function(nm) {
 names(lme_fits) <- names(lme_calls)
 
 out <- list(nlme_version = as.character(packageVersion("nlme")),
-            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, gls_predict = gls_predict, lme = lme_fits)
+            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, gls_predict = gls_predict, gls_shuffled = gls_shuffled, lme = lme_fits)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
            "tests/reference/nlme.json")
