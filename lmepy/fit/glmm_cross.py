@@ -32,7 +32,8 @@ _SCATTER_MAX = 40_000_000
 class Reweighter:
     """One ``BlockedCholesky`` for [Z X]'s fixed pattern, refilled for each (w, z)."""
 
-    def __init__(self, terms: list[ReTerm], X: np.ndarray):
+    def __init__(self, terms: list[ReTerm], X: np.ndarray, scatter: bool = True):
+        """``scatter=False``: always the sparse-product refill (the reference path)."""
         X = np.asarray(X, dtype=float)
         n, p = X.shape
         self.n, self.p = n, p
@@ -55,6 +56,26 @@ class Reweighter:
         K = colidx.shape[1]
         Q = q + p
         self.q, self.Q = q, Q
+        # the CrossProducts layout, from the core itself (unit weights, zero response)
+        cp = cross_products(terms, X, np.zeros(n), np.ones(n))
+        self.cp: CrossProducts = cp
+        self.bc = BlockedCholesky(cp)
+        # all terms scalar: solve() below skips the general per-level k x k algebra
+        self.scalar = bool(cp.k1 == 1 and all(t.k == 1 for t in terms))
+        self.lev = np.repeat(np.arange(cp.m1, dtype=np.int64), np.diff(cp.ptr))
+        self.dest: np.ndarray | None = None
+        self.G: sp.csr_matrix | None = None
+        K1 = K + 1
+        if scatter and _gk is not None and n * K1 * (K1 + 1) // 2 <= _SCATTER_MAX:
+            self._scatter_plan(colidx, cvals)
+        if self.dest is None:
+            self._sparse_plan(colidx, cvals)
+
+    def _sparse_plan(self, colidx: np.ndarray, cvals: np.ndarray) -> None:
+        """The fallback: every entry of [Z X]'W[Z X] as one sparse product G @ w."""
+        n, K = colidx.shape
+        Q = self.Q
+        cp = self.cp
         rows = np.repeat(np.arange(n), K)
         self.C = sp.csr_matrix((cvals.ravel(), (rows, colidx.ravel())), shape=(n, Q))
         self.CT = self.C.T.tocsr()
@@ -67,10 +88,6 @@ class Reweighter:
         rowi = np.repeat(np.arange(n), K * K)
         self.G = sp.csr_matrix((prod, (inv.ravel(), rowi)), shape=(len(ukeys), n))
         self.ukeys = ukeys
-
-        # the CrossProducts layout, from the core itself (unit weights, zero response)
-        cp = cross_products(terms, X, np.zeros(n), np.ones(n))
-        self.cp: CrossProducts = cp
         k1, m1, q1 = cp.k1, cp.m1, cp.q1
         r = cp.r
 
@@ -85,7 +102,7 @@ class Reweighter:
         j, aa, bb = np.meshgrid(np.arange(m1), np.arange(k1), np.arange(k1), indexing="ij")
         self.posA = pos((j * k1 + aa).ravel(), (j * k1 + bb).ravel())
         # V[e, a] = M[q1 + idx[e], lev[e] k1 + a] for dense-part rows other than y
-        lev = np.repeat(np.arange(m1), np.diff(cp.ptr))
+        lev = self.lev
         idx = np.asarray(cp.idx, dtype=np.int64)
         self.v_isy = idx == r - 1
         ee, aa = np.meshgrid(np.arange(len(idx)), np.arange(k1), indexing="ij")
@@ -98,19 +115,12 @@ class Reweighter:
         self.arr_src = np.flatnonzero(inside)
         self.arr_r = (ukeys[inside] // Q - q1).astype(np.int64)
         self.arr_c = (ukeys[inside] % Q - q1).astype(np.int64)
-        self.bc = BlockedCholesky(cp)
-        # all terms scalar: solve() below skips the general per-level k x k algebra
-        self.scalar = bool(cp.k1 == 1 and all(t.k == 1 for t in terms))
-        self.lev = np.repeat(np.arange(m1, dtype=np.int64), np.diff(cp.ptr))
-        self.dest: np.ndarray | None = None
-        K1 = K + 1
-        if _gk is not None and n * K1 * (K1 + 1) // 2 <= _SCATTER_MAX:
-            self._scatter_plan(colidx, cvals)
 
     def _scatter_plan(self, colidx: np.ndarray, cvals: np.ndarray) -> None:
         """Where each row's pair products go in [A11, V, Arr] laid end to end: per row, the
         pairs (a <= b) of its K entries and the working response (entry K), as the scatter
-        kernel enumerates them; dest2 is the mirrored place of an off-diagonal pair."""
+        kernel enumerates them, each to its lower-triangle place (refill mirrors A11 and
+        Arr)."""
         cp = self.cp
         n, K = colidx.shape
         k1, q1, r = cp.k1, cp.q1, cp.r
@@ -118,31 +128,30 @@ class Reweighter:
         cols = np.concatenate([colidx, np.full((n, 1), self.Q)], axis=1)  # y: dense row r-1
         ia, ib = np.triu_indices(K + 1)
         ca, cb = cols[:, ia], cols[:, ib]  # (n, P), ca <= cb as columns are increasing
-        dest = np.full(ca.shape, -1, dtype=np.int64)
-        dest2 = np.full(ca.shape, -1, dtype=np.int64)
+        total = nA + nV + r * r
+        dest = np.empty(ca.shape, dtype=np.int32 if total < 2**31 - 1 else np.int64)
         t1a, t1b = ca < q1, cb < q1
-        # term 1 with itself (one level per row): A11[j, a, b] and A11[j, b, a]
+        # term 1 with itself (one level per row): A11[j, b, a], b >= a
         m = t1a & t1b
         j, a, b = ca[m] // k1, ca[m] % k1, cb[m] % k1
-        dest[m] = j * k1 * k1 + a * k1 + b
-        dest2[m] = np.where(a != b, j * k1 * k1 + b * k1 + a, -1)
+        dest[m] = j * k1 * k1 + b * k1 + a
         # term 1 against the dense part: V[e, a], e the entry (level j, dense row d)
         m = t1a & ~t1b
         j, a, d = ca[m] // k1, ca[m] % k1, cb[m] - q1
-        keys = np.repeat(np.arange(cp.m1, dtype=np.int64), np.diff(cp.ptr)) * r + cp.idx
+        keys = self.lev * r + cp.idx
         e = np.searchsorted(keys, j * r + d)
         if np.any(keys[np.minimum(e, len(keys) - 1)] != j * r + d):  # pragma: no cover
             return  # a pattern we do not know: keep the sparse-product path
         dest[m] = nA + e * k1 + a
-        # the dense part with itself: Arr (Fortran) both ways
+        # the dense part with itself: Arr[d2, d1] (Fortran), d2 >= d1
         m = ~t1a
         d1, d2 = ca[m] - q1, cb[m] - q1
-        dest[m] = nA + nV + d1 + d2 * r
-        dest2[m] = np.where(d1 != d2, nA + nV + d2 + d1 * r, -1)
-        self.dest, self.dest2 = dest, dest2
+        dest[m] = nA + nV + d2 + d1 * r
+        self.dest = np.ascontiguousarray(dest)
         self.cvals = np.ascontiguousarray(cvals)
-        self.buf = np.zeros(nA + nV + r * r)
+        self.buf = np.zeros(total)
         self.nA, self.nV = nA, nV
+        self.upper_a = [(aa, bb) for aa in range(k1) for bb in range(aa + 1, k1)]
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """(u, β) from the held factor after ``update``: ``BlockedCholesky.solve`` for
@@ -170,12 +179,18 @@ class Reweighter:
         w = np.ascontiguousarray(w, dtype=float)
         if self.dest is not None:
             buf = self.buf
-            _gk.scatter_cross(self.cvals, np.ascontiguousarray(z, dtype=float), w, self.dest,
-                              self.dest2, buf)
+            _gk.scatter_lower(self.cvals, np.ascontiguousarray(z, dtype=float), w, self.dest,
+                              buf)
             nA, nV, r = self.nA, self.nV, cp.r
-            cp.A11.reshape(-1)[:] = buf[:nA]
+            A11 = cp.A11
+            A11.reshape(-1)[:] = buf[:nA]
+            for aa, bb in self.upper_a:  # mirror term 1's blocks
+                A11[:, aa, bb] = A11[:, bb, aa]
             cp.V.reshape(-1)[:] = buf[nA: nA + nV]
-            cp.Arr[...] = buf[nA + nV:].reshape(r, r, order="F")
+            low = buf[nA + nV:].reshape(r, r, order="F")  # lower triangle filled
+            Arr = cp.Arr
+            Arr[...] = low
+            Arr += np.tril(low, -1).T
             return self.bc
         vals = self.G @ w
         yv = self.CT @ (w * z)

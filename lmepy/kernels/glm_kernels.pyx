@@ -501,3 +501,29 @@ def agq_log_mult(int fam, double lam, const double[::1] fixed, const double[::1]
         for j in range(m):
             s += log(mult[j])
     return s
+
+
+ctypedef fused index_t:
+    int
+    long long
+
+
+def scatter_lower(const double[:, ::1] cvals, const double[::1] z, const double[::1] w,
+                  const index_t[:, ::1] dest, double[::1] buf):
+    """buf[dest[i, p]] += w_i c_a c_b for each row i and pair p = (a <= b) of its K entries
+    plus the working response z (entry K): the weighted cross-products [Z X z]'W[Z X z],
+    each pair written once (the lower triangle of the blocked layout; the caller mirrors
+    it). buf is zeroed first."""
+    cdef Py_ssize_t n = cvals.shape[0], K = cvals.shape[1], i, a, b, p
+    cdef double wi, ca, zi
+    buf[:] = 0.0
+    with nogil:
+        for i in range(n):
+            wi = w[i]
+            zi = z[i]
+            p = 0
+            for a in range(K + 1):
+                ca = wi * (cvals[i, a] if a < K else zi)
+                for b in range(a, K + 1):
+                    buf[dest[i, p]] += ca * (cvals[i, b] if b < K else zi)
+                    p += 1
