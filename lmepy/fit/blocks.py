@@ -23,6 +23,16 @@ from lmepy.design.types import ReTerm
 from lmepy.kernels import blocked as _k
 
 _MAX_DENSE = 20000  # rows of the dense block (later terms + X + y) we agree to allocate
+_dtrtrs = sla.get_lapack_funcs("trtrs", dtype=np.float64)
+
+
+def _trsolve(L: np.ndarray, b: np.ndarray, trans: bool = False) -> np.ndarray:
+    """Solve L x = b (or L' x = b) with L's lower triangle: LAPACK dtrtrs directly (scipy's
+    solve_triangular costs more than the solve itself on small systems)."""
+    x, info = _dtrtrs(L, b, lower=1, trans=1 if trans else 0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular triangular factor (dtrtrs info {info})")
+    return x
 
 
 @dataclass(eq=False)
@@ -309,8 +319,7 @@ class BlockedCholesky:
         q2, r = cp.q2, cp.r
         F = self.F
         if r > 1:
-            v = sla.solve_triangular(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=True,
-                                     trans="T", check_finite=False)
+            v = _trsolve(F[: r - 1, : r - 1], F[r - 1, : r - 1], trans=True)
         else:
             v = np.zeros(0)
         # u1_j = L_j^{-T} (c_y,j - C_j' v) with C_j = Λr' D_j: C_j' [v; -1] = D_j' Λr [v; -1]
@@ -360,8 +369,7 @@ class BlockedCholesky:
                          minlength=r)
         cw = self._apply_lambda_rest(cw, transpose=True)[: r - 1]
         if r > 1:
-            wr = sla.solve_triangular(Lrr, br - cw, lower=True, check_finite=False)
-            xr = sla.solve_triangular(Lrr, wr, lower=True, trans="T", check_finite=False)
+            xr = _trsolve(Lrr, _trsolve(Lrr, br - cw), trans=True)
         else:
             xr = np.zeros(0)
         # back: L1' x1 = w1 - C' xr
