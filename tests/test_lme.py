@@ -407,3 +407,25 @@ def test_anova_single_fit(case_id: str) -> None:
 def test_print_text_at_nlme_estimates(case_id: str) -> None:
     """str(fit) is nlme's print(fit)."""
     assert str(_at_nlme(case_id)) == LME["cases"][case_id]["print_text"]
+
+
+@pytest.mark.parametrize("case_id", [c for c in NLME_CASES if NLME[c].get("stable")])
+def test_intervals_against_nlme_with_stable_hessian(case_id: str) -> None:
+    """nlme.json's "stable" intervals: nlme's own intervals.lme with only its fdHess replaced
+    by Richardson central differences (tests/reference/nlme.R). Against those, lmepy's
+    intervals agree line by line to 1e-3 (of the value, or of the half-width near 0)."""
+    got = str(_at_nlme(case_id).intervals()).split("\n")
+    exp = NLME[case_id]["stable"]["intervals_text"].split("\n")
+    assert len(got) == len(exp)
+    for g, e in zip(got, exp, strict=True):
+        gt, et = _tokens(g), _tokens(e)
+        assert len(gt) == len(et), (g, e)
+        nums = [v for v in map(_num, et) if v is not None]
+        half = (max(nums) - min(nums)) / 2 if len(nums) == 3 else 0.0
+        for a, b in zip(gt, et, strict=True):
+            nb = _num(b)
+            if nb is None:
+                assert a == b, (g, e)
+            else:
+                assert _num(a) == pytest.approx(nb, rel=1e-3, abs=max(1e-12, 1e-3 * half)), \
+                    (g, e)
