@@ -564,10 +564,8 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         # evaluate at given parameters (e.g. nlme's estimates) without optimizing
         x = np.asarray(at, dtype=float)
         opt = {"feval": 0, "message": "evaluated at given parameters", "conv": 0}
-        for _ in range(20 if needs_update else 0):
-            sol = solve_at(prob, x)
-            var.update_fitted(sol["fitted"][-1])  # type: ignore[union-attr]
-            prob._key = None
+        if needs_update:  # fitted(.) consistent with the weights it defines
+            _settle(prob, x, var)
         control["polish"] = False
         break
     lls: list[float] = []
