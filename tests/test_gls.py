@@ -354,3 +354,29 @@ def test_gls_rows_not_sorted_by_group_or_time() -> None:
                                atol=1e-4)
     np.testing.assert_allclose(fm.residuals("normalized").to_numpy(),
                                ref["residuals_normalized"], atol=1e-4)
+
+
+def test_gls_na_omit() -> None:
+    """na_action="na.omit" drops rows missing in the response or in the structure's
+    covariate, as nlme's na.action = na.omit; na.fail (default) refuses them."""
+    ref = REF_ALL["gls_na"]
+    od = datasets.load("Orthodont")
+    od = od.assign(age2=od["age"].astype(float))
+    od.loc[np.asarray(ref["na_rows"]) - 1, "distance"] = np.nan
+    od.loc[np.asarray([ref["na_age2"]]) - 1, "age2"] = np.nan
+    before = od.copy()
+    args = dict(weights="varIdent(form = ~ 1 | Sex)",
+                correlation="corCAR1(form = ~ age2 | Subject)")
+    with pytest.raises(DataError, match="missing values"):
+        gls(FORMULA["orthodont"], od, **args)
+    fm = gls(FORMULA["orthodont"], od, na_action="na.omit", **args)
+    pd.testing.assert_frame_equal(od, before)
+    assert fm.nobs() == ref["nobs"]
+    assert fm.logLik() == pytest.approx(ref["logLik"], rel=1e-7)
+    np.testing.assert_allclose(fm.fixef().to_numpy(), list(ref["coef"].values()), rtol=1e-4)
+    ms = fm.modelStruct()
+    np.testing.assert_allclose([ms["corStruct"]["Phi"], ms["varStruct"]["Female"]],
+                               list(ref["modelStruct"].values()), atol=1e-3)
+    np.testing.assert_allclose(fm.fitted().to_numpy(), ref["fitted"], atol=1e-4)
+    np.testing.assert_allclose(fm.residuals("normalized").to_numpy(),
+                               ref["residuals_normalized"], atol=1e-4)

@@ -38,9 +38,31 @@ def fit_gls(X: pd.DataFrame, y: np.ndarray, data: pd.DataFrame, correlation: obj
                   formula=formula, data_name=data_name, opt=out["opt"], n_iter=out["n_iter"])
 
 
-def _design(model: str, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """X (R's names), y and the data rows, through the design stage; nlme's default
-    na.action (na.fail) refuses missing values."""
+def _structure_variables(structs: list[object]) -> list[str]:
+    """The data variables the structures' forms read (covariates, groups)."""
+    from lmepy.formula import parse_expr
+    out: list[str] = []
+    for st in structs:
+        form = getattr(st, "form", None)
+        if form is None:
+            continue
+        cov = form.covariate
+        if cov is not None and cov != "fitted(.)":
+            try:
+                names = list(parse_expr(cov).variables())
+            except Exception:  # noqa: BLE001 - binding reports a bad covariate itself
+                names = [cov]
+            out += names
+        out += list(form.groups)
+    return list(dict.fromkeys(out))
+
+
+def _design(model: str, data: pd.DataFrame, na_action: str = "na.fail",
+            structs: list[object] | None = None
+            ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """X (R's names), y and the data rows, through the design stage. nlme's default
+    na.action (na.fail) refuses missing values; "na.omit" drops the rows with a missing value
+    in the model's or the structures' variables."""
     from lmepy.design.compile import (
         _fixed_exprs,
         _response,
@@ -51,16 +73,29 @@ def _design(model: str, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, p
     from lmepy.design.frame import build_frame
     from lmepy.design.matrix import design_matrix
 
+    if na_action not in ("na.fail", "na.omit", "na.exclude"):
+        raise ValueError("'na_action' must be \"na.fail\" or \"na.omit\"")
     mt, text = as_model_terms(model)
     if mt.response is None:
         raise FormulaError("the model formula needs a response (left-hand side)", text, 0)
     if mt.random:
         raise FormulaError("gls() has no random effects: use lme() for terms with |", text)
     df = check_data_frame(data)
+    svars = [v for v in _structure_variables(structs or []) if v in df.columns]
+    if svars:
+        keep = df[svars].notna().all(axis=1).to_numpy()
+        if not keep.all():
+            if na_action == "na.fail":
+                raise DataError("missing values in object")
+            df = df[keep]
     ev = Evaluator(df, text)
     frame = build_frame(ev, _fixed_exprs(mt), drop_unused_levels=False)
     if len(frame.na_action):
-        raise DataError("missing values in object")
+        if na_action == "na.fail":
+            raise DataError("missing values in object")
+        df = df.iloc[frame.rows]
+    if len(df) == 0:
+        raise DataError("0 (non-NA) cases")
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, None)
     X = pd.DataFrame(x, columns=names, index=frame.index)
     X.attrs["assign"] = list(assign)
@@ -71,15 +106,17 @@ def _design(model: str, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, p
 
 
 def gls(model: str, data: pd.DataFrame, correlation: object = None, weights: object = None,
-        method: str = "REML", control: Mapping | None = None,
+        method: str = "REML", control: Mapping | None = None, na_action: str = "na.fail",
         data_name: str | None = None) -> GlsFit:
-    """nlme's gls(model, data, correlation, weights, method): `correlation` and `weights` as
-    R text ("corAR1(form = ~ 1 | Mare)"), lmepy.covariance objects, or parsed specs."""
+    """nlme's gls(model, data, correlation, weights, method, na.action): `correlation` and
+    `weights` as R text ("corAR1(form = ~ 1 | Mare)"), lmepy.covariance objects, or parsed
+    specs. na_action "na.fail" (nlme's default) or "na.omit"."""
     if method not in ("REML", "ML"):
         raise ValueError("'method' must be \"REML\" or \"ML\"")
     if data_name is None:
         from lmepy.api import caller_name
         data_name = caller_name(data)
-    X, y, df = _design(model, data)
-    return fit_gls(X, y, df, correlation, weights, method, control,
+    cor, var = resolve_cor(correlation), resolve_var(weights)
+    X, y, df = _design(model, data, na_action, [s for s in (cor, var) if s is not None])
+    return fit_gls(X, y, df, cor, var, method, control,
                    formula=str(model), data_name=data_name)

@@ -254,6 +254,19 @@ gls_shuffled <- list(permutation = shuffle, logLik = as.numeric(logLik(fs)), coe
                      residuals_normalized = unname(as.numeric(residuals(fs, type = "normalized"))),
                      residuals_pearson = unname(as.numeric(residuals(fs, type = "pearson"))))
 
+# na.action = na.omit: missing values in the response, a covariate of the model and the
+# structure's covariate
+od_na <- as.data.frame(Orthodont)
+od_na$distance[c(3, 10)] <- NA
+od_na$age2 <- od_na$age
+od_na$age2[c(17)] <- NA
+fna <- gls(distance ~ age * Sex, od_na, weights = varIdent(form = ~ 1 | Sex),
+           correlation = corCAR1(form = ~ age2 | Subject), na.action = na.omit)
+gls_na <- list(na_rows = c(3, 10), na_age2 = 17, logLik = as.numeric(logLik(fna)),
+               coef = named(coef(fna)), modelStruct = named(coef(fna$modelStruct, unconstrained = FALSE)),
+               nobs = nobs(fna), fitted = unname(as.numeric(fitted(fna))),
+               residuals_normalized = unname(as.numeric(residuals(fna, type = "normalized"))))
+
 # predict() on new data (factor levels as strings, a subset of the levels)
 gls_predict <- list(
   ovary_ar1 = list(newdata = list(Time = c(0, 0.25, 0.5, 1.1)),
@@ -334,6 +347,6 @@ lme_fits <- lapply(names(lme_calls), function(nm) {
 names(lme_fits) <- names(lme_calls)
 
 out <- list(nlme_version = as.character(packageVersion("nlme")),
-            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, gls_predict = gls_predict, gls_shuffled = gls_shuffled, lme = lme_fits)
+            corStruct = cor_out, corARMA_acf = arma_out, varFunc = vf_out, gls = gls_fits, gls_anova = gls_anova, gls_predict = gls_predict, gls_shuffled = gls_shuffled, gls_na = gls_na, lme = lme_fits)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
            "tests/reference/nlme.json")
