@@ -428,6 +428,17 @@ def test_fused_and_aic_kernels_match_family_references() -> None:
     np.testing.assert_allclose(mu, p.linkinv(eta), rtol=1e-15)
     assert dr == pytest.approx(float(np.sum(p.dev_resids(yc, mu, wt))), rel=1e-12)
     assert gk.poisson_aic(yc, mu, wt) == pytest.approx(p.aic(yc, ones, mu, wt, dr), rel=1e-12)
+    for code, (yy, mdev, wk) in enumerate([(y, gk.logit_mu_dev, gk.logit_working),
+                                           (yc, gk.log_poisson_mu_dev,
+                                            gk.log_poisson_working)]):
+        off = rng.normal(size=n)
+        mu_f, dr_f, w_f, z_f = gk.mu_dev_working(code, eta, yy, wt, off)
+        mu, dr = mdev(eta, yy, wt)
+        w, z = wk(eta, mu, yy, wt, off)
+        np.testing.assert_array_equal(mu_f, mu)
+        np.testing.assert_array_equal(w_f, w)
+        np.testing.assert_array_equal(z_f, z)
+        assert dr_f == dr
     codes = rng.integers(0, 13, size=n).astype(np.int64)
     rows = rng.normal(size=(n, 2))
     bb = rng.normal(size=(13, 2))

@@ -88,12 +88,19 @@ class _Response:
     offset: np.ndarray
     mustart: np.ndarray
     integer_y: bool = False  # the counts (trials x proportion, or Poisson y) are whole
+    fam_code: int = -1
 
     def __post_init__(self) -> None:
         self.y = np.ascontiguousarray(self.y, dtype=float)
         self.weights = np.ascontiguousarray(self.weights, dtype=float)
         self.offset = np.ascontiguousarray(self.offset, dtype=float)
         self.n = np.ascontiguousarray(self.n, dtype=float)
+        fam = self.family
+        self.fam_code = -1  # the fused kernels' family code: 0 binomial-logit, 1 Poisson-log
+        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
+            self.fam_code = 0
+        elif _gk is not None and fam.family == "poisson" and fam.link == "log":
+            self.fam_code = 1
         if self.family.family == "poisson":
             self.integer_y = bool(np.all(self.y == np.round(self.y)) and np.all(self.y >= 0))
         elif self.family.family == "binomial":
@@ -122,6 +129,16 @@ class _Response:
             return _gk.log_poisson_mu_dev(eta, self.y, self.weights)
         mu = fam.linkinv(eta)
         return mu, float(np.sum(self.dev_resids(mu)))
+
+    def mu_dev_working(self, eta: np.ndarray) -> tuple[np.ndarray, float, Any]:
+        """``mu_dev`` plus, when a kernel does both in one pass, the next working weights and
+        response as a pair (else None: call ``working``)."""
+        code = self.fam_code
+        if code >= 0:
+            mu, dr, w, z = _gk.mu_dev_working(code, eta, self.y, self.weights, self.offset)
+            return mu, dr, (w, z)
+        mu, dr = self.mu_dev(eta)
+        return mu, dr, None
 
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
         fam = self.family
@@ -471,11 +488,12 @@ class _Glmm:
         if beta is not None:
             xb = self.X @ beta
             fixed = resp.offset + xb
+        wz = None  # the working pair at the current η, when the fused kernel gave it
         for it in range(1, self.maxit + 1):  # noqa: B007
-            w, z = resp.working(eta, mu)
+            w, z = wz if wz is not None else resp.working(eta, mu)
             u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta, xb)
             eta = self._eta(theta, u, b, fixed)
-            mu, dr = resp.mu_dev(eta)
+            mu, dr, wz = resp.mu_dev_working(eta)
             pdev = dr + float(u @ u)
             if abs((oldpdev - pdev) / pdev) < tol:
                 cvgd = True
@@ -486,7 +504,7 @@ class _Glmm:
                     if beta is None:
                         b = 0.5 * (b_old + b)
                     eta = self._eta(theta, u, b, fixed)
-                    mu, dr = resp.mu_dev(eta)
+                    mu, dr, wz = resp.mu_dev_working(eta)
                     pdev = dr + float(u @ u)
                     if np.isfinite(pdev) and pdev <= oldpdev:
                         break

@@ -243,34 +243,6 @@ def add_term_eta(double[::1] out, const long long[::1] codes, const double[:, ::
                 out[i] += s
 
 
-def scatter_cross(const double[:, ::1] cvals, const double[::1] z, const double[::1] w,
-                  const long long[:, ::1] dest, const long long[:, ::1] dest2,
-                  double[::1] buf):
-    """buf[dest[i, p]] (and buf[dest2[i, p]] when >= 0) += w_i c_a c_b for each row i and
-    pair p = (a <= b) of its K entries plus the working response z (entry K): the weighted
-    cross-products [Z X z]'W[Z X z], written straight into their places in the blocked
-    layout. buf is zeroed first."""
-    cdef Py_ssize_t n = cvals.shape[0], K = cvals.shape[1], i, a, b, p, d
-    cdef double wi, ca, zi, v
-    buf[:] = 0.0
-    with nogil:
-        for i in range(n):
-            wi = w[i]
-            zi = z[i]
-            p = 0
-            for a in range(K + 1):
-                ca = wi * (cvals[i, a] if a < K else zi)
-                for b in range(a, K + 1):
-                    v = ca * (cvals[i, b] if b < K else zi)
-                    d = dest[i, p]
-                    if d >= 0:
-                        buf[d] += v
-                    d = dest2[i, p]
-                    if d >= 0:
-                        buf[d] += v
-                    p += 1
-
-
 cdef inline double _linkinv(int fam, double e) noexcept nogil:
     cdef double t
     if fam == 0:
@@ -527,3 +499,37 @@ def scatter_lower(const double[:, ::1] cvals, const double[::1] z, const double[
                 for b in range(a, K + 1):
                     buf[dest[i, p]] += ca * (cvals[i, b] if b < K else zi)
                     p += 1
+
+
+def mu_dev_working(int fam, const double[::1] eta, const double[::1] y, const double[::1] wt,
+                   const double[::1] offset):
+    """For binomial-logit (fam 0) or Poisson-log (fam 1): μ, the sum of deviance residuals,
+    and the next PIRLS working weights and response at η, in one pass (``logit_mu_dev`` +
+    ``logit_working``, or the Poisson pair, with the same arithmetic)."""
+    cdef Py_ssize_t n = eta.shape[0], i
+    mu_arr = np.empty(n)
+    w_arr = np.empty(n)
+    z_arr = np.empty(n)
+    cdef double[::1] mu = mu_arr, w = w_arr, z = z_arr
+    cdef double e, m, me, ex, opexp, s = 0.0
+    with nogil:
+        for i in range(n):
+            e = eta[i]
+            m = _linkinv(fam, e)
+            mu[i] = m
+            s += _devres(fam, y[i], m, wt[i])
+            if fam == 0:
+                if e > THRESH or e < MTHRESH:
+                    me = DBL_EPSILON
+                else:
+                    ex = exp(e)
+                    opexp = 1.0 + ex
+                    me = ex / (opexp * opexp)
+                w[i] = wt[i] * me * me / (m * (1.0 - m))
+            else:
+                me = exp(e)
+                if me < DBL_EPSILON:
+                    me = DBL_EPSILON
+                w[i] = wt[i] * me * me / m
+            z[i] = e - offset[i] + (y[i] - m) / me
+    return mu_arr, s, w_arr, z_arr
