@@ -465,7 +465,7 @@ class _Glmm:
         converged weights."""
         if final_factor is None:
             final_factor = self.exact
-        resp, fam = self.resp, self.resp.family
+        resp = self.resp
         theta = np.asarray(theta, dtype=float)
         u_old = np.zeros(self.q)
         tol = self.tol
@@ -477,7 +477,8 @@ class _Glmm:
         eta = self.lp0 if eta0 is None else eta0
         if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
             return self._pirls_single(theta, beta, eta)
-        mu = fam.linkinv(eta)
+        # the working pair at the current η, when the fused kernel gives it
+        mu, _, wz = resp.mu_dev_working(eta)
         oldpdev = np.finfo(float).max
         b_old = np.zeros(self.p) if beta is None else beta
         cvgd = False
@@ -488,7 +489,6 @@ class _Glmm:
         if beta is not None:
             xb = self.X @ beta
             fixed = resp.offset + xb
-        wz = None  # the working pair at the current η, when the fused kernel gave it
         for it in range(1, self.maxit + 1):  # noqa: B007
             w, z = wz if wz is not None else resp.working(eta, mu)
             u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta, xb)

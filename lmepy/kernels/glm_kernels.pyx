@@ -515,14 +515,13 @@ def mu_dev_working(int fam, const double[::1] eta, const double[::1] y, const do
     with nogil:
         for i in range(n):
             e = eta[i]
-            m = _linkinv(fam, e)
-            mu[i] = m
-            s += _devres(fam, y[i], m, wt[i])
-            if fam == 0:
+            if fam == 0:  # _linkinv and the logit mu_eta sharing one exp
                 if e > THRESH or e < MTHRESH:
                     me = DBL_EPSILON
+                    m = _linkinv(0, e)
                 else:
                     ex = exp(e)
+                    m = ex / (1.0 + ex)
                     opexp = 1.0 + ex
                     me = ex / (opexp * opexp)
                 w[i] = wt[i] * me * me / (m * (1.0 - m))
@@ -530,6 +529,9 @@ def mu_dev_working(int fam, const double[::1] eta, const double[::1] y, const do
                 me = exp(e)
                 if me < DBL_EPSILON:
                     me = DBL_EPSILON
+                m = me
                 w[i] = wt[i] * me * me / m
+            mu[i] = m
+            s += _devres(fam, y[i], m, wt[i])
             z[i] = e - offset[i] + (y[i] - m) / me
     return mu_arr, s, w_arr, z_arr
