@@ -1,5 +1,9 @@
 """lmepy: mixed-effects models for Python that speak R (lme4 and nlme formulas, numbers, output)."""
 
+# The lme and gls subpackages load first: a submodule loaded later would rebind the names
+# `lmepy.lme` / `lmepy.gls` from the functions to the packages.
+import lmepy.gls
+import lmepy.lme  # noqa: F401
 from lmepy import datasets
 from lmepy.api import glmer, gls, lme, lmer
 from lmepy.covariance import (

@@ -57,3 +57,13 @@ def test_glmer_gaussian_identity_goes_to_lmer_with_lme4s_warning():
         fit = lmepy.glmer("Yield ~ 1 + (1 | Batch)", data=lmepy.datasets.load("Dyestuff"),
                           family=lmepy.gaussian())
     assert abs(fit.REMLcrit() / REF["dye_reml"]["REMLcrit"] - 1) < 1e-6
+
+
+def test_lme_and_gls_stay_callable_after_their_packages_load():
+    orthodont = lmepy.datasets.load("Orthodont")
+    for _ in range(2):  # the first call imports lmepy.lme / lmepy.gls internals
+        fit = lmepy.lme("distance ~ age", data=orthodont, random="~ age | Subject")
+        gfit = lmepy.gls("distance ~ age", data=orthodont)
+    assert callable(lmepy.lme) and callable(lmepy.gls)
+    assert fit.fixef().index.tolist() == ["(Intercept)", "age"]
+    assert gfit.coef().index.tolist() == ["(Intercept)", "age"]
