@@ -119,9 +119,9 @@ def predict(fit: Any, newdata: Any = None, **kwargs: Any) -> Any:
     return _call(fit, "predict", newdata, **kwargs)
 
 
-def simulate(fit: Any, nsim: int = 1, seed: int | None = None) -> Any:
-    """``simulate(fit, nsim, seed)``."""
-    return _call(fit, "simulate", nsim=nsim, seed=seed)
+def simulate(fit: Any, nsim: int = 1, seed: int | None = None, **kwargs: Any) -> Any:
+    """``simulate(fit, nsim, seed, use.u)``."""
+    return _call(fit, "simulate", nsim=nsim, seed=seed, **kwargs)
 
 
 def confint(fit: Any, parm: Any = None, level: float = 0.95, **kwargs: Any) -> Any:

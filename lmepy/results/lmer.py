@@ -635,9 +635,11 @@ class LmerMod:
         raise ValueError("predict(re_form = ...) without newdata needs the fitted data: "
                          "pass newdata=")
 
-    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
-        """lme4's ``simulate(fit, nsim)``: responses drawn from the fitted model (new random
-        effects and residuals); columns ``sim_1``, ... (numpy's generator, not R's)."""
+    def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool = False
+                 ) -> pd.DataFrame:
+        """lme4's ``simulate(fit, nsim, use.u)``: responses drawn from the fitted model (new
+        random effects unless ``use_u``, then new residuals); columns ``sim_1``, ...
+        (numpy's generator, not R's)."""
         rng = np.random.default_rng(seed)
         X = self.model.X.to_numpy(dtype=float)
         base = X @ np.asarray(self.sol.beta, dtype=float)
@@ -648,11 +650,39 @@ class LmerMod:
         w = self._prior_weights()
         cols = {}
         for i in range(nsim):
-            u = rng.standard_normal(Lt.shape[0]) * self.sigma()  # spherical: N(0, sigma^2 I)
-            b = Lt.T @ u
+            if use_u:
+                b = np.asarray(self.sol.b, dtype=float)
+            else:
+                u = rng.standard_normal(Lt.shape[0]) * self.sigma()  # spherical: N(0, s^2 I)
+                b = Lt.T @ u
             e = rng.standard_normal(self.nobs()) * self.sigma() / np.sqrt(w)
             cols[f"sim_{i + 1}"] = base + Zt.T @ b + e
         return pd.DataFrame(cols, index=self._index())
+
+    # ---- plots (matplotlib, headless: see lmepy.results.plots) -------------------------------
+    def plot(self, file: Any = None) -> Any:
+        """lme4's ``plot(fit)``: Pearson residuals against fitted values."""
+        from lmepy.results.plots import residual_plot
+
+        return residual_plot(self, file)
+
+    def dotplot_ranef(self, file: Any = None) -> Any:
+        """lme4's ``dotplot(ranef(fit, condVar = TRUE))``: the caterpillar plot."""
+        from lmepy.results.plots import dotplot_ranef
+
+        return dotplot_ranef(self, file)
+
+    def qqnorm(self, type: str | None = None, file: Any = None) -> Any:
+        """``qqnorm(residuals(fit))`` with ``qqline``."""
+        from lmepy.results.plots import qqnorm_plot
+
+        return qqnorm_plot(self, type=type, file=file)
+
+    def profile(self, which: Any = None, **kwargs: Any) -> pd.DataFrame:
+        """lme4's ``as.data.frame(profile(fit))``: columns ``.zeta``, the parameters, ``.par``."""
+        from lmepy.results.plots import profile
+
+        return profile(self, which, **kwargs)
 
     def format(self, digits: int = 4, ranef_comp: tuple[str, ...] = ("Std.Dev.",)) -> str:
         """``print(fit, digits, ranef.comp)``'s text."""
