@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from refdata import floats, frame_from_spec
 
 from lmepy.datasets import load
 from lmepy.design import lFormula, new_design
@@ -24,23 +25,8 @@ TOL = dict(rtol=1e-12, atol=1e-10)
 
 
 def inline_frame(name: str) -> pd.DataFrame:
-    spec = REF["frames"][name]
-    cols: dict[str, object] = {}
-    for col in spec["columns"]:
-        c = spec["data"][col]
-        if c["type"] == "factor":
-            cols[col] = pd.Categorical.from_codes(c["codes"], c["levels"], ordered=c["ordered"])
-        elif c["type"] == "logical":
-            cols[col] = np.array(c["values"], dtype=bool)
-        elif c["type"] == "character":
-            cols[col] = pd.Series(c["values"], dtype=object)
-        else:
-            cols[col] = np.array([np.nan if v is None else v for v in c["values"]], dtype=float)
-    return pd.DataFrame(cols)
+    return frame_from_spec(REF["frames"][name])
 
-
-def floats(values: list) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def frame(name: str) -> pd.DataFrame:

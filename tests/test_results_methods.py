@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from refdata import frame_from_spec
 from rtext import last_digit_diffs
 
 from lmepy import datasets
@@ -101,19 +102,7 @@ def test_confint_wald():
 def _frame(name: str) -> pd.DataFrame:
     if name not in DES["frames"]:
         return datasets.load(name)
-    spec = DES["frames"][name]
-    cols: dict[str, object] = {}
-    for col in spec["columns"]:
-        v = spec["data"][col]
-        if v["type"] == "factor":
-            cols[col] = pd.Categorical.from_codes(v["codes"], v["levels"], ordered=v["ordered"])
-        elif v["type"] == "character":
-            cols[col] = pd.Series(v["values"], dtype=object)
-        elif v["type"] == "logical":
-            cols[col] = np.array(v["values"], dtype=bool)
-        else:
-            cols[col] = np.array([np.nan if x is None else x for x in v["values"]], dtype=float)
-    return pd.DataFrame(cols)
+    return frame_from_spec(DES["frames"][name])
 
 
 @pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.xfail(
