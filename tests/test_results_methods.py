@@ -105,9 +105,7 @@ def _frame(name: str) -> pd.DataFrame:
     return frame_from_spec(DES["frames"][name])
 
 
-@pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.xfail(
-    reason="fit core: orth_reml stops early; a prediction differs by 1.3e-4 sigma",
-    strict=False)) if c == "ortho_re_form" else c for c in sorted(DES["newdata"])])
+@pytest.mark.parametrize("cid", sorted(DES["newdata"]))
 def test_predict_newdata(cid):
     """lme4's predict() of the same model fitted in R; our estimates agree to 1e-5 (fixed) and
     1e-4 (random effects), so predictions agree to 1e-4 of the residual scale."""
