@@ -187,10 +187,7 @@ class Reweighter:
             for aa, bb in self.upper_a:  # mirror term 1's blocks
                 A11[:, aa, bb] = A11[:, bb, aa]
             cp.V.reshape(-1)[:] = buf[nA: nA + nV]
-            low = buf[nA + nV:].reshape(r, r, order="F")  # lower triangle filled
-            Arr = cp.Arr
-            Arr[...] = low
-            Arr += np.tril(low, -1).T
+            _gk.fill_symmetric(buf[nA + nV:], cp.Arr)  # the lower triangle, mirrored
             return self.bc
         vals = self.G @ w
         yv = self.CT @ (w * z)

@@ -535,3 +535,16 @@ def mu_dev_working(int fam, const double[::1] eta, const double[::1] y, const do
             s += _devres(fam, y[i], m, wt[i])
             z[i] = e - offset[i] + (y[i] - m) / me
     return mu_arr, s, w_arr, z_arr
+
+
+def fill_symmetric(const double[::1] low, double[::1, :] A):
+    """A[i, j] = A[j, i] = low[i + j r] for i >= j: a Fortran r x r matrix from the lower
+    triangle that the scatter kernel wrote (column-major)."""
+    cdef Py_ssize_t r = A.shape[0], i, j
+    cdef double v
+    with nogil:
+        for j in range(r):
+            for i in range(j, r):
+                v = low[i + j * r]
+                A[i, j] = v
+                A[j, i] = v
