@@ -214,13 +214,19 @@ class CorStruct:
             return out
         x2 = x.reshape(x.shape[0], -1)
         out2 = np.empty_like(x2)
+        k = x2.shape[1]
         for (Linv, _), (_, rows), sl in zip(self._factors(), self._patterns, self._slices,
                                             strict=True):
             m, n = rows.shape
+            # all groups of the pattern in one matrix product (n x n times n x m*k): one BLAS
+            # call, not one per group (threaded BLAS on many tiny products is very slow)
+            block = x2[sl].reshape(m, n, k) if sl is not None else x2[rows]
+            res = (Linv @ block.transpose(1, 0, 2).reshape(n, m * k)).reshape(n, m, k)
+            res = res.transpose(1, 0, 2)
             if sl is not None:  # the pattern's rows are one contiguous run, group by group
-                out2[sl] = np.matmul(Linv, x2[sl].reshape(m, n, -1)).reshape(m * n, -1)
+                out2[sl] = res.reshape(m * n, k)
             else:
-                out2[rows] = np.matmul(Linv, x2[rows])
+                out2[rows] = res
         return out2.reshape(x.shape)
 
     def __repr__(self) -> str:
@@ -436,9 +442,19 @@ class corARMA(CorStruct):
         r = _expit_pm1(self._u)
         return np.concatenate([_pacf_to_coef(r[:self.p], -1.0), _pacf_to_coef(r[self.p:], 1.0)])
 
-    def _cormat(self, cov: np.ndarray) -> np.ndarray:
+    def _acf(self) -> np.ndarray:
+        assert self._u is not None
+        key = self._u.tobytes()
+        cached = getattr(self, "_acf_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         c = self.constrained()
         acf = arma_acf(c[:self.p], c[self.p:], self._maxlag)
+        self._acf_cache = (key, acf)
+        return acf
+
+    def _cormat(self, cov: np.ndarray) -> np.ndarray:
+        acf = self._acf()
         if np.any(np.abs(acf[1:]) >= 1.0):
             raise np.linalg.LinAlgError("ARMA correlations are not positive definite")
         lag = np.abs(cov[:, None] - cov[None, :]).astype(np.int64)

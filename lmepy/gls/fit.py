@@ -129,9 +129,12 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
     if len(theta0) == 0:
         return {"theta": theta0, "converged": True, "nit": 0, "message": "no parameters"}
     f = prob.objective
+    f0 = f(theta0)
+    # gradient tolerance relative to the objective's size: central differences carry its
+    # rounding (about 1e-16 |f| / 1e-5), and asking for less noise only costs line searches
+    gtol = control.get("gtol", 1e-9 * max(100.0, abs(f0) if math.isfinite(f0) else 100.0))
     best = minimize(f, theta0, jac=lambda t: _grad(f, t), method="BFGS",
-                    options={"gtol": control.get("gtol", 1e-7),
-                             "maxiter": control.get("maxIter", 500)})
+                    options={"gtol": gtol, "maxiter": control.get("maxIter", 500)})
     theta = best.x
     # "precision loss" at a gradient that is zero to the objective's own rounding (it grows
     # with the number of rows) is convergence
@@ -179,10 +182,27 @@ def resolve_var(weights: object) -> VarFunc | None:
     return out
 
 
+def one_blas_thread():  # noqa: ANN201 - a context manager
+    """numpy's and scipy's OpenBLAS on one thread: the fit makes many small products, and
+    OpenBLAS threads spinning on a busy machine make them 10-100 times slower."""
+    try:
+        from lmepy.lme.threads import one_thread
+    except ImportError:  # pragma: no cover
+        from contextlib import nullcontext
+        return nullcontext()
+    return one_thread()
+
+
 def fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStruct | None,
                    var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
     """The whole gls fit on a prepared X (N x p) and y: bind the structures to `data` (rows
     aligned with X), optimize, and return the pieces a fit object needs."""
+    with one_blas_thread():
+        return _fit_structures(X, y, data, cor, var, reml, control)
+
+
+def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStruct | None,
+                    var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
     control = dict(control or {})
     N, p = X.shape
     if N <= p:

@@ -246,7 +246,9 @@ class GlsFit:
             return self._apvar
         saved = self.problem.get_theta()
         x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
-        H = _richardson_hessian(self._full_loglik, x0)
+        from lmepy.gls.fit import one_blas_thread
+        with one_blas_thread():
+            H = _richardson_hessian(self._full_loglik, x0)
         self.problem.set_theta(saved)
         if np.all(np.linalg.eigvalsh(H) < 0):
             self._apvar = np.linalg.inv(-H)
