@@ -13,8 +13,10 @@ models using lme4", and lme4's ``glmer`` help):
 
 Each PIRLS step re-forms Λ'Z'WZΛ + I with the current working weights through the LMM core's
 ``cross_products`` / ``BlockedCholesky`` (lmepy/fit/blocks.py), so GLMMs and LMMs share one
-factorization. Hot per-row loops (working weights, deviance residuals, quadrature sums) are in
-``lmepy/kernels/glm_kernels.pyx`` with numpy references here.
+factorization. Hot per-row loops (working weights, deviance residuals, quadrature sums, the
+re-weighted cross-products, and, for one scalar term with binomial-logit or Poisson-log, the
+whole PIRLS loop and the AGQ sum) are in ``lmepy/kernels/glm_kernels.pyx``; the numpy code here
+is their reference and fallback (tests/test_glmer.py compares the two).
 """
 
 from __future__ import annotations
@@ -857,6 +859,12 @@ def fit_glmm(model: CompiledModel, family: Family | str = "binomial", nAGQ: int 
     weights, a smoother objective that is not lme4's), ``optCtrl`` (nlopt settings),
     ``calc_derivs`` (True), ``boundary_tol`` (1e-5), ``check_conv`` (True: warn as lme4
     does), ``blas_threads`` (OpenBLAS threads; default 1 for dense blocks under 2000 rows).
+    Stage 2 runs over whitened fixed effects (β = β₁ + L δ, L from stage 1's R_X) unless
+    ``whiten`` is False or ``optCtrl`` is given; its settings: ``theta_step`` (0.02),
+    ``delta_step`` (0.2), ``xtol_abs2`` (1e-8), ``ftol_abs2`` (1e-10), ``warm_start``
+    (False: each evaluation restarts PIRLS from stage 1's η as lme4; True is faster but
+    moves the objective by the PIRLS tolerance, enough to shift β by ~1e-4) and ``tol2``
+    (PIRLS tolerance of warm-started evaluations).
     """
     with limit_threads(_threads(model, control)):
         return _fit_glmm(model, family, nAGQ, weights, offset, control)
