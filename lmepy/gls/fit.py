@@ -20,7 +20,7 @@ from scipy.linalg import qr, solve_triangular
 from scipy.optimize import minimize
 
 from lmepy.covariance import CorStruct, VarFunc, from_spec
-from lmepy.errors import ConvergenceWarning, DataError
+from lmepy.errors import ConvergenceWarning, DataError, LmepyError
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -130,6 +130,9 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
         return {"theta": theta0, "converged": True, "nit": 0, "message": "no parameters"}
     f = prob.objective
     f0 = f(theta0)
+    if not math.isfinite(f0):
+        raise LmepyError("the log-likelihood is not finite at the structures' initial values: "
+                         "give other initial values")
     # gradient tolerance relative to the objective's size: central differences carry its
     # rounding (about 1e-16 |f| / 1e-5), and asking for less noise only costs line searches
     gtol = control.get("gtol", 1e-9 * max(100.0, abs(f0) if math.isfinite(f0) else 100.0))
