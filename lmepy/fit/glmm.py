@@ -301,6 +301,7 @@ class _Glmm:
         elif single and fam.family == "poisson" and fam.link == "log":
             self._fam_code = 1
         self._gh: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._lp0_cache: tuple | None = None  # (lp0, μ, drsum, working pair) at lp0
         self._jx: sp.csr_matrix | None = None  # one scalar term: level x row, entries x
         if len(self.terms) == 1 and self.terms[0].k == 1 and self.p > 0:
             t0 = self.terms[0]
@@ -479,8 +480,14 @@ class _Glmm:
         eta = self.lp0 if eta0 is None else eta0
         if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
             return self._pirls_single(theta, beta, eta)
-        # the working pair at the current η, when the fused kernel gives it
-        mu, _, wz = resp.mu_dev_working(eta)
+        # the working pair at the current η, when the fused kernel gives it; every evaluation
+        # of a stage restarts from the same lp0, so its pass is kept
+        if eta is self.lp0:
+            if self._lp0_cache is None or self._lp0_cache[0] is not eta:
+                self._lp0_cache = (eta, *resp.mu_dev_working(eta))
+            mu, _, wz = self._lp0_cache[1:]
+        else:
+            mu, _, wz = resp.mu_dev_working(eta)
         oldpdev = np.finfo(float).max
         b_old = np.zeros(self.p) if beta is None else beta
         cvgd = False
