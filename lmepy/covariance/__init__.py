@@ -7,7 +7,7 @@ lmepy.formula (anything whose str() is the R call).
 
 from __future__ import annotations
 
-from lmepy.covariance._spec import Form, parse_call, parse_form
+from lmepy.covariance._spec import Form, parse_form
 from lmepy.covariance.corstruct import (
     CorStruct,
     arma_acf,
@@ -113,17 +113,13 @@ def _from_any(spec: object) -> CorStruct | VarFunc:
         return _build(name, list(d.pop("args", [])), d, name)  # type: ignore[return-value]
     if hasattr(spec, "kind") and hasattr(spec, "form"):
         return _from_parsed(spec)
+    # R text goes through the formula stage's grammar (R's argument matching, nlme's messages)
+    from lmepy.formula.nlme import parse_cor, parse_var
+
     text = str(spec).strip()
-    try:  # the formula stage's parser, with R's argument matching and nlme's messages
-        from lmepy.formula.nlme import parse_cor, parse_var
-    except ImportError:  # pragma: no cover
-        parse_cor = parse_var = None  # type: ignore[assignment]
-    if parse_cor is not None and text.startswith("cor"):
-        return _from_parsed(parse_cor(text))
-    if parse_var is not None and text.startswith("var"):
+    if text.startswith("var"):
         return _from_parsed(parse_var(text))
-    name, args, kwargs = parse_call(text)
-    return _build(name, args, kwargs, text)  # type: ignore[return-value]
+    return _from_parsed(parse_cor(text))
 
 
 def from_spec(spec: object) -> CorStruct | VarFunc:
