@@ -21,38 +21,7 @@ suppressPackageStartupMessages({
 })
 # JSON with exact doubles: jsonlite's digits = NA stops at 15 significant digits, so doubles
 # are written as the shortest of %.15g/%.16g/%.17g that reads back identically (verbatim JSON).
-num_text <- function(x) {
-  out <- character(length(x))
-  for (i in seq_along(x)) {
-    v <- x[i]
-    out[i] <- if (is.na(v)) "null" else if (is.infinite(v)) (if (v > 0) '"Inf"' else '"-Inf"') else {
-      s <- sprintf("%.15g", v)
-      if (as.numeric(s) != v) s <- sprintf("%.16g", v)
-      if (as.numeric(s) != v) s <- sprintf("%.17g", v)
-      s
-    }
-  }
-  out
-}
-j17 <- function(x) {
-  if (is.null(x)) return(NULL)
-  if (is.data.frame(x)) return(lapply(as.list(x), function(col) j17(I(col))))
-  if (is.list(x)) { y <- lapply(x, j17); names(y) <- names(x); return(y) }
-  if (is.factor(x)) x <- as.character(x)
-  asis <- inherits(x, "AsIs")
-  if (asis) class(x) <- setdiff(class(x), "AsIs")
-  if (is.matrix(x)) return(lapply(seq_len(nrow(x)), function(i) j17(I(unname(x[i, ])))))
-  if (is.double(x)) {
-    t <- num_text(x)
-    if (!is.null(names(x))) return(lapply(setNames(as.list(t), names(x)), function(s) structure(s, class = "json")))
-    if (length(x) == 1 && !asis) return(structure(t, class = "json"))
-    return(structure(paste0("[", paste(t, collapse = ","), "]"), class = "json"))
-  }
-  if (!is.null(names(x)) && !asis) return(as.list(x))
-  if (asis) return(I(unname(x)))
-  x
-}
-write_json17 <- function(obj, path) writeLines(toJSON(j17(obj), auto_unbox = TRUE, json_verbatim = TRUE, null = "null", na = "null", pretty = TRUE, digits = NA), path)
+source("tests/reference/_exact_json.R")
 
 stopifnot(packageVersion("lme4") == "1.1.31", packageVersion("nlme") == "3.1.162")
 
@@ -63,19 +32,6 @@ sets <- list(
   Ovary = "nlme", Orthodont = "nlme", BodyWeight = "nlme", Pixel = "nlme", Oxboys = "nlme"
 )
 
-load_set <- function(name, pkg) {
-  e <- new.env()
-  data(list = name, package = pkg, envir = e)
-  d <- get(name, envir = e)
-  # drop groupedData (and any other) attributes: a plain data.frame
-  out <- data.frame(lapply(d, function(x) {
-    keep <- if (is.factor(x)) c("levels", "class") else character(0)
-    attributes(x) <- attributes(x)[intersect(names(attributes(x)), keep)]
-    x
-  }), check.names = FALSE, stringsAsFactors = FALSE)
-  names(out) <- names(d)
-  out
-}
 
 col_class <- function(x) {
   if (is.ordered(x)) "ordered"

@@ -15,38 +15,7 @@
 suppressPackageStartupMessages({library(nlme); library(jsonlite)})
 stopifnot(as.character(packageVersion("nlme")) == "3.1.162")
 
-num_text <- function(x) {
-  out <- character(length(x))
-  for (i in seq_along(x)) {
-    v <- x[i]
-    out[i] <- if (is.na(v)) "null" else if (is.infinite(v)) (if (v > 0) '"Inf"' else '"-Inf"') else {
-      s <- sprintf("%.15g", v)
-      if (as.numeric(s) != v) s <- sprintf("%.16g", v)
-      if (as.numeric(s) != v) s <- sprintf("%.17g", v)
-      s
-    }
-  }
-  out
-}
-j17 <- function(x) {
-  if (is.null(x)) return(NULL)
-  if (is.data.frame(x)) return(lapply(as.list(x), function(col) j17(I(col))))
-  if (is.list(x)) { y <- lapply(x, j17); names(y) <- names(x); return(y) }
-  if (is.factor(x)) x <- as.character(x)
-  asis <- inherits(x, "AsIs")
-  if (asis) class(x) <- setdiff(class(x), "AsIs")
-  if (is.matrix(x)) return(lapply(seq_len(nrow(x)), function(i) j17(I(unname(x[i, ])))))
-  if (is.double(x)) {
-    t <- num_text(x)
-    if (!is.null(names(x)) && !asis)
-      return(lapply(setNames(as.list(t), names(x)), function(s) structure(s, class = "json")))
-    if (length(x) == 1 && !asis) return(structure(t, class = "json"))
-    return(structure(paste0("[", paste(t, collapse = ","), "]"), class = "json"))
-  }
-  if (!is.null(names(x)) && !asis) return(as.list(x))
-  if (asis) return(I(unname(x)))
-  x
-}
+source("tests/reference/_exact_json.R")
 txt <- function(x) paste(capture.output(print(x)), collapse = "\n")
 mat <- function(m) list(rownames = rownames(m), colnames = colnames(m), values = as.matrix(m))
 

@@ -4,7 +4,7 @@
 # Each tests/reference/<topic>.R script writes its own tests/reference/<topic>.json (or, for
 # datasets.R, the bundled data under lmepy/datasets/data/). Reference versions: lme4 1.1-31,
 # nlme 3.1-162.
-scripts <- setdiff(list.files("tests/reference", pattern = "[.]R$", full.names = TRUE),
+scripts <- setdiff(list.files("tests/reference", pattern = "^[^_].*[.]R$", full.names = TRUE),
                    "tests/reference/make_reference.R")
 scripts <- c(grep("datasets[.]R$", scripts, value = TRUE), grep("datasets[.]R$", scripts, value = TRUE, invert = TRUE))
 for (s in scripts) {
