@@ -96,9 +96,12 @@ def lme(fixed: str, data: pd.DataFrame, random: Any, correlation: Any = None,
 
 
 def gls(model: str, data: pd.DataFrame, correlation: Any = None, weights: Any = None,
-        method: str = "REML", control: dict | None = None, data_name: str | None = None):
-    """Fit a linear model by generalized least squares as nlme's `gls()`."""
+        method: str = "REML", control: dict | None = None, na_action: str = "na.fail",
+        data_name: str | None = None):
+    """Fit a linear model by generalized least squares as nlme's `gls()` (``na_action`` as
+    R's ``na.action``: nlme's default fails on missing values)."""
     from lmepy.gls import gls as _gls
 
     return _gls(model, data, correlation=correlation, weights=weights, method=method,
-                control=control, data_name=data_name or caller_name(data))
+                control=control, na_action=na_action,
+                data_name=data_name or caller_name(data))
