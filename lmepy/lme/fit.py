@@ -29,6 +29,11 @@ from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
 from lmepy.lme.threads import one_thread
 
+try:  # one-pass kernel for one grouping level (numpy path below when not compiled)
+    from lmepy.kernels import lme_single as _KERNEL
+except ImportError:  # pragma: no cover - build without the extension
+    _KERNEL = None
+
 _LOG2PI = math.log(2.0 * math.pi)
 
 
@@ -52,7 +57,7 @@ class LmeProblem:
         self.n_pd = [x.pd.n_params for x in lv]
         cor, var = design.cor, design.var
         self.n_cor = cor.n_params if (cor is not None and not cor.fixed) else 0
-        self.n_var = var.n_params if (var is not None and not var.fixed) else 0
+        self.n_var = var.n_params if var is not None else 0  # n_params leaves out fixed ones
         self.N, self.p = design.X.shape
         self.ks = [x.pd.k for x in lv]
         self.M = np.column_stack([design.X, design.y] + [x.rows for x in lv])
@@ -68,6 +73,11 @@ class LmeProblem:
         if len(lv) == 1 and not self.dense:
             self.single = SingleLevel(lv[0].codes, lv[0].nlevels, lv[0].pd.k, self.p)
             self.markov = self._markov_sums()
+        # the kernel path: one compiled call per evaluation (lmepy/kernels/lme_single.pyx)
+        self.fast: tuple[int, int] | None = None
+        if self.single is not None:
+            n0 = self.n_pd[0]
+            self.fast = (n0, n0 + self.n_cor)
         self._key: bytes | None = None
         self.bc: BlockedCholesky | None = None
         self.ldC = 0.0
@@ -284,8 +294,35 @@ class LmeProblem:
         self.bc = BlockedCholesky(cp)
 
     # ---- objective ---------------------------------------------------------------------------
+    def _fast_summaries(self, x: np.ndarray) -> tuple[float, float, float]:
+        """summaries() for one grouping level through the compiled kernel: the AR(1)/CAR(1)
+        lagged sums go in directly (no per-group arrays formed in numpy), other structures
+        through the whitened rows' per-group cross-products."""
+        assert self.fast is not None and self.single is not None and _KERNEL is not None
+        a, b = self.fast
+        x = np.asarray(x, dtype=float)
+        T = np.ascontiguousarray(self.d.levels[0].pd.factor(x[:a]))
+        mk = self.markov
+        if mk is not None:
+            d = self.d
+            cor = d.cor
+            assert cor is not None
+            if self.n_cor:
+                cor.set_unconstrained(x[a:b])
+                self._key = None  # the numpy path's cached cross-products are stale now
+            r = np.power(cor.phi, mk.steps)  # type: ignore[attr-defined]
+            rr = r * r
+            w = 1.0 / (1.0 - rr)
+            self.ldC = float(np.dot(mk.counts, np.log1p(-rr)))
+            self.slw = float(np.sum(np.log(d.var.weights()))) if d.var is not None else 0.0
+            return _KERNEL.markov_update(mk.P0, mk.S1, mk.S2, mk.QQ, r, w, T)
+        self.set_structs(x[a:b], x[b:])
+        return _KERNEL.single_update(self.single.C, T)
+
     def summaries(self, x: np.ndarray) -> tuple[float, float, float]:
         """(ldL2, ldRX2, pwrss) at the parameters x."""
+        if self.fast is not None and _KERNEL is not None:
+            return self._fast_summaries(x)
         pd_pars, cu, vu = self.split(x)
         self.set_structs(cu, vu)
         Ts = self.factors(pd_pars)

@@ -35,6 +35,7 @@ class SingleLevel:
     def set_cross(self, C: np.ndarray) -> None:
         """Every group's cross-products of [Z X y] (G, m, m), formed elsewhere."""
         k = self.k
+        self.C = np.ascontiguousarray(C)
         self.A = C[:, :k, :k]
         self.B = C[:, :k, k:]
         self.D = C[:, k:, k:].sum(axis=0)
@@ -51,6 +52,7 @@ class SingleLevel:
             P[self.flat] = Ms
             P = P.reshape(self.G, self.nmax, m)
         C = np.matmul(P.transpose(0, 2, 1), P)
+        self.C = C
         self.A = C[:, :k, :k]
         self.B = C[:, :k, k:]
         self.D = C[:, k:, k:].sum(axis=0)
