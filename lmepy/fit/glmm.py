@@ -91,6 +91,7 @@ class _Response:
     mustart: np.ndarray
     integer_y: bool = False  # the counts (trials x proportion, or Poisson y) are whole
     fam_code: int = -1
+    _aic_m: np.ndarray | None = None  # binomial aic's m (trials, or the weights for 0/1)
 
     def __post_init__(self) -> None:
         self.y = np.ascontiguousarray(self.y, dtype=float)
@@ -154,9 +155,10 @@ class _Response:
         fam = self.family
         if _gk is not None and self.integer_y:
             if fam.family == "binomial":
-                m = self.n if np.any(self.n > 1) else self.weights
-                return _gk.binomial_aic(self.y, np.ascontiguousarray(m, dtype=float), mu,
-                                        self.weights)
+                if self._aic_m is None:
+                    m = self.n if np.any(self.n > 1) else self.weights
+                    self._aic_m = np.ascontiguousarray(m, dtype=float)
+                return _gk.binomial_aic(self.y, self._aic_m, mu, self.weights)
             if fam.family == "poisson":
                 return _gk.poisson_aic(self.y, mu, self.weights)
         with warnings.catch_warnings():
@@ -302,6 +304,20 @@ class _Glmm:
             self._fam_code = 1
         self._gh: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lp0_cache: tuple | None = None  # (lp0, μ, drsum, working pair) at lp0
+        # all terms scalar: Z as a sparse N x q matrix and each u's θ index, for Z Λ u
+        self._zs: sp.csr_matrix | None = None
+        if all(t.k == 1 for t in self.terms):
+            zc, zv, th = [], [], []
+            off = 0
+            for i, t in enumerate(self.terms):
+                zc.append(off + np.asarray(t.codes, dtype=np.int64))
+                zv.append(np.asarray(t.rows[:, 0], dtype=float))
+                th.append(np.full(t.nlevels, i, dtype=np.int64))
+                off += t.q
+            rr = np.tile(np.arange(self.N), len(self.terms))
+            self._zs = sp.csr_matrix((np.concatenate(zv), (rr, np.concatenate(zc))),
+                                     shape=(self.N, off))
+            self._theta_of_u = np.concatenate(th)
         self._jx: sp.csr_matrix | None = None  # one scalar term: level x row, entries x
         if len(self.terms) == 1 and self.terms[0].k == 1 and self.p > 0:
             t0 = self.terms[0]
@@ -448,8 +464,10 @@ class _Glmm:
     def _eta(self, theta: np.ndarray, u: np.ndarray, beta: np.ndarray,
              fixed: np.ndarray | None = None) -> np.ndarray:
         """η = offset + Xβ + ZΛu (``fixed``: offset + Xβ when already known)."""
-        f = _term_factors(self.terms, theta)
         base = self.resp.offset + self.X @ beta if fixed is None else fixed
+        if self._zs is not None:  # scalar terms: Z (Λu) as one sparse product
+            return base + self._zs @ (theta[self._theta_of_u] * u)
+        f = _term_factors(self.terms, theta)
         if _gk is None:
             return base + _zb(self.terms, _b_from_u(self.terms, f, u))
         out = base.copy()
