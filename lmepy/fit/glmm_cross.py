@@ -163,7 +163,11 @@ class Reweighter:
         r, q2 = cp.r, cp.q2
         F = bc.F
         if r > 1:
-            v = dtrsv(F[: r - 1, : r - 1], F[r - 1, : r - 1], lower=1, trans=1)
+            # L' v = l_y with L the leading r-1 block: the whole (contiguous) factor with a
+            # zero last right-hand side gives the same v and a zero last entry, no copy of F
+            rhs = F[r - 1, :].copy()
+            rhs[r - 1] = 0.0
+            v = dtrsv(F, rhs, lower=1, trans=1, overwrite_x=1)[: r - 1]
         else:
             v = np.zeros(0)
         zz = bc.Tflat[bc.toff] * np.append(v, -1.0)  # Λr [v; -1]
