@@ -67,12 +67,53 @@ class LmeDesign:
         return self.X.shape[1]
 
 
-def _pd_struct(spec: PdSpec, data: pd.DataFrame) -> tuple[PdStruct, np.ndarray]:
+@dataclass(frozen=True)
+class _FixedCols:
+    """The fixed-effects model matrix, to reuse its numeric columns as random-effects rows."""
+
+    X: np.ndarray
+    names: list[str]
+    assign: list[int]
+    labels: tuple[str, ...]
+    intercept: bool
+
+
+def _rows_from_fixed(terms: Any, fx: _FixedCols | None) -> tuple[list[str], np.ndarray] | None:
+    """The random-effects model rows taken from the fixed-effects matrix when every term of
+    the pdMat formula is a fixed term that made exactly one column named as the term (so a
+    numeric covariate or expression, evaluated on the same rows: R's model.matrix gives the
+    same column), and the intercept is in both. Saves evaluating the expressions again;
+    anything else (factors, offsets, terms not in the fixed part) goes to model_matrix."""
+    if fx is None or terms is None or terms.offsets:
+        return None
+    names: list[str] = []
+    cols: list[int] = []
+    if terms.intercept:
+        if not fx.intercept or not fx.names or fx.names[0] != "(Intercept)":
+            return None
+        names.append("(Intercept)")
+        cols.append(0)
+    for lab in terms.term_labels:
+        if lab not in fx.labels:
+            return None
+        ti = fx.labels.index(lab) + 1
+        idx = [j for j, a in enumerate(fx.assign) if a == ti]
+        if len(idx) != 1 or fx.names[idx[0]] != lab:
+            return None
+        names.append(lab)
+        cols.append(idx[0])
+    if not names:
+        return None
+    return names, np.ascontiguousarray(fx.X[:, cols])
+
+
+def _pd_struct(spec: PdSpec, data: pd.DataFrame, fx: _FixedCols | None = None
+               ) -> tuple[PdStruct, np.ndarray]:
     if spec.kind == "pdBlocked":
         blocks = []
         mats = []
         for b in spec.blocks:
-            pb, m = _pd_struct(b, data)
+            pb, m = _pd_struct(b, data, fx)
             blocks.append(pb)
             mats.append(m)
         cn = [c for b in blocks for c in b.cnms]
@@ -80,10 +121,21 @@ def _pd_struct(spec: PdSpec, data: pd.DataFrame) -> tuple[PdStruct, np.ndarray]:
             raise FormulaError("pdBlocked blocks must not share columns: " + ", ".join(cn))
         return PdStruct("pdBlocked", cn, "", blocks), np.hstack(mats)
     ftext = str(spec.formula)
-    mm = model_matrix(spec.terms, data)  # type: ignore[arg-type]
+    terms = spec.terms
+    got = _rows_from_fixed(terms, fx)
+    if got is not None:
+        return PdStruct(spec.kind, got[0], ftext), got[1]
+    mm = model_matrix(terms, data)  # type: ignore[arg-type]
     if len(mm) != len(data):
         raise DataError("missing values in object (random-effects covariates)")
     return PdStruct(spec.kind, list(mm.columns), ftext), np.asarray(mm, dtype=float)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_structure(text: str) -> object:
+    """Structure texts ("corAR1()") parse to immutable specs: once per process (a copy is
+    handed out, so binding or editing it never reaches the cached one)."""
+    return from_spec(text)
 
 
 def resolve_structure(spec: object, want: str) -> object:
@@ -92,7 +144,11 @@ def resolve_structure(spec: object, want: str) -> object:
     if want == "var" and isinstance(spec, str) and spec.strip().startswith("~"):
         from lmepy.covariance import varFixed
         return varFixed(spec)
-    out = from_spec(spec)
+    if isinstance(spec, str):
+        import copy
+        out = copy.copy(_parsed_structure(spec))
+    else:
+        out = from_spec(spec)
     if want == "cor" and not isinstance(out, CorStruct):
         raise FormulaError(f"correlation must be a correlation structure (corAR1(), ...), "
                            f"not {spec}")
@@ -159,6 +215,8 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise DataError("Singularity in backsolve: the fixed-effects model matrix is rank "
                         "deficient")
+    fx = _FixedCols(X, list(Xdf.columns), assign, tuple(mt.term_labels), bool(mt.intercept)) \
+        if len(assign) == X.shape[1] else None
     levels: list[Level] = []
     gvars: list[str] = []
     for lv in levels_spec:
@@ -169,7 +227,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
                 raise DataError(f"object '{g}' not found (grouping variable)"
                                 + close_matches(g, map(str, df.columns)))
         codes, labels = group_codes(df, tuple(gvars))
-        pd_, rows = _pd_struct(lv.pd, df)
+        pd_, rows = _pd_struct(lv.pd, df, fx)
         levels.append(Level(lv.group, tuple(gvars), codes, labels, pd_, rows))
     inner = levels[-1]
     cor = resolve_structure(correlation, "cor")

@@ -125,21 +125,35 @@ class LmeProblem:
             return None
         k = pd_.k
         y = self.d.y - self.d.X @ np.linalg.lstsq(self.d.X, self.d.y, rcond=None)[0]
-        coefs, rss, dfr = [], 0.0, 0
-        order = np.argsort(lv.codes, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(lv.codes[order]) != 0, True])
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            rows = order[a:b]
-            if len(rows) <= k:
-                continue
-            Z, yy = lv.rows[rows], y[rows]
-            c, res, rank, _ = np.linalg.lstsq(Z, yy, rcond=None)
-            if rank < k:
-                continue
-            coefs.append(c)
-            rss += float(np.sum((yy - Z @ c) ** 2))
-            dfr += len(rows) - k
-        if len(coefs) < 2 * k or dfr == 0 or rss <= 0:
+        # every group's least squares at once: rows padded with zeros to the largest group
+        # (zero rows change neither the solution, nor the singular values, nor the residuals)
+        counts = np.bincount(lv.codes, minlength=lv.nlevels)
+        use = counts > k
+        if int(use.sum()) < 2 * k:
+            return None
+        sel = use[lv.codes]
+        codes = np.cumsum(use)[lv.codes[sel]] - 1
+        cnt = counts[use]
+        G, nmax = len(cnt), int(cnt.max())
+        order = np.argsort(codes, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        flat = np.repeat(np.arange(G), cnt) * nmax + (np.arange(len(order))
+                                                         - np.repeat(starts, cnt))
+        P = np.zeros((G * nmax, k + 1))
+        P[flat, :k] = lv.rows[sel][order]
+        P[flat, k] = y[sel][order]
+        P = P.reshape(G, nmax, k + 1)
+        Z, yy = P[:, :, :k], P[:, :, k]
+        U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+        full = np.all(S > S[:, :1] * (max(nmax, k) * np.finfo(float).eps), axis=1)
+        if int(full.sum()) < 2 * k:
+            return None
+        U, S, Vt, Z, yy = U[full], S[full], Vt[full], Z[full], yy[full]
+        coefs = np.einsum("gji,gj->gi", Vt, np.einsum("gji,gj->gi", U, yy) / S)
+        res = yy - np.einsum("gij,gj->gi", Z, coefs)
+        rss = float(np.sum(res * res))
+        dfr = int(np.sum(cnt[full] - k))
+        if dfr == 0 or rss <= 0:
             return None
         P = np.cov(np.array(coefs).T).reshape(k, k) / (rss / dfr)
         P = (P + P.T) / 2 + 1e-6 * np.eye(k) * max(float(np.max(np.diag(P))), 1e-8)
