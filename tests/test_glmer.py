@@ -521,7 +521,10 @@ def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPat
     v_fast = [fast.devfun0(pars[:ntheta])]
     fast.lp0 = fast.pirls(pars[:ntheta], None).eta
     v_fast.append(fast.devfun(pars, max(nagq, 1)))
+    import lmepy.fit.glmm_cross as cross_mod
+
     monkeypatch.setattr(glmm_mod, "_gk", None)
+    monkeypatch.setattr(cross_mod, "_gk", None)
     slow = glmm_mod._Glmm(m, glmm_mod._prepare_response(m, family, None, None))
     v_slow = [slow.devfun0(pars[:ntheta])]
     slow.lp0 = slow.pirls(pars[:ntheta], None).eta

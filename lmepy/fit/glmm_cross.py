@@ -162,6 +162,9 @@ class Reweighter:
         cp = bc.cp
         r, q2 = cp.r, cp.q2
         F = bc.F
+        if _gk is not None:
+            u1, v = _gk.scalar_solve(F, cp.V, cp.idx, self.lev, bc.Tflat, bc.toff, bc.L, cp.m1)
+            return np.concatenate([u1, v[:q2]]), v[q2:]
         if r > 1:
             # L' v = l_y with L the leading r-1 block: the whole (contiguous) factor with a
             # zero last right-hand side gives the same v and a zero last entry, no copy of F

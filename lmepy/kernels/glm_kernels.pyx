@@ -10,6 +10,7 @@ import numpy as np
 
 from libc.math cimport exp, log, fabs, isfinite, sqrt, INFINITY
 from libc.float cimport DBL_EPSILON
+from scipy.linalg.cython_blas cimport dtrsv
 
 cdef double THRESH = 30.0
 cdef double MTHRESH = -30.0
@@ -548,3 +549,38 @@ def fill_symmetric(const double[::1] low, double[::1, :] A):
                 v = low[i + j * r]
                 A[i, j] = v
                 A[j, i] = v
+
+
+def scalar_solve(const double[::1, :] F, const double[:, ::1] V, const long long[::1] idx,
+                 const long long[::1] lev, const double[::1] Tflat,
+                 const long long[::1] toff, const double[:, :, ::1] L, Py_ssize_t m1):
+    """(u1, v) from a blocked factor whose terms are all scalar (``Reweighter.solve``):
+    v solves L_r' v = l_y (L_r the leading r-1 block of the dense factor F, l_y its last
+    row) and u1_j = -λ1 Σ_e V_e (Λr [v; -1])_idx(e) / L_jj²; u = [u1, v[:q2]] and
+    β = v[q2:]."""
+    cdef Py_ssize_t r = F.shape[0], i, e, nv = V.shape[0]
+    cdef int n = <int>r, lda = <int>r, inc = 1
+    cdef char uplo = b'L'
+    cdef char trans = b'T'
+    cdef char diag = b'N'
+    x_arr = np.empty(r)
+    u_arr = np.zeros(m1)
+    v_arr = np.empty(r - 1)
+    cdef double[::1] x = x_arr, u = u_arr, v = v_arr
+    cdef double lam1 = Tflat[0], l
+    with nogil:
+        for i in range(r - 1):
+            x[i] = F[r - 1, i]
+        x[r - 1] = 0.0  # a zero last right-hand side: the whole factor gives v and a 0
+        if r > 1:
+            dtrsv(&uplo, &trans, &diag, &n, <double*>&F[0, 0], &lda, &x[0], &inc)
+        for i in range(r - 1):
+            v[i] = x[i]
+            x[i] = x[i] * Tflat[toff[i]]
+        x[r - 1] = -Tflat[toff[r - 1]]
+        for e in range(nv):
+            u[lev[e]] += V[e, 0] * x[idx[e]]
+        for i in range(m1):
+            l = L[i, 0, 0]
+            u[i] = -lam1 * u[i] / (l * l)
+    return u_arr, v_arr
