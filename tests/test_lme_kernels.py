@@ -73,7 +73,7 @@ def test_shape_errors() -> None:
         K.single_update(C, np.eye(3))
     with pytest.raises(ValueError, match="inconsistent"):
         K.markov_update(C, np.zeros((1, 2, 3, 3)), np.zeros((1, 2, 3, 3)),
-                        np.zeros((2, 2, 3, 3)), np.zeros(1), np.zeros(1), np.eye(1))
+                        np.zeros((2, 2, 3, 3)), np.ones(1), np.ones(1), 0.5, np.eye(1))
 
 
 @pytest.mark.parametrize("steps", [1, 3])
@@ -85,16 +85,22 @@ def test_markov_update_matches_reference(steps: int) -> None:
     S2 = np.stack([_cross(rng, G, 4, m) for _ in range(steps)])
     Q = rng.normal(size=(steps, G, m, m))
     QQ = np.ascontiguousarray(Q + Q.transpose(0, 1, 3, 2))
-    r = np.power(0.4, np.arange(1, steps + 1, dtype=float))
+    st = np.arange(1, steps + 1, dtype=float)
+    counts = np.arange(3.0, 3.0 + steps)
+    phi = 0.4
+    r = np.power(phi, st)
     w = 1.0 / (1.0 - r * r)
     T = np.array([[0.7, 0.0], [0.2, 0.5]])
     C = markov_cross_ref(P0, S1, S2, QQ, r, w)
     if not np.all(np.linalg.eigvalsh(C) > 0):  # random lagged sums need not be a Gram matrix
         C = C + 50.0 * np.eye(m)
         P0 = np.ascontiguousarray(P0 + 50.0 * np.eye(m))
-    got = K.markov_update(P0, S1, S2, QQ, r, w, T)
-    np.testing.assert_allclose(got, markov_update_ref(P0, S1, S2, QQ, r, w, T), rtol=1e-10)
-    np.testing.assert_allclose(got, K.single_update(np.ascontiguousarray(C), T), rtol=1e-10)
+    got = K.markov_update(P0, S1, S2, QQ, st, counts, phi, T)
+    np.testing.assert_allclose(got, markov_update_ref(P0, S1, S2, QQ, st, counts, phi, T),
+                               rtol=1e-10)
+    np.testing.assert_allclose(got[:3], K.single_update(np.ascontiguousarray(C), T),
+                               rtol=1e-10)
+    assert got[3] == pytest.approx(float(np.sum(counts * np.log(1.0 - r * r))), rel=1e-12)
 
 
 def _ovary_design():  # type: ignore[no-untyped-def]

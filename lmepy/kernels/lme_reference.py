@@ -46,7 +46,12 @@ def markov_cross_ref(P0: np.ndarray, S1: np.ndarray, S2: np.ndarray, QQ: np.ndar
 
 
 def markov_update_ref(P0: np.ndarray, S1: np.ndarray, S2: np.ndarray, QQ: np.ndarray,
-                      r: np.ndarray, w: np.ndarray, T: np.ndarray
-                      ) -> tuple[float, float, float]:
-    """single_update_ref on the cross-products formed from the lagged sums."""
-    return single_update_ref(markov_cross_ref(P0, S1, S2, QQ, r, w), T)
+                      steps: np.ndarray, counts: np.ndarray, phi: float, T: np.ndarray
+                      ) -> tuple[float, float, float, float]:
+    """single_update_ref on the cross-products formed from the lagged sums with
+    r = phi^steps, w = 1/(1 - r²), plus the log det of the correlation matrices."""
+    r = np.power(phi, np.asarray(steps, dtype=float))
+    rr = r * r
+    w = 1.0 / (1.0 - rr)
+    ldC = float(np.dot(counts, np.log1p(-rr)))
+    return single_update_ref(markov_cross_ref(P0, S1, S2, QQ, r, w), T) + (ldC,)

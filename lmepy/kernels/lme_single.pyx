@@ -18,7 +18,7 @@ The numpy reference is lmepy/kernels/lme_reference.py; tests/test_lme_kernels.py
 A factor that is not positive definite gives (nan, nan, nan), as the reference.
 """
 
-from libc.math cimport log, sqrt, NAN
+from libc.math cimport log, log1p, pow, sqrt, NAN
 from libc.stdlib cimport malloc, free
 
 
@@ -137,12 +137,15 @@ def single_update(const double[:, :, ::1] C, const double[:, ::1] T) -> tuple:
 
 def markov_update(const double[:, :, ::1] P0, const double[:, :, :, ::1] S1,
                   const double[:, :, :, ::1] S2, const double[:, :, :, ::1] QQ,
-                  const double[::1] r, const double[::1] w, const double[:, ::1] T) -> tuple:
-    """As single_update with C_g = P0_g + sum_l w_l (S1_lg - r_l QQ_lg + r_l^2 S2_lg):
-    P0 (G, m, m), S1/S2/QQ (steps, G, m, m), r and w (steps,)."""
-    cdef Py_ssize_t G = P0.shape[0], m = P0.shape[1], k = T.shape[0], L = r.shape[0]
+                  const double[::1] steps, const double[::1] counts, double phi,
+                  const double[:, ::1] T) -> tuple:
+    """As single_update with C_g = P0_g + sum_l w_l (S1_lg - r_l QQ_lg + r_l^2 S2_lg),
+    r_l = phi^steps_l, w_l = 1 / (1 - r_l^2): P0 (G, m, m), S1/S2/QQ (steps, G, m, m).
+    Returns (log|L|^2, log|R_X|^2, pwrss, log det of the correlation matrices), the last
+    sum_l counts_l log(1 - r_l^2)."""
+    cdef Py_ssize_t G = P0.shape[0], m = P0.shape[1], k = T.shape[0], L = steps.shape[0]
     cdef Py_ssize_t q, g, l, i, j, mm = m * m
-    if (P0.shape[2] != m or T.shape[1] != k or k >= m or w.shape[0] != L
+    if (P0.shape[2] != m or T.shape[1] != k or k >= m or counts.shape[0] != L
             or S1.shape[0] != L or S2.shape[0] != L or QQ.shape[0] != L):
         raise ValueError("inconsistent shapes")
     if L and (S1.shape[1] != G or S1.shape[2] != m or S1.shape[3] != m
@@ -173,10 +176,14 @@ def markov_update(const double[:, :, ::1] P0, const double[:, :, :, ::1] S1,
             Tc[i * k + j] = T[i, j]
     for i in range(q * q):
         D[i] = 0.0
+    cdef double rl, wl, ldC = 0.0
     for l in range(L):
-        c1[l] = w[l]
-        c2[l] = -w[l] * r[l]
-        c3[l] = w[l] * r[l] * r[l]
+        rl = pow(phi, steps[l])
+        wl = 1.0 / (1.0 - rl * rl)
+        c1[l] = wl
+        c2[l] = -wl * rl
+        c3[l] = wl * rl * rl
+        ldC += counts[l] * log1p(-rl * rl)
     try:
         with nogil:
             for g in range(G):
@@ -193,7 +200,7 @@ def markov_update(const double[:, :, ::1] P0, const double[:, :, :, ::1] S1,
                     bad = 1
                     break
         if bad:
-            return (NAN, NAN, NAN)
-        return _finish(D, q, ld)
+            return (NAN, NAN, NAN, ldC)
+        return _finish(D, q, ld) + (ldC,)
     finally:
         free(buf)

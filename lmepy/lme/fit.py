@@ -324,12 +324,11 @@ class LmeProblem:
             if self.n_cor:
                 cor.set_unconstrained(x[a:b])
                 self._key = None  # the numpy path's cached cross-products are stale now
-            r = np.power(cor.phi, mk.steps)  # type: ignore[attr-defined]
-            rr = r * r
-            w = 1.0 / (1.0 - rr)
-            self.ldC = float(np.dot(mk.counts, np.log1p(-rr)))
+            ld, ldx, pw, self.ldC = _KERNEL.markov_update(
+                mk.P0, mk.S1, mk.S2, mk.QQ, mk.steps, mk.counts,
+                cor.phi, T)  # type: ignore[attr-defined]
             self.slw = float(np.sum(np.log(d.var.weights()))) if d.var is not None else 0.0
-            return _KERNEL.markov_update(mk.P0, mk.S1, mk.S2, mk.QQ, r, w, T)
+            return ld, ldx, pw
         self.set_structs(x[a:b], x[b:])
         return _KERNEL.single_update(self.single.C, T)
 
