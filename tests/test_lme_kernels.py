@@ -20,6 +20,7 @@ import pytest
 import lmepy.datasets as D
 from lmepy.kernels.lme_reference import (
     markov_cross_ref,
+    markov_sums_ref,
     markov_update_ref,
     single_update_ref,
 )
@@ -160,3 +161,37 @@ def test_fit_without_kernel_same_answer() -> None:
     assert b.logLik == pytest.approx(a.logLik, rel=1e-10)
     np.testing.assert_allclose(a.beta, list(REF["ovary_pddiag_ar1"]["fixef"].values()),
                                rtol=1e-5)
+
+
+def test_markov_sums_matches_reference() -> None:
+    rng = np.random.default_rng(11)
+    Ms = rng.normal(size=(12, 4))
+    gs = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 4, 4], dtype=np.int64)  # group 3 empty
+    cls = np.array([-1, 0, 1, -1, 1, -1, 0, 1, 0, 0, -1, 0], dtype=np.int64)
+    got = K.markov_sums(Ms, gs, cls, 5, 2)
+    exp = markov_sums_ref(Ms, gs, cls, 5, 2)
+    for a, b in zip(got, exp, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+    with pytest.raises(ValueError, match="out of range"):
+        K.markov_sums(Ms, gs, cls, 4, 2)
+
+
+def test_markov_sums_class_kernel_and_numpy_agree() -> None:
+    """MarkovSums (BodyWeight, CAR(1) over unequal time steps) the same with and without
+    the kernel."""
+    single = importlib.import_module("lmepy.lme.single")
+    d = build_design("weight ~ Time * Diet", D.load("BodyWeight"), "~ Time | Rat",
+                     "corCAR1(form = ~ Time)")
+    a = LmeProblem(d).markov
+    saved = single._KERNEL
+    try:
+        single._KERNEL = None
+        b = LmeProblem(d).markov
+    finally:
+        single._KERNEL = saved
+    assert a is not None and b is not None and len(a.steps) > 1
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    for name in ("P0", "S1", "S2", "QQ"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12,
+                                   atol=1e-9)

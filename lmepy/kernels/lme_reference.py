@@ -55,3 +55,23 @@ def markov_update_ref(P0: np.ndarray, S1: np.ndarray, S2: np.ndarray, QQ: np.nda
     w = 1.0 / (1.0 - rr)
     ldC = float(np.dot(counts, np.log1p(-rr)))
     return single_update_ref(markov_cross_ref(P0, S1, S2, QQ, r, w), T) + (ldC,)
+
+
+def markov_sums_ref(Ms: np.ndarray, gs: np.ndarray, cls: np.ndarray, G: int, L: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lagged sums (P0, S1, S2, Q) row by row: rows sorted by group, cls the step class of
+    the link into each row (-1 at a group's first row)."""
+    Ms = np.asarray(Ms, dtype=float)
+    m = Ms.shape[1]
+    P0 = np.zeros((G, m, m))
+    S1, S2, Q = (np.zeros((L, G, m, m)) for _ in range(3))
+    for i, (g, c) in enumerate(zip(gs, cls, strict=True)):
+        x = Ms[i]
+        if c < 0:
+            P0[g] += np.outer(x, x)
+        else:
+            xp = Ms[i - 1]
+            S1[c, g] += np.outer(x, x)
+            S2[c, g] += np.outer(xp, xp)
+            Q[c, g] += np.outer(x, xp)
+    return P0, S1, S2, Q

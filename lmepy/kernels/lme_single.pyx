@@ -204,3 +204,48 @@ def markov_update(const double[:, :, ::1] P0, const double[:, :, :, ::1] S1,
         return _finish(D, q, ld) + (ldC,)
     finally:
         free(buf)
+
+
+def markov_sums(const double[:, ::1] Ms, const long long[::1] gs, const long long[::1] cls,
+                Py_ssize_t G, Py_ssize_t L) -> tuple:
+    """The lagged sums of lmepy.lme.single.MarkovSums in one pass over rows sorted by group
+    (time order within a group): P0 (G, m, m) the first row's outer product per group, and
+    per step class l and group g S1 = sum x_i x_i', S2 = sum x_{i-1} x_{i-1}',
+    Q = sum x_i x_{i-1}' over links i whose step class is cls[i] (-1 at a group's first
+    row). Returns (P0, S1, S2, Q)."""
+    import numpy as np
+    cdef Py_ssize_t N = Ms.shape[0], m = Ms.shape[1], i, a, b, g, c
+    if gs.shape[0] != N or cls.shape[0] != N:
+        raise ValueError("inconsistent shapes")
+    P0a = np.zeros((G, m, m))
+    S1a = np.zeros((L, G, m, m))
+    S2a = np.zeros((L, G, m, m))
+    Qa = np.zeros((L, G, m, m))
+    cdef double[:, :, ::1] P0 = P0a
+    cdef double[:, :, :, ::1] S1 = S1a
+    cdef double[:, :, :, ::1] S2 = S2a
+    cdef double[:, :, :, ::1] Q = Qa
+    cdef double xa, pa
+    for i in range(N):
+        g = gs[i]
+        c = cls[i]
+        if g < 0 or g >= G or c >= L or (c >= 0 and i == 0):
+            raise ValueError("group or step class out of range")
+    with nogil:
+        for i in range(N):
+            g = gs[i]
+            c = cls[i]
+            if c < 0:
+                for a in range(m):
+                    xa = Ms[i, a]
+                    for b in range(m):
+                        P0[g, a, b] += xa * Ms[i, b]
+            else:
+                for a in range(m):
+                    xa = Ms[i, a]
+                    pa = Ms[i - 1, a]
+                    for b in range(m):
+                        S1[c, g, a, b] += xa * Ms[i, b]
+                        S2[c, g, a, b] += pa * Ms[i - 1, b]
+                        Q[c, g, a, b] += xa * Ms[i - 1, b]
+    return P0a, S1a, S2a, Qa

@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # compiled lagged sums (numpy below when not built)
+    from lmepy.kernels import lme_single as _KERNEL
+except ImportError:  # pragma: no cover
+    _KERNEL = None
+
 
 class SingleLevel:
     """Cross-products per group of the whitened rows [Z X y] and the factor for one T."""
@@ -163,6 +168,15 @@ class MarkovSums:
         cls, inv = np.unique(st[link], return_inverse=True)
         self.steps = cls
         self.counts = np.bincount(inv, minlength=len(cls)).astype(float)
+        if _KERNEL is not None:  # one pass over the rows (no (links, m, m) temporaries)
+            cl = np.full(len(gs), -1, dtype=np.int64)
+            cl[link] = inv
+            P0, S1, S2, Q = _KERNEL.markov_sums(np.ascontiguousarray(Ms, dtype=float),
+                                                np.ascontiguousarray(gs, dtype=np.int64),
+                                                cl, G, len(cls))
+            self.S1, self.S2, self.Q, self.P0 = S1, S2, Q, P0
+            self.QQ = Q + np.transpose(Q, (0, 1, 3, 2))
+            return
         # sums over links by (step class, group): sort by that key, add contiguous runs
         key = inv * G + gs[link]
         o = np.argsort(key, kind="stable")
