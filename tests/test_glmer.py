@@ -481,8 +481,9 @@ def test_scatter_refill_and_scalar_solve_match_general_paths() -> None:
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "contraception", "grouseticks"])
 def test_single_term_kernels_match_general_pirls(name: str) -> None:
-    """The one-call PIRLS kernel and the scalar Schur solve give the general loop's modes,
-    deviance pieces and log-determinants, at lme4's optimum."""
+    """The one-call PIRLS kernels (one scalar term; nested scalar terms) and the scalar
+    Schur solve give the general loop's modes, deviance pieces and log-determinants, at
+    lme4's optimum."""
     from lmepy.fit.glmm import _Glmm, _prepare_response
 
     m, family, _ = _model(name)
@@ -490,7 +491,9 @@ def test_single_term_kernels_match_general_pirls(name: str) -> None:
     theta, beta = _vec(f["theta"]), _vec(f["beta"])
     fast = _Glmm(m, _prepare_response(m, family, None, None))
     slow = _Glmm(m, _prepare_response(m, family, None, None))
-    slow._fam_code, slow._jx = -1, None
+    slow._fam_code, slow._jx, slow._nest = -1, None, None
+    if name == "grouseticks":  # INDEX in BROOD in LOCATION: the tree kernel
+        assert fast._nest is not None
     for g in (fast, slow):
         g.lp0 = g.pirls(theta, None, eta0=g.lp0).eta
     for beta_arg in (None, beta):
@@ -530,3 +533,29 @@ def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPat
     slow.lp0 = slow.pirls(pars[:ntheta], None).eta
     v_slow.append(slow.devfun(pars, max(nagq, 1)))
     np.testing.assert_allclose(v_fast, v_slow, rtol=1e-10)
+
+
+def test_nested_tree_kernel_matches_blocked_factor_away_from_the_optimum() -> None:
+    """grouseticks' nested terms through the tree kernel and through the blocked factor, at
+    θ with a zero, small and large components (lme4's deviance-function points too)."""
+    from lmepy.fit.glmm import _Glmm, _prepare_response
+
+    m, family, _ = _model("grouseticks")
+    f = FITS["grouseticks"]
+    fast = _Glmm(m, _prepare_response(m, family, None, None))
+    slow = _Glmm(m, _prepare_response(m, family, None, None))
+    slow._nest = None
+    assert fast._nest is not None
+    theta = _vec(f["theta"])
+    for g in (fast, slow):
+        g.lp0 = g.pirls(theta, None, eta0=g.lp0).eta
+    beta = _vec(f["beta"])
+    for th in ([0.0, 0.7, 0.5], [2.0, 0.1, 1.5], [0.05, 0.05, 0.05], list(theta * 1.3)):
+        a, b = fast.pirls(np.asarray(th), beta), slow.pirls(np.asarray(th), beta)
+        np.testing.assert_allclose(a.u, b.u, rtol=1e-9, atol=1e-11)
+        assert a.ldL2 == pytest.approx(b.ldL2, rel=1e-10, abs=1e-11)
+        assert a.drsum == pytest.approx(b.drsum, rel=1e-11)
+    got = [fast.devfun(_vec(p)) for p in f["devfun"]["points"]]
+    ref = [slow.devfun(_vec(p)) for p in f["devfun"]["points"]]
+    np.testing.assert_allclose(got, ref, rtol=1e-11)
+    np.testing.assert_allclose(got, f["devfun"]["values"], rtol=1e-6)

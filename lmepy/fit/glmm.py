@@ -304,6 +304,7 @@ class _Glmm:
             self._fam_code = 1
         self._gh: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lp0_cache: tuple | None = None  # (lp0, μ, drsum, working pair) at lp0
+        self._nest = self._nested_plan()  # nested scalar terms: the tree PIRLS kernel
         # all terms scalar: Z as a sparse N x q matrix and each u's θ index, for Z Λ u
         self._zs: sp.csr_matrix | None = None
         if all(t.k == 1 for t in self.terms):
@@ -498,6 +499,8 @@ class _Glmm:
         eta = self.lp0 if eta0 is None else eta0
         if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
             return self._pirls_single(theta, beta, eta)
+        if beta is not None and self._nest is not None and not warm and not final_factor:
+            return self._pirls_nested(theta, beta, eta)
         # the working pair at the current η, when the fused kernel gives it; every evaluation
         # of a stage restarts from the same lp0, so its pass is kept
         if eta is self.lp0:
@@ -557,6 +560,49 @@ class _Glmm:
         return _PirlsState(u=u, beta=np.asarray(b, dtype=float), eta=eta, mu=mu, drsum=dr,
                            ussq=float(u @ u), ldL2=float(ldL2), ldRX2=float(ldRX2),
                            iterations=it, chol=bc, working_weights=ww)
+
+    def _nested_plan(self) -> tuple | None:
+        """For scalar terms nested in one another in lme4's order (each level of a term lies
+        in one level of every later term: INDEX in BROOD in LOCATION), the arrays of
+        glm_kernels.pirls_nested; None when the terms are not so nested."""
+        terms = self.terms
+        T = len(terms)
+        if T < 2 or _gk is None or self.resp.fam_code < 0 or any(t.k != 1 for t in terms):
+            return None
+        offs = np.concatenate([[0], np.cumsum([t.q for t in terms])]).astype(np.int64)
+        codes = [np.asarray(t.codes, dtype=np.int64) for t in terms]
+        anc = np.full((int(offs[-1]), T - 1), -1, dtype=np.int64)
+        for t in range(T - 1):
+            for s_ in range(t + 1, T):
+                lv = np.full(terms[t].nlevels, -1, dtype=np.int64)
+                lv[codes[t]] = codes[s_]
+                if not np.array_equal(lv[codes[t]], codes[s_]):
+                    return None
+                anc[offs[t]: offs[t + 1], s_ - t - 1] = np.where(lv >= 0, offs[s_] + lv, -1)
+        nodes = np.ascontiguousarray(np.stack([offs[t] + codes[t] for t in range(T)]))
+        xs = np.ascontiguousarray(np.stack([np.asarray(t.rows[:, 0], dtype=float)
+                                            for t in terms]))
+        node_term = np.repeat(np.arange(T, dtype=np.int64), [t.q for t in terms])
+        return nodes, xs, anc, node_term
+
+    def _pirls_nested(self, theta: np.ndarray, beta: np.ndarray,
+                      eta0: np.ndarray) -> _PirlsState:
+        """``pirls`` for u alone with nested scalar terms: one kernel call (no dense block)."""
+        resp = self.resp
+        nodes, xs, anc, node_term = self._nest
+        xb = self.X @ beta
+        fixed = resp.offset + xb
+        status, u, eta, mu, dr, ld, it, w = _gk.pirls_nested(
+            resp.fam_code, np.ascontiguousarray(theta, dtype=float), fixed, xb, resp.offset,
+            np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
+            node_term, self.q, float(self.tol), int(self.maxit))
+        if status == 1:
+            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
+        if status == 2:
+            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
+                           drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
+                           iterations=int(it), chol=None, working_weights=w)
 
     def _pirls_single(self, theta: np.ndarray, beta: np.ndarray,
                       eta0: np.ndarray) -> _PirlsState:

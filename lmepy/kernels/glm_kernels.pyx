@@ -584,3 +584,146 @@ def scalar_solve(const double[::1, :] F, const double[:, ::1] V, const long long
             l = L[i, 0, 0]
             u[i] = -lam1 * u[i] / (l * l)
     return u_arr, v_arr
+
+
+def pirls_nested(int fam, const double[::1] lam, const double[::1] fixed,
+                 const double[::1] xb, const double[::1] offset, const double[::1] eta0,
+                 const double[::1] y, const double[::1] wt, const long long[:, ::1] nodes,
+                 const double[:, ::1] x, const long long[:, ::1] anc,
+                 const long long[::1] node_term, Py_ssize_t q, double tol, int maxit):
+    """PIRLS for u alone when the T scalar terms are nested (each level of term t lies in
+    one level of every later term, e.g. INDEX in BROOD in LOCATION): Λ'Z'WZΛ + I is then
+    a tree - a node couples only with its ancestors - and its Cholesky factor has no fill
+    beyond them. ``nodes[t, i]``: row i's node (Zt row) in term t; ``x[t, i]`` its model
+    row value; ``anc[node, k]``: the node's ancestor in term node_term + 1 + k (-1: none).
+    The loop, step-halving and convergence test are ``pirls_single``'s. Returns (status,
+    u, eta, mu, drsum, ldL2, iterations, w)."""
+    cdef Py_ssize_t n = y.shape[0], T = nodes.shape[0], K = anc.shape[1]
+    cdef Py_ssize_t i, j, t, s, k, k2, a, nd, it, h
+    u_arr = np.zeros(q)
+    uold_arr = np.zeros(q)
+    d_arr = np.zeros(q)
+    c_arr = np.zeros(q)
+    E_arr = np.zeros((q, max(K, 1)))
+    eta_arr = np.array(eta0, dtype=float)
+    mu_arr = np.empty(n)
+    w_arr = np.empty(n)
+    cdef double[::1] u = u_arr, uold = uold_arr, d = d_arr, c = c_arr
+    cdef double[:, ::1] E = E_arr
+    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
+    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0
+    cdef double e, mi, me, ex, opexp, r, wi, xt, l, uu, zz
+    cdef int status = 2, nit = 0
+    with nogil:
+        for i in range(n):
+            mu[i] = _linkinv(fam, eta[i])
+        for it in range(1, maxit + 1):
+            nit = it
+            for j in range(q):
+                d[j] = 0.0
+                c[j] = 0.0
+                for k in range(K):
+                    E[j, k] = 0.0
+            # Λ'Z'WZΛ (node and ancestors) and Λ'Z'W r from the rows
+            for i in range(n):
+                e = eta[i]
+                mi = mu[i]
+                if fam == 0:
+                    if e > THRESH or e < MTHRESH:
+                        me = DBL_EPSILON
+                    else:
+                        ex = exp(e)
+                        opexp = 1.0 + ex
+                        me = ex / (opexp * opexp)
+                    wi = wt[i] * me * me / (mi * (1.0 - mi))
+                else:
+                    me = exp(e)
+                    if me < DBL_EPSILON:
+                        me = DBL_EPSILON
+                    wi = wt[i] * me * me / mi
+                w[i] = wi
+                r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
+                for t in range(T):
+                    nd = nodes[t, i]
+                    xt = x[t, i] * lam[t]
+                    d[nd] += wi * xt * xt
+                    c[nd] += wi * xt * r
+                    for s in range(t + 1, T):
+                        E[nd, s - t - 1] += wi * xt * x[s, i] * lam[s]
+            # factor in node order (term 1's levels first): no fill beyond the ancestors
+            ld = 0.0
+            for j in range(q):
+                l = sqrt(d[j] + 1.0)
+                d[j] = l
+                ld += 2.0 * log(l)
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    E[j, k] /= l
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a < 0:
+                        continue
+                    d[a] -= E[j, k] * E[j, k]
+                    for k2 in range(k + 1, T - 1 - t):
+                        if anc[j, k2] >= 0:
+                            E[a, k2 - k - 1] -= E[j, k] * E[j, k2]
+            # L L' u = c: forward, then back
+            for j in range(q):
+                c[j] /= d[j]
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a >= 0:
+                        c[a] -= E[j, k] * c[j]
+            uu = 0.0
+            for j in range(q - 1, -1, -1):
+                zz = c[j]
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a >= 0:
+                        zz -= E[j, k] * u[a]
+                u[j] = zz / d[j]
+                uu += u[j] * u[j]
+            dr = _eta_mu_dev_nested(fam, lam, fixed, x, nodes, u, eta, mu, y, wt)
+            pdev = dr + uu
+            if fabs((oldpdev - pdev) / pdev) < tol:
+                status = 0
+                break
+            if not isfinite(pdev) or pdev > oldpdev:
+                for h in range(10):
+                    uu = 0.0
+                    for j in range(q):
+                        u[j] = 0.5 * (uold[j] + u[j])
+                        uu += u[j] * u[j]
+                    dr = _eta_mu_dev_nested(fam, lam, fixed, x, nodes, u, eta, mu, y, wt)
+                    pdev = dr + uu
+                    if isfinite(pdev) and pdev <= oldpdev:
+                        break
+                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
+                    status = 1
+                    break
+                if fabs((oldpdev - pdev) / pdev) < tol:
+                    status = 0
+                    break
+            oldpdev = pdev
+            for j in range(q):
+                uold[j] = u[j]
+    return status, u_arr, eta_arr, mu_arr, dr, ld, nit, w_arr
+
+
+cdef double _eta_mu_dev_nested(int fam, const double[::1] lam, const double[::1] fixed,
+                               const double[:, ::1] x, const long long[:, ::1] nodes,
+                               const double[::1] u, double[::1] eta, double[::1] mu,
+                               const double[::1] y, const double[::1] wt) noexcept nogil:
+    cdef Py_ssize_t i, t, n = eta.shape[0], T = nodes.shape[0]
+    cdef double s = 0.0, mi, e
+    for i in range(n):
+        e = fixed[i]
+        for t in range(T):
+            e += x[t, i] * (lam[t] * u[nodes[t, i]])
+        eta[i] = e
+        mi = _linkinv(fam, e)
+        mu[i] = mi
+        s += _devres(fam, y[i], mi, wt[i])
+    return s
