@@ -120,8 +120,10 @@ def _pd_struct(spec: PdSpec, data: pd.DataFrame, fx: _FixedCols | None = None
         if len(set(cn)) != len(cn):
             raise FormulaError("pdBlocked blocks must not share columns: " + ", ".join(cn))
         return PdStruct("pdBlocked", cn, "", blocks), np.hstack(mats)
-    ftext = str(spec.formula)
-    terms = spec.terms
+    try:
+        terms, ftext = _pd_terms(spec)
+    except TypeError:  # a spec that cannot be hashed: no caching
+        terms, ftext = spec.terms, str(spec.formula)
     got = _rows_from_fixed(terms, fx)
     if got is not None:
         return PdStruct(spec.kind, got[0], ftext), got[1]
@@ -166,6 +168,37 @@ def _model_terms(fixed: str) -> tuple[Any, str | None]:
 @functools.lru_cache(maxsize=256)
 def _deparse(fixed: str) -> str:
     return str(parse_formula(fixed))
+
+
+@functools.lru_cache(maxsize=256)
+def _term_labels(fixed: str) -> tuple[str, ...]:
+    """The fixed formula's term labels (printing the IR is not free: once per text)."""
+    return tuple(str(t) for t in _model_terms(fixed)[0].terms)
+
+
+@functools.lru_cache(maxsize=256)
+def _pd_terms(spec: PdSpec) -> tuple[Any, str]:
+    """A pdMat formula's terms() and text; specs are immutable and come from the parse cache."""
+    return spec.terms, str(spec.formula)
+
+
+def _group_codes(df: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """group_codes (lmepy.covariance) with a shortcut for the common case, one grouping
+    column that is a pandas Categorical without missing values: its codes with unused
+    levels dropped, the levels' order kept, labels str(level) (what group_codes gives,
+    without building new pandas objects)."""
+    if len(groups) == 1 and groups[0] in df.columns:
+        col = df[groups[0]]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = np.asarray(col.cat.codes, dtype=np.int64)
+            cats = col.cat.categories
+            if len(codes) and codes.min() >= 0:
+                used = np.bincount(codes, minlength=len(cats)) > 0
+                if used.all():
+                    return codes, [str(v) for v in cats]
+                newcode = np.cumsum(used) - 1
+                return newcode[codes], [str(v) for v, u in zip(cats, used, strict=True) if u]
+    return group_codes(df, groups)
 
 
 @functools.lru_cache(maxsize=256)
@@ -215,7 +248,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise DataError("Singularity in backsolve: the fixed-effects model matrix is rank "
                         "deficient")
-    fx = _FixedCols(X, list(Xdf.columns), assign, tuple(mt.term_labels), bool(mt.intercept)) \
+    fx = _FixedCols(X, list(Xdf.columns), assign, _term_labels(fixed), bool(mt.intercept)) \
         if len(assign) == X.shape[1] else None
     levels: list[Level] = []
     gvars: list[str] = []
@@ -226,7 +259,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
                 from lmepy.errors import close_matches
                 raise DataError(f"object '{g}' not found (grouping variable)"
                                 + close_matches(g, map(str, df.columns)))
-        codes, labels = group_codes(df, tuple(gvars))
+        codes, labels = _group_codes(df, tuple(gvars))
         pd_, rows = _pd_struct(lv.pd, df, fx)
         levels.append(Level(lv.group, tuple(gvars), codes, labels, pd_, rows))
     inner = levels[-1]
@@ -256,7 +289,7 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
             bcor = cor.bind(df, inner.codes, inner.labels)
     var = resolve_structure(weights, "var")
     bvar = var.bind(df) if var is not None else None  # type: ignore[union-attr]
-    term_labels = [str(t) for t in mt.terms]
+    term_labels = list(_term_labels(fixed))
     return LmeDesign(fixed_text=_deparse(fixed), response=str(mt.response), X=X,
                      xnames=list(Xdf.columns), assign=assign, term_labels=term_labels,
                      intercept=bool(mt.intercept), y=y, levels=levels, cor=bcor,
