@@ -559,3 +559,16 @@ def test_nested_tree_kernel_matches_blocked_factor_away_from_the_optimum() -> No
     ref = [slow.devfun(_vec(p)) for p in f["devfun"]["points"]]
     np.testing.assert_allclose(got, ref, rtol=1e-11)
     np.testing.assert_allclose(got, f["devfun"]["values"], rtol=1e-6)
+    # stage 1 (u and β together): the tree plus X's columns, then R_X
+    for th in ([0.0, 0.7, 0.5], [2.0, 0.1, 1.5], list(m.reTrms.theta0), list(theta)):
+        a = fast.pirls(np.asarray(th), None, eta0=fast.lp0)
+        b = slow.pirls(np.asarray(th), None, eta0=slow.lp0)
+        assert a.chol is None and b.iterations == a.iterations  # the kernel ran
+        np.testing.assert_allclose(a.u, b.u, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(a.beta, b.beta, rtol=1e-8)
+        assert a.ldL2 == pytest.approx(b.ldL2, rel=1e-10)
+        assert a.ldRX2 == pytest.approx(b.ldRX2, rel=1e-10)
+        assert fast.laplace_value(a) == pytest.approx(slow.laplace_value(b), rel=1e-12)
+    got0 = [fast.devfun0(_vec(p)) for p in f["devfun0"]["points"]]
+    ref0 = [slow.devfun0(_vec(p)) for p in f["devfun0"]["points"]]
+    np.testing.assert_allclose(got0, ref0, rtol=1e-11)

@@ -499,8 +499,12 @@ class _Glmm:
         eta = self.lp0 if eta0 is None else eta0
         if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
             return self._pirls_single(theta, beta, eta)
-        if beta is not None and self._nest is not None and not warm and not final_factor:
-            return self._pirls_nested(theta, beta, eta)
+        if self._nest is not None and not warm and not final_factor:
+            if beta is not None:
+                return self._pirls_nested(theta, beta, eta)
+            st = self._pirls_nested_joint(theta, eta)
+            if st is not None:
+                return st
         # the working pair at the current η, when the fused kernel gives it; every evaluation
         # of a stage restarts from the same lp0, so its pass is kept
         if eta is self.lp0:
@@ -603,6 +607,25 @@ class _Glmm:
         return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
                            drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
                            iterations=int(it), chol=None, working_weights=w)
+
+    def _pirls_nested_joint(self, theta: np.ndarray, eta0: np.ndarray) -> _PirlsState | None:
+        """``pirls`` for u and β with nested scalar terms: one kernel call; None when R_X'R_X
+        is not positive definite (the general code then handles it)."""
+        resp = self.resp
+        nodes, xs, anc, node_term = self._nest
+        status, u, b, eta, mu, dr, ld, ldx, it, w = _gk.pirls_nested_joint(
+            resp.fam_code, np.ascontiguousarray(theta, dtype=float), resp.offset,
+            np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
+            node_term, self.X, self.q, float(self.tol), int(self.maxit))
+        if status == 3:
+            return None
+        if status == 1:
+            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
+        if status == 2:
+            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        return _PirlsState(u=u, beta=b, eta=eta, mu=mu, drsum=float(dr), ussq=float(u @ u),
+                           ldL2=float(ld), ldRX2=float(ldx), iterations=int(it), chol=None,
+                           working_weights=w)
 
     def _pirls_single(self, theta: np.ndarray, beta: np.ndarray,
                       eta0: np.ndarray) -> _PirlsState:

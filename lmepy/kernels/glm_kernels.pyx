@@ -727,3 +727,209 @@ cdef double _eta_mu_dev_nested(int fam, const double[::1] lam, const double[::1]
         mu[i] = mi
         s += _devres(fam, y[i], mi, wt[i])
     return s
+
+
+def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
+                       const double[::1] eta0, const double[::1] y, const double[::1] wt,
+                       const long long[:, ::1] nodes, const double[:, ::1] x,
+                       const long long[:, ::1] anc, const long long[::1] node_term,
+                       const double[:, ::1] X, Py_ssize_t q, double tol, int maxit):
+    """``pirls_nested`` for u and β together (stage 1, nAGQ = 0): the tree nodes are
+    eliminated first, each with its tree ancestors and the p columns of X as the only
+    other entries, leaving the p x p Schur complement (R_X'R_X) for β. The loop and the
+    step-halving (u and β halved toward the previous iterate, from zero) are ``pirls``'s.
+    Returns (status, u, beta, eta, mu, drsum, ldL2, ldRX2, iterations, w)."""
+    cdef Py_ssize_t n = y.shape[0], T = nodes.shape[0], K = anc.shape[1], p = X.shape[1]
+    cdef Py_ssize_t i, j, t, s, k, k2, a, nd, it, h, l, l2
+    u_arr = np.zeros(q)
+    uold_arr = np.zeros(q)
+    b_arr = np.zeros(p)
+    bold_arr = np.zeros(p)
+    d_arr = np.zeros(q)
+    c_arr = np.zeros(q)
+    E_arr = np.zeros((q, max(K, 1)))
+    G_arr = np.zeros((q, max(p, 1)))
+    S_arr = np.zeros((max(p, 1), max(p, 1)))
+    cx_arr = np.zeros(max(p, 1))
+    eta_arr = np.array(eta0, dtype=float)
+    mu_arr = np.empty(n)
+    w_arr = np.empty(n)
+    cdef double[::1] u = u_arr, uold = uold_arr, b = b_arr, bold = bold_arr
+    cdef double[::1] d = d_arr, c = c_arr, cx = cx_arr
+    cdef double[:, ::1] E = E_arr, G = G_arr, S = S_arr
+    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
+    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0, ldx = 0.0
+    cdef double e, mi, me, ex, opexp, r, wi, xt, lv, uu, zz
+    cdef int status = 2, nit = 0
+    with nogil:
+        for i in range(n):
+            mu[i] = _linkinv(fam, eta[i])
+        for it in range(1, maxit + 1):
+            nit = it
+            for j in range(q):
+                d[j] = 0.0
+                c[j] = 0.0
+                for k in range(K):
+                    E[j, k] = 0.0
+                for l in range(p):
+                    G[j, l] = 0.0
+            for l in range(p):
+                cx[l] = 0.0
+                for l2 in range(p):
+                    S[l, l2] = 0.0
+            for i in range(n):
+                e = eta[i]
+                mi = mu[i]
+                if fam == 0:
+                    if e > THRESH or e < MTHRESH:
+                        me = DBL_EPSILON
+                    else:
+                        ex = exp(e)
+                        opexp = 1.0 + ex
+                        me = ex / (opexp * opexp)
+                    wi = wt[i] * me * me / (mi * (1.0 - mi))
+                else:
+                    me = exp(e)
+                    if me < DBL_EPSILON:
+                        me = DBL_EPSILON
+                    wi = wt[i] * me * me / mi
+                w[i] = wi
+                r = e - offset[i] + (y[i] - mi) / me
+                for t in range(T):
+                    nd = nodes[t, i]
+                    xt = x[t, i] * lam[t]
+                    d[nd] += wi * xt * xt
+                    c[nd] += wi * xt * r
+                    for s in range(t + 1, T):
+                        E[nd, s - t - 1] += wi * xt * x[s, i] * lam[s]
+                    for l in range(p):
+                        G[nd, l] += wi * xt * X[i, l]
+                for l in range(p):
+                    cx[l] += wi * X[i, l] * r
+                    for l2 in range(l + 1):
+                        S[l, l2] += wi * X[i, l] * X[i, l2]
+            # eliminate the tree nodes
+            ld = 0.0
+            for j in range(q):
+                lv = sqrt(d[j] + 1.0)
+                d[j] = lv
+                ld += 2.0 * log(lv)
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    E[j, k] /= lv
+                for l in range(p):
+                    G[j, l] /= lv
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a < 0:
+                        continue
+                    d[a] -= E[j, k] * E[j, k]
+                    for k2 in range(k + 1, T - 1 - t):
+                        if anc[j, k2] >= 0:
+                            E[a, k2 - k - 1] -= E[j, k] * E[j, k2]
+                    for l in range(p):
+                        G[a, l] -= E[j, k] * G[j, l]
+                for l in range(p):
+                    for l2 in range(l + 1):
+                        S[l, l2] -= G[j, l] * G[j, l2]
+            # R_X: Cholesky of the Schur complement (lower)
+            ldx = 0.0
+            for l in range(p):
+                zz = S[l, l]
+                for l2 in range(l):
+                    zz -= S[l, l2] * S[l, l2]
+                if not (zz > 0.0):
+                    status = 3
+                    break
+                S[l, l] = sqrt(zz)
+                ldx += 2.0 * log(S[l, l])
+                for i in range(l + 1, p):
+                    zz = S[i, l]
+                    for l2 in range(l):
+                        zz -= S[i, l2] * S[l, l2]
+                    S[i, l] = zz / S[l, l]
+            if status == 3:
+                break
+            # forward over the nodes, then β, then back over the nodes
+            for j in range(q):
+                c[j] /= d[j]
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a >= 0:
+                        c[a] -= E[j, k] * c[j]
+                for l in range(p):
+                    cx[l] -= G[j, l] * c[j]
+            for l in range(p):
+                zz = cx[l]
+                for l2 in range(l):
+                    zz -= S[l, l2] * b[l2]
+                b[l] = zz / S[l, l]
+            for l in range(p - 1, -1, -1):
+                zz = b[l]
+                for l2 in range(l + 1, p):
+                    zz -= S[l2, l] * b[l2]
+                b[l] = zz / S[l, l]
+            uu = 0.0
+            for j in range(q - 1, -1, -1):
+                zz = c[j]
+                t = node_term[j]
+                for k in range(T - 1 - t):
+                    a = anc[j, k]
+                    if a >= 0:
+                        zz -= E[j, k] * u[a]
+                for l in range(p):
+                    zz -= G[j, l] * b[l]
+                u[j] = zz / d[j]
+                uu += u[j] * u[j]
+            dr = _eta_mu_dev_joint(fam, lam, offset, X, b, x, nodes, u, eta, mu, y, wt)
+            pdev = dr + uu
+            if fabs((oldpdev - pdev) / pdev) < tol:
+                status = 0
+                break
+            if not isfinite(pdev) or pdev > oldpdev:
+                for h in range(10):
+                    uu = 0.0
+                    for j in range(q):
+                        u[j] = 0.5 * (uold[j] + u[j])
+                        uu += u[j] * u[j]
+                    for l in range(p):
+                        b[l] = 0.5 * (bold[l] + b[l])
+                    dr = _eta_mu_dev_joint(fam, lam, offset, X, b, x, nodes, u, eta, mu, y,
+                                           wt)
+                    pdev = dr + uu
+                    if isfinite(pdev) and pdev <= oldpdev:
+                        break
+                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
+                    status = 1
+                    break
+                if fabs((oldpdev - pdev) / pdev) < tol:
+                    status = 0
+                    break
+            oldpdev = pdev
+            for j in range(q):
+                uold[j] = u[j]
+            for l in range(p):
+                bold[l] = b[l]
+    return status, u_arr, b_arr, eta_arr, mu_arr, dr, ld, ldx, nit, w_arr
+
+
+cdef double _eta_mu_dev_joint(int fam, const double[::1] lam, const double[::1] offset,
+                              const double[:, ::1] X, const double[::1] b,
+                              const double[:, ::1] x, const long long[:, ::1] nodes,
+                              const double[::1] u, double[::1] eta, double[::1] mu,
+                              const double[::1] y, const double[::1] wt) noexcept nogil:
+    cdef Py_ssize_t i, t, l, n = eta.shape[0], T = nodes.shape[0], p = X.shape[1]
+    cdef double s = 0.0, mi, e
+    for i in range(n):
+        e = 0.0
+        for l in range(p):
+            e += X[i, l] * b[l]
+        e += offset[i]
+        for t in range(T):
+            e += x[t, i] * (lam[t] * u[nodes[t, i]])
+        eta[i] = e
+        mi = _linkinv(fam, e)
+        mu[i] = mi
+        s += _devres(fam, y[i], mi, wt[i])
+    return s
