@@ -63,9 +63,13 @@ class LmeProblem:
         self.M = np.column_stack([design.X, design.y] + [x.rows for x in lv])
         self.dense = False
         if cor is not None:
+            # correlation group per row (one concatenation, no loop over groups)
+            self._cor_lens = np.fromiter(map(len, cor.group_rows), dtype=np.int64,
+                                         count=len(cor.group_rows))
+            self._cor_rows = np.concatenate(cor.group_rows) if len(cor.group_rows) else \
+                np.zeros(0, dtype=np.int64)
             cg = np.empty(self.N, dtype=np.int64)
-            for gi, rows in enumerate(cor.group_rows):
-                cg[rows] = gi
+            cg[self._cor_rows] = np.repeat(np.arange(len(self._cor_lens)), self._cor_lens)
             self.cor_groups = cg
             self.dense = not all(_constant_within(x.codes, cg) for x in lv)
         self.single = None
@@ -95,9 +99,9 @@ class LmeProblem:
         if not (_constant_within(codes, self.cor_groups)
                 and _constant_within(self.cor_groups, codes)):
             return None
-        lens = [len(r) for r in cor.group_rows]
-        rows_all = np.concatenate(cor.group_rows)
-        cov_all = np.concatenate([np.asarray(c, dtype=float) for c in cor.group_cov])
+        lens = self._cor_lens
+        rows_all = self._cor_rows
+        cov_all = np.concatenate(cor.group_cov).astype(float, copy=False)
         gid = np.repeat(np.arange(len(lens)), lens)
         dc = np.diff(cov_all)
         same = gid[1:] == gid[:-1]
