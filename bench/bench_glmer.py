@@ -19,15 +19,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import fmt, median_time, run_rscript
 
 CASES = {
     "cbpp": dict(formula="cbind(incidence, size - incidence) ~ period + (1 | herd)",
@@ -69,14 +68,6 @@ def load(name: str) -> pd.DataFrame:
 
     return lmepy.datasets.load(name)
 
-
-def median_time(fn, reps: int) -> tuple[float, object]:
-    out, ts = None, []
-    for _ in range(reps):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
 
 
 def run_lmepy(case: str, reps: int) -> dict:
@@ -133,26 +124,8 @@ cat(sprintf('{"total": %.6f, "feval": %d, "m2loglik": %.8f, "beta": [%s], "theta
 
 
 def run_lme4(case: str, reps: int, csv: str | None) -> dict | None:
-    if shutil.which("Rscript") is None:
-        return None
-    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
-        fh.write(R_TEMPLATE)
-        script = fh.name
-    try:
-        out = subprocess.run(["Rscript", script, case, str(reps), csv or ""],
-                             capture_output=True, text=True, timeout=7200)
-    finally:
-        os.unlink(script)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        return {"error": out.stderr.strip()[-300:]}
-    return json.loads(lines[-1])
+    return run_rscript(R_TEMPLATE, [case, str(reps), csv or ""], timeout=7200)
 
-
-def fmt(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s"
 
 
 def show(case: str, res: dict) -> None:

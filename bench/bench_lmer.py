@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import fmt as _fmt
+from _harness import median_time, run_rscript
 
 CASES = {
     "sleepstudy": dict(formula="Reaction ~ Days + (Days | Subject)", data="sleepstudy",
@@ -63,15 +65,6 @@ def load(name: str) -> pd.DataFrame:
 
     return lmepy.datasets.load(name)
 
-
-def median_time(fn, reps: int) -> tuple[float, object]:
-    out = None
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
 
 
 def run_lmepy(case: str, reps: int) -> dict:
@@ -137,20 +130,7 @@ cat(sprintf(paste0('{"total": %.6f, "lformula": %.6f, "feval": %d, "objective": 
 
 
 def run_lme4(case: str, reps: int, csv: str | None) -> dict | None:
-    if shutil.which("Rscript") is None:
-        return None
-    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
-        fh.write(R_TEMPLATE)
-        script = fh.name
-    try:
-        out = subprocess.run(["Rscript", script, case, str(reps), csv or ""],
-                             capture_output=True, text=True, timeout=3600)
-    finally:
-        os.unlink(script)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        return {"error": out.stderr.strip()[-300:]}
-    return json.loads(lines[-1])
+    return run_rscript(R_TEMPLATE, [case, str(reps), csv or ""], timeout=3600)
 
 
 def run_statsmodels(case: str, reps: int) -> dict | None:
@@ -176,11 +156,6 @@ def run_statsmodels(case: str, reps: int) -> dict | None:
     t, res = median_time(fit, reps)
     return {"total": t, "llf": float(res.llf)}
 
-
-def fmt(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v * 1000:.2f} ms" if v < 1 else f"{v:.2f} s"
 
 
 def main() -> None:
@@ -213,6 +188,10 @@ def main() -> None:
         shutil.rmtree(tmpdir, ignore_errors=True)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
+
+
+def fmt(v: float | None) -> str:
+    return _fmt(v, ms_decimals=2)
 
 
 def show(case: str, res: dict) -> None:
