@@ -145,8 +145,20 @@ class LmeFit:
         self.method = "REML" if sol.REML else "ML"
         self.data_name = data_name
         self.call = call
-        d = self.d
-        self.DF = containment_df(d.X, [lv.codes for lv in d.levels], d.N)
+        self._DF: np.ndarray | None = None
+
+    @property
+    def DF(self) -> np.ndarray:
+        """nlme's containment denominator degrees of freedom per coefficient, computed when
+        first asked for (summary, intervals, anova), not on every fit."""
+        if getattr(self, "_DF", None) is None:
+            d = self.d
+            self._DF = containment_df(d.X, [lv.codes for lv in d.levels], d.N)
+        return self._DF  # type: ignore[return-value]
+
+    @DF.setter
+    def DF(self, value: np.ndarray) -> None:
+        self._DF = value
 
     # ---- basic extractors -------------------------------------------------------------------
     def fixef(self) -> pd.Series:
