@@ -82,6 +82,8 @@ class LmeProblem:
         if self.single is not None:
             n0 = self.n_pd[0]
             self.fast = (n0, n0 + self.n_cor)
+        self._Tdiag = np.zeros((self.ks[0], self.ks[0])) \
+            if self.fast is not None and lv[0].pd.kind == "pdDiag" else None
         self._key: bytes | None = None
         self.bc: BlockedCholesky | None = None
         self.ldC = 0.0
@@ -319,7 +321,12 @@ class LmeProblem:
         assert self.fast is not None and self.single is not None and _KERNEL is not None
         a, b = self.fast
         x = np.asarray(x, dtype=float)
-        T = np.ascontiguousarray(self.d.levels[0].pd.factor(x[:a]))
+        Td = self._Tdiag
+        if Td is not None:  # pdDiag: T is diag(x[:a]); the kernel copies T, so reuse one array
+            Td.flat[::a + 1] = x[:a]
+            T = Td
+        else:
+            T = np.ascontiguousarray(self.d.levels[0].pd.factor(x[:a]))
         mk = self.markov
         if mk is not None:
             d = self.d
