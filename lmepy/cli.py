@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except LmepyError as err:
         print(f"lmepy fit: {err}", file=sys.stderr)
         return 2
-    print(model.summary())
+    try:
+        print(model.summary())
+    except BrokenPipeError:  # `lmepy fit | head`: the reader has what it wanted
+        sys.stdout = None  # type: ignore[assignment]  # no flush of a closed pipe at exit
     return 0
 
 
