@@ -101,6 +101,33 @@ def deriv12(fn: Callable[[np.ndarray], float], x: np.ndarray, fx: float,
     return g, H
 
 
+def central_hessian(fn: Callable[[np.ndarray], float], x: np.ndarray,
+                    h: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian with a step per coordinate."""
+    n = len(x)
+    H = np.zeros((n, n))
+    f0 = fn(x)
+    for i in range(n):
+        ei = np.zeros(n)
+        ei[i] = h[i]
+        H[i, i] = (fn(x + ei) - 2 * f0 + fn(x - ei)) / h[i] ** 2
+        for j in range(i):
+            ej = np.zeros(n)
+            ej[j] = h[j]
+            H[i, j] = H[j, i] = (fn(x + ei + ej) - fn(x + ei - ej) - fn(x - ei + ej)
+                                 + fn(x - ei - ej)) / (4 * h[i] * h[j])
+    return H
+
+
+def richardson_hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, step: float,
+                       floor: float) -> np.ndarray:
+    """Central differences at steps h = step * max(|x|, floor) and 2h, extrapolated (error
+    O(h^4)): stable where a small-step Hessian drowns in the criterion's rounding noise
+    (nlme's apVar)."""
+    h = step * np.maximum(np.abs(x), floor)
+    return (4.0 * central_hessian(fn, x, h) - central_hessian(fn, x, 2 * h)) / 3.0
+
+
 def optimize_theta(devfun: Callable[[np.ndarray], float], theta0: np.ndarray,
                    lower: np.ndarray, control: dict | None = None) -> dict[str, Any]:
     """lme4's optimizeLmer: BOBYQA, restart at the edge if going inside helps, snap near-zero

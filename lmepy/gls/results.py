@@ -11,33 +11,12 @@ import pandas as pd
 from scipy import stats
 
 from lmepy.covariance import corSymm
+from lmepy.fit.optimize import richardson_hessian
 from lmepy.gls.fit import GlsEstimate, GlsProblem
 
 if TYPE_CHECKING:
     from lmepy.gls.printing import GlsSummary
 
-
-def _central_hessian(f, x0: np.ndarray, h: np.ndarray) -> np.ndarray:
-    n = len(x0)
-    H = np.zeros((n, n))
-    f0 = f(x0)
-    for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = h[i]
-        H[i, i] = (f(x0 + ei) - 2 * f0 + f(x0 - ei)) / h[i] ** 2
-        for j in range(i):
-            ej = np.zeros(n)
-            ej[j] = h[j]
-            H[i, j] = H[j, i] = (f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej)
-                                 + f(x0 - ei - ej)) / (4 * h[i] * h[j])
-    return H
-
-
-def _richardson_hessian(f, x0: np.ndarray, h0: float = 1e-3) -> np.ndarray:
-    """Central differences at steps h and h/2, extrapolated (error O(h^4)): stable where
-    nlme's own small-step Hessian is dominated by rounding."""
-    h = h0 * np.maximum(np.abs(x0), 0.1)
-    return (4.0 * _central_hessian(f, x0, h / 2) - _central_hessian(f, x0, h)) / 3.0
 
 
 class GlsFit:
@@ -248,7 +227,7 @@ class GlsFit:
         x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
         from lmepy.gls.fit import one_blas_thread
         with one_blas_thread():
-            H = _richardson_hessian(self._full_loglik, x0)
+            H = richardson_hessian(self._full_loglik, x0, step=5e-4, floor=0.1)
         self.problem.set_theta(saved)
         if np.all(np.linalg.eigvalsh(H) < 0):
             self._apvar = np.linalg.inv(-H)

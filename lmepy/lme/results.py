@@ -11,6 +11,7 @@ from scipy import stats
 
 from lmepy.covariance import varIdent
 from lmepy.errors import DataError, LmepyError
+from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
 from lmepy.results.rformat import (
     abbreviate,
@@ -543,7 +544,7 @@ class LmeFit:
 
         from lmepy.lme.threads import one_thread
         with one_thread():
-            H = _hessian(ll, est)
+            H = richardson_hessian(ll, est, step=1e-3, floor=1.0)
         pr._key = None
         ev = np.linalg.eigvalsh((H + H.T) / 2) if np.all(np.isfinite(H)) else np.array([1.0])
         # negative definite, and not merely up to rounding (a flat direction, e.g. a
@@ -830,29 +831,6 @@ def _pd_summary(pd_: Any, pp: np.ndarray, sigma: float, level: str, resid: bool)
 def _struct_name(pd_: Any) -> str:
     from lmepy.lme.pd import STRUCTURE_TEXT
     return STRUCTURE_TEXT[pd_.kind]
-
-
-def _hessian(f: Any, x: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian, Richardson-extrapolated from steps 2e-3 and 1e-3 (scaled
-    to each coordinate): small steps drown in the rounding noise of the criterion."""
-    return (4.0 * _hessian1(f, x, 1e-3) - _hessian1(f, x, 2e-3)) / 3.0
-
-
-def _hessian1(f: Any, x: np.ndarray, step: float) -> np.ndarray:
-    n = len(x)
-    h = step * np.maximum(np.abs(x), 1.0)
-    H = np.zeros((n, n))
-    f0 = f(x)
-    for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = h[i]
-        H[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2
-        for j in range(i):
-            ej = np.zeros(n)
-            ej[j] = h[j]
-            H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
-                                 + f(x - ei - ej)) / (4 * h[i] * h[j])
-    return H
 
 
 __all__ = ["LmeFit", "LmeProblem", "containment_df"]
