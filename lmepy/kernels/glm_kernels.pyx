@@ -20,6 +20,26 @@ cdef inline double y_log_y(double y, double mu) noexcept nogil:
     return y * log(y / mu) if y != 0.0 else 0.0
 
 
+cdef inline double _mu_eta(int fam, double e) noexcept nogil:
+    """d mu / d eta of binomial-logit (fam 0) or Poisson-log, clamped as R's families are."""
+    cdef double ex, opexp
+    if fam == 0:
+        if e > THRESH or e < MTHRESH:
+            return DBL_EPSILON
+        ex = exp(e)
+        opexp = 1.0 + ex
+        return ex / (opexp * opexp)
+    ex = exp(e)
+    return ex if ex >= DBL_EPSILON else DBL_EPSILON
+
+
+cdef inline double _working_weight(int fam, double wt, double me, double m) noexcept nogil:
+    """The IRLS weight wt mu_eta^2 / V(mu)."""
+    if fam == 0:
+        return wt * me * me / (m * (1.0 - m))
+    return wt * me * me / m
+
+
 def logit_working(const double[::1] eta, const double[::1] mu, const double[::1] y,
                   const double[::1] wt, const double[::1] offset):
     """Binomial-logit working weights wt mu_eta^2 / (mu (1 - mu)) and working response
@@ -33,13 +53,9 @@ def logit_working(const double[::1] eta, const double[::1] mu, const double[::1]
     with nogil:
         for i in range(n):
             e = eta[i]
-            if e > THRESH or e < MTHRESH:
-                me = DBL_EPSILON
-            else:
-                opexp = 1.0 + exp(e)
-                me = exp(e) / (opexp * opexp)
+            me = _mu_eta(0, e)
             m = mu[i]
-            w[i] = wt[i] * me * me / (m * (1.0 - m))
+            w[i] = _working_weight(0, wt[i], me, m)
             z[i] = e - offset[i] + (y[i] - m) / me
     return w_arr, z_arr
 
@@ -55,11 +71,9 @@ def log_poisson_working(const double[::1] eta, const double[::1] mu, const doubl
     cdef double me, m
     with nogil:
         for i in range(n):
-            me = exp(eta[i])
-            if me < DBL_EPSILON:
-                me = DBL_EPSILON
+            me = _mu_eta(1, eta[i])
             m = mu[i]
-            w[i] = wt[i] * me * me / m
+            w[i] = _working_weight(1, wt[i], me, m)
             z[i] = eta[i] - offset[i] + (y[i] - m) / me
     return w_arr, z_arr
 
@@ -316,19 +330,8 @@ def pirls_single(int fam, double lam, const double[::1] fixed, const double[::1]
             for i in range(n):
                 e = eta[i]
                 mi = mu[i]
-                if fam == 0:
-                    if e > THRESH or e < MTHRESH:
-                        me = DBL_EPSILON
-                    else:
-                        ex = exp(e)
-                        opexp = 1.0 + ex
-                        me = ex / (opexp * opexp)
-                    w[i] = wt[i] * me * me / (mi * (1.0 - mi))
-                else:
-                    me = exp(e)
-                    if me < DBL_EPSILON:
-                        me = DBL_EPSILON
-                    w[i] = wt[i] * me * me / mi
+                me = _mu_eta(fam, e)
+                w[i] = _working_weight(fam, wt[i], me, mi)
                 r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
                 wx = w[i] * x[i]
                 a[codes[i]] += wx * x[i]
@@ -628,19 +631,8 @@ def pirls_nested(int fam, const double[::1] lam, const double[::1] fixed,
             for i in range(n):
                 e = eta[i]
                 mi = mu[i]
-                if fam == 0:
-                    if e > THRESH or e < MTHRESH:
-                        me = DBL_EPSILON
-                    else:
-                        ex = exp(e)
-                        opexp = 1.0 + ex
-                        me = ex / (opexp * opexp)
-                    wi = wt[i] * me * me / (mi * (1.0 - mi))
-                else:
-                    me = exp(e)
-                    if me < DBL_EPSILON:
-                        me = DBL_EPSILON
-                    wi = wt[i] * me * me / mi
+                me = _mu_eta(fam, e)
+                wi = _working_weight(fam, wt[i], me, mi)
                 w[i] = wi
                 r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
                 for t in range(T):
@@ -780,19 +772,8 @@ def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
             for i in range(n):
                 e = eta[i]
                 mi = mu[i]
-                if fam == 0:
-                    if e > THRESH or e < MTHRESH:
-                        me = DBL_EPSILON
-                    else:
-                        ex = exp(e)
-                        opexp = 1.0 + ex
-                        me = ex / (opexp * opexp)
-                    wi = wt[i] * me * me / (mi * (1.0 - mi))
-                else:
-                    me = exp(e)
-                    if me < DBL_EPSILON:
-                        me = DBL_EPSILON
-                    wi = wt[i] * me * me / mi
+                me = _mu_eta(fam, e)
+                wi = _working_weight(fam, wt[i], me, mi)
                 w[i] = wi
                 r = e - offset[i] + (y[i] - mi) / me
                 for t in range(T):
