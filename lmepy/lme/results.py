@@ -599,34 +599,22 @@ class LmeFit:
                                         ["lower", "est.", "upper"]))
         out["reStruct"] = re
         self._set_structs()
-        if d.cor is not None and pos < len(est) - 1 and labels[pos][0] == "cor":
-            m = d.cor.n_params
+        for key, struct, title in (("cor", d.cor, "Correlation structure"),
+                                   ("var", d.var, "Variance function")):
+            if struct is None or pos >= len(est) - 1 or labels[pos][0] != key:
+                continue
+            m = struct.n_params
             e, s = est[pos:pos + m], se[pos:pos + m]
-            names = d.cor.coef_names()
+            names = struct.coef_names()
             vals = []
-            for u in (e - z * s, e, e + z * s):
-                d.cor.set_unconstrained(u)
-                vals.append(list(d.cor.constrained()))
-            d.cor.set_unconstrained(e)
+            for u in (e - z * s, e, e + z * s):  # the interval ends on nlme's constrained scale
+                struct.set_unconstrained(u)
+                vals.append(list(struct.constrained()))
+            struct.set_unconstrained(e)
             tab = pd.DataFrame({"lower": vals[0], "est.": vals[1], "upper": vals[2]},
                                index=names)
-            out["corStruct"] = tab
-            txt.append("\n Correlation structure:\n")
-            txt.append(print_num_matrix(tab.values.tolist(), names, ["lower", "est.", "upper"]))
-            pos += m
-        if d.var is not None and pos < len(est) - 1 and labels[pos][0] == "var":
-            m = d.var.n_params
-            e, s = est[pos:pos + m], se[pos:pos + m]
-            names = d.var.coef_names()
-            vals = []
-            for u in (e - z * s, e, e + z * s):
-                d.var.set_unconstrained(u)
-                vals.append(list(d.var.constrained()))
-            d.var.set_unconstrained(e)
-            tab = pd.DataFrame({"lower": vals[0], "est.": vals[1], "upper": vals[2]},
-                               index=names)
-            out["varStruct"] = tab
-            txt.append("\n Variance function:\n")
+            out[f"{key}Struct"] = tab
+            txt.append(f"\n {title}:\n")
             txt.append(print_num_matrix(tab.values.tolist(), names, ["lower", "est.", "upper"]))
             pos += m
         ls, sls = est[-1], se[-1]
