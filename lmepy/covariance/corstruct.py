@@ -242,88 +242,15 @@ def _int_lags(cov: np.ndarray, what: str) -> np.ndarray:
     return cov
 
 
-class corAR1(CorStruct):
-    """AR(1): corr = Phi^|lag|, lags from an integer covariate (positions by default).
-    As nlme, a covariate whose within-group steps are not all 1 makes it an ARMA(1, 0)
-    (class "corARMA", coefficient "Phi1"), with the same correlations."""
+class _PowerOfLag(CorStruct):
+    """corr = Phi^|lag| (AR(1), CAR(1)): within a group sorted by the covariate, the
+    inverse Cholesky factor is bidiagonal with links r_i = Phi^(t_i - t_(i-1))."""
 
-    nlme_class = "corAR1"
-    description = "AR(1)"
-
-    def _setup_extra(self) -> None:
-        self._gaps = False
-        if self.form.covariate is not None:
-            for c in self.group_cov:
-                _int_lags(c, "corAR1")
-                if len(c) > 1 and np.any(np.diff(c) != 1):
-                    self._gaps = True
-            if self._gaps:
-                self.nlme_class = "corARMA"
-                self.description = "ARMA(1,0)"
-        self._increasing = all(len(c) < 2 or np.all(np.diff(c) > 0) for c in self.group_cov)
-        if self._increasing:
-            d = np.concatenate([np.concatenate([[0.0], np.diff(c)]) for c in self.group_cov])
-            self._lag = d
-
-    def _initial_u(self) -> np.ndarray:
-        v = 0.0 if self.value is None else float(np.ravel(np.asarray(self.value, dtype=float))[0])
-        if not -1 < v < 1:
-            raise ValueError("parameter in AR(1) structure must be between -1 and 1")
-        return np.atleast_1d(_logit_pm1(v))
-
-    def coef_names(self) -> list[str]:
-        return ["Phi1"] if self._gaps else ["Phi"]
-
-    def constrained(self) -> np.ndarray:
-        assert self._u is not None
-        return _expit_pm1(self._u)
-
-    @property
-    def phi(self) -> float:
-        return float(self.constrained()[0])
-
-    def _cormat(self, cov: np.ndarray) -> np.ndarray:
-        lag = np.abs(cov[:, None] - cov[None, :])
-        return np.power(self.phi, lag)
-
-    def _links(self) -> np.ndarray | None:
-        if not self._increasing:
-            return None
-        assert self._u is not None
-        key = self._u.tobytes()
-        if self._lcache is not None and self._lcache[0] == key:
-            return self._lcache[1]
-        phi = self.phi
-        r = np.where(self._lag == 1.0, phi, np.power(phi, self._lag))
-        r[self._lag == 0] = 0.0
-        self._lcache = (key, r)
-        return r
-
-
-class corCAR1(CorStruct):
-    """Continuous-time AR(1): corr = Phi^|t_i - t_j|, 0 < Phi < 1 (nlme's default value 0.2)."""
-
-    nlme_class = "corCAR1"
-    description = "Continuous AR(1)"
-
-    def _setup_extra(self) -> None:
+    def _setup_lags(self) -> None:
         self._increasing = all(len(c) < 2 or np.all(np.diff(c) > 0) for c in self.group_cov)
         if self._increasing:
             self._lag = np.concatenate([np.concatenate([[0.0], np.diff(c)])
                                         for c in self.group_cov])
-
-    def _initial_u(self) -> np.ndarray:
-        v = 0.2 if self.value is None else float(np.ravel(np.asarray(self.value, dtype=float))[0])
-        if not 0 < v < 1:
-            raise ValueError("parameter in CAR(1) structure must be between 0 and 1")
-        return np.array([math.log(v / (1.0 - v))])
-
-    def coef_names(self) -> list[str]:
-        return ["Phi"]
-
-    def constrained(self) -> np.ndarray:
-        assert self._u is not None
-        return 1.0 / (1.0 + np.exp(-self._u))
 
     @property
     def phi(self) -> float:
@@ -344,6 +271,65 @@ class corCAR1(CorStruct):
         r[self._lag == 0] = 0.0
         self._lcache = (key, r)
         return r
+
+
+class corAR1(_PowerOfLag):
+    """AR(1): corr = Phi^|lag|, lags from an integer covariate (positions by default).
+    As nlme, a covariate whose within-group steps are not all 1 makes it an ARMA(1, 0)
+    (class "corARMA", coefficient "Phi1"), with the same correlations."""
+
+    nlme_class = "corAR1"
+    description = "AR(1)"
+
+    def _setup_extra(self) -> None:
+        self._gaps = False
+        if self.form.covariate is not None:
+            for c in self.group_cov:
+                _int_lags(c, "corAR1")
+                if len(c) > 1 and np.any(np.diff(c) != 1):
+                    self._gaps = True
+            if self._gaps:
+                self.nlme_class = "corARMA"
+                self.description = "ARMA(1,0)"
+        self._setup_lags()
+
+    def _initial_u(self) -> np.ndarray:
+        v = 0.0 if self.value is None else float(np.ravel(np.asarray(self.value, dtype=float))[0])
+        if not -1 < v < 1:
+            raise ValueError("parameter in AR(1) structure must be between -1 and 1")
+        return np.atleast_1d(_logit_pm1(v))
+
+    def coef_names(self) -> list[str]:
+        return ["Phi1"] if self._gaps else ["Phi"]
+
+    def constrained(self) -> np.ndarray:
+        assert self._u is not None
+        return _expit_pm1(self._u)
+
+
+
+class corCAR1(_PowerOfLag):
+    """Continuous-time AR(1): corr = Phi^|t_i - t_j|, 0 < Phi < 1 (nlme's default value 0.2)."""
+
+    nlme_class = "corCAR1"
+    description = "Continuous AR(1)"
+
+    def _setup_extra(self) -> None:
+        self._setup_lags()
+
+    def _initial_u(self) -> np.ndarray:
+        v = 0.2 if self.value is None else float(np.ravel(np.asarray(self.value, dtype=float))[0])
+        if not 0 < v < 1:
+            raise ValueError("parameter in CAR(1) structure must be between 0 and 1")
+        return np.array([math.log(v / (1.0 - v))])
+
+    def coef_names(self) -> list[str]:
+        return ["Phi"]
+
+    def constrained(self) -> np.ndarray:
+        assert self._u is not None
+        return 1.0 / (1.0 + np.exp(-self._u))
+
 
 
 # ---------------------------------------------------------------------------------------------
