@@ -307,7 +307,6 @@ class corAR1(_PowerOfLag):
         return _expit_pm1(self._u)
 
 
-
 class corCAR1(_PowerOfLag):
     """Continuous-time AR(1): corr = Phi^|t_i - t_j|, 0 < Phi < 1 (nlme's default value 0.2)."""
 
