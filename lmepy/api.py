@@ -7,12 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lmepy.callnames import caller_name as _caller_name
-
-
-def caller_name(data: Any, frame_depth: int = 2, default: str = "data") -> str:
-    """Kept for callers inside lmepy; ``frame_depth`` is ignored (see lmepy.callnames)."""
-    return _caller_name(data, default)
+from lmepy.callnames import caller_name
 
 
 def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
@@ -21,7 +16,7 @@ def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
     model.data_name = data_name
     for attr, value in (("weights_name", weights), ("offset_name", offset)):
         if value is not None and not isinstance(value, str) and not getattr(model, attr):
-            setattr(model, attr, _caller_name(value, default=attr.split("_")[0]))
+            setattr(model, attr, caller_name(value, default=attr.split("_")[0]))
 
 
 def lmer(

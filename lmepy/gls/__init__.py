@@ -114,7 +114,7 @@ def gls(model: str, data: pd.DataFrame, correlation: object = None, weights: obj
     if method not in ("REML", "ML"):
         raise ValueError("'method' must be \"REML\" or \"ML\"")
     if data_name is None:
-        from lmepy.api import caller_name
+        from lmepy.callnames import caller_name
         data_name = caller_name(data)
     cor, var = resolve_cor(correlation), resolve_var(weights)
     X, y, df = _design(model, data, na_action, [s for s in (cor, var) if s is not None])

@@ -295,8 +295,9 @@ class GlsFit:
         if not others:
             return anova_terms(self)
         fits = [self, *others]
-        if names is None:
-            names = _caller_names(fits)
+        if names is None:  # R prints the deparsed arguments: the caller's variable names
+            from lmepy.callnames import caller_names
+            names = [n or f"fit{i + 1}" for i, n in enumerate(caller_names(fits))]
         return anova_fits(fits, names)
 
     def __str__(self) -> str:
@@ -312,22 +313,6 @@ def _pct(p: float) -> str:
     """R's format of a probability as a percentage label: "2.5 %"."""
     from lmepy.results import rformat as rf
     return rf.format1(100 * p, digits=3) + " %"
-
-
-def _caller_names(objs: list[object]) -> list[str]:
-    """The variable names the caller's caller bound to these objects (R deparses them)."""
-    import inspect
-    frame = inspect.currentframe()
-    try:
-        f = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
-        scope = {**f.f_globals, **f.f_locals} if f is not None else {}
-        out = []
-        for i, o in enumerate(objs):
-            hit = [k for k, v in scope.items() if v is o and not k.startswith("_")]
-            out.append(hit[0] if hit else f"fit{i + 1}")
-        return out
-    finally:
-        del frame
 
 
 _LABELS = {"coef": "Coefficients:", "corStruct": "Correlation structure:",

@@ -21,7 +21,7 @@ def lme(fixed: str, data: Any, random: Any, correlation: Any = None, weights: An
     random-effects grouping unless its form names one); weights: ``"varIdent(form = ~ 1 | g)"``,
     ``"varPower()"``, ... ; method "REML" or "ML".
     """
-    from lmepy.api import caller_name
+    from lmepy.callnames import caller_name
 
     if method not in ("REML", "ML"):
         raise ValueError("method must be \"REML\" or \"ML\"")

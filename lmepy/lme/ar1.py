@@ -126,7 +126,7 @@ def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights:
     The correlation structure must name its grouping (``| Subject``); its groups need not be
     related to the random-effects terms, which may be crossed.
     """
-    from lmepy.api import caller_name
+    from lmepy.callnames import caller_name
 
     name = data_name or caller_name(data)
     model = lFormula(formula, data, REML=REML)

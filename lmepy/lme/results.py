@@ -631,11 +631,9 @@ class LmeFit:
         """nlme's likelihood-ratio table for nested fits (in the order given)."""
         fits = [self, *others]
         if names is None:  # R prints the deparsed arguments: the caller's variable names
-            from lmepy.api import caller_name
-            names = []
-            for f in fits:  # (a comprehension would add a frame)
-                names.append(caller_name(f, 2))
-            if len(set(names)) < len(names) or "data" in names:
+            from lmepy.callnames import caller_names
+            names = caller_names(fits)
+            if len(set(names)) < len(names) or None in names:
                 names = [f"fit{i + 1}" for i in range(len(fits))]
         if len(fits) == 1:
             return self._anova_single()
