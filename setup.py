@@ -12,7 +12,9 @@ extensions = [
         [str(p)],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        # OpenMP for the dense factor's tiles (lmepy/kernels/blocked.pyx: potrf_lower)
+        extra_compile_args=["-O3"] + (["-fopenmp"] if p.stem == "blocked" else []),
+        extra_link_args=["-fopenmp"] if p.stem == "blocked" else [],
     )
     for p in kernels
 ]

@@ -216,3 +216,31 @@ def test_non_finite_response_is_a_clear_error() -> None:
     m.y[5] = np.inf
     with pytest.raises(DataError, match="response contains NA, NaN or infinite"):
         make_devfun(m, REML=True)
+
+
+def test_fit_is_the_same_to_the_bit_on_any_number_of_threads() -> None:
+    """A dense part of 450+ rows runs on several threads by default; the estimates may not
+    depend on how many (lmepy.kernels.blocked.potrf_lower)."""
+    import pandas as pd
+
+    from lmepy.design.compile import lFormula
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    df = pd.DataFrame({"a": rng.integers(0, 700, n).astype(str),
+                       "b": rng.integers(0, 450, n).astype(str),
+                       "x": rng.normal(size=n)})
+    df["y"] = (1 + 0.5 * df["x"] + rng.normal(size=700)[df["a"].astype(int)]
+               + 0.7 * rng.normal(size=450)[df["b"].astype(int)] + rng.normal(size=n))
+    m = lFormula("y ~ x + (1 | a) + (1 | b)", df)
+    sols = [fit_lmm(m, control={"blas_threads": t}) for t in (1, 2, 3, "auto")]
+    assert sols[0].optinfo["feval"] > 10
+    for s in sols[1:]:
+        assert np.array_equal(s.theta, sols[0].theta)
+        assert np.array_equal(s.beta, sols[0].beta)
+        assert s.objective == sols[0].objective
+
+
+def test_bad_thread_count_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="blas_threads must be a positive integer"):
+        fit_lmm(M.from_case(REF["dye_reml"]), control={"blas_threads": 0})

@@ -260,10 +260,8 @@ def test_limit_threads_restores_the_count() -> None:
 def test_adaptive_threads_keeps_threads_only_while_they_pay() -> None:
     import time
 
-    from lmepy.kernels.blas_threads import AdaptiveThreads, get_num_threads
+    from lmepy.kernels.blas_threads import AdaptiveThreads
 
-    if (get_num_threads() or 1) < 2:
-        pytest.skip("OpenBLAS runs one thread here")
     durations = iter([0.02, 0.005, 0.005, 0.04, 0.001])
 
     def work() -> float:
@@ -271,7 +269,8 @@ def test_adaptive_threads_keeps_threads_only_while_they_pay() -> None:
         time.sleep(d)
         return d
 
-    a = AdaptiveThreads(start_multi=True)
+    applied: list[int] = []
+    a = AdaptiveThreads(applied.append, most=2, start_multi=True)
     assert a.call(work) == 0.02 and a.multi  # first call: single-thread yardstick
     a.call(work)
     a.call(work)
@@ -280,4 +279,43 @@ def test_adaptive_threads_keeps_threads_only_while_they_pay() -> None:
     assert not a.multi  # slower: one thread for good
     a.call(work)
     assert not a.multi
-    assert not AdaptiveThreads(start_multi=False).multi
+    assert applied == [1, 2, 2, 2, 1]
+    assert not AdaptiveThreads(applied.append, most=2, start_multi=False).multi
+    assert not AdaptiveThreads(applied.append, most=1, start_multi=True).multi
+
+
+def _spd(n: int, seed: int) -> np.ndarray:
+    G = np.random.default_rng(seed).normal(size=(n, n + 3))
+    return np.asfortranarray(G @ G.T / n + np.eye(n))
+
+
+@pytest.mark.parametrize("n", [1, 5, 96, 97, 250, 431])
+def test_potrf_lower_matches_reference(n: int) -> None:
+    S = _spd(n, n)
+    F = S.copy(order="F")
+    assert K.potrf_lower(F) == 0
+    np.testing.assert_allclose(np.tril(F), R.potrf_lower(S), rtol=RTOL, atol=1e-13)
+    np.testing.assert_array_equal(np.triu(F, 1), np.triu(S, 1))  # upper triangle untouched
+
+
+def test_potrf_lower_reports_the_failing_column() -> None:
+    S = _spd(300, 1)
+    S[200, 200] = -1.0  # the leading 201 x 201 minor is not positive definite
+    assert K.potrf_lower(S.copy(order="F")) == 201  # LAPACK's info: 1-based column
+
+
+def test_potrf_lower_is_the_same_on_any_number_of_threads() -> None:
+    """The premise of running the dense factor on every core: the bits do not change."""
+    from lmepy.kernels.blas_threads import limit_threads
+
+    for n in (130, 437, 900, 1159):
+        S = _spd(n, n)
+        out = []
+        for threads in (1, 2, 3):
+            F = S.copy(order="F")
+            with limit_threads(1):
+                assert K.potrf_lower(F, threads) == 0
+            out.append(F)
+        np.testing.assert_array_equal(out[0], out[1])
+        np.testing.assert_array_equal(out[0], out[2])
+        np.testing.assert_allclose(np.tril(out[0]), R.potrf_lower(S), rtol=RTOL, atol=1e-13)

@@ -258,7 +258,18 @@ class BlockedCholesky:
         self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
                       toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest,
                       self.buf, downdate == "dense")
-        self._run = _k.Evaluator(*self._args, self.tpos).run
+        self._evaluator = _k.Evaluator(*self._args, self.tpos)
+        self._run = self._evaluator.run
+
+    @property
+    def threads(self) -> int:
+        """OpenMP threads of the dense factor in ``update`` (the result does not depend on
+        them; OpenBLAS must run one thread meanwhile, see lmepy.kernels.blocked.potrf_lower)."""
+        return int(self._evaluator.nthreads)
+
+    @threads.setter
+    def threads(self, n: int) -> None:
+        self._evaluator.nthreads = max(1, int(n))
 
     def update(self, theta: np.ndarray) -> tuple[float, float, float]:
         """Factor at θ; returns (ldL2, ldRX2, pwrss), nan when not positive definite."""

@@ -22,6 +22,9 @@ from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
+# below this many rows in the dense part a second BLAS thread does not pay (potrf_lower:
+# 0.70 vs 0.57 ms at 400 rows, 4.8 vs 3.5 ms at 800 on this 2-core machine)
+AUTO_THREADS_MIN_ROWS = 400
 
 __all__ = ["LmmSolution", "LmmProblem", "fit_lmm", "make_devfun"]
 
@@ -61,20 +64,27 @@ class LmmProblem:
         self.n = self.cp.n
         self.p = self.cp.p
         self.ldW = 0.0 if self.weights is None else float(np.sum(np.log(self.weights)))
-        # OpenBLAS threads for the dense factor (see lmepy.kernels.blas_threads): an int fixes
-        # them, None leaves OpenBLAS alone, "adaptive" uses threads while they pay, "auto" is
-        # one thread. Threads change the factor's rounding, and BOBYQA's path (so the last
-        # digits of the estimates) with it: the default keeps a fit reproducible whatever
-        # else the machine is doing; {"blas_threads": 2} is faster on large dense blocks
-        # (InstEval 1.14 s instead of 1.66 s here).
+        # Threads of the dense factor (see lmepy.kernels.blas_threads): an int fixes them,
+        # "adaptive" uses every core while that pays, "auto" is adaptive for a dense part of
+        # AUTO_THREADS_MIN_ROWS rows or more and one thread below; OpenBLAS runs one thread
+        # meanwhile. None runs the factor on one thread and leaves OpenBLAS's count alone. The
+        # factor's rounding does not depend on the thread count, so neither does the fit.
         self.blas_threads: int | str | None = "auto"
         self.adaptive: AdaptiveThreads | None = None  # set by make_devfun when adaptive
 
-    def _fixed_threads(self) -> int | None | str:
-        """The thread count to hold around a whole fit, or "adaptive"."""
+    def thread_mode(self) -> int | None | str:
+        """The dense factor's thread count (None: one, OpenBLAS left alone), or "adaptive"."""
         if self.blas_threads == "auto":
-            return 1
+            return "adaptive" if self.cp.r >= AUTO_THREADS_MIN_ROWS else 1
+        if self.blas_threads is not None and self.blas_threads != "adaptive":
+            if not isinstance(self.blas_threads, int) or self.blas_threads < 1:
+                raise ValueError("blas_threads must be a positive integer, 'auto', 'adaptive' "
+                                 f"or None, not {self.blas_threads!r}")
         return self.blas_threads
+
+    def openblas_threads(self) -> int | None:
+        """OpenBLAS's thread count to hold while this problem's factor is used."""
+        return None if self.thread_mode() is None else 1
 
     def criterion(self, ldL2: float, ldRX2: float, pwrss: float) -> float:
         """-2 log-likelihood (ML) or REML criterion from the factor's three summaries."""
@@ -94,23 +104,30 @@ class LmmProblem:
                 return float("inf")
             return float(crit(ld, ldx, pw))
 
-        threads = self._fixed_threads()
-        if threads is None:
-            return devfun
-        if threads == "adaptive":
-            self.adaptive = AdaptiveThreads()
+        mode = self.thread_mode()
+        bc = self.bc
+        hold = self.openblas_threads()
+        if mode == "adaptive":
+
+            def apply(n: int) -> None:
+                bc.threads = n
+
+            self.adaptive = AdaptiveThreads(apply)
             call = self.adaptive.call
 
             def devfun_adaptive(theta: np.ndarray) -> float:
-                return call(devfun, theta)
+                with limit_threads(hold):
+                    return call(devfun, theta)
 
             return devfun_adaptive
 
-        def devfun_limited(theta: np.ndarray) -> float:
-            with limit_threads(threads):
+        bc.threads = 1 if mode is None else mode
+
+        def devfun_held(theta: np.ndarray) -> float:
+            with limit_threads(hold):
                 return devfun(theta)
 
-        return devfun_limited
+        return devfun_held
 
 
 def make_devfun(model: CompiledModel, REML: bool = True) -> Callable[[np.ndarray], float]:
@@ -165,25 +182,18 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     """Fit as lme4's ``lmer``: BOBYQA on θ from the identity, then β, u, σ at the optimum.
 
     control: ``optCtrl`` (nlopt: xtol_abs, ftol_abs, maxeval, ...), ``restart_edge``,
-    ``boundary_tol``, ``calc_derivs``, ``start`` (θ to start from), ``blas_threads`` (OpenBLAS
-    threads while fitting: an int, None to leave OpenBLAS alone, "adaptive" (OpenBLAS's
-    threads while a core is free and they pay), or "auto" (default): one thread, so that a
-    fit's last digits do not depend on the machine's load; see lmepy.kernels.blas_threads).
+    ``boundary_tol``, ``calc_derivs``, ``start`` (θ to start from), ``blas_threads``
+    (threads of the dense factor: an int; "adaptive": every core while one is free and they
+    pay; "auto", the default: adaptive when the dense part has at least
+    AUTO_THREADS_MIN_ROWS rows, else one; None: one, and OpenBLAS's own count left alone).
+    The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
     control = dict(control or {})
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
-    fixed = prob._fixed_threads()
-    with limit_threads(None if fixed == "adaptive" else fixed):
-        return _fit(prob, control, fixed == "adaptive")
-
-
-def _fit(prob: LmmProblem, control: dict, adaptive: bool) -> LmmSolution:
     model = prob.model
-    keep, prob.blas_threads = prob.blas_threads, ("auto" if adaptive else None)
-    devfun = prob.make_devfun()  # threads already held around us unless adaptive
-    prob.blas_threads = keep
+    devfun = prob.make_devfun()
     terms = model.reTrms.terms
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
@@ -201,9 +211,7 @@ def _fit(prob: LmmProblem, control: dict, adaptive: bool) -> LmmSolution:
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
         warnings.warn(m, cls, stacklevel=2)
-    # the solution refactors once more: with OpenBLAS's threads only if they paid in the fit
-    multi = adaptive and prob.adaptive is not None and prob.adaptive.multi
-    with limit_threads(None if multi else 1):
+    with limit_threads(prob.openblas_threads()):
         return _solution(prob, theta, opt, singular, warns)
 
 

@@ -1,9 +1,12 @@
-"""Thread count of the OpenBLAS behind scipy's cython_lapack, which our kernels call.
+"""Threads for the dense linear algebra: OpenBLAS's (behind scipy's cython_lapack, which our
+kernels call) and the OpenMP threads of the LMM's dense factor.
 
-A dense Cholesky of ~1000 rows gains little from a second thread, but OpenBLAS threads spin
-while waiting: on a machine whose cores are busy with other work one evaluation can become
-tens of times slower. The LMM fit therefore runs small dense blocks single-threaded and
-larger ones through ``AdaptiveThreads`` (see ``lmepy.fit.lmm.fit_lmm``).
+The LMM's dense factor (``lmepy.kernels.blocked.potrf_lower``) shares fixed tiles among its own
+threads while OpenBLAS runs one, so it rounds the same on any number of threads: threads only
+change the speed. They do not always pay: idle threads spin while waiting, and on a machine
+whose cores are busy with other work one evaluation can become many times slower. The LMM fit
+therefore runs small dense parts single-threaded and larger ones through ``AdaptiveThreads``
+(see ``lmepy.fit.lmm.LmmProblem.thread_mode``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import ctypes
 import glob
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _lib = None
@@ -80,32 +83,43 @@ def machine_has_idle_core() -> bool:
     return load <= n - 1
 
 
-class AdaptiveThreads:
-    """Runs each call with OpenBLAS's own threads while that pays, else single-threaded.
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return os.cpu_count() or 1
 
-    Multi-threading is tried only when a core looks idle. The first call runs on one thread
-    and sets the yardstick; later calls run multi-threaded for as long as they beat it. The
-    first multi-threaded call that does not (other work arrived and the threads spin) switches
-    to one thread for good. Every call costs the same (one factorization), so one call's time
-    is a fair yardstick.
+
+class AdaptiveThreads:
+    """Runs each call on ``most`` threads while that pays, else on one.
+
+    ``apply(n)`` sets the thread count of whatever the calls run. Multi-threading is tried
+    only when a core looks idle. The first call runs on one thread and sets the yardstick;
+    later calls run multi-threaded for as long as they beat it. The first multi-threaded call
+    that does not (other work arrived and the threads spin) switches to one thread for good.
+    Every call costs the same (one factorization), so one call's time is a fair yardstick.
     """
 
-    def __init__(self, start_multi: bool | None = None):
+    def __init__(self, apply: Callable[[int], None], most: int | None = None,
+                 start_multi: bool | None = None):
         if start_multi is None:
             start_multi = machine_has_idle_core()
-        nthreads = get_num_threads()
-        self.multi = bool(start_multi) and nthreads is not None and nthreads > 1
+        self.apply = apply
+        self.most = usable_cores() if most is None else int(most)
+        self.multi = bool(start_multi) and self.most > 1
         self.single = float("inf")  # best single-thread time
         self.calls = 0
 
     def call(self, fn, *args):  # noqa: ANN001, ANN201 - a thin wrapper
         self.calls += 1
         if not self.multi or self.calls == 1:
-            with limit_threads(1):
-                t = time.perf_counter()
-                out = fn(*args)
-                self.single = min(self.single, time.perf_counter() - t)
+            self.apply(1)
+            t = time.perf_counter()
+            out = fn(*args)
+            self.single = min(self.single, time.perf_counter() - t)
             return out
+        self.apply(self.most)
         t = time.perf_counter()
         out = fn(*args)
         if time.perf_counter() - t >= self.single:

@@ -98,3 +98,8 @@ def dense_components(terms: list, X: np.ndarray, y: np.ndarray, theta: np.ndarra
     p = X.shape[1]
     return (float(2 * np.log(d[:q]).sum()), float(2 * np.log(d[q: q + p]).sum()),
             float(d[-1] ** 2))
+
+
+def potrf_lower(S: np.ndarray) -> np.ndarray:
+    """The lower Cholesky factor of a symmetric positive-definite matrix (unblocked LAPACK)."""
+    return np.linalg.cholesky(S)
