@@ -121,7 +121,7 @@ def test_model_struct(case_id: str) -> None:
             got[f"{part}.{k}"] = v
     assert set(got) == set(ref["modelStruct"])
     for k, v in ref["modelStruct"].items():
-        tol = 1e-3 if not k.startswith("reStruct") else 2e-3
+        tol = 1e-3
         assert got[k] == pytest.approx(v, rel=tol, abs=1e-6), k
 
 
