@@ -76,35 +76,40 @@ class CorStruct:
         else:
             codes = np.asarray(groups, dtype=np.int64)
             labels = group_labels or [str(i + 1) for i in range(int(codes.max()) + 1)]
+        # one stable sort by group: rows of a group stay in data order (no loop over groups)
         order = np.argsort(codes, kind="stable")
         counts = np.bincount(codes, minlength=len(labels))
         keep = counts > 0
         bounds = np.concatenate([[0], np.cumsum(counts)])
+        sizes = counts[keep]
+        starts = bounds[:-1][keep]
         self.group_labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
-        self.group_rows = [order[bounds[i]:bounds[i + 1]] for i in range(len(labels)) if keep[i]]
+        self.group_rows = [order[a:a + k] for a, k in zip(starts.tolist(), sizes.tolist(),
+                                                           strict=True)]
+        sorted_codes = codes[order]
+        first = np.ones(n, dtype=bool)  # first row of its group, in sorted order
+        first[1:] = sorted_codes[1:] != sorted_codes[:-1]
         if self.form.covariate is None:
             cov = np.empty(n, dtype=float)
-            for rows in self.group_rows:
-                cov[rows] = np.arange(1, len(rows) + 1)
+            cov[order] = np.arange(n) - bounds[sorted_codes] + 1.0
         else:
             col = column(data, self.form.covariate, "correlation covariate")
             cov = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=float)
             if np.isnan(cov).any():
                 raise DataError(f"covariate '{self.form.covariate}' must be numeric without "
                                 "missing values")
-        self.group_cov = [cov[rows] for rows in self.group_rows]
+        self.perm = order
+        cov_sorted = cov[order]
+        self._cov_sorted, self._first = cov_sorted, first
+        self.group_cov = [cov_sorted[a:a + k] for a, k in zip(starts.tolist(), sizes.tolist(),
+                                                               strict=True)]
         self.n = n
-        for c in self.group_cov:
-            if len(np.unique(c)) != len(c):
-                raise DataError("covariate must have unique values within groups for "
-                                f"\"{self.nlme_class}\" objects")
-        self.perm = np.concatenate(self.group_rows) if self.group_rows else np.zeros(0, int)
-        # groups sharing one covariate pattern share one matrix and one factorization
-        patterns: dict[tuple[float, ...], list[int]] = {}
-        for i, c in enumerate(self.group_cov):
-            patterns.setdefault(tuple(c), []).append(i)
-        self._patterns = [(np.array(k), np.stack([self.group_rows[i] for i in v]))
-                          for k, v in patterns.items()]
+        by_value = np.lexsort((cov, codes))
+        if n > 1 and np.any((codes[by_value][1:] == codes[by_value][:-1])
+                            & (cov[by_value][1:] == cov[by_value][:-1])):
+            raise DataError("covariate must have unique values within groups for "
+                            f"\"{self.nlme_class}\" objects")
+        self._patterns = _shared_patterns(self.group_cov, self.group_rows, sizes)
         self._fcache: tuple[bytes, list] | None = None
         self._lcache: tuple[bytes, np.ndarray | None] | None = None
         self._sorted = bool(np.array_equal(self.perm, np.arange(n)))
@@ -236,6 +241,25 @@ class CorStruct:
         return f"{self.nlme_class}({vals}{', ' if vals else ''}form = {self.form})"
 
 
+def _shared_patterns(group_cov: list[np.ndarray], group_rows: list[np.ndarray],
+                     sizes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Groups sharing one covariate pattern share one matrix and one factorization: the
+    distinct patterns (in order of first appearance) with the rows of their groups stacked."""
+    found: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for size in np.unique(sizes).tolist():
+        members = np.flatnonzero(sizes == size)
+        covs = np.stack([group_cov[i] for i in members.tolist()])
+        _, first, inverse = np.unique(covs, axis=0, return_index=True, return_inverse=True)
+        by_pattern = members[np.argsort(np.ravel(inverse), kind="stable")]
+        ends = np.cumsum(np.bincount(np.ravel(inverse), minlength=len(first)))
+        begins = np.concatenate([[0], ends[:-1]])
+        for f, a, b in zip(first.tolist(), begins.tolist(), ends.tolist(), strict=True):
+            rows = np.stack([group_rows[i] for i in by_pattern[a:b].tolist()])
+            found.append((int(members[f]), covs[f], rows))
+    found.sort(key=lambda t: t[0])
+    return [(c, rows) for _, c, rows in found]
+
+
 def _int_lags(cov: np.ndarray, what: str) -> np.ndarray:
     if not np.all(np.equal(np.round(cov), cov)):
         raise DataError(f"covariate must have integer values for \"{what}\" objects")
@@ -247,10 +271,10 @@ class _PowerOfLag(CorStruct):
     inverse Cholesky factor is bidiagonal with links r_i = Phi^(t_i - t_(i-1))."""
 
     def _setup_lags(self) -> None:
-        self._increasing = all(len(c) < 2 or np.all(np.diff(c) > 0) for c in self.group_cov)
+        step = np.diff(self._cov_sorted, prepend=0.0)
+        self._increasing = bool(np.all(step[~self._first] > 0))
         if self._increasing:
-            self._lag = np.concatenate([np.concatenate([[0.0], np.diff(c)])
-                                        for c in self.group_cov])
+            self._lag = np.where(self._first, 0.0, step)
 
     @property
     def phi(self) -> float:
@@ -284,10 +308,9 @@ class corAR1(_PowerOfLag):
     def _setup_extra(self) -> None:
         self._gaps = False
         if self.form.covariate is not None:
-            for c in self.group_cov:
-                _int_lags(c, "corAR1")
-                if len(c) > 1 and np.any(np.diff(c) != 1):
-                    self._gaps = True
+            _int_lags(self._cov_sorted, "corAR1")
+            step = np.diff(self._cov_sorted, prepend=0.0)
+            self._gaps = bool(np.any(step[~self._first] != 1))
             if self._gaps:
                 self.nlme_class = "corARMA"
                 self.description = "ARMA(1,0)"
