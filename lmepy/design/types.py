@@ -6,6 +6,7 @@ row (N x k), never as a dense N x q matrix; ``Zt`` is built only when someone as
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -14,6 +15,18 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lmepy.formula.ir import ModelTerms
+
+
+@functools.lru_cache(maxsize=64)
+def tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of a k x k lower triangle in column-major order, θ's order
+    within a term (lme4's). Read-only: cached, used at every evaluation of an objective."""
+    i, j = np.tril_indices(k)
+    o = np.lexsort((i, j))
+    i, j = i[o], j[o]
+    i.flags.writeable = False
+    j.flags.writeable = False
+    return i, j
 
 
 @dataclass(eq=False)
@@ -50,9 +63,8 @@ class ReTerm:
 
     def theta0(self) -> np.ndarray:
         """lme4's start: the identity, as the column-wise lower triangle."""
-        i, j = np.tril_indices(self.k)
-        order = np.lexsort((i, j))  # column-major
-        return (i[order] == j[order]).astype(float)
+        i, j = tril_colmajor(self.k)
+        return (i == j).astype(float)
 
     def lower(self) -> np.ndarray:
         """Bounds of theta: 0 on the diagonal of the factor, -inf elsewhere (lme4)."""

@@ -19,11 +19,12 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from lmepy.design.types import ReTerm
+from lmepy.design.types import ReTerm, tril_colmajor
 from lmepy.kernels import blocked as _k
 
 _MAX_DENSE = 20000  # rows of the dense block (later terms + X + y) we agree to allocate
 _dtrtrs = sla.get_lapack_funcs("trtrs", dtype=np.float64)
+
 
 
 def _trsolve(L: np.ndarray, b: np.ndarray, trans: bool = False) -> np.ndarray:
@@ -216,9 +217,8 @@ class BlockedCholesky:
         self._toffs = toffs
         tpos = []
         for t, off in zip(terms, toffs[:-1], strict=False):
-            i, j = np.tril_indices(t.k)
-            o = np.lexsort((i, j))
-            tpos.append(off + i[o] + j[o] * t.k)
+            i, j = tril_colmajor(t.k)
+            tpos.append(off + i + j * t.k)
         self.tpos = np.concatenate(tpos).astype(np.int64)
         self.ntheta = len(self.tpos)
         self.T1 = self.Tflat[: self.k1 * self.k1].reshape(self.k1, self.k1, order="F")

@@ -32,7 +32,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
-from lmepy.design.types import CompiledModel, ReTerm
+from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.family import Family, get_family
@@ -205,24 +205,13 @@ def _group_sums(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
     return np.bincount(codes, weights=x, minlength=m)
 
 
-_TRIL: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
-    if k not in _TRIL:
-        i, j = np.tril_indices(k)
-        order = np.lexsort((i, j))
-        _TRIL[k] = (i[order], j[order])
-    return _TRIL[k]
-
-
 def _term_factors(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
     """Each term's k x k lower-triangular factor from θ (column-wise lower triangle)."""
     out, pos = [], 0
     for t in terms:
         k = len(t.cnms)
         T = np.zeros((k, k))
-        i, j = _tril_colmajor(k)
+        i, j = tril_colmajor(k)
         nt = len(i)
         T[i, j] = theta[pos: pos + nt]
         out.append(T)

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from lmepy.design.types import tril_colmajor
+
 STRUCTURE_TEXT = {
     "pdLogChol": "General positive-definite, Log-Cholesky parametrization",
     "pdSymm": "General positive-definite",
@@ -49,7 +51,7 @@ class PdStruct:
     def start(self) -> np.ndarray:
         """The identity (lme4's start); compound symmetry starts uncorrelated."""
         if self.kind in ("pdLogChol", "pdSymm"):
-            i, j = _tril_colmajor(self.k)
+            i, j = tril_colmajor(self.k)
             return (i == j).astype(float)
         if self.kind == "pdDiag":
             return np.ones(self.k)
@@ -61,7 +63,7 @@ class PdStruct:
 
     def lower(self) -> np.ndarray:
         if self.kind in ("pdLogChol", "pdSymm"):
-            i, j = _tril_colmajor(self.k)
+            i, j = tril_colmajor(self.k)
             return np.where(i == j, 0.0, -np.inf)
         if self.kind in ("pdDiag", "pdIdent"):
             return np.zeros(self.n_params)
@@ -75,7 +77,7 @@ class PdStruct:
         par = np.asarray(par, dtype=float)
         if self.kind in ("pdLogChol", "pdSymm"):
             T = np.zeros((k, k))
-            i, j = _tril_colmajor(k)
+            i, j = tril_colmajor(k)
             T[i, j] = par
             return T
         if self.kind == "pdDiag":
@@ -145,7 +147,7 @@ class PdStruct:
                     nm = f"var({cn[i]})" if i == j else f"cov({cn[j]},{cn[i]})"
                     P[i, j] = P[j, i] = coef[nm]
             T = np.linalg.cholesky(P)
-            i, j = _tril_colmajor(k)
+            i, j = tril_colmajor(k)
             return T[i, j]
         if self.kind in ("pdDiag", "pdIdent"):
             return np.array(list(coef.values()), dtype=float)
@@ -202,7 +204,7 @@ class PdStruct:
                     P[i, j] = P[j, i] = r * sd[i] * sd[j]
                     pos += 1
             T = np.linalg.cholesky(P)
-            i, j = _tril_colmajor(k)
+            i, j = tril_colmajor(k)
             return T[i, j]
         if self.kind == "pdDiag":
             return np.exp(nat) / sigma
@@ -253,12 +255,6 @@ class PdStruct:
             else:
                 out.append(math.exp(min(v, 700.0)))
         return np.array(out)
-
-
-def _tril_colmajor(k: int) -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.tril_indices(k)
-    o = np.lexsort((i, j))
-    return i[o], j[o]
 
 
 def _cs_par(sd: float, r: float) -> np.ndarray:
