@@ -3,6 +3,7 @@
     python bench/bench_lme.py            # Ovary and the 20,000 x 10 AR(1) model, nlme if R is here
     python bench/bench_lme.py --quick    # fewer repetitions
     python bench/bench_lme.py --no-r     # lmepy only
+    python bench/bench_lme.py --suite    # also every lme fit of the reference tests, one by one
 
 Cases:
   ovary   lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), Ovary,
@@ -10,6 +11,9 @@ Cases:
   ar1big  20,000 subjects x 10 visits, y ~ time, random = ~ 1 | id, corAR1() (simulated with a
           fixed seed, subject sd 2, AR(1) errors phi 0.6 sd 1.5), written to a temporary CSV
           that R reads, so both fit the same numbers.
+
+  suite   the 21 lme() fits of tests/reference (nlme.json's six from issue 5 and lme.json's 15),
+          each timed from the data frame in lmepy and inside R, with the median ratio.
 
 nlme is timed inside R (median of repeated lme() calls, proc.time() differences; the big case
 once). The machine may be shared with other work: quote the medians and ratios of one run.
@@ -19,15 +23,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import median_time, run_rscript
 
 OVARY = dict(fixed="follicles ~ sin(2*pi*Time) + cos(2*pi*Time)",
              random={"Mare": "pdDiag(~ sin(2*pi*Time))"}, correlation="corAR1()")
@@ -48,15 +52,6 @@ def simulate(n_subj: int = 20000, n_vis: int = 10, seed: int = 20241122) -> pd.D
     labels = [f"s{i:05d}" for i in range(n_subj)]
     return pd.DataFrame({"id": pd.Categorical.from_codes(idx, labels), "time": t,
                          "y": np.round(y, 6)})
-
-
-def median_time(fn, reps: int) -> tuple[float, object]:
-    ts, out = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), out
 
 
 def run_lmepy(df: pd.DataFrame, spec: dict, reps: int) -> dict:
@@ -96,16 +91,45 @@ cat(jsonlite::toJSON(list(time = ts, ok = ok,
 
 
 def run_r(script: str, timeout: float) -> dict | None:
-    if shutil.which("Rscript") is None:
-        return None
     try:
-        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True,
-                             timeout=timeout, check=False)
+        return run_rscript(script, [], timeout)
     except subprocess.TimeoutExpired:
         return {"time": float("nan"), "error": f"timed out after {timeout:.0f} s"}
-    if out.returncode != 0:
-        return {"time": float("nan"), "error": out.stderr.strip()[-300:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference"
+def suite(reps: int, no_r: bool, timeout: float) -> None:
+    """Every reference lme fit, lmepy beside nlme, one line each."""
+    import lmepy
+
+    issue = json.loads((REFERENCE / "nlme.json").read_text())["lme"]
+    specs = json.loads((REFERENCE / "lme_issue_specs.json").read_text())["cases"]
+    calls = {cid: issue[cid]["call"] for cid in specs}
+    for cid, c in json.loads((REFERENCE / "lme.json").read_text())["cases"].items():
+        calls[cid], specs[cid] = c["call"], dict(c["py"])
+    r_script = "suppressPackageStartupMessages(library(nlme))\nout <- list()\n" + "".join(
+        f'f <- function() {call}; invisible(f())\n'
+        f'out[["{cid}"]] <- median(sapply(1:{reps}, function(i) '
+        f'system.time(f())[["elapsed"]]))\n' for cid, call in calls.items()
+    ) + "cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA))\n"
+    r = {} if no_r else (run_r(r_script, timeout) or {})
+    ratios = []
+    print(f"\n{'reference fit':<22} {'lmepy':>9} {'nlme':>9} {'lmepy/nlme':>11}")
+    for cid, spec in specs.items():
+        spec = dict(spec)
+        data = lmepy.datasets.load(spec.pop("data"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lmepy.lme(data=data, **spec)
+            t, _ = median_time(lambda: lmepy.lme(data=data, **spec), reps)  # noqa: B023
+        rt = r.get(cid, float("nan"))
+        ratio = t / rt if rt else float("nan")
+        if ratio == ratio:
+            ratios.append(ratio)
+        print(f"{cid:<22} {t * 1e3:>7.1f}ms {rt * 1e3:>7.1f}ms {ratio:>11.3f}")
+    if ratios:
+        print(f"median lmepy/nlme over {len(ratios)} fits: {np.median(ratios):.3f} "
+              f"(range {min(ratios):.3f}-{max(ratios):.3f})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--r-timeout", type=float, default=1800.0)
+    ap.add_argument("--suite", action="store_true")
     a = ap.parse_args(argv)
     import lmepy
 
@@ -143,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  {py['logLik']:.6f} / {(r or {}).get('error', 'R not run')}"
         print(f"{name:<22} {py['fit'] * 1e3:>9.1f}ms {py['total'] * 1e3:>10.1f}ms "
               f"{rt * 1e3:>9.1f}ms {ratio:>11.3f}{extra}")
+    if a.suite:
+        suite(3 if a.quick else 9, a.no_r, a.r_timeout)
     return 0
 
 

@@ -30,20 +30,7 @@ REF = Path(__file__).parent / "reference"
 NLME = json.loads((REF / "nlme.json").read_text())["lme"]
 LME = json.loads((REF / "lme.json").read_text())
 
-NLME_CASES = {
-    "orthodont": dict(fixed="distance ~ age * Sex", data="Orthodont", random="~ age | Subject"),
-    "ovary_pddiag_ar1": dict(fixed="follicles ~ sin(2*pi*Time) + cos(2*pi*Time)", data="Ovary",
-                             random={"Mare": "pdDiag(~ sin(2*pi*Time))"},
-                             correlation="corAR1()"),
-    "orthodont_varident": dict(fixed="distance ~ age * Sex", data="Orthodont",
-                               random="~ age | Subject", weights="varIdent(form = ~ 1 | Sex)"),
-    "bodyweight_car1": dict(fixed="weight ~ Time * Diet", data="BodyWeight",
-                            random="~ Time | Rat", correlation="corCAR1(form = ~ Time)"),
-    "bodyweight_varpower": dict(fixed="weight ~ Time * Diet", data="BodyWeight",
-                                random="~ Time | Rat", weights="varPower()"),
-    "pixel": dict(fixed="pixel ~ day + I(day^2)", data="Pixel",
-                  random={"Dog": "~ day", "Side": "~ 1"}),
-}
+NLME_CASES = json.loads((REF / "lme_issue_specs.json").read_text())["cases"]
 
 
 def _spec(case_id: str) -> tuple[dict, dict]:

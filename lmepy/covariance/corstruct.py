@@ -109,7 +109,7 @@ class CorStruct:
                             & (cov[by_value][1:] == cov[by_value][:-1])):
             raise DataError("covariate must have unique values within groups for "
                             f"\"{self.nlme_class}\" objects")
-        self._patterns = _shared_patterns(self.group_cov, self.group_rows, sizes)
+        self._patterns = _shared_patterns(self.group_cov, self.group_rows)
         self._fcache: tuple[bytes, list] | None = None
         self._lcache: tuple[bytes, np.ndarray | None] | None = None
         self._sorted = bool(np.array_equal(self.perm, np.arange(n)))
@@ -241,23 +241,14 @@ class CorStruct:
         return f"{self.nlme_class}({vals}{', ' if vals else ''}form = {self.form})"
 
 
-def _shared_patterns(group_cov: list[np.ndarray], group_rows: list[np.ndarray],
-                     sizes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _shared_patterns(group_cov: list[np.ndarray], group_rows: list[np.ndarray]
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Groups sharing one covariate pattern share one matrix and one factorization: the
     distinct patterns (in order of first appearance) with the rows of their groups stacked."""
-    found: list[tuple[int, np.ndarray, np.ndarray]] = []
-    for size in np.unique(sizes).tolist():
-        members = np.flatnonzero(sizes == size)
-        covs = np.stack([group_cov[i] for i in members.tolist()])
-        _, first, inverse = np.unique(covs, axis=0, return_index=True, return_inverse=True)
-        by_pattern = members[np.argsort(np.ravel(inverse), kind="stable")]
-        ends = np.cumsum(np.bincount(np.ravel(inverse), minlength=len(first)))
-        begins = np.concatenate([[0], ends[:-1]])
-        for f, a, b in zip(first.tolist(), begins.tolist(), ends.tolist(), strict=True):
-            rows = np.stack([group_rows[i] for i in by_pattern[a:b].tolist()])
-            found.append((int(members[f]), covs[f], rows))
-    found.sort(key=lambda t: t[0])
-    return [(c, rows) for _, c, rows in found]
+    members: dict[bytes, list[int]] = {}
+    for i, c in enumerate(group_cov):
+        members.setdefault(c.tobytes(), []).append(i)
+    return [(group_cov[m[0]], np.stack([group_rows[i] for i in m])) for m in members.values()]
 
 
 def _int_lags(cov: np.ndarray, what: str) -> np.ndarray:
