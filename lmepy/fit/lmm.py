@@ -94,7 +94,9 @@ class LmmProblem:
         n = self.n
         return ldL2 + n * (1.0 + _LOG2PI + np.log(pwrss / n)) - self.ldW
 
-    def make_devfun(self) -> Callable[[np.ndarray], float]:
+    def make_devfun(self, hold_threads: bool = True) -> Callable[[np.ndarray], float]:
+        """The criterion as a function of θ. hold_threads: each call holds OpenBLAS at one
+        thread (False when the caller holds it around all calls, as fit_lmm does)."""
         update = self.bc.update
         crit = self.criterion
 
@@ -106,7 +108,6 @@ class LmmProblem:
 
         mode = self.thread_mode()
         bc = self.bc
-        hold = self.openblas_threads()
         if mode == "adaptive":
 
             def apply(n: int) -> None:
@@ -116,16 +117,19 @@ class LmmProblem:
             call = self.adaptive.call
 
             def devfun_adaptive(theta: np.ndarray) -> float:
-                with limit_threads(hold):
-                    return call(devfun, theta)
+                return call(devfun, theta)
 
-            return devfun_adaptive
-
-        bc.threads = 1 if mode is None else mode
+            inner = devfun_adaptive
+        else:
+            bc.threads = 1 if mode is None else mode
+            inner = devfun
+        hold = self.openblas_threads()
+        if not hold_threads or hold is None:
+            return inner
 
         def devfun_held(theta: np.ndarray) -> float:
             with limit_threads(hold):
-                return devfun(theta)
+                return inner(theta)
 
         return devfun_held
 
@@ -192,8 +196,13 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
+    with limit_threads(prob.openblas_threads()):
+        return _fit(prob, control)
+
+
+def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     model = prob.model
-    devfun = prob.make_devfun()
+    devfun = prob.make_devfun(hold_threads=False)  # fit_lmm holds OpenBLAS's threads
     terms = model.reTrms.terms
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
@@ -211,8 +220,7 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
         warnings.warn(m, cls, stacklevel=2)
-    with limit_threads(prob.openblas_threads()):
-        return _solution(prob, theta, opt, singular, warns)
+    return _solution(prob, theta, opt, singular, warns)
 
 
 def _scalar_start(model: CompiledModel, theta0: np.ndarray, lower: np.ndarray) -> np.ndarray:
