@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -110,6 +111,39 @@ def test_model_struct(case_id: str) -> None:
     for k, v in ref["modelStruct"].items():
         tol = 1e-3
         assert got[k] == pytest.approx(v, rel=tol, abs=1e-6), k
+
+
+_NUM = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
+
+
+def _words_and_numbers(text: str) -> tuple[list[str], list[float]]:
+    words, nums = [], []
+    for line in text.splitlines():
+        nums += [float(m) for m in _NUM.findall(line)]
+        words.append(" ".join(_NUM.sub("#", line).split()))
+    return words, nums
+
+
+@pytest.mark.parametrize("case_id", ALL)
+def test_summary_text_own_fit(case_id: str) -> None:
+    """From lmepy's own optimum: nlme's lines and labels, numbers within 1e-4 relative. The
+    last of nlme's 7-8 printed digits are not set by the likelihood: at Orthodont both
+    logLiks agree to 2e-15 relative while the intercept SD differs in its 8th digit (a
+    maximum located from function values in double precision is good to ~sqrt(eps) ~ 1e-8
+    relative, less along flat directions), so they follow where each optimizer stops; the
+    layout at identical numbers is test_summary_text_at_nlme_estimates."""
+    fit = _fit(case_id)
+    ref = _spec(case_id)[1]
+    if _higher(fit, ref):
+        return
+    mine, want = str(fit.summary()).splitlines(), ref["summary_text"].splitlines()
+    assert [_words_and_numbers(x)[0] for x in mine] == [_words_and_numbers(x)[0] for x in want]
+    for a, b in zip(mine, want, strict=True):
+        got, exp = _words_and_numbers(a)[1], _words_and_numbers(b)[1]
+        # a standard deviation at its bound 0 is only known on the scale of the others on its
+        # line (pixel_ar1_coarse: Side 0.0032 in nlme, 0.0002 here, beside a residual SD of 21)
+        atol = 1e-3 * max(map(abs, exp)) if b.startswith("StdDev:") else 1e-6
+        np.testing.assert_allclose(got, exp, rtol=1e-4, atol=atol, err_msg=b)
 
 
 @pytest.mark.parametrize("case_id", ALL)
