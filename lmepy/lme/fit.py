@@ -94,6 +94,7 @@ class LmeProblem:
         self.ldC = 0.0
         self.slw = 0.0
         self.Mw = self.M
+        self._theta_map = None if self.dense else self._linear_theta()
 
     def _markov_sums(self) -> MarkovSums | None:
         """Lagged cross-product sums for AR(1)/CAR(1) errors grouped as the one random-effects
@@ -344,10 +345,33 @@ class LmeProblem:
         self.set_structs(x[a:b], x[b:])
         return _KERNEL.single_update(self.single.C, T)
 
+    def _linear_theta(self) -> np.ndarray | None:
+        """A with θ = A @ (pdMat parameters) when every pdMat builds T linearly from its
+        parameters (all but compound symmetry), else None: one small product per evaluation
+        instead of building each T and reading its triangle back."""
+        kinds = {"pdLogChol", "pdSymm", "pdDiag", "pdIdent"}
+
+        def linear(pd_: Any) -> bool:
+            return pd_.kind in kinds or (pd_.kind == "pdBlocked" and all(map(linear,
+                                                                             pd_.blocks)))
+
+        if not all(linear(lv.pd) for lv in self.d.levels):
+            return None
+        npd = sum(self.n_pd)
+        cols = []
+        for j in range(npd):
+            e = np.zeros(self.n_params)
+            e[j] = 1.0
+            cols.append(self.theta(self.factors(self.split(e)[0])))
+        return np.ascontiguousarray(np.column_stack(cols)) if cols else None
+
     def summaries(self, x: np.ndarray) -> tuple[float, float, float]:
         """(ldL2, ldRX2, pwrss) at the parameters x."""
         if self.fast is not None and _KERNEL is not None:
             return self._fast_summaries(x)
+        A = self._theta_map
+        if A is not None and self.bc is not None and not (self.n_cor or self.n_var):
+            return self.bc.update(A @ np.asarray(x[:A.shape[1]]))
         pd_pars, cu, vu = self.split(x)
         self.set_structs(cu, vu)
         Ts = self.factors(pd_pars)
