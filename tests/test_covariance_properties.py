@@ -42,6 +42,11 @@ def test_arma_roundtrip_and_validity(u: list[float], p: int) -> None:
     # definite; otherwise they are the textbook ARMA ones
     if p == 0 or q <= p:
         _check(cs)
+        # visits 1..n_g: every group's factor is a leading block of the longest group's
+        by_order = cv.corARMA(p=p, q=q, form="~ 1 | g").bind(DATA)
+        assert by_order._leading is not None
+        by_order.set_unconstrained(np.array(u))
+        _check(by_order)
 
 
 @settings(max_examples=40, deadline=None)

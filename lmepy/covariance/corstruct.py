@@ -37,6 +37,9 @@ class CorStruct:
     """Base class: parameters, groups, correlation matrices, log-determinant and whitening."""
 
     nlme_class = "corStruct"
+    # the correlation of two rows depends only on the difference of their covariates
+    # (so a pattern whose differences start another's shares that one's factor: _factors)
+    stationary = False
     description = ""
 
     def __init__(self, value: object = None, form: object = "~1", fixed: bool = False):
@@ -110,6 +113,7 @@ class CorStruct:
             raise DataError("covariate must have unique values within groups for "
                             f"\"{self.nlme_class}\" objects")
         self._patterns = _shared_patterns(self.group_cov, self.group_rows)
+        self._leading = self._leading_blocks()
         self._fcache: tuple[bytes, list] | None = None
         self._lcache: tuple[bytes, np.ndarray | None] | None = None
         self._sorted = bool(np.array_equal(self.perm, np.arange(n)))
@@ -181,6 +185,21 @@ class CorStruct:
         return {lab: self._cormat(c) for lab, c in zip(self.group_labels, self.group_cov,
                                                          strict=True)}
 
+    def _leading_blocks(self) -> int | None:
+        """The pattern every other one starts (covariate differences from the first row a
+        prefix of its differences), when the structure is stationary: each pattern's
+        correlation matrix is then a leading block of that pattern's, and so are its Cholesky
+        factor and the factor's inverse (one factorization per evaluation, not one per
+        pattern; groups of 1..n_g visits of one schedule). None otherwise."""
+        if not self.stationary or len(self._patterns) < 2:
+            return None
+        big = max(range(len(self._patterns)), key=lambda i: len(self._patterns[i][0]))
+        ref = self._patterns[big][0] - self._patterns[big][0][0]
+        for cov, _ in self._patterns:
+            if not np.array_equal(cov - cov[0], ref[:len(cov)]):
+                return None
+        return big
+
     def _factors(self) -> list[tuple[np.ndarray, float]]:
         """Per covariate pattern: the inverse of the lower Cholesky factor and the log det,
         cached per parameter value."""
@@ -189,10 +208,18 @@ class CorStruct:
         if self._fcache is not None and self._fcache[0] == key:
             return self._fcache[1]
         out = []
-        for cov, _ in self._patterns:
-            L = np.linalg.cholesky(self._cormat(cov))
-            Linv = solve_triangular(L, np.eye(len(cov)), lower=True, check_finite=False)
-            out.append((Linv, 2.0 * float(np.sum(np.log(np.diag(L))))))
+        if self._leading is not None:
+            L = np.linalg.cholesky(self._cormat(self._patterns[self._leading][0]))
+            Linv = solve_triangular(L, np.eye(len(L)), lower=True, check_finite=False)
+            logs = np.cumsum(np.log(np.diag(L)))
+            for cov, _ in self._patterns:
+                n = len(cov)
+                out.append((Linv[:n, :n], 2.0 * float(logs[n - 1])))
+        else:
+            for cov, _ in self._patterns:
+                L = np.linalg.cholesky(self._cormat(cov))
+                Linv = solve_triangular(L, np.eye(len(cov)), lower=True, check_finite=False)
+                out.append((Linv, 2.0 * float(np.sum(np.log(np.diag(L))))))
         self._fcache = (key, out)
         return out
 
@@ -260,6 +287,8 @@ def _int_lags(cov: np.ndarray, what: str) -> np.ndarray:
 class _PowerOfLag(CorStruct):
     """corr = Phi^|lag| (AR(1), CAR(1)): within a group sorted by the covariate, the
     inverse Cholesky factor is bidiagonal with links r_i = Phi^(t_i - t_(i-1))."""
+
+    stationary = True
 
     def _setup_lags(self) -> None:
         step = np.diff(self._cov_sorted, prepend=0.0)
@@ -407,6 +436,8 @@ class corARMA(CorStruct):
     """ARMA(p, q) on integer lags; nlme's unconstrained scale maps partial autocorrelations
     through log((1 + r) / (1 - r)), separately for the AR and MA parts."""
 
+    stationary = True
+
     nlme_class = "corARMA"
 
     def __init__(self, value: object = None, form: object = "~1", p: int = 0, q: int = 0,
@@ -462,6 +493,8 @@ class corARMA(CorStruct):
 
 class corCompSymm(CorStruct):
     """Compound symmetry: one correlation Rho, > -1/(m-1) for the largest group size m."""
+
+    stationary = True
 
     nlme_class = "corCompSymm"
     description = "Compound symmetry"
