@@ -327,9 +327,9 @@ def test_gls_confint_and_deviance(name: str) -> None:
     assert list(ci.columns) == ref["confint"]["colnames"] == ["2.5 %", "97.5 %"]
     np.testing.assert_allclose(ci.to_numpy(), np.array(ref["confint"]["values"]), rtol=1e-4,
                                atol=1e-6)
-    if fm.REML:
-        with pytest.raises(ValueError, match="REML"):
-            fm.deviance()
+    if fm.REML:  # nlme: a warning and NULL
+        with pytest.warns(UserWarning, match="deviance undefined for REML fit"):
+            assert fm.deviance() is None
     else:
         assert fm.deviance() == pytest.approx(ref["deviance"], rel=1e-8)
 
@@ -381,3 +381,21 @@ def test_gls_na_omit() -> None:
     np.testing.assert_allclose(fm.fitted().to_numpy(), ref["fitted"], atol=1e-4)
     np.testing.assert_allclose(fm.residuals("normalized").to_numpy(),
                                ref["residuals_normalized"], atol=1e-4)
+
+
+def test_gls_simulate_draws_from_the_fitted_model() -> None:
+    """Mean Xβ and covariance σ² G R G (AR(1) within mare) of one mare's 29 rows, from 20000
+    draws with a fixed seed: within 5 % (the sample covariance of these strongly correlated
+    rows is off by ~2.5 % in this norm at 20000 draws, ~4.5 % at 6000)."""
+    fm = gls(FORMULA["ovary"], datasets.load("Ovary"), correlation="corAR1(form = ~ 1 | Mare)",
+             weights="varPower()")
+    sims = fm.simulate(nsim=20000, seed=11)
+    assert sims.shape == (fm.nobs(), 20000) and list(sims.columns[:2]) == ["sim_1", "sim_2"]
+    cor = fm.problem.cor
+    rows, C = cor.group_rows[0], next(iter(cor.corMatrix().values()))
+    g = 1.0 / fm.problem.var.weights()[rows]
+    V = fm.sigma() ** 2 * np.outer(g, g) * C
+    Y = sims.to_numpy()[rows]
+    mean = (fm.X.to_numpy() @ fm.fixef().to_numpy())[rows]
+    assert (np.abs(Y.mean(axis=1) - mean) / np.sqrt(np.diag(V) / 20000)).max() < 4.5
+    assert np.linalg.norm(np.cov(Y) - V) / np.linalg.norm(V) < 0.05

@@ -232,6 +232,18 @@ class CorStruct:
         return float(sum(ld * len(rows) for (_, ld), (_, rows) in
                          zip(self._factors(), self._patterns, strict=True)))
 
+    def draw(self, nsim: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, nsim) standard normals correlated within groups as this structure says (at its
+        current parameters): for simulating responses. L z per group, L the Cholesky factor
+        of the group's correlation matrix (shared by groups of one covariate pattern)."""
+        self._need_bound()
+        out = np.empty((self.n, nsim))
+        for cov, rows in self._patterns:
+            L = np.linalg.cholesky(self._cormat(cov))
+            z = rng.standard_normal((rows.shape[0], len(cov), nsim))
+            out[rows] = np.einsum("ij,gjs->gis", L, z)
+        return out
+
     def whiten(self, x: np.ndarray) -> np.ndarray:
         """L_g^{-1} x_g for every group g (L_g the lower Cholesky factor of its correlation),
         results in the rows of x; x of shape (N,) or (N, k)."""

@@ -11,8 +11,10 @@ import pandas as pd
 from scipy import stats
 
 from lmepy.covariance import corSymm
+from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.gls.fit import GlsEstimate, GlsProblem
+from lmepy.results.nlme_generics import nlme_deviance
 
 if TYPE_CHECKING:
     from lmepy.gls.printing import GlsSummary
@@ -93,22 +95,30 @@ class GlsFit:
         n = self.N - self.p if self.REML else self.N
         return -2.0 * self.logLik() + self.df() * math.log(n)
 
-    def confint(self, level: float = 0.95) -> pd.DataFrame:
+    def confint(self, parm: list[str] | None = None, level: float = 0.95,
+                method: str = "Wald") -> pd.DataFrame:
         """R's confint(fit) for gls (stats' confint.default): Wald intervals from vcov with
         normal quantiles; columns "2.5 %", "97.5 %"."""
-        b = self.estimate.beta
-        se = np.sqrt(np.diag(self.vcov().to_numpy()))
-        a = (1 - level) / 2
-        z = stats.norm.ppf(1 - a)
-        names = [_pct(a), _pct(1 - a)]
-        return pd.DataFrame({names[0]: b - z * se, names[1]: b + z * se},
-                            index=list(self.X.columns))
+        from lmepy.inference.confint import confint_default
 
-    def deviance(self) -> float:
-        """-2 logLik for ML fits; nlme leaves it undefined for REML (an error here)."""
-        if self.REML:
-            raise ValueError("deviance undefined for REML fit")
-        return -2.0 * self.logLik()
+        return confint_default(self.estimate.beta, np.sqrt(np.diag(self.vcov().to_numpy())),
+                               list(self.X.columns), parm, level, method)
+
+    def deviance(self) -> float | None:
+        """nlme's deviance: -2 logLik for ML fits; for REML fits nlme warns "deviance
+        undefined for REML fit" and gives NULL (None here)."""
+        return nlme_deviance(self.logLik(), self.REML)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
+        """Responses drawn from the fitted model: Xβ plus errors with the fitted correlation
+        structure and variance function; columns ``sim_1``, ... (numpy's generator). nlme
+        has no simulate() for gls; this is lmepy's, as for lmer fits."""
+        rng = np.random.default_rng(seed)
+        pr = self.problem
+        mean = self.X.to_numpy(dtype=float) @ np.asarray(self.estimate.beta, dtype=float)
+        w = pr.var.weights() if pr.var is not None else None
+        e = residual_draws(self.N, self.sigma(), pr.cor, w, nsim, rng)
+        return sim_frame(mean[:, None] + e, self._index)
 
     def modelStruct(self) -> dict[str, dict[str, float]]:
         """nlme's coef(fit$modelStruct, unconstrained = FALSE), by structure, nlme's names."""

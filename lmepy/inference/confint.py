@@ -177,6 +177,28 @@ def _pct_names(level: float) -> list[str]:
     return [f"{t.strip()} %" for t in rf.format_num([100 * a, 100 * (1 - a)], digits=3)]
 
 
+def confint_default(beta: np.ndarray, se: np.ndarray, names: list[str],
+                    parm: Sequence[str] | Sequence[int] | None = None, level: float = 0.95,
+                    method: str = "Wald") -> pd.DataFrame:
+    """stats' ``confint.default``: estimate -/+ z se with normal quantiles, R's column names
+    (what R gives for gls fits; lmepy's lme fits use it too). parm: names or 0-based
+    positions of the coefficients (all by default); method: only "Wald" exists here."""
+    if method != "Wald":
+        raise ValueError(f"method {method!r} is not available for this fit; use 'Wald' "
+                         "(or intervals() for nlme's t intervals)")
+    z = stats.norm.ppf((1.0 + level) / 2.0)
+    beta, se = np.asarray(beta, dtype=float), np.asarray(se, dtype=float)
+    out = pd.DataFrame({c: v for c, v in zip(_pct_names(level), (beta - z * se, beta + z * se),
+                                             strict=True)}, index=list(names))
+    if parm is None:
+        return out
+    parm = [parm] if isinstance(parm, (str, int)) else list(parm)
+    unknown = [p for p in parm if isinstance(p, str) and p not in out.index]
+    if unknown:
+        raise ValueError(f"unknown coefficient(s) {unknown}; the fit has {list(out.index)}")
+    return out.iloc[[p if isinstance(p, int) else out.index.get_loc(p) for p in parm]]
+
+
 def confint_wald(fit: Any, level: float = 0.95) -> pd.DataFrame:
     """Wald intervals for the fixed effects; NA (None) rows for the variance parameters, as
     lme4 gives them."""

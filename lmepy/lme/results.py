@@ -10,9 +10,11 @@ import pandas as pd
 from scipy import stats
 
 from lmepy.covariance import varIdent
+from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.errors import DataError, LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
+from lmepy.results.nlme_generics import nlme_deviance
 from lmepy.results.rformat import (
     abbreviate,
     format_num,
@@ -189,6 +191,39 @@ class LmeFit:
 
     def vcov(self) -> pd.DataFrame:
         return pd.DataFrame(self.sol.vcov, index=self.d.xnames, columns=self.d.xnames)
+
+    def deviance(self) -> float | None:
+        """nlme's deviance: -2 logLik for ML fits; for REML fits nlme warns "deviance
+        undefined for REML fit" and gives NULL (None here)."""
+        return nlme_deviance(self.logLik(), self.method == "REML")
+
+    def confint(self, parm: list[str] | None = None, level: float = 0.95,
+                method: str = "Wald") -> pd.DataFrame:
+        """Wald intervals for the fixed effects with normal quantiles (stats'
+        confint.default, as R gives for gls). nlme's confint(lme) stops with "not (yet)
+        implemented ... use intervals() instead"; ``intervals(which="fixed")`` gives nlme's
+        t intervals on the containment degrees of freedom."""
+        from lmepy.inference.confint import confint_default
+
+        return confint_default(self.sol.beta, np.sqrt(np.diag(self.sol.vcov)), self.d.xnames,
+                               parm, level, method)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
+        """Responses drawn from the fitted model: Xβ, new random effects at every level
+        (N(0, σ² Ψ)), and errors with the fitted correlation structure and variance function;
+        columns ``sim_1``, ... (numpy's generator), as lmer's simulate(). nlme's
+        simulate.lme is another thing (refits to data simulated under a null model for
+        likelihood-ratio tests)."""
+        rng = np.random.default_rng(seed)
+        d = self.d
+        self._set_structs()
+        y = np.repeat(self.fitted(level=0)[:, None], nsim, axis=1)
+        for lv, T in zip(d.levels, self.sol.factors, strict=True):
+            u = rng.standard_normal((lv.nlevels, lv.pd.k, nsim))
+            b = self.sigma() * np.einsum("ij,gjs->gis", T, u)  # (levels, k, nsim)
+            y += np.einsum("nk,nks->ns", lv.rows, b[lv.codes])
+        y += residual_draws(d.N, self.sigma(), d.cor, self.sol.weights, nsim, rng)
+        return sim_frame(y)
 
     def ranef(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """Per level (outer first) the predicted random effects; one level: a DataFrame."""
