@@ -319,12 +319,6 @@ class GlsFit:
         return str(self)
 
 
-def _pct(p: float) -> str:
-    """R's format of a probability as a percentage label: "2.5 %"."""
-    from lmepy.results import rformat as rf
-    return rf.format1(100 * p, digits=3) + " %"
-
-
 _LABELS = {"coef": "Coefficients:", "corStruct": "Correlation structure:",
            "varStruct": "Variance function:", "sigma": "Residual standard error:"}
 
