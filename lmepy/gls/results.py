@@ -12,9 +12,10 @@ from scipy import stats
 
 from lmepy.covariance import corSymm
 from lmepy.covariance.draws import residual_draws, sim_frame
+from lmepy.errors import LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.gls.fit import GlsEstimate, GlsProblem
-from lmepy.results.nlme_generics import nlme_deviance
+from lmepy.results.nlme_generics import VarCov, nlme_deviance
 
 if TYPE_CHECKING:
     from lmepy.gls.printing import GlsSummary
@@ -108,6 +109,25 @@ class GlsFit:
         """nlme's deviance: -2 logLik for ML fits; for REML fits nlme warns "deviance
         undefined for REML fit" and gives NULL (None here)."""
         return nlme_deviance(self.logLik(), self.REML)
+
+    def getVarCov(self, individual: int | str = 1) -> VarCov:
+        """nlme's getVarCov() for gls: the marginal covariance σ² G R G of one correlation
+        group's rows (R's 1-based group number in the structure's order, or its label)."""
+        cor, var = self.problem.cor, self.problem.var
+        if cor is None:
+            raise LmepyError("not implemented for uncorrelated errors")
+        if not cor.form.groups:
+            raise LmepyError("not implemented for correlation structures without a grouping "
+                             "factor")
+        labels = list(cor.group_labels)
+        i = int(individual) - 1 if isinstance(individual, (int, np.integer)) \
+            else labels.index(str(individual)) if str(individual) in labels else -1
+        if not 0 <= i < len(labels):
+            raise LmepyError(f"subscript out of bounds: no correlation group {individual!r}")
+        S = cor.corMatrix()[labels[i]]
+        rows = cor.group_rows[i]
+        sd = self.sigma() / (var.weights()[rows] if var is not None else np.ones(len(rows)))
+        return VarCov("marginal", pd.DataFrame(S * np.outer(sd, sd)), dimnames=False)
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
         """Responses drawn from the fitted model: Xβ plus errors with the fitted correlation

@@ -14,7 +14,7 @@ from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.errors import DataError, LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
-from lmepy.results.nlme_generics import nlme_deviance
+from lmepy.results.nlme_generics import VarCov, nlme_deviance
 from lmepy.results.rformat import (
     abbreviate,
     format_num,
@@ -207,6 +207,46 @@ class LmeFit:
 
         return confint_default(self.sol.beta, np.sqrt(np.diag(self.sol.vcov)), self.d.xnames,
                                parm, level, method)
+
+    def getVarCov(self, individuals: Any = None, type: str = "random.effects") -> VarCov:
+        """nlme's getVarCov(): "random.effects" (σ² Ψ of the one grouping level),
+        "conditional" (σ² G R G of an individual's rows, data order) or "marginal" (that
+        plus Z Ψ Z'). individuals: labels, or R's 1-based positions in order of appearance;
+        the first individual by default."""
+        d = self.d
+        if type not in VarCov._TITLES:
+            raise ValueError("'type' should be one of \"random.effects\", \"conditional\", "
+                             "\"marginal\"")
+        if len(d.levels) > 1:
+            raise LmepyError("not implemented for multiple levels of nesting")
+        lv = d.levels[0]
+        T = self.sol.factors[0]
+        D = self.sigma() ** 2 * (T @ T.T)
+        if type == "random.effects":
+            return VarCov(type, pd.DataFrame(D, index=lv.pd.cnms, columns=lv.pd.cnms))
+        first = np.unique(lv.codes, return_index=True)[1]
+        seen = [lv.labels[c] for c in lv.codes[np.sort(first)]]
+        if individuals is None:
+            individuals = [seen[0]]
+        elif isinstance(individuals, (str, int, np.integer)):
+            individuals = [individuals]
+        self._set_structs()
+        cors = d.cor.corMatrix() if d.cor is not None else {}
+        out = {}
+        for ind in individuals:
+            name = seen[int(ind) - 1] if isinstance(ind, (int, np.integer)) else str(ind)
+            if name not in lv.labels:
+                raise LmepyError(f"individual \u2018{name}\u2019 was not used in the fit")
+            rows = np.flatnonzero(lv.codes == lv.labels.index(name))
+            sds = self.sigma() / self.sol.weights[rows]
+            V = cors[name] if d.cor is not None else np.eye(len(rows))
+            M = V * np.outer(sds, sds)
+            if type == "marginal":
+                Z = lv.rows[rows]
+                M = M + Z @ D @ Z.T
+            lab = [str(i + 1) for i in range(len(rows))]
+            out[name] = pd.DataFrame(M, index=lab, columns=lab)
+        return VarCov(type, out, group=lv.name)
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
         """Responses drawn from the fitted model: Xβ, new random effects at every level

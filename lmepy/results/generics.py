@@ -7,9 +7,9 @@ from typing import Any
 
 __all__ = [
     "AIC", "BIC", "REMLcrit", "VarCorr", "anova", "coef", "confint", "deviance", "fitted",
-    "fixef", "formula", "getME", "intervals", "isSingular", "logLik", "modelStruct", "ngrps",
-    "nobs", "predict", "ranef", "residuals", "resid", "sigma", "simulate", "summary", "vcov",
-    "weights",
+    "fixef", "formula", "getME", "getVarCov", "intervals", "isSingular", "logLik",
+    "modelStruct", "ngrps", "nobs", "predict", "ranef", "residuals", "resid", "sigma",
+    "simulate", "summary", "vcov", "weights",
 ]
 
 
@@ -154,6 +154,11 @@ def weights(fit: Any) -> Any:
 def modelStruct(fit: Any) -> Any:
     """nlme's ``coef(fit$modelStruct, unconstrained = FALSE)`` (lme and gls fits)."""
     return _call(fit, "modelStruct")
+
+
+def getVarCov(fit: Any, *args: Any, **kwargs: Any) -> Any:
+    """nlme's ``getVarCov(fit, individuals, type)`` (gls: ``individual``)."""
+    return _call(fit, "getVarCov", *args, **kwargs)
 
 
 def intervals(fit: Any, **kwargs: Any) -> Any:
