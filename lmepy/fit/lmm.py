@@ -77,7 +77,7 @@ class LmmProblem:
         if self.blas_threads == "auto":
             return "adaptive" if self.cp.r >= AUTO_THREADS_MIN_ROWS else 1
         if self.blas_threads is not None and self.blas_threads != "adaptive":
-            if not isinstance(self.blas_threads, int) or self.blas_threads < 1:
+            if not isinstance(self.blas_threads, (int, np.integer)) or self.blas_threads < 1:
                 raise ValueError("blas_threads must be a positive integer, 'auto', 'adaptive' "
                                  f"or None, not {self.blas_threads!r}")
         return self.blas_threads
