@@ -435,7 +435,10 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s2 = fit_lmm(m2, REML=REML, control={"start": theta})
+            # one thread: a worker forked from a process that ran OpenMP (the dense factor of
+            # a large model) must not enter OpenMP again (GNU libgomp is not fork-safe); the
+            # factor's bits do not depend on the thread count, so neither does the refit
+            s2 = fit_lmm(m2, REML=REML, control={"start": theta, "blas_threads": 1})
     except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError):
         return np.full(npar, np.nan)  # a failed refit: NA, as bootMer records it
     ks = _term_sizes(s2)
