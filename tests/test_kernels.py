@@ -219,7 +219,7 @@ def _dense_system(terms, X, y, theta, w):
 def test_downdate_dense_matches_sparse_kernel() -> None:
     rng = np.random.default_rng(21)
     for k in (1, 2, 3):
-        m, r = 40, 11
+        m, r = 40, 11 if k < 3 else 450  # 450 rows: three column tiles
         ptr, idx, V = random_pattern(rng, m, r, k)
         T = rand_lower(rng, k)
         L = np.zeros((m, k, k))
@@ -234,6 +234,9 @@ def test_downdate_dense_matches_sparse_kernel() -> None:
         K.downdate_dense(ptr, idx, V, T, L, S2, D, lam, buf)
         np.testing.assert_allclose(np.tril(S2), np.tril(S1), rtol=RTOL, atol=1e-12)
         assert not buf.any()  # left clean for the next evaluation
+        S3 = S0.copy(order="F")
+        K.downdate_dense(ptr, idx, V, T, L, S3, D, lam, buf, 3)
+        np.testing.assert_array_equal(S3, S2)  # the same bits on three threads
 
 
 def test_cross_products_do_not_touch_inputs() -> None:

@@ -157,16 +157,16 @@ cpdef void downdate_dense(const long long[::1] ptr, const long long[::1] idx,
                           const double[:, ::1] V, const double[::1, :] T,
                           const double[:, :, ::1] L, double[::1, :] S,
                           double[:, ::1] D, const double[::1] lam,
-                          double[::1, :] buf) noexcept:
+                          double[::1, :] buf, int nthreads=1) noexcept:
     """The same downdate as ``downdate_rest``, for levels with many rows each: the D_j of a
     chunk of levels are scattered into the dense columns of buf (r x chunk, zero on entry and
-    on exit) and subtracted at once by BLAS dsyrk (lower triangle of S)."""
+    on exit) and subtracted at once (lower triangle of S) by BLAS in fixed column tiles shared
+    by nthreads threads (the same bits on any number, as potrf_lower)."""
     cdef Py_ssize_t m = L.shape[0], k = L.shape[1]
     cdef Py_ssize_t j, j0, a, c, e, n0, nj, col
     cdef Py_ssize_t chunk = buf.shape[1] // k
     cdef int r = <int>S.shape[0], ncol, ldb = <int>buf.shape[0]
-    cdef double s, one = 1.0, minus1 = -1.0, l0
-    cdef char uplo = b'L', trans = b'N'
+    cdef double s, l0
     if m == 0 or r == 0:
         return
     j0 = 0
@@ -190,7 +190,8 @@ cpdef void downdate_dense(const long long[::1] ptr, const long long[::1] idx,
                 for c in range(k):
                     buf[idx[n0 + a], col + c] = D[a, c] * l0
         ncol = <int>((min(m, j0 + chunk) - j0) * k)
-        dsyrk(&uplo, &trans, &r, &ncol, &minus1, &buf[0, 0], &ldb, &one, &S[0, 0], &r)
+        with nogil:
+            _syrk_tiled(&S[0, 0], r, &buf[0, 0], ldb, ncol, 0, nthreads)
         for j in range(j0, min(m, j0 + chunk)):
             n0 = ptr[j]
             nj = ptr[j + 1] - n0
@@ -262,15 +263,32 @@ cdef void _panel_solve(double *S, int n, int k, int kb, int r0, int r1) noexcept
     dtrsm(&right, &lo, &tr, &nu, &rows, &kb, &one, &S[k + k * n], &n, &S[r0 + k * n], &n)
 
 
-cdef void _trailing_tile(double *S, int n, int k, int kb, int c0, int c1) noexcept nogil:
-    """Columns [c0, c1) of the trailing matrix (rows >= c0) minus the panel's outer product."""
+cdef void _syrk_tile(double *S, int n, const double *B, int ldb, int kk, int c0,
+                     int c1) noexcept nogil:
+    """Columns [c0, c1) of S's lower triangle (rows >= c0) minus B B' (B: rows aligned with
+    S's, kk columns, leading dimension ldb): dsyrk on the diagonal block, dgemm below."""
     cdef double one = 1.0, minus1 = -1.0
     cdef char lo = b'L', tr = b'T', nu = b'N'
     cdef int w = c1 - c0, below = n - c1
-    dsyrk(&lo, &nu, &w, &kb, &minus1, &S[c0 + k * n], &n, &one, &S[c0 + c0 * n], &n)
+    dsyrk(&lo, &nu, &w, &kk, &minus1, &B[c0], &ldb, &one, &S[c0 + c0 * n], &n)
     if below > 0:
-        dgemm(&nu, &tr, &below, &w, &kb, &minus1, &S[c1 + k * n], &n, &S[c0 + k * n], &n,
-              &one, &S[c1 + c0 * n], &n)
+        dgemm(&nu, &tr, &below, &w, &kk, &minus1, &B[c1], &ldb, &B[c0], &ldb, &one,
+              &S[c1 + c0 * n], &n)
+
+
+cdef void _syrk_tiled(double *S, int n, const double *B, int ldb, int kk, int r0,
+                      int nthreads) noexcept nogil:
+    """S[r0:, r0:] -= B[r0:] B[r0:]' (lower triangle) in fixed tiles of CHOL_TILE columns,
+    shared by nthreads OpenMP threads: the same bits on any number of threads."""
+    cdef int t, m = n - r0, ntile = (m + CHOL_TILE - 1) // CHOL_TILE
+    if m <= 0 or kk <= 0:
+        return
+    if nthreads > 1:
+        for t in prange(ntile, num_threads=nthreads, schedule="dynamic"):
+            _syrk_tile(S, n, B, ldb, kk, r0 + t * CHOL_TILE, r0 + min(m, (t + 1) * CHOL_TILE))
+    else:
+        for t in range(ntile):
+            _syrk_tile(S, n, B, ldb, kk, r0 + t * CHOL_TILE, r0 + min(m, (t + 1) * CHOL_TILE))
 
 
 cpdef int potrf_lower(double[::1, :] S, int nthreads=1) noexcept:
@@ -285,7 +303,7 @@ cpdef int potrf_lower(double[::1, :] S, int nthreads=1) noexcept:
     blocking by its thread count, and its threaded dtrsm and dgemm round the rows at a
     thread's edge differently.)
     """
-    cdef int n = <int>S.shape[0], k = 0, kb, m, info = 0, t, ntile, nchunk, r0
+    cdef int n = <int>S.shape[0], k = 0, kb, m, info = 0, t, nchunk, r0
     cdef char lo = b'L'
     cdef double *A = &S[0, 0]
     while k < n:
@@ -297,21 +315,16 @@ cpdef int potrf_lower(double[::1, :] S, int nthreads=1) noexcept:
         m = n - r0
         if m > 0:
             nchunk = (m + CHOL_TILE - 1) // CHOL_TILE
-            ntile = (m + CHOL_TILE - 1) // CHOL_TILE
             if nthreads > 1:
                 for t in prange(nchunk, nogil=True, num_threads=nthreads, schedule="dynamic"):
                     _panel_solve(A, n, k, kb, r0 + t * CHOL_TILE,
                                  r0 + min(m, (t + 1) * CHOL_TILE))
-                for t in prange(ntile, nogil=True, num_threads=nthreads, schedule="dynamic"):
-                    _trailing_tile(A, n, k, kb, r0 + t * CHOL_TILE,
-                                   r0 + min(m, (t + 1) * CHOL_TILE))
             else:
                 for t in range(nchunk):
                     _panel_solve(A, n, k, kb, r0 + t * CHOL_TILE,
                                  r0 + min(m, (t + 1) * CHOL_TILE))
-                for t in range(ntile):
-                    _trailing_tile(A, n, k, kb, r0 + t * CHOL_TILE,
-                                   r0 + min(m, (t + 1) * CHOL_TILE))
+            with nogil:
+                _syrk_tiled(A, n, &A[k * n], n, kb, r0, nthreads)
         k += kb
     return 0
 
@@ -352,7 +365,7 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
             if j < nz:
                 F[j, j] += 1.0
         if dense_dd:
-            downdate_dense(ptr, idx, V, T1, L, F, D, lam, buf)
+            downdate_dense(ptr, idx, V, T1, L, F, D, lam, buf, nthreads)
         else:
             downdate_rest(ptr, idx, V, T1, L, F, D, lam)
     else:
@@ -362,7 +375,7 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
             for i in range(j, r):
                 S[i, j] = Arr[i, j]
         if dense_dd:
-            downdate_dense(ptr, idx, V, T1, L, S, D, lam, buf)
+            downdate_dense(ptr, idx, V, T1, L, S, D, lam, buf, nthreads)
         else:
             downdate_rest(ptr, idx, V, T1, L, S, D, lam)
         scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
