@@ -322,3 +322,26 @@ def test_potrf_lower_is_the_same_on_any_number_of_threads() -> None:
         np.testing.assert_array_equal(out[0], out[1])
         np.testing.assert_array_equal(out[0], out[2])
         np.testing.assert_allclose(np.tril(out[0]), R.potrf_lower(S), rtol=RTOL, atol=1e-13)
+
+
+def test_scalar_downdate_is_the_same_on_any_number_of_threads() -> None:
+    """k = 1 (InstEval's students): column ranges of S go to different threads."""
+    rng = np.random.default_rng(5)
+    m, r = 300, 500  # three column tiles
+    ptr, idx, V = random_pattern(rng, m, r, 1)
+    T = rand_lower(rng, 1)
+    L = np.zeros((m, 1, 1))
+    K.factor_first(rand_spd_blocks(rng, m, 1), T, L)
+    S0 = rng.normal(size=(r, r))
+    S0 = np.asfortranarray(S0 + S0.T)
+    lam = rng.uniform(0.5, 2.0, size=r)
+    D = np.zeros((int(np.diff(ptr).max()), 1))
+    out = []
+    for threads in (1, 2, 3):
+        S = S0.copy(order="F")
+        K.downdate_rest(ptr, idx, V, T, L, S, D, lam, False, threads)
+        out.append(S)
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
+    Sr, _ = R.downdate_rest(ptr, idx, V, T, L, S0, lam)
+    np.testing.assert_allclose(np.tril(out[0]), np.tril(Sr), rtol=RTOL, atol=1e-10)

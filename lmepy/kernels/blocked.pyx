@@ -91,11 +91,43 @@ cdef double _factor_first_big(const double[:, :, ::1] A11, const double[::1, :] 
     return ld
 
 
+cdef void _downdate_scalar_cols(const long long[::1] ptr, const long long[::1] idx,
+                                const double[:, ::1] V, double t, const double[:, :, ::1] L,
+                                double[::1, :] S, const double[::1] lam, Py_ssize_t c0,
+                                Py_ssize_t c1) noexcept nogil:
+    """downdate_rest's k = 1 update restricted to the columns [c0, c1) of S: each column's
+    elements receive the levels' products in the same order, with the same arithmetic, as in
+    the whole update, so column ranges can go to different threads and give the same bits."""
+    cdef Py_ssize_t j, a, b, lo, hi, mid, n0, n1, ia, ib
+    cdef double t0, l0
+    for j in range(L.shape[0]):
+        n0 = ptr[j]
+        n1 = ptr[j + 1]
+        lo, hi = n0, n1  # first row of the level with idx >= c0 (idx ascending)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if idx[mid] < c0:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == n1 or idx[lo] >= c1:
+            continue
+        t0 = t / L[j, 0, 0]
+        b = lo
+        while b < n1 and idx[b] < c1:
+            ib = idx[b]
+            l0 = V[b, 0] * t0 * lam[ib]
+            for a in range(b, n1):
+                ia = idx[a]
+                S[ia, ib] -= V[a, 0] * t0 * lam[ia] * l0
+            b += 1
+
+
 cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
                          const double[:, ::1] V, const double[::1, :] T,
                          const double[:, :, ::1] L, double[::1, :] S,
                          double[:, ::1] D, const double[::1] lam,
-                         bint d_only=False) noexcept:
+                         bint d_only=False, int nthreads=1) noexcept:
     """S[idx_j, idx_j] -= D_j D_j' (lower triangle) with D_j = diag(lam[idx_j]) V_j T L_j^{-T}.
 
     lam scales the rows (Λ of scalar later terms, 1 for X and y; all ones when the caller
@@ -103,11 +135,19 @@ cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
     V_j = V[ptr[j]:ptr[j+1]] holds A21's column block j (rows idx_j, sorted ascending);
     D is a work array with at least max block length rows. Also stores D_j in D[ptr[j]:...]
     when D has as many rows as V (so the caller can keep the factor's off-diagonal block).
+    nthreads > 1 (k = 1, S only): fixed ranges of CHOL_TILE columns shared by the threads
+    (``_downdate_scalar_cols``; the same bits on any number).
     """
     cdef Py_ssize_t m = L.shape[0], k = L.shape[1]
     cdef Py_ssize_t j, a, b, c, e, n0, n1, nj, ia, ib, off
     cdef bint keep = D.shape[0] == V.shape[0]
     cdef double s, t0, l0
+    cdef Py_ssize_t r = S.shape[0], nt = (S.shape[0] + CHOL_TILE - 1) // CHOL_TILE, ti
+    if k == 1 and nthreads > 1 and not d_only and not keep:
+        for ti in prange(nt, nogil=True, num_threads=nthreads, schedule="dynamic"):
+            _downdate_scalar_cols(ptr, idx, V, T[0, 0], L, S, lam, ti * CHOL_TILE,
+                                  min(r, (ti + 1) * CHOL_TILE))
+        return
     for j in range(m):
         n0 = ptr[j]
         n1 = ptr[j + 1]
@@ -367,7 +407,7 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
         if dense_dd:
             downdate_dense(ptr, idx, V, T1, L, F, D, lam, buf, nthreads)
         else:
-            downdate_rest(ptr, idx, V, T1, L, F, D, lam)
+            downdate_rest(ptr, idx, V, T1, L, F, D, lam, False, nthreads)
     else:
         for i in range(r):
             lam[i] = 1.0
@@ -377,7 +417,7 @@ cpdef tuple evaluate(const double[:, :, ::1] A11, const long long[::1] ptr,
         if dense_dd:
             downdate_dense(ptr, idx, V, T1, L, S, D, lam, buf, nthreads)
         else:
-            downdate_rest(ptr, idx, V, T1, L, S, D, lam)
+            downdate_rest(ptr, idx, V, T1, L, S, D, lam, False, nthreads)
         scale_rest(S, F, blk, cmp, kk, toff, Tflat, nz)
     info = potrf_lower(F, nthreads)
     if info != 0:
