@@ -72,15 +72,27 @@ def limit_threads(n: int | None) -> Iterator[None]:
 
 
 def machine_has_idle_core() -> bool:
-    """True when the 1-minute load average leaves at least one core free for a BLAS thread."""
-    n = os.cpu_count() or 1
+    """True when, besides this process, fewer tasks are running than there are cores: the
+    instantaneous count of runnable tasks in /proc/loadavg, the least of three looks 2 ms
+    apart (the 1-minute load average lags by a minute: right after a test run it still says
+    "busy" on an idle machine). Elsewhere: the 1-minute load average."""
+    n = usable_cores()
     if n < 2:
         return False
     try:
-        load = os.getloadavg()[0]
+        looks = []
+        for i in range(3):
+            if i:
+                time.sleep(0.002)
+            with open("/proc/loadavg") as fh:
+                looks.append(int(fh.read().split()[3].split("/")[0]))
+        return min(looks) - 1 <= n - 2
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0] <= n - 1
     except (OSError, AttributeError):  # pragma: no cover - platforms without getloadavg
         return False
-    return load <= n - 1
 
 
 def usable_cores() -> int:
