@@ -71,30 +71,6 @@ def limit_threads(n: int | None) -> Iterator[None]:
         lib.scipy_openblas_set_num_threads(ctypes.c_int(old))
 
 
-def machine_has_idle_core() -> bool:
-    """True when, besides this process, fewer tasks are running than there are cores: the
-    instantaneous count of runnable tasks in /proc/loadavg, the least of three looks 2 ms
-    apart (the 1-minute load average lags by a minute: right after a test run it still says
-    "busy" on an idle machine). Elsewhere: the 1-minute load average."""
-    n = usable_cores()
-    if n < 2:
-        return False
-    try:
-        looks = []
-        for i in range(3):
-            if i:
-                time.sleep(0.002)
-            with open("/proc/loadavg") as fh:
-                looks.append(int(fh.read().split()[3].split("/")[0]))
-        return min(looks) - 1 <= n - 2
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.getloadavg()[0] <= n - 1
-    except (OSError, AttributeError):  # pragma: no cover - platforms without getloadavg
-        return False
-
-
 def usable_cores() -> int:
     """Cores this process may run on."""
     try:
@@ -106,17 +82,17 @@ def usable_cores() -> int:
 class AdaptiveThreads:
     """Runs each call on ``most`` threads while that pays, else on one.
 
-    ``apply(n)`` sets the thread count of whatever the calls run. Multi-threading is tried
-    only when a core looks idle. The first call runs on one thread and sets the yardstick;
-    later calls run multi-threaded for as long as they beat it. The first multi-threaded call
-    that does not (other work arrived and the threads spin) switches to one thread for good.
-    Every call costs the same (one factorization), so one call's time is a fair yardstick.
+    ``apply(n)`` sets the thread count of whatever the calls run. The first call runs on one
+    thread and sets the yardstick; later calls run multi-threaded for as long as they beat
+    it. The first multi-threaded call that does not (the cores are busy with other work)
+    switches to one thread for good, so a busy machine costs one slow call. Every call costs
+    the same (one factorization), so one call's time is a fair yardstick. (No look at the load
+    beforehand: the load average lags by a minute, and the instantaneous count of running
+    tasks includes this process's own threads still spinning after the previous fit.)
     """
 
     def __init__(self, apply: Callable[[int], None], most: int | None = None,
-                 start_multi: bool | None = None):
-        if start_multi is None:
-            start_multi = machine_has_idle_core()
+                 start_multi: bool = True):
         self.apply = apply
         self.most = usable_cores() if most is None else int(most)
         self.multi = bool(start_multi) and self.most > 1
