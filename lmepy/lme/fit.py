@@ -34,8 +34,6 @@ try:  # one-pass kernel for one grouping level (numpy path below when not compil
 except ImportError:  # pragma: no cover - build without the extension
     _KERNEL = None
 
-
-
 # BOBYQA's first steps on pdMat parameters: a quarter of the start's value, at least a quarter
 # of this (a moment start puts each on its column's scale; slopes over long times are small)
 STEPFLOOR = 0.1
