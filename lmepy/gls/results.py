@@ -120,8 +120,10 @@ class GlsFit:
             raise LmepyError("not implemented for correlation structures without a grouping "
                              "factor")
         labels = list(cor.group_labels)
-        i = int(individual) - 1 if isinstance(individual, (int, np.integer)) \
-            else labels.index(str(individual)) if str(individual) in labels else -1
+        if isinstance(individual, (int, np.integer)):
+            i = int(individual) - 1
+        else:
+            i = labels.index(str(individual)) if str(individual) in labels else -1
         if not 0 <= i < len(labels):
             raise LmepyError(f"subscript out of bounds: no correlation group {individual!r}")
         S = cor.corMatrix()[labels[i]]
