@@ -92,6 +92,7 @@ class VarFunc:
                 self.covariate = cov
         self._u = self._initial_u()
         self._free = self._free_mask()
+        self._wcache: tuple[bytes, np.ndarray] | None = None
         names = self.coef_names()
         for k, v in self._fixed_values().items():
             self._u[names.index(k)] = self._to_unconstrained(k, v)
@@ -133,6 +134,7 @@ class VarFunc:
         """New fitted values for a fitted(.) covariate."""
         if self.needs_fitted:
             self.covariate = np.asarray(fitted, dtype=float)
+            self._wcache = None
 
     def _need_bound(self) -> None:
         if not self.bound:
@@ -188,9 +190,18 @@ class VarFunc:
         raise NotImplementedError
 
     def weights(self) -> np.ndarray:
-        """nlme's `varWeights()`."""
+        """nlme's `varWeights()` (read-only: kept for the current parameters and covariate,
+        as the fit asks for them several times per evaluation)."""
         self._need_bound()
-        return 1.0 / self.sd_factor()
+        assert self._u is not None
+        key = self._u.tobytes()
+        cached = getattr(self, "_wcache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        w = 1.0 / self.sd_factor()
+        w.flags.writeable = False
+        self._wcache = (key, w)
+        return w
 
     def logLik(self) -> float:
         """nlme's `logLik(varFunc)`: sum(log(weights))."""
