@@ -703,8 +703,11 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         sol0 = solve_at(prob, x0)
         var.update_fitted(sol0["fitted"][-1])  # type: ignore[union-attr]
         prob._key = None
-    # first steps sized with the variance covariate known (fitted values after the update)
-    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "maxeval": 100000,
+    # first steps sized with the variance covariate known (fitted values after the update);
+    # stop when a step gains less than 1e-10 of -2 logLik (nlme's optimizer stops at ~1e-7;
+    # tighter only walked flat ridges: 2389 -> 1748 evaluations over the 21 reference fits,
+    # every logLik still at or above nlme's)
+    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "ftol_rel": 1e-10, "maxeval": 100000,
                "initial_step": prob.initial_step(x)}
     optctrl.update(control.get("optCtrl", {}))
     opt: dict[str, Any] = {}
