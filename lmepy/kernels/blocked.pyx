@@ -91,6 +91,24 @@ cdef double _factor_first_big(const double[:, :, ::1] A11, const double[::1, :] 
     return ld
 
 
+cdef inline void _row_block(const double[:, ::1] V, Py_ssize_t row, const double[::1, :] T,
+                            const double[:, :, ::1] L, Py_ssize_t j, double[:, ::1] D,
+                            Py_ssize_t drow) noexcept nogil:
+    """D[drow] = V[row] T L_j^{-T}: the row times T, then x L_j' = d solved forward."""
+    cdef Py_ssize_t c, e, k = T.shape[0]
+    cdef double s
+    for c in range(k):
+        s = 0.0
+        for e in range(c, k):
+            s += V[row, e] * T[e, c]
+        D[drow, c] = s
+    for c in range(k):
+        s = D[drow, c]
+        for e in range(c):
+            s -= L[j, c, e] * D[drow, e]
+        D[drow, c] = s / L[j, c, c]
+
+
 cdef void _downdate_scalar_cols(const long long[::1] ptr, const long long[::1] idx,
                                 const double[:, ::1] V, double t, const double[:, :, ::1] L,
                                 double[::1, :] S, const double[::1] lam, Py_ssize_t c0,
@@ -167,17 +185,7 @@ cpdef void downdate_rest(const long long[::1] ptr, const long long[::1] idx,
                     S[ia, ib] -= D[off + a, 0] * l0
             continue
         for a in range(nj):
-            # row d = V_a T, then solve x L_j' = d, i.e. L_j x' = d' (forward)
-            for c in range(k):
-                s = 0.0
-                for e in range(c, k):
-                    s += V[n0 + a, e] * T[e, c]
-                D[off + a, c] = s
-            for c in range(k):
-                s = D[off + a, c]
-                for e in range(c):
-                    s -= L[j, c, e] * D[off + a, e]
-                D[off + a, c] = s / L[j, c, c]
+            _row_block(V, n0 + a, T, L, j, D, off + a)
             l0 = lam[idx[n0 + a]]
             for c in range(k):
                 D[off + a, c] *= l0
@@ -203,10 +211,10 @@ cpdef void downdate_dense(const long long[::1] ptr, const long long[::1] idx,
     on exit) and subtracted at once (lower triangle of S) by BLAS in fixed column tiles shared
     by nthreads threads (the same bits on any number, as potrf_lower)."""
     cdef Py_ssize_t m = L.shape[0], k = L.shape[1]
-    cdef Py_ssize_t j, j0, a, c, e, n0, nj, col
+    cdef Py_ssize_t j, j0, a, c, n0, nj, col
     cdef Py_ssize_t chunk = buf.shape[1] // k
     cdef int r = <int>S.shape[0], ncol, ldb = <int>buf.shape[0]
-    cdef double s, l0
+    cdef double l0
     if m == 0 or r == 0:
         return
     j0 = 0
@@ -216,16 +224,7 @@ cpdef void downdate_dense(const long long[::1] ptr, const long long[::1] idx,
             nj = ptr[j + 1] - n0
             col = (j - j0) * k
             for a in range(nj):
-                for c in range(k):
-                    s = 0.0
-                    for e in range(c, k):
-                        s += V[n0 + a, e] * T[e, c]
-                    D[a, c] = s
-                for c in range(k):
-                    s = D[a, c]
-                    for e in range(c):
-                        s -= L[j, c, e] * D[a, e]
-                    D[a, c] = s / L[j, c, c]
+                _row_block(V, n0 + a, T, L, j, D, a)
                 l0 = lam[idx[n0 + a]]
                 for c in range(k):
                     buf[idx[n0 + a], col + c] = D[a, c] * l0
