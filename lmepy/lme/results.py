@@ -484,13 +484,7 @@ class LmeFit:
         q = quantile7(self.residuals("pearson"))
         s.append(print_named_num(q, ["Min", "Q1", "Med", "Q3", "Max"]))
         s.append(f"\nNumber of Observations: {d.N}")
-        s.append("\nNumber of Groups: ")
-        if len(d.levels) == 1:
-            s.append(f"{d.levels[0].nlevels} \n")
-        else:
-            s.append("\n")
-            s.append(print_named([str(lv.nlevels) for lv in d.levels],
-                                 _level_names([lv.name for lv in d.levels])))
+        s.append(self._groups_text())
         out = _Text("".join(s), tt)
         out.tTable = tt  # type: ignore[attr-defined]
         out.coefficients = tt  # type: ignore[attr-defined]
@@ -506,14 +500,16 @@ class LmeFit:
              f"  Fixed: {d.fixed_text} \n",
              print_named_num(list(self.sol.beta), d.xnames), "\n",
              self._re_block(), "\n", self._cor_block(), self._var_block(),
-             f"Number of Observations: {d.N}", "\nNumber of Groups: "]
-        if len(d.levels) == 1:
-            s.append(f"{d.levels[0].nlevels} \n")
-        else:
-            s.append("\n")
-            s.append(print_named([str(lv.nlevels) for lv in d.levels],
-                                 _level_names([lv.name for lv in d.levels])))
+             f"Number of Observations: {d.N}", self._groups_text()]
         return "".join(s).rstrip("\n")
+
+    def _groups_text(self) -> str:
+        """nlme's "Number of Groups:" line: a count, or a named row per level."""
+        levels = self.d.levels
+        if len(levels) == 1:
+            return f"\nNumber of Groups: {levels[0].nlevels} \n"
+        return "\nNumber of Groups: \n" + print_named(
+            [str(lv.nlevels) for lv in levels], _level_names([lv.name for lv in levels]))
 
     def __str__(self) -> str:
         return self.print_text()

@@ -8,7 +8,6 @@ default, ``deviance()`` as the sum of squared deviance residuals.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -240,10 +239,3 @@ class GlmerMod(LmerMod):
                   "nAGQ": int(self.sol.nAGQ)})
         return d
 
-    def AIC(self) -> float:
-        ll = self.logLik()
-        return -2 * float(ll) + 2 * ll.df
-
-    def BIC(self) -> float:
-        ll = self.logLik()
-        return -2 * float(ll) + math.log(ll.nobs) * ll.df
