@@ -62,6 +62,18 @@ class PirlsError(LmepyError, RuntimeError):
     """PIRLS could not reduce the penalized deviance (lme4's pwrssUpdate errors)."""
 
 
+_HALVING_FAILED = "PIRLS step-halvings failed to reduce deviance in pwrssUpdate"
+_NOT_CONVERGED = "pwrssUpdate did not converge in (maxit) iterations"
+
+
+def _check_kernel_status(status: int) -> None:
+    """The PIRLS kernels' status codes as lme4's errors (1: halving failed, 2: maxit)."""
+    if status == 1:
+        raise PirlsError(_HALVING_FAILED)
+    if status == 2:
+        raise PirlsError(_NOT_CONVERGED)
+
+
 # ----------------------------------------------------------------------------------------------
 # Gauss-Hermite rule
 
@@ -532,15 +544,14 @@ class _Glmm:
                     if np.isfinite(pdev) and pdev <= oldpdev:
                         break
                 if not np.isfinite(pdev) or (pdev - oldpdev) > tol * abs(oldpdev):
-                    raise PirlsError("PIRLS step-halvings failed to reduce deviance in "
-                                     "pwrssUpdate")
+                    raise PirlsError(_HALVING_FAILED)
                 if abs((oldpdev - pdev) / pdev) < tol:
                     cvgd = True
                     break
             oldpdev = pdev
             u_old, b_old = u, b
         if not cvgd:
-            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+            raise PirlsError(_NOT_CONVERGED)
         bc = None
         ww = w  # lme4 keeps the factor of the last solve: weights before the final update
         if final_factor:
@@ -589,10 +600,7 @@ class _Glmm:
             resp.fam_code, np.ascontiguousarray(theta, dtype=float), fixed, xb, resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
             node_term, self.q, float(self.tol), int(self.maxit))
-        if status == 1:
-            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
-        if status == 2:
-            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        _check_kernel_status(status)
         return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
                            drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
                            iterations=int(it), chol=None, working_weights=w)
@@ -608,10 +616,7 @@ class _Glmm:
             node_term, self.X, self.q, float(self.tol), int(self.maxit))
         if status == 3:
             return None
-        if status == 1:
-            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
-        if status == 2:
-            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        _check_kernel_status(status)
         return _PirlsState(u=u, beta=b, eta=eta, mu=mu, drsum=float(dr), ussq=float(u @ u),
                            ldL2=float(ld), ldRX2=float(ldx), iterations=int(it), chol=None,
                            working_weights=w)
@@ -628,10 +633,7 @@ class _Glmm:
             self._fam_code, float(theta[0]), fixed, xb, resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, codes,
             np.ascontiguousarray(rows[:, 0]), self.q, float(self.tol), int(self.maxit))
-        if status == 1:
-            raise PirlsError("PIRLS step-halvings failed to reduce deviance in pwrssUpdate")
-        if status == 2:
-            raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
+        _check_kernel_status(status)
         return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
                            drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
                            iterations=int(it), chol=None, working_weights=w)
