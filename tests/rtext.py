@@ -12,6 +12,20 @@ from __future__ import annotations
 
 import re
 
+
+def lines(text: str) -> list[str]:
+    """Printed text as capture.output() lines: split at newlines, the final one dropped,
+    trailing spaces removed."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [s.rstrip() for s in text.split("\n")]
+
+
+def rlines(seq: list[str]) -> list[str]:
+    """R's captured lines with trailing spaces removed."""
+    return [s.rstrip() for s in seq]
+
+
 _TOKEN = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?|\S")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from rtext import last_digit_diffs
+from rtext import last_digit_diffs, lines
 
 import lmepy
 from lmepy.design.types import CompiledModel, ReTerm, ReTrms
@@ -88,12 +88,6 @@ def fit_case(name: str) -> GlmerMod:
 
 def vec(v) -> np.ndarray:
     return np.atleast_1d(np.asarray(v, dtype=float))
-
-
-def lines(text: str) -> list[str]:
-    if text.endswith("\n"):
-        text = text[:-1]
-    return [s.rstrip() for s in text.split("\n")]
 
 
 NAMES = list(FITS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rtext import last_digit_diffs
+from rtext import last_digit_diffs, lines, rlines
 
 from lmepy import datasets
 from lmepy.results import generics as g
@@ -43,16 +43,6 @@ def fit_case(cid: str) -> LmerMod:
             warnings.simplefilter("ignore")
             _FITS[cid] = LmerMod(fit_lmm(model, REML=c["REML"]))
     return _FITS[cid]
-
-
-def lines(text: str) -> list[str]:
-    if text.endswith("\n"):
-        text = text[:-1]
-    return [s.rstrip() for s in text.split("\n")]
-
-
-def rlines(seq: list[str]) -> list[str]:
-    return [s.rstrip() for s in seq]
 
 
 def full_vector(spec) -> tuple[np.ndarray | None, np.ndarray]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from refdata import frame_from_spec
-from rtext import last_digit_diffs
+from rtext import last_digit_diffs, lines, rlines
 
 from lmepy import datasets
 from lmepy.results.lmer import LmerMod
@@ -43,16 +43,6 @@ def fit(formula: str, data: str, REML: bool = True, drop_rows: list | None = Non
             warnings.simplefilter("ignore")
             _FITS[key] = LmerMod(fit_lmm(model, REML=REML))
     return _FITS[key]
-
-
-def lines(text: str) -> list[str]:
-    if text.endswith("\n"):
-        text = text[:-1]
-    return [s.rstrip() for s in text.split("\n")]
-
-
-def rlines(seq: list[str]) -> list[str]:
-    return [s.rstrip() for s in seq]
 
 
 LMERTEST = [(cid, ddf) for cid in INF["fits"] for ddf in ("satterthwaite", "kr")

@@ -9,22 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rtext import lines, rlines
 
 from lmepy.results import lme4print as lp
 
 REF = json.loads((Path(__file__).parent / "reference" / "lmer.json").read_text())
 CASES = REF["cases"]
-
-
-def lines(text: str) -> list[str]:
-    """Printed text as capture.output() lines: split at newlines, the final one dropped."""
-    if text.endswith("\n"):
-        text = text[:-1]
-    return [s.rstrip() for s in text.split("\n")]
-
-
-def rlines(seq: list[str]) -> list[str]:
-    return [s.rstrip() for s in seq]
 
 
 def print_data(c: dict) -> lp.PrintData:
