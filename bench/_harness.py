@@ -1,5 +1,5 @@
-"""What every benchmark script shares: median wall time of repeated calls, and running an R
-script that prints its timings as one JSON line."""
+"""What every benchmark script shares: the data by name, median wall time of repeated calls,
+and running an R script that prints its timings as one JSON line."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+
+def load_data(name: str, simulated: dict[str, Callable[[], Any]]) -> Any:
+    """A simulated data set by its name in ``simulated``, else the bundled R data set."""
+    if name in simulated:
+        return simulated[name]()
+    import lmepy
+
+    return lmepy.datasets.load(name)
 
 
 def median_time(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _harness import fmt, median_time, run_rscript
+from _harness import fmt, load_data, median_time, run_rscript
 
 CASES = {
     "cbpp": dict(formula="cbind(incidence, size - incidence) ~ period + (1 | herd)",
@@ -62,12 +62,7 @@ def simulate_bernoulli(seed: int = 20241122, n: int = 100_000, m1: int = 1000,
 
 
 def load(name: str) -> pd.DataFrame:
-    if name == "bern1e5":
-        return simulate_bernoulli()
-    import lmepy
-
-    return lmepy.datasets.load(name)
-
+    return load_data(name, {"bern1e5": simulate_bernoulli})
 
 
 def run_lmepy(case: str, reps: int) -> dict:
@@ -125,7 +120,6 @@ cat(sprintf('{"total": %.6f, "feval": %d, "m2loglik": %.8f, "beta": [%s], "theta
 
 def run_lme4(case: str, reps: int, csv: str | None) -> dict | None:
     return run_rscript(R_TEMPLATE, [case, str(reps), csv or ""], timeout=7200)
-
 
 
 def show(case: str, res: dict) -> None:

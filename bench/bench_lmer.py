@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _harness import fmt as _fmt
-from _harness import median_time, run_rscript
+from _harness import load_data, median_time, run_rscript
 
 CASES = {
     "sleepstudy": dict(formula="Reaction ~ Days + (Days | Subject)", data="sleepstudy",
@@ -59,12 +59,7 @@ def simulate_1e6(seed: int = 20241122) -> pd.DataFrame:
 
 
 def load(name: str) -> pd.DataFrame:
-    if name == "sim1e6":
-        return simulate_1e6()
-    import lmepy
-
-    return lmepy.datasets.load(name)
-
+    return load_data(name, {"sim1e6": simulate_1e6})
 
 
 def run_lmepy(case: str, reps: int) -> dict:
@@ -155,7 +150,6 @@ def run_statsmodels(case: str, reps: int) -> dict | None:
 
     t, res = median_time(fit, reps)
     return {"total": t, "llf": float(res.llf)}
-
 
 
 def main() -> None:
