@@ -235,11 +235,28 @@ def parse_pd(text: str) -> PdSpec:
 
 
 # ---------------------------------------------------------------------------------------------
-# corStruct
+# corStruct and varFunc
+
+
+class _FormParts:
+    """The two halves of a structure's ``form`` (``~ covariate | g1/g2``): for a correlation
+    structure the position covariate (``1``: order within group) and the grouping, outermost
+    first; for a variance function the variance covariate (``fitted(.)``, ``x``, or ``1`` for
+    varIdent) and the strata (``Sex`` in ``~ 1 | Sex``)."""
+
+    form: Formula | None
+
+    @property
+    def covariate(self) -> Expr:
+        return split_form(self.form or _ONE)[0]
+
+    @property
+    def groups(self) -> tuple[Expr, ...]:
+        return split_form(self.form or _ONE)[1]
 
 
 @dataclass(frozen=True)
-class CorSpec:
+class CorSpec(_FormParts):
     """A correlation structure as written: ``value`` as given (``()`` when not given, see
     ``initial``), ``form`` the one-sided formula (nlme's default ``~1`` filled in), ``p``/``q``
     for corARMA, ``fixed`` to keep the value fixed."""
@@ -264,16 +281,6 @@ class CorSpec:
         if self.kind == "corARMA":
             return (0.0,) * (self.p + self.q)
         return ()
-
-    @property
-    def covariate(self) -> Expr:
-        """The position covariate (``1``: order within group)."""
-        return split_form(self.form or _ONE)[0]
-
-    @property
-    def groups(self) -> tuple[Expr, ...]:
-        """Grouping expressions, outermost first."""
-        return split_form(self.form or _ONE)[1]
 
     def __str__(self) -> str:
         parts = []
@@ -358,7 +365,7 @@ def parse_cor(text: str) -> CorSpec:
 
 
 @dataclass(frozen=True)
-class VarSpec:
+class VarSpec(_FormParts):
     """A variance function as written: ``form`` (nlme's default filled in: ``~1`` for varIdent,
     ``~fitted(.)`` for varPower/varExp/varConstPower), initial ``value`` with its ``names``
     (varIdent strata, or ``const``/``power`` for varConstPower), and ``fixed`` values as
@@ -369,16 +376,6 @@ class VarSpec:
     value: tuple[float, ...] = ()
     fixed: tuple[tuple[str, float], ...] = ()
     names: tuple[str, ...] = ()
-
-    @property
-    def covariate(self) -> Expr:
-        """The variance covariate (``fitted(.)``, ``x``, or ``1`` for varIdent)."""
-        return split_form(self.form or _ONE)[0]
-
-    @property
-    def groups(self) -> tuple[Expr, ...]:
-        """Stratifying expressions (``Sex`` in ``~ 1 | Sex``)."""
-        return split_form(self.form or _ONE)[1]
 
     def __str__(self) -> str:
         if self.kind == "varFixed":
