@@ -310,6 +310,12 @@ def _prior_weights(weights: Array | None, nobs: int) -> Array:
     return w
 
 
+def _one_per_row(yv: Array, weights: Array | None, mustart: Array) -> Initialized:
+    """``initialize`` of a family with one observation per row (all but binomial): the prior
+    weights as given, n = 1, and the family's starting means."""
+    return Initialized(yv, _prior_weights(weights, yv.shape[0]), np.ones_like(yv), mustart)
+
+
 class Binomial(Family):
     family = "binomial"
     valid_links = ("logit", "probit", "cloglog", "cauchit", "log")
@@ -416,8 +422,7 @@ class Poisson(Family):
             raise DataError("response must be a vector for the 'poisson' family")
         if np.any(yv < 0):
             raise DataError("negative values not allowed for the 'Poisson' family")
-        w = _prior_weights(weights, yv.shape[0])
-        return Initialized(yv, w, np.ones_like(yv), yv + 0.1)
+        return _one_per_row(yv, weights, yv + 0.1)
 
 
 class GammaFamily(Family):
@@ -448,8 +453,7 @@ class GammaFamily(Family):
         yv = _numeric_response(y, "Gamma")
         if np.any(yv <= 0):
             raise DataError("non-positive values not allowed for the 'Gamma' family")
-        w = _prior_weights(weights, yv.shape[0])
-        return Initialized(yv, w, np.ones_like(yv), yv.copy())
+        return _one_per_row(yv, weights, yv.copy())
 
 
 class InverseGaussian(Family):
@@ -474,8 +478,7 @@ class InverseGaussian(Family):
         yv = _numeric_response(y, "inverse.gaussian")
         if np.any(yv <= 0):
             raise DataError("positive values only are allowed for the 'inverse.gaussian' family")
-        w = _prior_weights(weights, yv.shape[0])
-        return Initialized(yv, w, np.ones_like(yv), yv.copy())
+        return _one_per_row(yv, weights, yv.copy())
 
 
 class Gaussian(Family):
@@ -501,8 +504,7 @@ class Gaussian(Family):
         if (self.link == "inverse" and np.any(yv == 0)) or (self.link == "log"
                                                             and np.any(yv <= 0)):
             raise DataError("cannot find valid starting values: please specify some")
-        w = _prior_weights(weights, yv.shape[0])
-        return Initialized(yv, w, np.ones_like(yv), yv.copy())
+        return _one_per_row(yv, weights, yv.copy())
 
 
 def binomial(link: str = "logit") -> Family:
