@@ -263,8 +263,14 @@ def build_reterms(mt: ModelTerms, frame: ModelFrame) -> ReTrms:
         # lme4's mkBlist: model.matrix(~ lhs, fr) with R's default contrasts, whatever the
         # contrasts argument says (that one is for X only)
         rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, frame, None)
+        if not cnms:  # (0 | g): no random effects; lme4 keeps the term, which adds nothing
+            continue
         terms.append(ReTerm(group=rt.group.label, levels=list(g.levels or []),
                             codes=g.data.astype(np.int64), cnms=cnms, rows=rows, term=rt))
+    if mt.random and not terms:
+        raise DataError("length(theta) > 0L is not TRUE: the random-effects terms ("
+                        + ", ".join(f"({rt.bar_text()})" for rt in mt.random)
+                        + ") have no columns, so the model has no random effects")
     nl = [t.nlevels for t in terms]
     if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
         order = sorted(range(len(nl)), key=lambda i: nl[i])  # stable, increasing
@@ -341,9 +347,15 @@ def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
 
 
 def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:
+    binomial = family is not None and getattr(family, "family", family) == "binomial"
+    if v.kind == MAT and v.data.ndim == 2 and v.data.shape[1] != 1 and not (
+            binomial and v.data.shape[1] == 2):
+        # lme4 fails later with "non-conformable arrays"
+        raise DataError(f"the response '{mt.response}' has {v.data.shape[1]} columns: a "
+                        "matrix response cbind(successes, failures) is for a binomial glmer; "
+                        "otherwise the response must be one numeric vector")
     if v.kind in (NUM, MAT):
         return v.data.copy()
-    binomial = family is not None and getattr(family, "family", family) == "binomial"
     if v.kind == LGL:
         return v.data.astype(np.float64)
     if v.kind == FAC and binomial:
