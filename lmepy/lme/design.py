@@ -281,6 +281,11 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         codes, labels = _group_codes(df, tuple(gvars))
         pd_, rows = _pd_struct(lv.pd, df, fx)
         levels.append(Level(lv.group, tuple(gvars), codes, labels, pd_, rows))
+    for lv in levels:
+        if np.ndim(lv.rows) == 2 and np.shape(lv.rows)[1] == 0:
+            # nlme: "'data' must be of a vector type, was 'NULL'"
+            raise DataError(f"the random effects for '{lv.name}' have no columns (such as "
+                            "'~ 0 | g'): give at least one term, e.g. '~ 1 | g'")
     inner = levels[-1]
     _check_n_vs_q(inner, len(levels), allow_n_lt_q)
     cor = resolve_structure(correlation, "cor")
