@@ -114,7 +114,13 @@ def _run_one(case: dict[str, Any], data: Any) -> dict[str, Any]:
     if kind == "lmer" and out["status"] == "ok":
         # the model must be the formula's: fixef names are model_matrix's columns minus the
         # rank-deficient ones lmer says it dropped
-        mm = [str(c) for c in lmepy.model_matrix(case["formula"], data).columns]
+        mmf = lmepy.model_matrix(case["formula"], data)
+        mm = [str(c) for c in mmf.columns]
+        # lmer drops unused factor levels first (lme4: drop.unused.levels = TRUE), which
+        # model.matrix keeps as all-zero columns
+        vals = mmf.to_numpy()
+        out["zero_columns"] = [str(c) for j, c in enumerate(mmf.columns)
+                               if not vals[:, j].any()]
         dropped = 0
         for w in out["warnings"]:
             if "rank deficient so dropping" in w:

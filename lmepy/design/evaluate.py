@@ -583,7 +583,7 @@ def _relevel(ev: Evaluator, e: Call) -> Value:
             raise ev._error("'ref' must be an existing level", e.func, call=True)
         i = levels.index(ref)
     else:
-        i = int(ev.const(ref_e)) - 1
+        i = int(ev.whole(ref_e, "ref", "relevel")) - 1
         if not 0 <= i < len(levels):
             raise ev._error(f"ref = {i + 1} must be in 1L:{len(levels)}", e.func, call=True)
     order = [i] + [j for j in range(len(levels)) if j != i]
@@ -598,9 +598,19 @@ def _interaction(ev: Evaluator, e: Call) -> Value:
     varying fastest, labels joined by "."."""
     sep = e.kwarg("sep")
     sep_s = sep.value if isinstance(sep, String) else "."
-    facs = [v if v.kind == FAC else v.as_factor() for v in (ev.eval(a) for a in e.args)]
-    if not facs:
+    vals = [ev.eval(a) for a in e.args]
+    if not vals:
         raise ev._error("No factors specified", e.func, call=True)
+    if any(v.kind == MAT for v in vals):
+        raise ev._error("interaction() of a matrix is not supported", e.func, call=True)
+    n = max(1 if v.is_scalar else len(v) for v in vals)
+    # R recycles a constant (interaction(2, f)) to the other arguments' length
+    vals = [Value(v.kind, np.repeat(v.data.reshape(-1), n) if v.is_scalar or len(v) == 1
+                  else v.data, v.levels, v.ordered) for v in vals]
+    if any(len(v) != n for v in vals):
+        raise ev._error("arguments of interaction() must have the same length", e.func,
+                        call=True)
+    facs = [v if v.kind == FAC else v.as_factor() for v in vals]
     ev.check_size(float(np.prod([float(len(f.levels or [])) for f in facs])), e.func,
                   "interaction()")
     codes = facs[0].data.copy()
