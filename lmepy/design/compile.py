@@ -347,15 +347,9 @@ def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
 
 
 def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:
-    binomial = family is not None and getattr(family, "family", family) == "binomial"
-    if v.kind == MAT and v.data.ndim == 2 and v.data.shape[1] != 1 and not (
-            binomial and v.data.shape[1] == 2):
-        # lme4 fails later with "non-conformable arrays"
-        raise DataError(f"the response '{mt.response}' has {v.data.shape[1]} columns: a "
-                        "matrix response cbind(successes, failures) is for a binomial glmer; "
-                        "otherwise the response must be one numeric vector")
     if v.kind in (NUM, MAT):
         return v.data.copy()
+    binomial = family is not None and getattr(family, "family", family) == "binomial"
     if v.kind == LGL:
         return v.data.astype(np.float64)
     if v.kind == FAC and binomial:

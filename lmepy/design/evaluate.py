@@ -432,8 +432,12 @@ def _poly(ev: Evaluator, e: Call) -> Value:
     deg = float(ev.const(deg_e, 1.0))
     if deg < 1:
         raise ev._error("'degree' must be at least 1", e.func, call=True)
-    if not raw and str(e) not in ev.template and deg >= len(np.unique(x[~np.isnan(x)])):
-        raise ev._error("'degree' must be less than number of unique points", e.func, call=True)
+    if not raw and str(e) not in ev.template:
+        if np.isnan(x).any():
+            raise ev._error("missing values are not allowed in 'poly'", e.func, call=True)
+        if deg >= len(np.unique(x)):
+            raise ev._error("'degree' must be less than number of unique points", e.func,
+                            call=True)
     degree = ev.whole(deg_e, "degree", "poly", 1.0)
     ev.check_size(degree, e.func, f"poly(degree = {degree:.0f})")
     d = int(degree)
