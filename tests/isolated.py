@@ -97,6 +97,11 @@ def _run_one(case: dict[str, Any], data: Any) -> dict[str, Any]:
                 out["fixef"] = [str(c) for c in fit.fixef().index]
                 out["finite"] = bool(all(v == v for v in fit.fixef().to_numpy()))
                 str(fit.summary())
+            elif kind == "glmer":
+                fam = {"binomial": lmepy.binomial(), "poisson": lmepy.poisson()}[case["family"]]
+                fit = lmepy.glmer(case["formula"], data=data, family=fam)
+                out["fixef"] = [str(c) for c in fit.fixef().index]
+                str(fit.summary())
             elif kind == "model_matrix":
                 out["columns"] = [str(c) for c in lmepy.model_matrix(case["formula"],
                                                                      data).columns]

@@ -199,6 +199,20 @@ def test_token_strings_and_expressions_in_model_matrix() -> None:
     assert sum(r["status"] == "ok" for r in results) >= 5
 
 
+@st.composite
+def glmer_cases(draw: st.DrawFn) -> dict:
+    family = draw(st.sampled_from(["binomial", "poisson"]))
+    lhs = draw(st.sampled_from(["k", "w", "cbind(k, 1 - k)", "t", "g", "cbind(t, 8 - t)",
+                                "cbind(k, t, y)", "y", "I(t > 3)", "x"]))
+    rhs = draw(fixed_terms)
+    re = draw(random_terms)
+    return {"kind": "glmer", "family": family, "formula": f"{lhs} ~ {rhs} + {re}"}
+
+
+def test_generated_glmer_formulas_fit_or_fail_clearly() -> None:
+    _check_results(run_cases(generated(glmer_cases(), 60)))
+
+
 LME_RANDOM = ["~ 1 | g", "~ x | g", "~ x | g/h", "~ g/h | t", "~ 1 | x", "~ 0 | g",
               "pdDiag(~ x)", "~ poly(x, 2) | g", "~ 1 | g + h", "~ g | h", "~ 1 | y",
               "~ t | g", "~ x + z + t | g", "~ 1", "g", "~ ns(x, df = Inf) | g"]
