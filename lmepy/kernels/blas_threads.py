@@ -31,7 +31,8 @@ _controllers: list[Any] | None = None
 
 def _blas_controllers() -> list[Any]:
     """threadpoolctl's controllers of the BLAS libraries loaded (numpy's and scipy's
-    OpenBLAS once scipy.linalg is imported), found once."""
+    OpenBLAS once scipy.linalg is imported; threadpoolctl knows their scipy_openblas names
+    from 3.5), found once."""
     global _controllers
     if _controllers is None:
         try:
