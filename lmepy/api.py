@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lmepy.args import check_bool, check_choice, check_int, check_str
 from lmepy.callnames import caller_name
+from lmepy.fit.control import check_control
 
 
 def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
@@ -34,7 +36,10 @@ def lmer(
     ``correlation`` (nlme's ``"corAR1(form = ~ Days | Subject)"`` etc.) puts a residual
     correlation structure under lme4-style (also crossed) random effects, which neither lme4
     nor nlme can fit."""
-    name = data_name or caller_name(data)
+    check_str(formula, "formula")
+    REML = check_bool(REML, "REML")
+    control = check_control(control, "lmer" if correlation is None else "lmer_cor")
+    name = check_str(data_name, "data_name", optional=True) or caller_name(data)
     if correlation is not None:
         from lmepy.lme.ar1 import lmer_ar1
 
@@ -69,12 +74,15 @@ def glmer(
     from lmepy.fit.glmm import GAUSSIAN_IDENTITY, fit_glmm
     from lmepy.results.glmer import GlmerMod
 
-    name = data_name or caller_name(data)
+    check_str(formula, "formula")
+    nAGQ = check_int(nAGQ, "nAGQ", lo=0, hi=25)
+    control = check_control(control, "glmer")
+    name = check_str(data_name, "data_name", optional=True) or caller_name(data)
     fam = get_family(family)
     if fam.family == "gaussian" and fam.link == "identity":
         warnings.warn(GAUSSIAN_IDENTITY, UserWarning, stacklevel=2)
-        return lmer(formula, data, weights=weights, offset=offset, control=control,
-                    data_name=name)
+        return lmer(formula, data, weights=weights, offset=offset,
+                    control=control, data_name=name)
     model = glFormula(formula, data, family=fam, weights=weights, offset=offset)
     _label(model, name, weights, offset)
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))
@@ -86,6 +94,9 @@ def lme(fixed: str, data: pd.DataFrame, random: Any, correlation: Any = None,
     """Fit a linear mixed-effects model as nlme's `lme()`."""
     from lmepy.lme import lme as _lme
 
+    check_str(fixed, "fixed")
+    check_choice(method, "method", ("REML", "ML"))
+    control = check_control(control, "lme")
     return _lme(fixed, data, random, correlation=correlation, weights=weights, method=method,
                 control=control, data_name=data_name or caller_name(data))
 
@@ -97,6 +108,10 @@ def gls(model: str, data: pd.DataFrame, correlation: Any = None, weights: Any = 
     R's ``na.action``: nlme's default fails on missing values)."""
     from lmepy.gls import gls as _gls
 
+    check_str(model, "model")
+    check_choice(method, "method", ("REML", "ML"))
+    check_choice(na_action, "na_action", ("na.fail", "na.omit", "na.exclude"))
+    control = check_control(control, "gls")
     return _gls(model, data, correlation=correlation, weights=weights, method=method,
                 control=control, na_action=na_action,
                 data_name=data_name or caller_name(data))

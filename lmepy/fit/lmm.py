@@ -19,6 +19,7 @@ from lmepy.design.types import CompiledModel
 from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import check_conv, optimize_theta
+from lmepy.fit.control import check_control, check_start
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -192,7 +193,7 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     AUTO_THREADS_MIN_ROWS rows, else one; None: one, and OpenBLAS's own count left alone).
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
-    control = dict(control or {})
+    control = check_control(control, "lmer")
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
@@ -207,7 +208,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
     if control.get("start") is not None:
-        theta0 = np.asarray(control["start"], dtype=float)
+        theta0 = check_start(control["start"], lower)
     else:
         theta0 = _scalar_start(model, theta0, lower)
     opt = optimize_theta(devfun, theta0, lower, control)

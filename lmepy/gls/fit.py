@@ -21,6 +21,7 @@ from scipy.optimize import minimize
 
 from lmepy.covariance import CorStruct, VarFunc, from_spec
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError
+from lmepy.fit.control import check_control
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -206,7 +207,7 @@ def fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStr
 
 def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStruct | None,
                     var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
-    control = dict(control or {})
+    control = check_control(control, "gls")
     N, p = X.shape
     if N <= p:
         raise DataError(f"the number of observations ({N}) must exceed the number of "

@@ -24,6 +24,7 @@ import scipy.linalg as sla
 from lmepy.design.types import ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
@@ -684,12 +685,12 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
 
 def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
              ) -> LmeSolution:
-    control = dict(control or {})
+    control = check_control(control, "lme")
     prob = LmeProblem(design, REML)
     x = prob.start()
-    if control.get("start") is not None:
-        x = np.asarray(control["start"], dtype=float)
     lower = prob.lower()
+    if control.get("start") is not None:
+        x = check_start(control["start"], lower)
     var = design.var
     needs_update = var is not None and var.needs_fitted
     tol = float(control.get("tolerance", 1e-6))
@@ -714,7 +715,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
     at = control.get("at")
     while at is not None:
         # evaluate at given parameters (e.g. nlme's estimates) without optimizing
-        x = np.asarray(at, dtype=float)
+        x = check_start(at, lower, "control['at']")
         opt = {"feval": 0, "message": "evaluated at given parameters", "conv": 0}
         if needs_update:  # fitted(.) consistent with the weights it defines
             _settle(prob, x, var)
