@@ -110,6 +110,11 @@ def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray
             raise DataError(f"missing values in grouping variable '{g}'")
         if isinstance(col.dtype, pd.CategoricalDtype):
             cat = col.cat.remove_unused_categories()
+        elif pd.api.types.is_float_dtype(col.dtype):
+            # R's factor() of a double: levels as.character() (15 digits), as the design stage
+            from lmepy.design.values import numeric_factor
+            f = numeric_factor(col.to_numpy())
+            cat = pd.Series(pd.Categorical.from_codes(f.data, f.levels or []))
         else:
             cat = pd.Categorical(col.astype(str) if col.dtype == object else col)
             cat = pd.Series(cat)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lmepy.covariance._spec import Form, column, parse_form
+from lmepy.design.frame import check_finite
 from lmepy.errors import DataError
 
 
@@ -74,6 +75,16 @@ class VarFunc:
         nlme before the first fit)."""
         new = copy.copy(self)
         new._setup(data, fitted)
+        if fitted is not None or not new.needs_fitted:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                w = new.weights()
+            bad = ~(np.isfinite(w) & (w > 0))
+            if bad.any():  # nlme: "NA/NaN/Inf in foreign function call" or a singular fit
+                raise DataError(
+                    f"{new.nlme_class}(form = {new.form}) gives {int(bad.sum())} row"
+                    f"{'s' if bad.sum() > 1 else ''} an infinite or zero weight at its initial "
+                    "values (a covariate of 0 or an extreme value): the model cannot be fitted; "
+                    "drop those rows or use another variance function")
         return new
 
     def _setup(self, data: pd.DataFrame, fitted: np.ndarray | None) -> None:
@@ -89,6 +100,7 @@ class VarFunc:
                 if np.isnan(cov).any():
                     raise DataError(f"variance covariate '{self.form.covariate}' must be "
                                     "numeric without missing values")
+                check_finite({self.form.covariate: cov})
                 self.covariate = cov
         self._u = self._initial_u()
         self._free = self._free_mask()

@@ -168,6 +168,16 @@ def _random_exprs(mt: ModelTerms) -> list[Expr]:
     return out
 
 
+def _grouping_only(mt: ModelTerms) -> set[str]:
+    """Variables used only as random-effects grouping factors (factor() of any value)."""
+    groups = {str(f) for rt in mt.random for f in rt.group.factors}
+    numeric = {str(e) for e in _fixed_exprs(mt)}
+    for rt in mt.random:
+        numeric |= {str(f) for t in rt.terms.terms for f in t.factors}
+        numeric |= {str(o) for o in rt.terms.offsets}
+    return groups - numeric
+
+
 def model_matrix(
     formula: str | ModelTerms,
     data: object,
@@ -191,7 +201,8 @@ def model_matrix(
         mt = expand_dot(mt, df)
         ev = Evaluator(df, text)
         exprs = _frame_exprs(mt)
-        frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
+        frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False,
+                            finite_exempt=None)
         _check_na_action(na_action, frame)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
                                      response=None if mt.response is None else str(mt.response))
@@ -384,7 +395,8 @@ def lFormula(
         extras["(offset)"] = _column_vector(offset, df, "offset", n0)
     ev = Evaluator(df, text)
     exprs = _frame_exprs(mt) + _random_exprs(mt)
-    frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True)
+    frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True,
+                        finite_exempt=_grouping_only(mt))
     _check_na_action(na_action, frame)
     n = frame.n
     if n == 0:

@@ -75,12 +75,7 @@ class Value:
         if self.kind == CHR:
             return factor_from_strings(self.data)
         if self.kind == NUM:
-            x = np.broadcast_to(self.data, self.data.shape)
-            ok = ~np.isnan(x)
-            uniq, inv = np.unique(x[ok], return_inverse=True)
-            codes = np.full(x.shape[0], -1, dtype=np.int64)
-            codes[ok] = inv
-            return Value(FAC, codes, [r_num_str(u) for u in uniq])
+            return numeric_factor(np.broadcast_to(self.data, self.data.shape))
         raise DataError("a matrix cannot be turned into a factor")
 
     def factor_view(self) -> tuple[np.ndarray, list[str], bool]:
@@ -182,6 +177,33 @@ def r_sort_strings(values: list[str]) -> list[str]:
     return sorted(values, key=_collate_key)
 
 
+def numeric_factor(x: np.ndarray) -> Value:
+    """R's ``factor()`` of a double vector: levels are ``as.character()`` of the sorted distinct
+    values (15 significant digits), so values that differ only beyond the 15th digit
+    (``0.1 + 0.2`` and ``0.3``) are one level, as in R. NaN is NA."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    ok = ~np.isnan(x)
+    uniq, inv = np.unique(x[ok], return_inverse=True)
+    labels = [r_num_str(float(u)) for u in uniq]
+    levels = list(dict.fromkeys(labels))
+    pos = {lv: i for i, lv in enumerate(levels)}
+    level_of = np.array([pos[lb] for lb in labels], dtype=np.int64)
+    codes = np.full(x.shape[0], -1, dtype=np.int64)
+    codes[ok] = level_of[inv] if len(level_of) else inv
+    return Value(FAC, codes, levels)
+
+
+def merge_levels(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes and levels with equal labels merged (first one's place kept): a Categorical of
+    floats whose categories print alike is one level in R."""
+    levels = list(dict.fromkeys(labels))
+    if len(levels) == len(labels):
+        return codes, labels
+    pos = {lv: i for i, lv in enumerate(levels)}
+    remap = np.array([pos[lb] for lb in labels], dtype=np.int64)
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int64), levels
+
+
 def factor_from_strings(data: np.ndarray) -> Value:
     """``factor()`` of a character vector (None is NA)."""
     ser = pd.Series(data, dtype=object)
@@ -214,7 +236,7 @@ def column_value(col: pd.Series, name: str) -> Value:
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes, dtype=np.int64)
-        levels = [_level_label(c) for c in dtype.categories]
+        codes, levels = merge_levels(codes, [_level_label(c) for c in dtype.categories])
         return Value(FAC, codes, levels, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         arr = col.to_numpy(dtype=object, na_value=None)

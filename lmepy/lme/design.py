@@ -17,6 +17,7 @@ from lmepy.covariance import CorStruct, VarFunc, from_spec
 from lmepy.covariance._spec import group_codes
 from lmepy.design.compile import as_model_terms, model_matrix
 from lmepy.design.evaluate import Evaluator, check_data_frame
+from lmepy.design.frame import check_finite
 from lmepy.errors import DataError, FormulaError
 from lmepy.formula import parse_formula
 from lmepy.formula.nlme import PdSpec, parse_random
@@ -130,6 +131,7 @@ def _pd_struct(spec: PdSpec, data: pd.DataFrame, fx: _FixedCols | None = None
     mm = model_matrix(terms, data)  # type: ignore[arg-type]
     if len(mm) != len(data):
         raise DataError("missing values in object (random-effects covariates)")
+    check_finite({str(c): mm[c].to_numpy(dtype=float) for c in mm.columns})
     return PdStruct(spec.kind, list(mm.columns), ftext), np.asarray(mm, dtype=float)
 
 
@@ -240,10 +242,12 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise DataError("the response must be a numeric vector")
     if np.isnan(y).any():
         raise DataError(f"missing values in object (response '{mt.response}')")
+    check_finite({str(mt.response): y})
     Xdf = model_matrix(mt, df)
     if len(Xdf) != n:
         raise DataError("missing values in object (fixed-effects covariates)")
     X = np.asarray(Xdf, dtype=float)
+    check_finite({str(c): X[:, j] for j, c in enumerate(Xdf.columns)})
     assign = list(Xdf.attrs.get("assign", []))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise DataError("Singularity in backsolve: the fixed-effects model matrix is rank "
