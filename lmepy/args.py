@@ -9,6 +9,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from lmepy.errors import close_matches
 
 
@@ -24,7 +26,7 @@ def _what(value: Any) -> str:
 def check_bool(value: Any, name: str) -> bool:
     """``value`` as a bool; only True/False (numpy's included), as R's ``isTRUE``/``isFALSE``
     tests: a string such as "FALSE" is an error, not a true value."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool | np.bool_):
         return bool(value)
     raise TypeError(f"{_q(name)} must be True or False, not {_what(value)}")
 
@@ -32,7 +34,7 @@ def check_bool(value: Any, name: str) -> bool:
 def check_int(value: Any, name: str, lo: int | None = None, hi: int | None = None) -> int:
     """``value`` as an int in [lo, hi]; a float with an integer value is accepted (R's 1 is a
     double), a bool or a fraction is not."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool | np.bool_):
         raise TypeError(f"{_q(name)} must be an integer, not {_what(value)}")
     if isinstance(value, numbers.Integral):
         out = int(value)

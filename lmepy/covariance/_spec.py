@@ -81,7 +81,11 @@ def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
     """A data column, or the value of an expression of columns (log(age), I(t / 7)) through
     the design stage's evaluator; DataError naming a missing column (with close names)."""
     if name in data.columns:
-        return data[name]
+        from lmepy.design.values import datetime_days, is_datetime_column
+        col = data[name]
+        if is_datetime_column(col):  # R's Date: numeric days
+            return pd.Series(datetime_days(col), index=data.index)
+        return col
     if re.fullmatch(_NAME, name) or re.fullmatch(r"`[^`]+`", name):
         hint = close_matches(name, map(str, data.columns))
         raise DataError(f"object '{name}' not found ({what})" + hint)

@@ -411,6 +411,9 @@ def lFormula(
     X = pd.DataFrame(x, columns=names, index=frame.index)
     X.attrs["assign"] = assign
     X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
+    if str(mt.response) in frame.character:  # lme4's mkRespMod, as R's model frame keeps it
+        raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
+                        "make it a pandas Categorical (first level = failure) or numbers")
     y = _response(frame[str(mt.response)], family, mt)
     if not np.all(np.isfinite(y)):
         raise DataError("NA/NaN/Inf in 'y'")  # lme4's mkRespMod

@@ -25,6 +25,9 @@ class ModelFrame:
     na_action: np.ndarray  # positions dropped by na.omit (after subset)
     index: pd.Index  # the caller's row labels of the kept rows
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # "(weights)", "(offset)"
+    # variables that were character vectors before becoming factors (R's model frame keeps
+    # them character: a character response is an error in glmer, a factor one is not)
+    character: frozenset[str] = frozenset()
 
     @property
     def n(self) -> int:
@@ -121,9 +124,11 @@ def build_frame(
         na |= np.isnan(x[pos])
     keep = pos[~na]
     out: dict[str, Value] = {}
+    chars: set[str] = set()
     for key, v in values.items():
         w = v.take(keep)
         if w.kind == CHR:
+            chars.add(key)
             w = factor_from_strings(w.data)
         elif w.kind == FAC and drop_unused_levels:
             w = drop_unused(w)
@@ -133,7 +138,7 @@ def build_frame(
         checked = {k: v.data for k, v in out.items()
                    if v.kind in (NUM, MAT) and not v.is_scalar and k not in finite_exempt}
         check_finite({**checked, **{k.strip("()"): x for k, x in ex.items()}})
-    return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex)
+    return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex, frozenset(chars))
 
 
 def check_finite(columns: dict[str, np.ndarray]) -> None:

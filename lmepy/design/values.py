@@ -7,6 +7,7 @@ instead of turning everything into floats early.
 
 from __future__ import annotations
 
+import datetime
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -230,6 +231,26 @@ def _level_label(x: Any) -> str:
     return str(x)
 
 
+def is_datetime_column(col: pd.Series) -> bool:
+    """datetime64 (naive or with a time zone), or objects that are all dates/datetimes."""
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return True
+    if col.dtype == object:
+        non_na = col.dropna()
+        return len(non_na) > 0 and all(isinstance(v, datetime.date) for v in non_na)
+    return False
+
+
+def datetime_days(col: pd.Series) -> np.ndarray:
+    """Dates as R's Date holds them: days since 1970-01-01 as doubles (a time of day is a
+    fraction of a day; time-zone-aware values are taken in UTC); NaT is NA."""
+    s = pd.to_datetime(col)
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    days = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return days.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def column_value(col: pd.Series, name: str) -> Value:
     """A data-frame column as R would see it after ``data.frame()``: Categorical -> factor,
     bool -> logical, numbers -> numeric, strings -> character."""
@@ -243,6 +264,8 @@ def column_value(col: pd.Series, name: str) -> Value:
         data = np.array([-1 if v is None else int(bool(v)) for v in arr], dtype=np.int8) \
             if col.hasnans else col.to_numpy(dtype=bool).astype(np.int8)
         return Value(LGL, data)
+    if is_datetime_column(col):
+        return Value(NUM, datetime_days(col))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return Value(NUM, col.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
@@ -261,4 +284,7 @@ def column_value(col: pd.Series, name: str) -> Value:
         data = np.array([None if m else _level_label(v) for v, m in zip(arr, mask, strict=True)],
                         dtype=object)
         return Value(CHR, data)
-    raise DataError(f"column '{name}' has a type lmepy cannot use in a model ({dtype})")
+    hint = ""
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        hint = ": convert it to numbers, e.g. df[col].dt.total_seconds() / 86400 for days"
+    raise DataError(f"column '{name}' has a type lmepy cannot use in a model ({dtype}){hint}")

@@ -35,9 +35,9 @@ from numpy.polynomial.hermite_e import hermegauss
 from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
-from lmepy.fit.control import check_control, check_start
 from lmepy.fit.optimize import bobyqa, deriv12
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded

@@ -18,8 +18,8 @@ import scipy.sparse as sp
 from lmepy.design.types import CompiledModel
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
-from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.fit.control import check_control, check_start
+from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
