@@ -22,7 +22,7 @@ from lmepy.formula.ir import (
 )
 
 from .evaluate import Evaluator, check_data_frame, locate
-from .frame import ModelFrame, build_frame
+from .frame import ModelFrame, build_frame, check_finite
 from .matrix import design_matrix
 from .rank import limited_pivot_qr_rank
 from .types import CompiledModel, ReTerm, ReTrms
@@ -171,7 +171,8 @@ def _random_exprs(mt: ModelTerms) -> list[Expr]:
 def _grouping_only(mt: ModelTerms) -> set[str]:
     """Variables used only as random-effects grouping factors (factor() of any value)."""
     groups = {str(f) for rt in mt.random for f in rt.group.factors}
-    numeric = {str(e) for e in _fixed_exprs(mt)}
+    groups.add(str(mt.response))  # checked as lme4's 'y' once it is the response vector
+    numeric = {str(e) for e in _fixed_exprs(mt) if e is not mt.response}
     for rt in mt.random:
         numeric |= {str(f) for t in rt.terms.terms for f in t.factors}
         numeric |= {str(o) for o in rt.terms.offsets}
@@ -415,8 +416,7 @@ def lFormula(
         raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
                         "make it a pandas Categorical (first level = failure) or numbers")
     y = _response(frame[str(mt.response)], family, mt)
-    if not np.all(np.isfinite(y)):
-        raise DataError("NA/NaN/Inf in 'y'")  # lme4's mkRespMod
+    check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")  # lme4's mkRespMod
     off: np.ndarray | None = None
     for o in mt.offsets:
         v = frame[str(o)]

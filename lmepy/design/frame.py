@@ -141,16 +141,17 @@ def build_frame(
     return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex, frozenset(chars))
 
 
-def check_finite(columns: dict[str, np.ndarray]) -> None:
+def check_finite(columns: dict[str, np.ndarray], lead: str = "") -> None:
     """DataError for the first variable with an infinite value, naming it and how many rows
-    hold one (missing values, NaN, are na.omit's business and already gone)."""
+    hold one (missing values, NaN, are na.omit's business and already gone); ``lead``: R's
+    own text as the first line (lme4's "NA/NaN/Inf in 'y'" for the response)."""
     for name, x in columns.items():
         x = np.asarray(x, dtype=np.float64)
         bad = np.isinf(x) if x.ndim == 1 else np.isinf(x).any(axis=tuple(range(1, x.ndim)))
         if bad.any():
             count = int(bad.sum())
             raise DataError(
-                f"variable '{name}' has an infinite value (Inf or -Inf) in {count} "
+                lead + f"variable '{name}' has an infinite value (Inf or -Inf) in {count} "
                 f"row{'s' if count > 1 else ''} of the model (lme4/nlme stop: NA/NaN/Inf in "
                 "foreign function call); drop those rows, or set them to NaN to have na.omit "
                 "drop them")
