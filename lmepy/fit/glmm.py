@@ -38,6 +38,7 @@ from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa, deriv12
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
@@ -953,8 +954,10 @@ def fit_glmm(model: CompiledModel, family: Family | str = "binomial", nAGQ: int 
     (PIRLS tolerance of warm-started evaluations).
     """
     control = check_control(control, "glmer")
-    with limit_threads(_threads(model, control)):
-        return _fit_glmm(model, family, nAGQ, weights, offset, control)
+    with limit_threads(_threads(model, control)), fit_guard():
+        sol = _fit_glmm(model, family, nAGQ, weights, offset, control)
+    require_finite(objective=sol.objective, beta=sol.beta, theta=sol.theta)
+    return sol
 
 
 def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,

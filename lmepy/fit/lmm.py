@@ -16,9 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from lmepy.design.types import CompiledModel
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
@@ -198,21 +199,10 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
     with limit_threads(prob.openblas_threads()):
-        try:
+        with fit_guard():
             sol = _fit(prob, control)
-        except np.linalg.LinAlgError:
-            raise LmepyError(UNFITTABLE) from None
-    if not (np.isfinite(sol.objective) and np.all(np.isfinite(sol.beta))
-            and np.isfinite(sol.sigma)):
-        raise LmepyError(UNFITTABLE)
+    require_finite(objective=sol.objective, beta=sol.beta, sigma=sol.sigma)
     return sol
-
-
-# lme4 stops with "Downdated VtV is not positive definite" (or a non-finite objective) where
-# the weighted cross-products overflow or lose all precision; never a NaN fit
-UNFITTABLE = ("the model cannot be fitted: the deviance is not finite (lme4: Downdated VtV is "
-              "not positive definite). Are weights, response or covariates so large or small "
-              "that their squares overflow double precision? Rescale them.")
 
 
 def _fit(prob: LmmProblem, control: dict) -> LmmSolution:

@@ -22,6 +22,7 @@ from scipy.optimize import minimize
 from lmepy.covariance import CorStruct, VarFunc, from_spec
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError
 from lmepy.fit.control import check_control
+from lmepy.fit.guard import fit_guard, require_finite
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -201,8 +202,11 @@ def fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStr
                    var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
     """The whole gls fit on a prepared X (N x p) and y: bind the structures to `data` (rows
     aligned with X), optimize, and return the pieces a fit object needs."""
-    with one_blas_thread():
-        return _fit_structures(X, y, data, cor, var, reml, control)
+    with one_blas_thread(), fit_guard("log-likelihood"):
+        out = _fit_structures(X, y, data, cor, var, reml, control)
+    est = out["estimate"]
+    require_finite("log-likelihood", logLik=est.logLik, beta=est.beta, sigma=est.sigma)
+    return out
 
 
 def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStruct | None,

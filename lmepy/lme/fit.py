@@ -25,6 +25,7 @@ from lmepy.design.types import ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
@@ -679,8 +680,10 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
     (nlme's scheme) until the estimates stop changing. BLAS runs on one thread (small
     products; see lmepy.lme.threads)."""
-    with one_thread():
-        return _fit_lme(design, REML, control)
+    with one_thread(), fit_guard("log-likelihood"):
+        sol = _fit_lme(design, REML, control)
+    require_finite("log-likelihood", logLik=sol.logLik, beta=sol.beta, sigma=sol.sigma)
+    return sol
 
 
 def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None

@@ -1,0 +1,162 @@
+"""Property test: corrupt one variable of a small data set (NaN, ±Inf, ±1e300, 1e-300 in a few
+rows) in each role it can play in lmer, glmer, lme and gls, and check the outcome is one R
+would accept: a clear lmepy error, or a fit of the same model (NaN rows: the fit of the data
+without those rows, as na.omit; nlme's na.fail: an error). Never a fit that silently changed
+the model: a dropped column, NaN estimates or a NaN log-likelihood."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lmepy
+from lmepy.errors import LmepyError
+
+VALUES = [math.nan, math.inf, -math.inf, 1e300, -1e300, 1e-300]
+
+
+def _data() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n_g, per = 10, 6
+    g = np.repeat(np.arange(n_g), per)
+    t = np.tile(np.arange(1.0, per + 1), n_g)
+    x = rng.normal(size=n_g * per)
+    fnum = np.tile([1.0, 2.0, 3.0], n_g * per // 3)
+    b = rng.normal(scale=0.8, size=n_g)[g]
+    mu = 1.0 + 0.5 * x + 0.3 * (fnum == 2) + b
+    return pd.DataFrame({
+        "y": mu + rng.normal(scale=0.5, size=n_g * per),
+        "count": rng.poisson(np.exp(0.3 + 0.2 * x + 0.5 * b)).astype(float),
+        "x": x, "fnum": fnum, "gnum": g.astype(float) + 1.0, "t": t,
+        "v": rng.uniform(0.5, 2.0, size=n_g * per), "w": rng.uniform(0.5, 2.0, size=n_g * per),
+        "off": rng.normal(scale=0.1, size=n_g * per)})
+
+
+DATA = _data()
+
+# each model: role -> (column corrupted, how the fit is called)
+Fit = Callable[[pd.DataFrame], Any]
+
+
+def _lmer(d: pd.DataFrame, **kw: Any) -> Any:
+    extra = {k: d[k].to_numpy() for k in ("weights", "offset") if k in kw}
+    form = kw.get("form", "y ~ x + factor(fnum) + (1 | gnum)")
+    return lmepy.lmer(form, d, weights=extra.get("weights"), offset=extra.get("offset"))
+
+
+def _glmer(d: pd.DataFrame, **kw: Any) -> Any:
+    extra = {k: d[k].to_numpy() for k in ("weights", "offset") if k in kw}
+    form = kw.get("form", "count ~ x + factor(fnum) + (1 | gnum)")
+    return lmepy.glmer(form, d, family=lmepy.poisson(), weights=extra.get("weights"),
+                       offset=extra.get("offset"))
+
+
+def _lme(d: pd.DataFrame, **kw: Any) -> Any:
+    return lmepy.lme(kw.get("form", "y ~ x + factor(fnum)"), d, random="~ 1 | gnum",
+                     correlation=kw.get("cor"), weights=kw.get("var"))
+
+
+def _gls(d: pd.DataFrame, **kw: Any) -> Any:
+    return lmepy.gls(kw.get("form", "y ~ x + factor(fnum)"), d, correlation=kw.get("cor"),
+                     weights=kw.get("var"))
+
+
+COR = "corCAR1(form = ~ t | gnum)"
+ROLES: dict[str, dict[str, tuple[str, dict]]] = {
+    "lmer": {"response": ("y", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
+             "grouping": ("gnum", {}), "weights": ("w", {"weights": True}),
+             "offset": ("off", {"offset": True}),
+             "slope": ("x", {"form": "y ~ 1 + (x | gnum)"})},
+    "glmer": {"response": ("count", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
+              "grouping": ("gnum", {}), "weights": ("w", {"weights": True}),
+              "offset": ("off", {"offset": True})},
+    "lme": {"response": ("y", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
+            "grouping": ("gnum", {}), "correlation time": ("t", {"cor": COR}),
+            "variance covariate": ("v", {"var": "varPower(form = ~ v)"})},
+    "gls": {"response": ("y", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
+            "correlation time": ("t", {"cor": COR}),
+            "variance covariate": ("v", {"var": "varFixed(~ v)"})},
+}
+FITTERS = {"lmer": _lmer, "glmer": _glmer, "lme": _lme, "gls": _gls}
+NA_OMIT = {"lmer", "glmer"}  # lme4's default; nlme's is na.fail
+
+
+def _renamed(d: pd.DataFrame, col: str, kw: dict) -> pd.DataFrame:
+    """The weights/offset roles take the column as the argument named by the role."""
+    if kw.get("weights"):
+        d = d.assign(weights=d[col])
+    if kw.get("offset"):
+        d = d.assign(offset=d[col])
+    return d
+
+
+def _fit(model: str, d: pd.DataFrame, kw: dict) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return FITTERS[model](d, **kw)
+
+
+def _summary(fit: Any) -> tuple[pd.Series, float, int]:
+    return fit.fixef(), float(fit.logLik()), int(fit.nobs())
+
+
+def _check(model: str, role: str, value: float, rows: list[int]) -> None:
+    col, kw = ROLES[model][role]
+    d = DATA.copy()
+    d.loc[rows, col] = value
+    before = d.copy()
+    try:
+        got = _summary(_fit(model, _renamed(d, col, kw), kw))
+    except LmepyError as e:  # DataError, FormulaError, LmepyError: clear, ours
+        assert str(e).strip(), "an error without a message"
+        pd.testing.assert_frame_equal(d, before)  # the caller's data untouched
+        if math.isnan(value) and model in NA_OMIT:
+            raise AssertionError(f"NaN rows must be dropped by na.omit, got: {e}") from e
+        return
+    pd.testing.assert_frame_equal(d, before)
+    fixef, loglik, nobs = got
+    assert math.isfinite(loglik), f"{model}/{role}={value}: a fit with logLik {loglik}"
+    assert np.all(np.isfinite(fixef.to_numpy())), f"{model}/{role}={value}: NaN estimates"
+    clean = _summary(_fit(model, _renamed(DATA, col, kw), kw))
+    if math.isnan(value):
+        assert model in NA_OMIT, f"{model}: nlme's na.fail must refuse NaN"
+        ref = _summary(_fit(model, _renamed(DATA.drop(index=rows), col, kw), kw))
+        assert nobs == ref[2] == len(DATA) - len(set(rows))
+        assert list(fixef.index) == list(ref[0].index)
+        assert np.allclose(fixef.to_numpy(), ref[0].to_numpy(), rtol=1e-6, atol=1e-8)
+        assert abs(loglik - ref[1]) < 1e-6 * max(1.0, abs(ref[1]))
+        return
+    assert math.isfinite(value) or role in ("grouping", "factor"), \
+        f"{model}/{role}: an infinite value fitted ({value})"
+    assert nobs == clean[2], f"{model}/{role}={value}: rows silently dropped"
+    if role != "factor":  # a new factor level adds its column, as in R
+        assert list(fixef.index) == list(clean[0].index), \
+            f"{model}/{role}={value}: the model's columns changed: {list(fixef.index)}"
+
+
+CASES = [(m, r) for m in ROLES for r in ROLES[m]]
+
+
+@pytest.mark.parametrize("model, role", CASES, ids=[f"{m}-{r}" for m, r in CASES])
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(value=st.sampled_from(VALUES),
+       rows=st.lists(st.integers(0, len(DATA) - 1), min_size=1, max_size=3, unique=True))
+def test_corrupted_variable_gives_error_or_r_answer(model: str, role: str, value: float,
+                                                    rows: list[int]) -> None:
+    _check(model, role, value, rows)
+
+
+@pytest.mark.parametrize("model, role", CASES, ids=[f"{m}-{r}" for m, r in CASES])
+def test_every_special_value_once(model: str, role: str) -> None:
+    """The whole value list in one row, so each value meets each role at least once."""
+    for value in VALUES:
+        _check(model, role, value, [4])
