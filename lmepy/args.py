@@ -4,14 +4,18 @@ else: ``REML="FALSE"`` is a true string)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from lmepy.errors import close_matches
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _q(name: str) -> str:
@@ -86,3 +90,84 @@ def check_str(value: Any, name: str, optional: bool = False) -> str | None:
     if not isinstance(value, str):
         raise TypeError(f"{_q(name)} must be a string, not {_what(value)}")
     return value
+
+
+# ---- checks by argument name, for the fit methods ------------------------------------------
+def level_arg(value: Any, name: str) -> float:
+    """A confidence level: a number strictly between 0 and 1."""
+    out = check_number(value, name)
+    if not 0.0 < out < 1.0:
+        raise ValueError(f"{_q(name)} must be between 0 and 1 (a confidence level such as "
+                         f"0.95), not {out:g}")
+    return out
+
+
+def nsim_arg(value: Any, name: str) -> int:
+    """A number of simulations: a positive integer."""
+    return check_int(value, name, lo=1)
+
+
+def seed_arg(value: Any, name: str) -> int | None:
+    """A random seed: None or a non-negative integer (numpy's SeedSequence)."""
+    return None if value is None else check_int(value, name, lo=0)
+
+
+def bool_arg(value: Any, name: str) -> bool:
+    return check_bool(value, name)
+
+
+def optional_bool_arg(value: Any, name: str) -> bool | None:
+    return None if value is None else check_bool(value, name)
+
+
+def optional_str_arg(value: Any, name: str) -> str | None:
+    return check_str(value, name, optional=True)
+
+
+def parm_arg(value: Any, name: str) -> Any:
+    """Parameter names: None, one name, or a list of names."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TypeError(f"{_q(name)} must be a parameter name or a list of names, not "
+                    f"{_what(value)}")
+
+
+def fits_arg(value: Any, name: str) -> tuple:
+    """Other fitted models (``*others`` of anova): each must be a fit."""
+    for i, v in enumerate(value):
+        if not callable(getattr(v, "logLik", None)):
+            raise TypeError(f"anova() compares fitted models; argument {i + 2} is "
+                            f"{_what(v)}")
+    return value
+
+
+def checked(**checks: Callable[[Any, str], Any]) -> Callable[[F], F]:
+    """Decorate a public function or method: each named argument, when given (also through
+    ``**kwargs``), passes its check (which may normalize it) before the body runs. One place
+    states what an argument may be, instead of a TypeError from deep inside."""
+    def deco(fn: F) -> F:
+        sig = inspect.signature(fn)
+        var_kw = next((p.name for p in sig.parameters.values()
+                       if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            got = bound.arguments
+            extra = got.get(var_kw, {}) if var_kw else {}
+            for name, check in checks.items():
+                if name in got:
+                    got[name] = check(got[name], name)
+                elif name in extra:
+                    extra[name] = check(extra[name], name)
+            return fn(*bound.args, **bound.kwargs)
+        return wrapper  # type: ignore[return-value]
+    return deco
+
+
+def level_index_arg(value: Any, name: str) -> int | None:
+    """nlme's grouping level of predict(): None or a non-negative integer (the upper bound,
+    the number of levels, is the fit's to check)."""
+    return None if value is None else check_int(value, name, lo=0)
