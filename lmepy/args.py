@@ -171,3 +171,13 @@ def level_index_arg(value: Any, name: str) -> int | None:
     """nlme's grouping level of predict(): None or a non-negative integer (the upper bound,
     the number of levels, is the fit's to check)."""
     return None if value is None else check_int(value, name, lo=0)
+
+
+def re_form_arg(value: Any, name: str) -> Any:
+    """lme4's re.form: None (all random effects), a formula text, or NaN (R's NA: none)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return value
+    raise TypeError(f"{_q(name)} must be None, a formula such as \"~0\" or \"~(1 | g)\", or "
+                    f"NaN (R's NA), not {_what(value)}")

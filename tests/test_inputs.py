@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -401,3 +402,58 @@ def test_polars_frames_and_lazy_frames(sleep: pd.DataFrame) -> None:
     enum = frame.with_columns(pl.col("Subject").cast(pl.Enum(levels)))
     fit = lmepy.lmer(FORM, enum)
     assert list(fit.ranef()["Subject"].index) == levels
+
+
+# ---- arguments of the fit methods -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def fits(sleep: pd.DataFrame, ortho: pd.DataFrame) -> dict:
+    return {"lmer": lmepy.lmer(FORM, sleep),
+            "lme": lmepy.lme("distance ~ age", ortho, random="~ 1 | Subject"),
+            "gls": lmepy.gls("distance ~ age", ortho)}
+
+
+@pytest.mark.parametrize("kind, call, exc, message", [
+    ("lmer", lambda f: f.confint(level=2, method="Wald"), ValueError,
+     "'level' must be between 0 and 1 .a confidence level such as 0.95., not 2"),
+    ("lmer", lambda f: f.confint(level="a", method="Wald"), TypeError,
+     "'level' must be a number, not 'a'"),
+    ("lmer", lambda f: f.confint(parm=5, method="Wald"), TypeError,
+     "'parm' must be a parameter name or a list of names, not int 5"),
+    ("lmer", lambda f: f.confint(method="boot", nsim=0), ValueError, "'nsim' must be >= 1"),
+    ("lmer", lambda f: f.simulate(nsim=1.5), ValueError, "'nsim' must be a whole number"),
+    ("lmer", lambda f: f.simulate(seed="a"), TypeError, "'seed' must be an integer"),
+    ("lmer", lambda f: f.simulate(use_u="no"), TypeError, "'use_u' must be True or False"),
+    ("lmer", lambda f: f.ranef(condVar="no"), TypeError, "'condVar' must be True or False"),
+    ("lmer", lambda f: f.summary(ddf=5), TypeError, "'ddf' must be a string, not int 5"),
+    ("lmer", lambda f: f.summary(correlation="x"), TypeError,
+     "'correlation' must be True or False"),
+    ("lmer", lambda f: f.anova(5), TypeError,
+     r"anova\(\) compares fitted models; argument 2 is int 5"),
+    ("lmer", lambda f: f.anova(f, refit="no"), TypeError, "'refit' must be True or False"),
+    ("lmer", lambda f: f.predict(re_form=3), TypeError, "'re_form' must be None, a formula"),
+    ("lmer", lambda f: f.predict(allow_new_levels="yes"), TypeError,
+     "'allow_new_levels' must be True or False"),
+    ("lmer", lambda f: lmepy.simulate(f, nsim=-1), ValueError, "'nsim' must be >= 1, not -1"),
+    ("lme", lambda f: f.predict(level=5), ValueError,
+     r"'level' must be between 0 and 1 \(the number of grouping levels\), not 5"),
+    ("lme", lambda f: f.predict(level="a"), TypeError, "'level' must be an integer"),
+    ("lme", lambda f: f.intervals(level=2), ValueError, "'level' must be between 0 and 1"),
+    ("lme", lambda f: f.simulate(nsim=-1), ValueError, "'nsim' must be >= 1"),
+    ("lme", lambda f: f.anova(5), TypeError, "anova.. compares fitted models"),
+    ("gls", lambda f: f.confint(level=-1), ValueError, "'level' must be between 0 and 1"),
+    ("gls", lambda f: f.intervals(level=1.5), ValueError, "'level' must be between 0 and 1"),
+    ("gls", lambda f: f.simulate(nsim=0), ValueError, "'nsim' must be >= 1, not 0"),
+])
+def test_method_arguments_are_checked(fits: dict, kind: str, call: Callable, exc: type,
+                                      message: str) -> None:
+    with pytest.raises(exc, match=message):
+        call(fits[kind])
+
+
+def test_checked_methods_still_answer(fits: dict) -> None:
+    f = fits["lmer"]
+    ci = f.confint(method="Wald", level=np.float64(0.9))
+    assert list(ci.columns) == ["5 %", "95 %"]
+    assert f.simulate(nsim=np.int64(2), seed=np.int64(3)).shape == (180, 2)
+    assert f.predict(re_form=math.nan).shape == (180,)
+    assert fits["lme"].predict(level=0).shape == (108,)

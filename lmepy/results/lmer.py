@@ -25,6 +25,7 @@ from lmepy.args import (
     optional_bool_arg,
     optional_str_arg,
     parm_arg,
+    re_form_arg,
     seed_arg,
 )
 from lmepy.results import lme4print as lp
@@ -611,7 +612,7 @@ class LmerMod:
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         return eta
 
-    @checked(re_form=optional_str_arg, allow_new_levels=bool_arg, type=optional_str_arg)
+    @checked(re_form=re_form_arg, allow_new_levels=bool_arg, type=optional_str_arg)
     def predict(self, newdata: Any = None, re_form: Any = None,
                 allow_new_levels: bool = False, type: str = "link") -> pd.Series:
         """lme4's ``predict``: ``re_form=None`` uses every random effect (R's NULL),
