@@ -457,3 +457,23 @@ def test_checked_methods_still_answer(fits: dict) -> None:
     assert f.simulate(nsim=np.int64(2), seed=np.int64(3)).shape == (180, 2)
     assert f.predict(re_form=math.nan).shape == (180,)
     assert fits["lme"].predict(level=0).shape == (108,)
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda d, o: lmepy.lmer(FORM, d, weights={"a": 1}), DataError,
+     "'weights' must be a column name or numeric values, not dict"),
+    (lambda d, o: lmepy.lmer(FORM, d, offset=np.ones((len(d), 2))), DataError,
+     r"'offset' must be a vector, not an array of shape \(180, 2\)"),
+    (lambda d, o: lmepy.lme("distance ~ age", o, random=5), TypeError,
+     "'random' must be a formula text"),
+    (lambda d, o: lmepy.lme("distance ~ age", o, random="~ 1 | Subject", weights=5), TypeError,
+     "weights must be R text such as \"varIdent"),
+    (lambda d, o: lmepy.lme("distance ~ age", o, random="~ 1 | Subject", correlation=[1]),
+     TypeError, "correlation must be R text such as \"corAR1"),
+    (lambda d, o: lmepy.lmer(FORM, d, correlation=5), TypeError,
+     "correlation must be R text"),
+])
+def test_entry_argument_types(sleep: pd.DataFrame, ortho: pd.DataFrame, call: Callable,
+                              exc: type, message: str) -> None:
+    with pytest.raises(exc, match=message):
+        call(sleep, ortho)

@@ -104,7 +104,14 @@ def _column_vector(arg: object, data: pd.DataFrame, what: str, n: int) -> np.nda
         if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
             raise DataError(f"{what} column '{arg}' must be numeric")
         return col.to_numpy(dtype=np.float64, na_value=np.nan)
-    x = np.asarray(arg, dtype=np.float64).reshape(-1)
+    try:
+        x = np.asarray(arg, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"'{what}' must be a column name or numeric values, not "
+                        f"{type(arg).__name__}") from None
+    if x.ndim > 1 and not (x.ndim == 2 and 1 in x.shape):
+        raise DataError(f"'{what}' must be a vector, not an array of shape {x.shape}")
+    x = x.reshape(-1)
     if x.shape[0] == 1 and n != 1:
         x = np.full(n, x[0])
     if x.shape[0] != n:

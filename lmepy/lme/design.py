@@ -151,8 +151,9 @@ def resolve_structure(spec: object, want: str) -> object:
     if isinstance(spec, str):
         import copy
         out = copy.copy(_parsed_structure(spec))
-    else:
-        out = from_spec(spec)
+    else:  # objects and dicts: gls's checks, one rule for both fitters
+        from lmepy.gls.fit import resolve_cor, resolve_var
+        out = resolve_cor(spec) if want == "cor" else resolve_var(spec)
     if want == "cor" and not isinstance(out, CorStruct):
         raise FormulaError(f"correlation must be a correlation structure (corAR1(), ...), "
                            f"not {spec}")
@@ -231,6 +232,9 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise FormulaError("random effects go in random =, not in the fixed formula", text, 0)
     if random is None:
         raise FormulaError("random = is required (e.g. '~ 1 | g'): lmepy has no groupedData")
+    if isinstance(random, bool | int | float | complex) or not hasattr(random, "__iter__"):
+        raise TypeError("'random' must be a formula text such as \"~ 1 | g\" or a dict such "
+                        f"as {{\"g\": \"pdDiag(~ x)\"}}, not {type(random).__name__}")
     levels_spec = _parse_random(random)
     n = len(df)
     if n == 0:
