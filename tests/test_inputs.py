@@ -477,3 +477,17 @@ def test_entry_argument_types(sleep: pd.DataFrame, ortho: pd.DataFrame, call: Ca
                               exc: type, message: str) -> None:
     with pytest.raises(exc, match=message):
         call(sleep, ortho)
+
+
+def test_float_group_labels_in_nlme_fits(sleep: pd.DataFrame) -> None:
+    """Group and stratum labels are R's as.character() (1.0 is "1", 0.1 + 0.2 is "0.3"), and
+    predict(newdata) finds the groups whatever the column's number type."""
+    d = sleep.copy()
+    d["g"] = d["Subject"].astype(int).astype(float)
+    fit = lmepy.lme("Reaction ~ Days", d, random="~ 1 | g")
+    assert list(fit.ranef().index)[:2] == ["308", "309"]
+    nd = d.head(3).assign(g=d["g"].head(3).astype(int))
+    assert np.allclose(fit.predict(nd), fit.fitted()[:3], rtol=1e-12, atol=0)
+    d["h"] = np.where(d["g"] % 2 == 0, 0.1 + 0.2, 0.7)
+    g = lmepy.gls("Reaction ~ Days", d, weights="varIdent(form = ~ 1 | h)")
+    assert list(g.modelStruct()["varStruct"]) == ["0.7"]  # the reference stratum is "0.3"

@@ -104,6 +104,8 @@ def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
 def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     """Integer group codes in nlme's group order (factor levels; sorted values otherwise) and the
     group labels; nested groups g1/g2 are grouped by their combination, labelled "a/b"."""
+    from lmepy.design.values import level_label, numeric_factor
+
     n = len(data)
     if not groups:
         return np.zeros(n, dtype=np.int64), ["1"]
@@ -116,7 +118,6 @@ def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray
             cat = col.cat.remove_unused_categories()
         elif pd.api.types.is_float_dtype(col.dtype):
             # R's factor() of a double: levels as.character() (15 digits), as the design stage
-            from lmepy.design.values import numeric_factor
             f = numeric_factor(col.to_numpy())
             cat = pd.Series(pd.Categorical.from_codes(f.data, f.levels or []))
         else:
@@ -126,11 +127,12 @@ def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray
         keys.append(cat)
     if len(keys) == 1:
         c = keys[0]
-        return np.asarray(c.cat.codes, dtype=np.int64), [str(v) for v in c.cat.categories]
+        return np.asarray(c.cat.codes, dtype=np.int64), [level_label(v) for v in c.cat.categories]
     frame = pd.DataFrame({i: np.asarray(k.cat.codes) for i, k in enumerate(keys)})
     tuples = list(frame.itertuples(index=False, name=None))
     uniq = sorted(set(tuples))
     index = {t: i for i, t in enumerate(uniq)}
     codes = np.array([index[t] for t in tuples], dtype=np.int64)
-    labels = ["/".join(str(keys[j].cat.categories[t[j]]) for j in range(len(keys))) for t in uniq]
+    labels = ["/".join(level_label(keys[j].cat.categories[t[j]]) for j in range(len(keys)))
+              for t in uniq]
     return codes, labels

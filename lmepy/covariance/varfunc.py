@@ -25,7 +25,9 @@ def _strata(data: pd.DataFrame, form: Form) -> tuple[np.ndarray, list[str]]:
     "a*b" labels, as nlme's interaction)."""
     if not form.groups:
         return np.zeros(len(data), dtype=np.int64), []
-    cols = [column(data, g, "variance stratum").astype(str).to_numpy() for g in form.groups]
+    from lmepy.design.values import level_label  # R's as.character(): 0.1 + 0.2 is "0.3"
+    cols = [np.array([level_label(v) for v in column(data, g, "variance stratum")], dtype=object)
+            for g in form.groups]
     lab = cols[0] if len(cols) == 1 else np.array(["*".join(t) for t in zip(*cols, strict=True)])
     labels = list(pd.unique(lab))
     index = {v: i for i, v in enumerate(labels)}

@@ -221,7 +221,9 @@ def factor_from_strings(data: np.ndarray) -> Value:
 # pandas columns -> Values
 
 
-def _level_label(x: Any) -> str:
+def level_label(x: Any) -> str:
+    """R's ``as.character()`` of one value, as a factor level: TRUE/FALSE, integers plain,
+    doubles with 15 significant digits (so 1.0 is "1" and 0.1 + 0.2 is "0.3")."""
     if isinstance(x, bool | np.bool_):
         return "TRUE" if x else "FALSE"
     if isinstance(x, int | np.integer):
@@ -257,7 +259,7 @@ def column_value(col: pd.Series, name: str) -> Value:
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes, dtype=np.int64)
-        codes, levels = merge_levels(codes, [_level_label(c) for c in dtype.categories])
+        codes, levels = merge_levels(codes, [level_label(c) for c in dtype.categories])
         return Value(FAC, codes, levels, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         arr = col.to_numpy(dtype=object, na_value=None)
@@ -281,7 +283,7 @@ def column_value(col: pd.Series, name: str) -> Value:
             out = np.full(len(arr), np.nan)
             out[~mask] = non_na.astype(np.float64)
             return Value(NUM, out)
-        data = np.array([None if m else _level_label(v) for v, m in zip(arr, mask, strict=True)],
+        data = np.array([None if m else level_label(v) for v, m in zip(arr, mask, strict=True)],
                         dtype=object)
         return Value(CHR, data)
     hint = ""

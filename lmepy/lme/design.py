@@ -18,6 +18,7 @@ from lmepy.covariance._spec import group_codes
 from lmepy.design.compile import as_model_terms, model_matrix
 from lmepy.design.evaluate import Evaluator, check_data_frame
 from lmepy.design.frame import check_finite
+from lmepy.design.values import level_label
 from lmepy.errors import DataError, FormulaError
 from lmepy.formula import parse_formula
 from lmepy.formula.nlme import PdSpec, parse_random
@@ -198,9 +199,10 @@ def _group_codes(df: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray,
             if len(codes) and codes.min() >= 0:
                 used = np.bincount(codes, minlength=len(cats)) > 0
                 if used.all():
-                    return codes, [str(v) for v in cats]
+                    return codes, [level_label(v) for v in cats]
                 newcode = np.cumsum(used) - 1
-                return newcode[codes], [str(v) for v, u in zip(cats, used, strict=True) if u]
+                return newcode[codes], [level_label(v)
+                                        for v, u in zip(cats, used, strict=True) if u]
     return group_codes(df, groups)
 
 

@@ -21,6 +21,7 @@ from lmepy.args import (
 )
 from lmepy.covariance import varIdent
 from lmepy.covariance.draws import residual_draws, sim_frame
+from lmepy.design.values import level_label
 from lmepy.errors import DataError, LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
@@ -367,7 +368,7 @@ class LmeFit:
             for g in lv.groups:
                 if g not in newdata.columns:
                     raise DataError(f"object '{g}' not found (grouping variable)")
-            keys = ["/".join(str(newdata[g].iloc[i]) for g in lv.groups)
+            keys = ["/".join(level_label(newdata[g].iloc[i]) for g in lv.groups)
                     for i in range(len(newdata))]
             idx = {lab: i for i, lab in enumerate(lv.labels)}
             nd = _with_levels(newdata, d.data)
