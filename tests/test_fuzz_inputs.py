@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lmepy
+import lmepy.fit.control
 from lmepy.errors import LmepyError
 
 VALUES = [math.nan, math.inf, -math.inf, 1e300, -1e300, 1e-300]
@@ -160,3 +161,53 @@ def test_every_special_value_once(model: str, role: str) -> None:
     """The whole value list in one row, so each value meets each role at least once."""
     for value in VALUES:
         _check(model, role, value, [4])
+
+
+# ---- control dicts --------------------------------------------------------------------------
+_ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 10**6), st.sampled_from(VALUES),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=4),
+    st.dictionaries(st.text(max_size=6), st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(kind=st.sampled_from(["lmer", "glmer", "lme", "gls"]),
+       entries=st.dictionaries(
+           st.one_of(st.sampled_from(sorted({k for kind in ("lmer", "glmer", "lme", "gls")
+                                              for k in lmepy.fit.control.valid_keys(kind)})),
+                     st.text(max_size=12)),
+           _ODD_VALUES, max_size=3))
+def test_control_dicts_are_checked_never_ignored(kind: str, entries: dict) -> None:
+    """Any control dict is either accepted (each key then one the fitter reads, or R's
+    default value of one it does not implement) or refused naming the offending key."""
+    from lmepy.fit.control import _IMPLEMENTED, check_control
+    try:
+        out = check_control(entries, kind)
+    except (ValueError, TypeError, NotImplementedError) as e:
+        assert any(repr(k) in str(e) or f"'{k}'" in str(e) for k in entries), str(e)
+        return
+    assert set(out) <= set(_IMPLEMENTED[kind]) and set(out) <= set(entries)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(start=st.lists(st.one_of(st.sampled_from(VALUES + [0.0, 1.0, -1.0]),
+                                st.floats(-1e6, 1e6)), min_size=2, max_size=4))
+def test_start_vectors_fit_or_are_refused(start: list[float]) -> None:
+    """lme4's crash case (a NaN start reached nlopt) and its neighbours: an error naming
+    control['start'], or a fit at least as good as R's default start reaches from there."""
+    d = DATA
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = lmepy.lmer("y ~ x + (x | gnum)", d, control={"start": start})
+    except (ValueError, TypeError) as e:
+        assert "control['start']" in str(e)
+        return
+    except LmepyError as e:  # the objective overflowed during the search
+        assert "cannot be fitted" in str(e)
+        return
+    assert len(start) == 3 and all(math.isfinite(v) and v >= lo
+                                   for v, lo in zip(start, [0, -math.inf, 0], strict=True))
+    assert math.isfinite(float(fit.logLik()))
+    assert np.all(np.isfinite(fit.fixef().to_numpy()))

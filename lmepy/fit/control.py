@@ -9,6 +9,7 @@ ones). Nothing is ever ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,7 +46,7 @@ def _threads(v: Any, k: str) -> Any:
         return v
     if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
         raise ValueError("blas_threads must be a positive integer, 'auto', 'adaptive' or None, "
-                         f"not {v!r}")
+                         f"not {v!r} (in {k})")
     return int(v)
 
 
@@ -202,11 +203,12 @@ def check_control(control: Any, kind: str) -> dict[str, Any]:
     return out
 
 
-def check_start(start: np.ndarray, lower: np.ndarray, what: str = "control['start']"
-                ) -> np.ndarray:
+def check_start(start: np.ndarray, lower: np.ndarray, what: str = "control['start']",
+                objective: Callable[[np.ndarray], float] | None = None) -> np.ndarray:
     """A start vector against the model's parameters: its length and lower bounds (lme4:
     "incorrect number of theta components", bounds as nloptr's "at least one element in x0 <
-    lb")."""
+    lb") and, given the ``objective``, a finite value there (nloptr: "objective in x0 returns
+    NA")."""
     x = np.asarray(start, dtype=float)
     lower = np.asarray(lower, dtype=float)
     if x.shape != lower.shape:
@@ -216,4 +218,13 @@ def check_start(start: np.ndarray, lower: np.ndarray, what: str = "control['star
     if len(bad):
         raise ValueError(f"{what}: value {bad[0] + 1} ({x[bad[0]]:g}) is below its lower bound "
                          f"{lower[bad[0]]:g} (nloptr: at least one element in x0 < lb)")
+    if objective is not None:
+        with np.errstate(all="ignore"):
+            try:
+                val = float(objective(x.copy()))
+            except (ArithmeticError, np.linalg.LinAlgError):
+                val = math.nan
+        if not math.isfinite(val):
+            raise ValueError(f"{what}: the objective is not finite at {x.tolist()} (nloptr: "
+                             "objective in x0 returns NA); start nearer the data's scale")
     return x

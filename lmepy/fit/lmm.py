@@ -212,7 +212,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
     if control.get("start") is not None:
-        theta0 = check_start(control["start"], lower)
+        theta0 = check_start(control["start"], lower, objective=devfun)
     else:
         theta0 = _scalar_start(model, theta0, lower)
     opt = optimize_theta(devfun, theta0, lower, control)

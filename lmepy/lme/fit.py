@@ -693,7 +693,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
     x = prob.start()
     lower = prob.lower()
     if control.get("start") is not None:
-        x = check_start(control["start"], lower)
+        x = check_start(control["start"], lower, objective=prob.objective)
     var = design.var
     needs_update = var is not None and var.needs_fitted
     tol = float(control.get("tolerance", 1e-6))
