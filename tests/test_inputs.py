@@ -491,3 +491,16 @@ def test_float_group_labels_in_nlme_fits(sleep: pd.DataFrame) -> None:
     d["h"] = np.where(d["g"] % 2 == 0, 0.1 + 0.2, 0.7)
     g = lmepy.gls("Reaction ~ Days", d, weights="varIdent(form = ~ 1 | h)")
     assert list(g.modelStruct()["varStruct"]) == ["0.7"]  # the reference stratum is "0.3"
+
+
+def test_text_response_of_lmer_as_lme4(sleep: pd.DataFrame) -> None:
+    """lme4: "response must be numeric" for lmer and non-binomial glmer (text or factor)."""
+    d = sleep.copy()
+    d["y"] = np.where(d["Reaction"] > 300, "a", "b")
+    with pytest.raises(DataError, match="^response must be numeric: 'y' holds text"):
+        lmepy.lmer("y ~ Days + (1 | Subject)", d)
+    with pytest.raises(DataError, match="^response must be numeric"):
+        lmepy.glmer("y ~ Days + (1 | Subject)", d, family=lmepy.poisson())
+    d["yf"] = pd.Categorical(d["y"])
+    with pytest.raises(DataError, match="^response must be numeric$"):
+        lmepy.lmer("yf ~ Days + (1 | Subject)", d)

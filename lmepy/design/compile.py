@@ -420,8 +420,10 @@ def lFormula(
     X.attrs["assign"] = assign
     X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
     if str(mt.response) in frame.character:  # lme4's mkRespMod, as R's model frame keeps it
-        raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
-                        "make it a pandas Categorical (first level = failure) or numbers")
+        if getattr(family, "family", family) == "binomial":
+            raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
+                            "make it a pandas Categorical (first level = failure) or numbers")
+        raise DataError(f"response must be numeric: '{mt.response}' holds text")
     y = _response(frame[str(mt.response)], family, mt)
     check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")  # lme4's mkRespMod
     off: np.ndarray | None = None
