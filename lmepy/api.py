@@ -35,7 +35,12 @@ def lmer(
 
     ``correlation`` (nlme's ``"corAR1(form = ~ Days | Subject)"`` etc.) puts a residual
     correlation structure under lme4-style (also crossed) random effects, which neither lme4
-    nor nlme can fit."""
+    nor nlme can fit.
+
+    ``control``: lme4's lmerControl names with underscores (``optimizer="nloptwrap"``,
+    ``optCtrl={"maxeval": ...}``, ``boundary_tol``, ...) plus ``start`` (θ) and
+    ``blas_threads``; with ``correlation`` only ``optCtrl``. An unknown name is a ValueError,
+    an R setting lmepy does not implement a NotImplementedError (lmepy.fit.control)."""
     check_str(formula, "formula")
     REML = check_bool(REML, "REML")
     control = check_control(control, "lmer" if correlation is None else "lmer_cor")
@@ -66,7 +71,8 @@ def glmer(
 ):
     """Fit a generalized linear mixed model as lme4's `glmer()` (Laplace, or adaptive
     Gauss-Hermite quadrature with ``nAGQ > 1``). ``gaussian(identity)`` goes to ``lmer()``
-    with lme4's warning, as lme4 does."""
+    with lme4's warning, as lme4 does. ``control``: glmerControl's names (checked as lmer's);
+    ``nAGQ`` an integer 0..25."""
     import warnings
 
     from lmepy.design import glFormula

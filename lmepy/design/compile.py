@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from lmepy.args import check_bool
 from lmepy.errors import DataError, FormulaError, close_matches
 from lmepy.formula.ir import (
     BinOp,
@@ -387,6 +388,7 @@ def lFormula(
     names (aliased columns dropped as lme4 does), y, weights, offset (formula ``offset()``
     terms plus the argument) and the random-effects terms in lme4's order. ``family``
     (glmer) lets a binomial response be a factor."""
+    REML = check_bool(REML, "REML")
     mt, text = as_model_terms(formula)
     df = check_data_frame(data)
     mt = expand_dot(mt, df)
