@@ -101,6 +101,7 @@ def lme(fixed: str, data: pd.DataFrame, random: Any, correlation: Any = None,
     from lmepy.lme import lme as _lme
 
     check_str(fixed, "fixed")
+    check_str(data_name, "data_name", optional=True)
     check_choice(method, "method", ("REML", "ML"))
     control = check_control(control, "lme")
     return _lme(fixed, data, random, correlation=correlation, weights=weights, method=method,
@@ -115,6 +116,7 @@ def gls(model: str, data: pd.DataFrame, correlation: Any = None, weights: Any = 
     from lmepy.gls import gls as _gls
 
     check_str(model, "model")
+    check_str(data_name, "data_name", optional=True)
     check_choice(method, "method", ("REML", "ML"))
     check_choice(na_action, "na_action", ("na.fail", "na.omit", "na.exclude"))
     control = check_control(control, "gls")

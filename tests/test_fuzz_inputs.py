@@ -211,3 +211,52 @@ def test_start_vectors_fit_or_are_refused(start: list[float]) -> None:
                                    for v, lo in zip(start, [0, -math.inf, 0], strict=True))
     assert math.isfinite(float(fit.logLik()))
     assert np.all(np.isfinite(fit.fixef().to_numpy()))
+
+
+# ---- wrong types and values for the entry points' arguments --------------------------------
+_ANY = st.one_of(
+    st.none(), st.booleans(), st.integers(-30, 30), st.sampled_from(VALUES),
+    st.text(max_size=10), st.lists(st.integers(-2, 2), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    st.sampled_from([object(), np.arange(3.0), np.bool_(True), np.int64(2), (1, 2), b"x"]))
+
+ENTRY: dict[str, tuple[Callable[..., Any], list[str]]] = {
+    "lmer": (lambda **kw: lmepy.lmer("y ~ x + (1 | gnum)", DATA, **kw),
+             ["REML", "control", "data_name", "weights", "offset", "correlation"]),
+    "glmer": (lambda **kw: lmepy.glmer("count ~ x + (1 | gnum)", DATA, **kw),
+              ["family", "nAGQ", "control", "weights", "offset"]),
+    "lme": (lambda **kw: lmepy.lme("y ~ x", DATA, **{"random": "~ 1 | gnum", **kw}),
+            ["random", "method", "control", "correlation", "weights", "data_name"]),
+    "gls": (lambda **kw: lmepy.gls("y ~ x", DATA, **kw),
+            ["method", "control", "correlation", "weights", "na_action", "data_name"]),
+}
+ARG_CASES = [(f, a) for f, (_, args) in ENTRY.items() for a in args]
+
+
+@pytest.mark.parametrize("fn, arg", ARG_CASES, ids=[f"{f}-{a}" for f, a in ARG_CASES])
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(value=_ANY)
+def test_entry_arguments_fit_or_refuse_clearly(fn: str, arg: str, value: Any) -> None:
+    """Any value for one argument: a fit (the value was legal), or an error of ours naming the
+    argument (TypeError/ValueError/NotImplementedError from lmepy's checks, or an
+    LmepyError) — never AttributeError, IndexError, KeyError or numpy's own messages."""
+    call, _ = ENTRY[fn]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = call(**{arg: value})
+    except LmepyError:
+        return
+    except (TypeError, ValueError, NotImplementedError) as e:
+        msg = str(e)
+        assert arg.split("_")[0].lower() in msg.lower() or "control[" in msg, \
+            f"{fn}({arg}={value!r}): {type(e).__name__}: {msg}"
+        return
+    assert math.isfinite(float(fit.logLik()))
+
+
+def test_extreme_variance_covariate_regression() -> None:
+    """Found by this file's fuzzing: varPower on v with v[3] = 1e300 reached an AttributeError
+    inside the lme kernel (a solve after a failed factorization)."""
+    _check("lme", "variance covariate", 1e300, [3])

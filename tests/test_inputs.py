@@ -504,3 +504,17 @@ def test_text_response_of_lmer_as_lme4(sleep: pd.DataFrame) -> None:
     d["yf"] = pd.Categorical(d["y"])
     with pytest.raises(DataError, match="^response must be numeric$"):
         lmepy.lmer("yf ~ Days + (1 | Subject)", d)
+
+
+
+def test_extreme_variance_covariate_as_nlme(ortho: pd.DataFrame) -> None:
+    """varPower on a covariate holding one 1e300: nlme fits it (a power near 0)."""
+    ref = R["huge_variance_covariate"]
+    o = ortho.copy()
+    o["v"] = o["age"].astype(float)
+    o.loc[3, "v"] = 1e300
+    fit = lmepy.lme("distance ~ age", o, random="~ 1 | Subject",
+                    weights="varPower(form = ~ v)")
+    assert float(fit.logLik()) >= ref["logLik"] - 1e-6
+    assert abs(float(fit.logLik()) - ref["logLik"]) < 1e-4
+    assert abs(fit.modelStruct()["varStruct"]["power"] - ref["power"]) < 1e-5

@@ -13,8 +13,9 @@ import numpy as np
 from lmepy.errors import LmepyError
 
 UNFITTABLE = ("the model cannot be fitted: the {what} is not finite (lme4: Downdated VtV is "
-              "not positive definite). Are weights, response or covariates so large or small "
-              "that their squares overflow double precision? Rescale them.")
+              "not positive definite; nlme: NA/NaN/Inf in foreign function call). Are weights, "
+              "response or covariates so large or small that their squares overflow double "
+              "precision? Rescale them.")
 
 
 class UnfittableError(LmepyError):

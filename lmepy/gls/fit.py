@@ -162,6 +162,9 @@ def _check_arg(x: object, what: str, example: str) -> None:
     if not isinstance(x, str | dict | CorStruct | VarFunc) and not hasattr(x, "kind"):
         raise TypeError(f"{what} must be R text such as \"{example}\" or an lmepy.covariance "
                         f"object, not {type(x).__name__}")
+    if isinstance(x, dict) and not isinstance(x.get("name"), str):
+        raise TypeError(f"{what} given as a dict needs its structure's 'name' (e.g. "
+                        f"{{'name': '{example.split('(')[0]}', 'form': '~ 1 | g'}}), not {x!r}")
 
 
 def resolve_cor(correlation: object) -> CorStruct | None:

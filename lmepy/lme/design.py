@@ -7,6 +7,7 @@ for the position of a row within its group, and a stable grouping gives the same
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,7 +235,9 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise FormulaError("random effects go in random =, not in the fixed formula", text, 0)
     if random is None:
         raise FormulaError("random = is required (e.g. '~ 1 | g'): lmepy has no groupedData")
-    if isinstance(random, bool | int | float | complex) or not hasattr(random, "__iter__"):
+    if not (isinstance(random, str | Mapping) or (
+            isinstance(random, list | tuple) and all(isinstance(i, list | tuple) and len(i) == 2
+                                                     for i in random))):
         raise TypeError("'random' must be a formula text such as \"~ 1 | g\" or a dict such "
                         f"as {{\"g\": \"pdDiag(~ x)\"}}, not {type(random).__name__}")
     levels_spec = _parse_random(random)

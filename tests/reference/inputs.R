@@ -54,4 +54,13 @@ ss3 <- ss
 ss3$w <- 1e300
 out$huge_weights_error <- err(lmer(Reaction ~ Days + (1 | Subject), ss3, weights = w))
 
+## a variance covariate with one huge value: nlme fits it
+ot <- load_set("Orthodont", "nlme")
+ot$v <- as.numeric(ot$age)
+ot$v[4] <- 1e300
+m <- lme(distance ~ age, ot, random = ~ 1 | Subject, weights = varPower(form = ~ v))
+out$huge_variance_covariate <- list(logLik = as.numeric(logLik(m)),
+                                    power = unname(coef(m$modelStruct$varStruct,
+                                                        unconstrained = FALSE)))
+
 write_json17(out, "tests/reference/inputs.json")
