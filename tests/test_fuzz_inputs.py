@@ -36,6 +36,7 @@ def _data() -> pd.DataFrame:
     return pd.DataFrame({
         "y": mu + rng.normal(scale=0.5, size=n_g * per),
         "count": rng.poisson(np.exp(0.3 + 0.2 * x + 0.5 * b)).astype(float),
+        "yb": (rng.uniform(size=n_g * per) < 1 / (1 + np.exp(-(0.2 + x + b)))).astype(float),
         "x": x, "fnum": fnum, "gnum": g.astype(float) + 1.0, "t": t,
         "v": rng.uniform(0.5, 2.0, size=n_g * per), "w": rng.uniform(0.5, 2.0, size=n_g * per),
         "off": rng.normal(scale=0.1, size=n_g * per)})
@@ -60,6 +61,12 @@ def _glmer(d: pd.DataFrame, **kw: Any) -> Any:
                        offset=extra.get("offset"))
 
 
+def _glmer_bin(d: pd.DataFrame, **kw: Any) -> Any:
+    extra = {k: d[k].to_numpy() for k in ("weights", "offset") if k in kw}
+    return lmepy.glmer("yb ~ x + (1 | gnum)", d, family=lmepy.binomial(),
+                       weights=extra.get("weights"), offset=extra.get("offset"))
+
+
 def _lme(d: pd.DataFrame, **kw: Any) -> Any:
     return lmepy.lme(kw.get("form", "y ~ x + factor(fnum)"), d, random="~ 1 | gnum",
                      correlation=kw.get("cor"), weights=kw.get("var"))
@@ -79,6 +86,8 @@ ROLES: dict[str, dict[str, tuple[str, dict]]] = {
     "glmer": {"response": ("count", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
               "grouping": ("gnum", {}), "weights": ("w", {"weights": True}),
               "offset": ("off", {"offset": True})},
+    "glmer_binomial": {"response": ("yb", {}), "predictor": ("x", {}),
+                       "weights": ("w", {"weights": True}), "offset": ("off", {"offset": True})},
     "lme": {"response": ("y", {}), "predictor": ("x", {}), "factor": ("fnum", {}),
             "grouping": ("gnum", {}), "correlation time": ("t", {"cor": COR}),
             "variance covariate": ("v", {"var": "varPower(form = ~ v)"})},
@@ -86,8 +95,9 @@ ROLES: dict[str, dict[str, tuple[str, dict]]] = {
             "correlation time": ("t", {"cor": COR}),
             "variance covariate": ("v", {"var": "varFixed(~ v)"})},
 }
-FITTERS = {"lmer": _lmer, "glmer": _glmer, "lme": _lme, "gls": _gls}
-NA_OMIT = {"lmer", "glmer"}  # lme4's default; nlme's is na.fail
+FITTERS = {"lmer": _lmer, "glmer": _glmer, "glmer_binomial": _glmer_bin, "lme": _lme,
+           "gls": _gls}
+NA_OMIT = {"lmer", "glmer", "glmer_binomial"}  # lme4's default; nlme's is na.fail
 
 
 def _renamed(d: pd.DataFrame, col: str, kw: dict) -> pd.DataFrame:
