@@ -518,3 +518,15 @@ def test_extreme_variance_covariate_as_nlme(ortho: pd.DataFrame) -> None:
     assert float(fit.logLik()) >= ref["logLik"] - 1e-6
     assert abs(float(fit.logLik()) - ref["logLik"]) < 1e-4
     assert abs(fit.modelStruct()["varStruct"]["power"] - ref["power"]) < 1e-5
+
+
+def test_dates_in_structures_and_newdata(sleep: pd.DataFrame) -> None:
+    """A Date as a correlation covariate is days too (nlme's corCAR1 on a Date), and
+    predict(newdata) reads a Date column as the fit did."""
+    d = sleep.copy()
+    d["Date"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(d["Days"], unit="D")
+    g_date = lmepy.gls("Reaction ~ Days", d, correlation="corCAR1(form = ~ Date | Subject)")
+    g_days = lmepy.gls("Reaction ~ Days", d, correlation="corCAR1(form = ~ Days | Subject)")
+    assert g_date.modelStruct() == g_days.modelStruct()
+    fit = lmepy.lmer("Reaction ~ Date + (1 | Subject)", d)
+    assert np.allclose(fit.predict(d.head(5)), fit.fitted()[:5], rtol=1e-12, atol=0)
