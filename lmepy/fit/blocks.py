@@ -215,7 +215,7 @@ class BlockedCholesky(Transient):
         self.cp = cp
         terms = cp.terms
         self.k1 = cp.k1
-        r, q2, p = cp.r, cp.q2, cp.p
+        r = cp.r
         # Tflat: every term's factor (column-major), then a 1.0 for the X and y rows
         toffs = np.concatenate([[0], np.cumsum([t.k * t.k for t in terms])]).astype(np.int64)
         self.Tflat = np.zeros(int(toffs[-1]) + 1)
