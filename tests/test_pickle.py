@@ -233,3 +233,48 @@ def test_singular_lmer_cor_fit_keeps_its_report_after_copying() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SingularFitWarning)  # unpickling does not refit
         pickle.loads(pickle.dumps(fit))
+
+
+def test_factor_rebuilt_once_under_threads() -> None:
+    """Threads reading a freshly unpickled factor all see one rebuilt evaluator."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fit, _ = _fits("lmer")
+    bc = pickle.loads(pickle.dumps(fit.sol._factor))
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        evs = list(ex.map(lambda _: bc._evaluator, range(8)))
+    assert all(e is evs[0] for e in evs)
+    np.testing.assert_array_equal(bc.Lambdat().toarray(), fit.sol.Lambdat.toarray())
+
+
+def test_transient_mixin_contract() -> None:
+    from lmepy.kernels.transient import Transient
+
+    class Cached(Transient):
+        _transient = ("square",)
+
+        def __init__(self, x: float):
+            self.x = x
+            self.builds = 0
+            self._bind()
+
+        def _bind(self) -> None:
+            self.builds += 1
+            self.square = self.x * self.x
+
+    class Broken(Transient):
+        _transient = ("a",)
+
+        def _bind(self) -> None:
+            self.a = self.a + 1  # reads itself while binding
+
+    c = copy.deepcopy(Cached(3.0))
+    assert "square" not in c.__dict__ and c.builds == 1
+    assert c.square == 9.0 and c.builds == 2
+    assert c.square == 9.0 and c.builds == 2  # built once
+    with pytest.raises(AttributeError, match="'Broken' object has no attribute 'a'"):
+        _ = Broken().a
+    with pytest.raises(AttributeError, match="no attribute 'other'"):
+        _ = c.other
+    with pytest.raises(NotImplementedError):
+        Transient()._bind()

@@ -10,9 +10,12 @@ pays nothing (``__getattr__`` runs only when an attribute is missing).
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 __all__ = ["Transient"]
+
+_BIND_LOCK = threading.RLock()
 
 
 class Transient:
@@ -36,11 +39,15 @@ class Transient:
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: a transient attribute after unpickling
-        if name in type(self)._transient and "_binding" not in self.__dict__:
-            self.__dict__["_binding"] = True
-            try:
-                self._bind()
-            finally:
-                del self.__dict__["_binding"]
-            return self.__dict__[name]
+        if name in type(self)._transient:
+            d = self.__dict__
+            with _BIND_LOCK:  # another thread may be binding the same object
+                if name not in d and not d.get("_binding"):
+                    d["_binding"] = True  # a transient read inside _bind() is an error
+                    try:
+                        self._bind()
+                    finally:
+                        d.pop("_binding", None)
+                if name in d:
+                    return d[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
