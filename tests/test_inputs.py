@@ -122,6 +122,10 @@ def test_control_values_are_checked(sleep: pd.DataFrame, ortho: pd.DataFrame) ->
     with pytest.raises(ValueError, match=r"unknown optimizer setting control\['optCtrl'\]"
                                          r"\['maxit'\]"):
         lmepy.lmer(FORM, sleep, control={"optCtrl": {"maxit": 10}})
+    with pytest.raises(NotImplementedError, match=r"control\['optCtrl'\]\['algorithm'\] = "
+                                                  "'NLOPT_LN_NELDERMEAD' is not implemented"):
+        lmepy.lmer(FORM, sleep, control={"optCtrl": {"algorithm": "NLOPT_LN_NELDERMEAD"}})
+    lmepy.lmer(FORM, sleep, control={"optCtrl": {"algorithm": "NLOPT_LN_BOBYQA"}})
     with pytest.raises(ValueError, match=r"control\['maxIter'\] must be >= 1, not 0"):
         lmepy.lme("distance ~ age", ortho, random="~ 1 | Subject", control={"maxIter": 0})
     with pytest.raises(ValueError, match=r"control\['tolerance'\] must be finite"):

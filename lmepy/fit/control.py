@@ -79,6 +79,11 @@ def _optctrl(v: Any, k: str) -> dict:
         raise TypeError(f"{k} must be a dict of optimizer settings, not {v!r}")
     out: dict[str, Any] = {}
     for key, val in v.items():
+        if key == "algorithm":  # lme4's nloptwrap default; other nlopt algorithms are not here
+            if val != "NLOPT_LN_BOBYQA":
+                raise NotImplementedError(f"{k}['algorithm'] = {val!r} is not implemented in "
+                                          "lmepy: it fits with 'NLOPT_LN_BOBYQA'")
+            continue
         if key not in _NLOPT_KEYS:
             raise ValueError(f"unknown optimizer setting {k}[{key!r}]; valid: "
                              f"{', '.join(sorted(_NLOPT_KEYS))}."
