@@ -1,0 +1,38 @@
+# Reference for tests/test_cli.py: CSV files as R's read.csv() reads them, and lme4's summary of
+# a fit to them (what `lmepy fit FORMULA --data FILE.csv` must print). Run from the repo root:
+#   Rscript tests/reference/cli.R      (or make_reference.R, which runs every script)
+suppressPackageStartupMessages({ library(lme4); library(jsonlite) })
+
+csv_case <- function(name, df, formula, edit = identity) {
+  path <- tempfile(fileext = ".csv")
+  write.csv(df, path, row.names = FALSE)
+  text <- edit(readLines(path))
+  writeLines(text, path)
+  d <- read.csv(path)
+  assign(name, d)  # the summary's "Data:" line names the data as the CLI does: the file's stem
+  fit <- eval(bquote(lmer(.(as.formula(formula)), data = .(as.name(name)))))
+  list(file = paste0(name, ".csv"), csv = I(text), formula = formula,
+       column_classes = lapply(d, function(x) class(x)[1]),
+       print_summary = I(capture.output(print(summary(fit)))))
+}
+
+cases <- list()
+
+# a text value in a numeric column: the column is text, a factor in the model (R >= 4.0)
+ss_text <- sleepstudy
+ss_text$Days <- as.character(ss_text$Days)
+ss_text$Days[4] <- "abc"
+cases$text_in_numeric <- csv_case("ss_text", ss_text, "Reaction ~ Days + (1 | Subject)")
+
+# "NA" and an empty numeric field are missing values (rows dropped); a header that is not a
+# syntactic name is made one ("Reaction time" -> Reaction.time)
+ss_na <- sleepstudy
+names(ss_na)[1] <- "Reaction time"
+ss_na[[1]][c(5, 40)] <- NA
+cases$na_and_names <- csv_case("ss_na", ss_na, "Reaction.time ~ Days + (Days | Subject)",
+                               edit = function(lines) { lines[8] <- sub(",[0-9]+,", ",,", lines[8]); lines })
+
+out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4"))),
+            cases = cases)
+writeLines(toJSON(out, auto_unbox = TRUE, pretty = TRUE, digits = NA),
+           "tests/reference/cli.json")
