@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import linecache
 import os
+import re
 import stat
 import sys
 import traceback
@@ -295,7 +297,7 @@ def _check_args(args: argparse.Namespace, parser: _Parser) -> None:
 def _fit(args: argparse.Namespace) -> object:
     import lmepy
 
-    formula = args.formula or DEFAULT_FORMULA
+    formula = DEFAULT_FORMULA if args.formula is None else args.formula
     data, name = load_data(args.data or DEFAULT_DATA)
     if args.family is None:
         return lmepy.lmer(formula, data=data, REML=not args.ml, data_name=name)
@@ -305,9 +307,11 @@ def _fit(args: argparse.Namespace) -> object:
     return lmepy.glmer(formula, data=data, family=family, nAGQ=nagq, data_name=name)
 
 
-def _from_lmepy(err: BaseException) -> bool:
-    """True when lmepy's own code raised ``err`` (a deliberate message about the input),
-    False when it came out of numpy, scipy, pandas or Python itself."""
+def _raised_by_lmepy(err: BaseException) -> bool:
+    """True when a ``raise`` statement of lmepy's own code raised ``err`` (a deliberate message
+    about the input); False when it came out of numpy, scipy, pandas or Python itself, also
+    when a numpy method called from lmepy's code failed (``x.reshape(...)`` has no frame of
+    its own: the last frame is lmepy's, but its line is no ``raise``)."""
     tb = err.__traceback__
     last = None
     while tb is not None:
@@ -315,8 +319,11 @@ def _from_lmepy(err: BaseException) -> bool:
         tb = tb.tb_next
     if last is None:
         return False
+    filename = last.tb_frame.f_code.co_filename
     package = str(Path(__file__).resolve().parent)
-    return str(Path(last.tb_frame.f_code.co_filename).resolve()).startswith(package)
+    if not str(Path(filename).resolve()).startswith(package):
+        return False
+    return re.search(r"\braise\b", linecache.getline(filename, last.tb_lineno)) is not None
 
 
 def classify(err: BaseException) -> tuple[int, str]:
@@ -329,12 +336,12 @@ def classify(err: BaseException) -> tuple[int, str]:
         return EXIT_USAGE, text
     if isinstance(err, LmepyError):  # lme4's errors of a fit: PIRLS failures and the like
         return EXIT_FIT, text
-    if isinstance(err, np.linalg.LinAlgError) and _from_lmepy(err):
-        return EXIT_FIT, f"the model cannot be fitted: {text}"
+    if isinstance(err, (np.linalg.LinAlgError, FloatingPointError)):
+        return EXIT_FIT, f"the model cannot be fitted (numerical failure): {text}"
     if isinstance(err, MemoryError):
-        return EXIT_FIT, f"not enough memory: {text}" if str(err) else "not enough memory"
+        return EXIT_FIT, text if _raised_by_lmepy(err) else "not enough memory to fit the model"
     if isinstance(err, (ValueError, TypeError, KeyError, NotImplementedError)) \
-            and _from_lmepy(err):
+            and _raised_by_lmepy(err):
         if isinstance(err, KeyError) and err.args:
             text = str(err.args[0])
         return EXIT_USAGE, text

@@ -166,6 +166,7 @@ BAD = {
         "non-numeric argument to binary operator"),
     "formula syntax error": ({}, ["fit", "Reaction ~ Days + ((1 | Subject)", "--data",
                                   "sleepstudy"], 2, "unexpected end of input"),
+    "empty formula": ({}, ["fit", "", "--data", "sleepstudy"], 2, "invalid formula: empty"),
     "unknown variable": ({}, ["fit", "Reaction ~ Dayz + (Days | Subject)", "--data",
                               "sleepstudy"], 2, "Dayz"),
     "no random effects": ({}, ["fit", "Reaction ~ Days", "--data", "sleepstudy"], 2,
@@ -278,6 +279,22 @@ def test_internal_error_is_reported_without_traceback(capsys, monkeypatch):
     monkeypatch.setenv(cli.TRACEBACK_ENV, "1")
     code, _, err = run(capsys, argv)
     assert code == 1 and "Traceback (most recent call last)" in err
+
+
+def test_classify_tells_lmepys_messages_from_internal_errors():
+    """A ValueError raised by lmepy's own ``raise`` is a message about the input (2); one out
+    of numpy is an internal error (1)."""
+    import numpy as np
+
+    with pytest.raises(ValueError) as own:
+        lmepy.binomial(link="foo")
+    assert cli.classify(own.value) == (2, str(own.value))
+    with pytest.raises(ValueError) as numpys:
+        np.zeros(3).reshape(2)
+    code, message = cli.classify(numpys.value)
+    assert code == 1 and message.startswith("internal error: ValueError: cannot reshape")
+    assert cli.classify(np.linalg.LinAlgError("Matrix is not positive definite")) == \
+        (1, "the model cannot be fitted (numerical failure): Matrix is not positive definite")
 
 
 def test_keyboard_interrupt_exits_130(capsys, monkeypatch):
