@@ -178,6 +178,8 @@ BAD = {
     "response all NA": ({"n.csv": ("n,Days,Subject\n" + "NA,1,1\nNA,2,2\n" * 5).encode()},
                         ["fit", "n ~ Days + (1 | Subject)", "--data", "{tmp}/n.csv"], 2,
                         "0 (non-NA) cases"),
+    "constant response in lmer": ({}, ["fit", "c ~ Days + (1 | Subject)", "--data",
+                                       "{tmp}/c.csv"], 2, "Response is constant"),
     "constant response in glmer": ({}, ["fit", "c ~ Days + (1 | Subject)", "--data",
                                         "{tmp}/c.csv", "--family", "poisson"], 2,
                                     "Response is constant"),
