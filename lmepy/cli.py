@@ -244,7 +244,9 @@ def load_data(spec: str) -> tuple[pd.DataFrame, str]:
 
 
 def _parser() -> _Parser:
-    parser = _Parser(prog="lmepy", description=__doc__, epilog=EXIT_STATUS_HELP,
+    parser = _Parser(prog="lmepy", description="Fit mixed-effects models written in lme4's "
+                     "formulas and print lme4's summary: 'lmepy fit --help'.",
+                     epilog=EXIT_STATUS_HELP,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lmepy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
