@@ -85,10 +85,9 @@ class _Parser(argparse.ArgumentParser):
 # Reading a CSV file as R's read.csv() does
 
 
-_LOGICAL = {"T": True, "TRUE": True, "true": True, "True": True,
-            "F": False, "FALSE": False, "false": False, "False": False}
-_INTEGER = r"\s*[-+]?\d+\s*"
-_DOUBLE = (r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|Infinity|infinity|NaN"
+_LOGICAL = {"T": True, "TRUE": True, "F": False, "FALSE": False}  # not "true": R keeps it text
+_INTEGER = r"\s*[-+]?\d+"  # as R: " 1" is an integer, "1 " a double
+_DOUBLE = (r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:inf|infinity|nan)"
            r"|0[xX][0-9a-fA-F]+)\s*")
 _INT_MAX = 2**31 - 1
 _R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE",
@@ -138,8 +137,8 @@ def _type_convert(col: pd.Series) -> pd.Series:
     present = ~(na | blank)
     vals = s[present]
     missing = na | blank
-    if not present.any():  # nothing but NA: R makes it logical, a model sees missing values
-        return pd.Series(np.full(len(s), np.nan), index=s.index, name=s.name)
+    if not present.any():  # nothing but NA: R's logical NA
+        return pd.Series(pd.NA, index=s.index, name=s.name, dtype="boolean")
     if vals.isin(list(_LOGICAL)).all():
         if not missing.any():
             return s.map(_LOGICAL).astype(bool)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from rtext import last_digit_diffs, lines, rlines
 
@@ -334,6 +335,27 @@ def test_read_csv_types_and_names(tmp_path):
     assert d["flag"].tolist()[:2] == [True, False] and d["flag"].isna().tolist()[2]
     assert d["n"].isna().all()
     assert d["s"].tolist()[0] == "" and d["s"].isna().tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("case", json.loads((REFDIR / "cli.json").read_text())["type_convert"],
+                         ids=lambda c: "|".join(c["input"]))
+def test_column_types_as_rs_type_convert(case):
+    """Each column of text becomes what R's type.convert(as.is = TRUE) makes of it."""
+    col = cli._type_convert(pd.Series(case["input"], dtype=object))
+    kind = {"b": "logical", "i": "integer", "f": "numeric", "O": "character"}[col.dtype.kind]
+    assert kind == case["class"]
+    assert col.isna().tolist() == case["na"]
+    for got, want, na in zip(col.tolist(), case["value"], case["na"], strict=True):
+        if na:
+            continue
+        if kind == "numeric":
+            assert got == float(want)
+        elif kind == "integer":
+            assert got == int(want)
+        elif kind == "logical":
+            assert got == (want == "TRUE")
+        else:
+            assert got == want
 
 
 def test_make_names_is_rs():

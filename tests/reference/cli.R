@@ -32,7 +32,19 @@ ss_na[[1]][c(5, 40)] <- NA
 cases$na_and_names <- csv_case("ss_na", ss_na, "Reaction.time ~ Days + (Days | Subject)",
                                edit = function(lines) { lines[8] <- sub(",[0-9]+,", ",,", lines[8]); lines })
 
+# R's type.convert(as.is = TRUE), which read.csv applies to each column of text
+tc_inputs <- list(c("inf", "1"), c("nan", "1"), c("Infinity", "1"), c("INF", "-Inf"),
+                  c("1 ", " 2"), c(" 1", "2"), c("+5", "05"), c("0x1A", "1"), c("1e5", "1."),
+                  c(".5e-2", "1"), c("1d5", "2"), c("T", "F"), c("TRUE", "false"), c("TRUE", "F"), c("t", "f"),
+                  c("1", "2147483647"), c("1", "-2147483648"), c("1", "NA", ""),
+                  c("NA", ""), c("", "a", "NA"), c("1.5", "x"))
+type_convert <- lapply(tc_inputs, function(v) {
+  x <- type.convert(v, as.is = TRUE)
+  list(input = I(v), class = class(x), na = I(is.na(x)),
+       value = I(if (is.numeric(x)) ifelse(is.na(x), NA, as.character(x)) else as.character(x)))
+})
+
 out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4"))),
-            cases = cases)
+            cases = cases, type_convert = type_convert)
 writeLines(toJSON(out, auto_unbox = TRUE, pretty = TRUE, digits = NA),
            "tests/reference/cli.json")
