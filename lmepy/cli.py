@@ -167,6 +167,16 @@ def _r_double(text: str) -> float:
     return float(t)
 
 
+def _check_separator(header: list[str], shown: str) -> None:
+    """A header of one field holding ';' or tabs is a file of another dialect."""
+    if len(header) == 1:
+        for sep, what in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise CliError(f"'{shown}' has a single column named {header[0]!r}: it looks "
+                               f"separated by {what}; lmepy reads comma-separated files, as "
+                               "R's read.csv()")
+
+
 def read_csv(path: Path) -> pd.DataFrame:
     """A CSV file as R's ``read.csv()`` reads it (header, comma, '"' quotes, "NA" missing,
     blank lines skipped, text columns kept as text), with a :class:`CliError` for anything
@@ -203,6 +213,7 @@ def read_csv(path: Path) -> pd.DataFrame:
                 continue  # blank.lines.skip = TRUE
             if header is None:
                 header, header_line = row, reader.line_num
+                _check_separator(header, shown)
                 continue
             if len(row) != len(header):
                 raise CliError(
