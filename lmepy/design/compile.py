@@ -341,11 +341,6 @@ def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
 
 
 def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:
-    if v.kind == MAT and family is None and v.data.ndim == 2 and v.data.shape[1] != 1:
-        # lme4 fails deep inside ("non-conformable arrays"); say what is wrong instead
-        raise DataError(f"response must be numeric with one column: {mt.response} has "
-                        f"{v.data.shape[1]} columns (a cbind(successes, failures) response "
-                        "is for glmer with family = binomial)")
     if v.kind in (NUM, MAT):
         return v.data.copy()
     binomial = family is not None and getattr(family, "family", family) == "binomial"
