@@ -286,24 +286,26 @@ def _parser() -> _Parser:
     return parser
 
 
-def _check_args(args: argparse.Namespace, parser: _Parser) -> None:
+def _check_args(args: argparse.Namespace) -> None:
     """Combinations argparse cannot express, as usage errors."""
-    fit = parser._subparsers._group_actions[0].choices["fit"]  # type: ignore[union-attr]
+    def usage(message: str) -> None:
+        raise CliError(f"{message}\nTry 'lmepy fit --help' for more information.")
+
     if args.formula is None and args.data is not None:
-        fit.error("--data needs a FORMULA, e.g. lmepy fit 'y ~ x + (1 | g)' --data "
-                  f"{args.data} (the default formula is for the bundled sleepstudy only)")
+        usage("--data needs a FORMULA, e.g. lmepy fit 'y ~ x + (1 | g)' --data "
+              f"{args.data} (the default formula is for the bundled sleepstudy only)")
     if args.formula is not None and args.data is None:
-        fit.error("a formula needs --data NAME_OR_CSV")
+        usage("a formula needs --data NAME_OR_CSV")
     if args.family is None:
         if args.link is not None:
-            fit.error("--link needs --family")
+            usage("--link needs --family")
         if args.nAGQ is not None:
-            fit.error("--nAGQ needs --family: adaptive Gauss-Hermite quadrature is for "
-                      "glmer; an lmer fit is exact")
+            usage("--nAGQ needs --family: adaptive Gauss-Hermite quadrature is for glmer; "
+                  "an lmer fit is exact")
     elif args.ml:
-        fit.error("--ml is for lmer: a glmer fit (--family) is always by maximum likelihood")
-    if args.family is not None and args.formula is None:
-        fit.error("--family needs a FORMULA and --data")
+        usage("--ml is for lmer: a glmer fit (--family) is always by maximum likelihood")
+    elif args.formula is None:
+        usage("--family needs a FORMULA and --data")
 
 
 def _fit(args: argparse.Namespace) -> object:
@@ -395,7 +397,7 @@ def _run(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("a COMMAND is required: 'lmepy fit' fits the README's sleepstudy model")
-    _check_args(args, parser)
+    _check_args(args)
     show_tb = args.traceback or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # _WarningPrinter says each text once
