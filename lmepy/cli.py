@@ -400,8 +400,11 @@ def _run(argv: list[str] | None) -> int:
     _check_args(args)
     show_tb = args.traceback or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
     with warnings.catch_warnings():
-        warnings.simplefilter("always")  # _WarningPrinter says each text once
-        warnings.showwarning = _WarningPrinter()
+        warnings.showwarning = _WarningPrinter()  # the filters stay Python's (or the user's)
+        # numpy's floating-point events while the optimizer tries extreme parameters
+        # ("overflow encountered in exp"): lme4's C++ has none to show; what they mean for
+        # the fit, lme4's convergence checks say
+        warnings.filterwarnings("ignore", message=".* encountered in ", category=RuntimeWarning)
         try:
             model = _fit(args)
             text = str(model.summary())  # type: ignore[attr-defined]
