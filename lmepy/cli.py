@@ -128,34 +128,61 @@ def make_names(names: Sequence[str]) -> list[str]:
     return unique
 
 
+_PLAIN_INT = frozenset("0123456789+-")
+_PLAIN_NUM = frozenset("0123456789+-.eE")
+
+
 def _type_convert(col: pd.Series) -> pd.Series:
     """R's ``type.convert(as.is = TRUE)`` of one column of strings: logical, integer, double,
     else character. "NA" is missing everywhere; an empty field is missing except in text."""
-    s = col.astype(object)
-    na = (s == "NA").to_numpy()
-    blank = s.str.strip().eq("").to_numpy()
-    present = ~(na | blank)
-    vals = s[present]
-    missing = na | blank
-    if not present.any():  # nothing but NA: R's logical NA
-        return pd.Series(pd.NA, index=s.index, name=s.name, dtype="boolean")
-    if vals.isin(list(_LOGICAL)).all():
-        if not missing.any():
-            return s.map(_LOGICAL).astype(bool)
-        return s.map(_LOGICAL).astype("boolean")
-    if vals.str.fullmatch(_INTEGER).all():
-        nums = pd.to_numeric(vals.str.strip())
-        if nums.abs().max() <= _INT_MAX:
-            ints = pd.Series(pd.NA, index=s.index, name=s.name, dtype="Int64")
-            ints[present] = nums.to_numpy(dtype=np.int64)
-            return ints if missing.any() else ints.astype(np.int64)
-    if vals.str.fullmatch(_DOUBLE).all():
-        out = np.full(len(s), np.nan)
-        out[present] = [_r_double(v) for v in vals]
-        return pd.Series(out, index=s.index, name=s.name)
-    out_obj = s.copy()
+    texts = col.tolist()
+    na = np.fromiter((t == "NA" for t in texts), dtype=bool, count=len(texts))
+    missing = na | np.fromiter((not t.strip() for t in texts), dtype=bool, count=len(texts))
+    vals = [t for t, m in zip(texts, missing, strict=True) if not m]
+    index, name = col.index, col.name
+    if not vals:  # nothing but NA: R's logical NA
+        return pd.Series(pd.NA, index=index, name=name, dtype="boolean")
+    if all(v in _LOGICAL for v in vals):
+        out = pd.Series([None if m else _LOGICAL[t] for t, m in zip(texts, missing, strict=True)],
+                        index=index, name=name, dtype="boolean")
+        return out if missing.any() else out.astype(bool)
+    numbers = _numbers(vals)
+    if numbers is not None:
+        values, integer = numbers
+        if integer:
+            out = pd.Series(pd.NA, index=index, name=name, dtype="Int64")
+            out[~missing] = values.astype(np.int64)
+            return out if missing.any() else out.astype(np.int64)
+        full = np.full(len(texts), np.nan)
+        full[~missing] = values
+        return pd.Series(full, index=index, name=name)
+    out_obj = pd.Series(texts, index=index, name=name, dtype=object)
     out_obj[na] = np.nan
     return out_obj
+
+
+def _numbers(vals: list[str]) -> tuple[np.ndarray, bool] | None:
+    """The values as numbers and whether R would make them integer, or None for text. Plain
+    digits go through numpy at C speed; the rest (whitespace, Inf, NaN, hex) through R's
+    number syntax one by one."""
+    chars = set().union(*vals)
+    if chars <= _PLAIN_NUM:
+        try:
+            if chars <= _PLAIN_INT:
+                ints = np.array(vals).astype(np.int64)
+                if np.abs(ints).max() <= _INT_MAX:
+                    return ints.astype(np.float64), True
+            return np.array(vals).astype(np.float64), False
+        except (ValueError, OverflowError):
+            pass  # e.g. "1-2", "1.2.3", "-", or beyond int64: R's syntax decides below
+    series = pd.Series(vals, dtype=object)
+    if series.str.fullmatch(_INTEGER).all():
+        nums = [int(v) for v in vals]
+        if max(abs(v) for v in nums) <= _INT_MAX:
+            return np.array(nums, dtype=np.float64), True
+    if series.str.fullmatch(_DOUBLE).all():
+        return np.array([_r_double(v) for v in vals]), False
+    return None
 
 
 def _r_double(text: str) -> float:
