@@ -44,7 +44,12 @@ type_convert <- lapply(tc_inputs, function(v) {
        value = I(if (is.numeric(x)) ifelse(is.na(x), NA, as.character(x)) else as.character(x)))
 })
 
+# read.csv's check.names: make.names(unique = TRUE) of the header
+mn_input <- c("a b", "if", "", "_x", ".5", ".a", "a", "a", "a.1", "TRUE", "function", "\u00e9",
+              "1", "a-b", "...", "..1")
+make_names <- list(input = I(mn_input), output = I(make.names(mn_input, unique = TRUE)))
+
 out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4"))),
-            cases = cases, type_convert = type_convert)
+            cases = cases, type_convert = type_convert, make_names = make_names)
 writeLines(toJSON(out, auto_unbox = TRUE, pretty = TRUE, digits = NA),
            "tests/reference/cli.json")
