@@ -271,8 +271,8 @@ def load_data(spec: str) -> tuple[pd.DataFrame, str]:
     path = Path(spec)
     if not os.path.lexists(path):
         raise CliError(f"cannot open file '{spec}': No such file or directory (nor is it a "
-                       f"bundled dataset: {', '.join(datasets.names())}).".rstrip(".")
-                       + "." + close_matches(spec, datasets.names()))
+                       f"bundled dataset: {', '.join(datasets.names())})."
+                       + close_matches(spec, datasets.names()))
     return read_csv(path), path.stem or spec
 
 
