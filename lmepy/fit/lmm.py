@@ -193,6 +193,16 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
     control = dict(control or {})
+    y = np.asarray(model.y, dtype=float)
+    if y.ndim == 2 and y.shape[1] != 1:
+        # lme4 fails deep inside ("non-conformable arrays"); say what is wrong instead
+        raise DataError(f"response must be numeric with one column: {model.terms.response} "
+                        f"has {y.shape[1]} columns (a cbind(successes, failures) response is "
+                        "for glmer with family = binomial)")
+    if model.offset is None and y.size > 1 and np.all(y == y.flat[0]):
+        # lme4 converges to a residual variance of 0 and then fails in summary() ("not a
+        # positive definite matrix"); say why at once, in glmer's words
+        raise DataError("Response is constant: the residual variance would be 0")
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
