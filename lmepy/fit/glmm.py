@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
 from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
@@ -202,7 +202,7 @@ def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray 
         yv = init.y
         bad = np.abs(yv - np.round(yv)) > 1e-7 * np.maximum(1.0, np.abs(yv))
         if np.any(bad):
-            warnings.warn(f"non-integer x = {yv[bad][0]:.6f}", UserWarning, stacklevel=3)
+            warn(f"non-integer x = {yv[bad][0]:.6f}")
     return _Response(family, init.y, init.weights, init.n, off, init.mustart)
 
 
@@ -1034,7 +1034,7 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     if control.get("check_conv", True):
         for mtxt in msgs:
             cls = SingularFitWarning if singular else ConvergenceWarning
-            warnings.warn(mtxt, cls, stacklevel=2)
+            warn(mtxt, cls)
 
     # R_X at the optimum: factor the joint system with the final working weights
     ww, zz = resp.working(st.eta, st.mu)
@@ -1050,9 +1050,9 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     if derivs is not None and p and nAGQ > 0:
         V = _vcov_from_hessian(derivs[1], ntheta)
         if V is None:
-            warnings.warn("variance-covariance matrix computed from finite-difference Hessian "
-                          "is\nnot positive definite or contains NA values: falling back to "
-                          "var-cov estimated from RX", ConvergenceWarning, stacklevel=2)
+            warn("variance-covariance matrix computed from finite-difference Hessian "
+                 "is\nnot positive definite or contains NA values: falling back to "
+                 "var-cov estimated from RX", ConvergenceWarning)
     if V is None:
         V = V_rx
     factors = _term_factors(g.terms, theta)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from lmepy.errors import warn
 from lmepy.fit.lmm import LmmProblem, LmmSolution, fit_lmm
 from lmepy.inference._common import as_solution, refit_ml, vcov_beta, xnames
 
@@ -483,7 +484,7 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     B = np.vstack(results)
     nfail = int(np.sum(np.any(~np.isfinite(B), axis=1)))
     if nfail:
-        warnings.warn(f"some bootstrap runs failed ({nfail}/{nsim})", stacklevel=2)
+        warn(f"some bootstrap runs failed ({nfail}/{nsim})")
     ks = _term_sizes(sol)
     t0 = np.concatenate([theta_to_sdcor(np.asarray(sol.theta), ks, float(sol.sigma)),
                          np.asarray(sol.beta, dtype=float)])
