@@ -162,7 +162,8 @@ def refit_ml(sol: LmmSolution) -> LmmSolution:
     cached = getattr(sol, "_lmepy_ml", None)
     if isinstance(cached, LmmSolution):
         return cached
-    ml = fit_lmm(sol.model, REML=False, control={"start": np.asarray(sol.theta, dtype=float)})
+    ml = fit_lmm(sol.model, REML=False, control={"start": np.asarray(sol.theta, dtype=float)},
+                 warn_conv=False)  # lme4's refitML checks nothing: no repeated warnings
     try:
         sol._lmepy_ml = ml  # type: ignore[attr-defined]
     except AttributeError:
