@@ -27,6 +27,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable
+from types import FrameType
 
 
 class LmepyError(Exception):
@@ -95,6 +96,26 @@ def _inside_lmepy(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
+def _outermost_call(depth: int) -> tuple[FrameType | None, int]:
+    """The frame that called the outermost lmepy frame on the stack (None when every frame is
+    lmepy's), and its ``stacklevel`` counted from the frame ``depth`` levels up (1: this
+    function's caller; when None: the outermost frame's)."""
+    frame = sys._getframe(depth)
+    level, target, found = 1, 1, None
+    while frame is not None:
+        if _inside_lmepy(frame.f_code.co_filename):
+            target, found = level + 1, frame.f_back
+        frame = frame.f_back
+        level += 1
+    return found, min(target, level - 1)
+
+
+def user_frame() -> FrameType | None:
+    """The user's frame: the one that called lmepy (the outermost lmepy frame on the stack),
+    or None when lmepy was not called from outside (``python -m lmepy.cli``)."""
+    return _outermost_call(1)[0]
+
+
 def user_stacklevel(depth: int = 1) -> int:
     """The ``stacklevel`` that makes ``warnings.warn`` name the user's line (the frame that
     called the outermost lmepy frame on the stack) when called from the frame ``depth``
@@ -105,14 +126,7 @@ def user_stacklevel(depth: int = 1) -> int:
     warning still belongs to the user's call into lmepy. When no frame outside lmepy called
     it, the outermost frame is named.
     """
-    frame = sys._getframe(depth)  # warnings.warn's caller: stacklevel 1
-    level, target = 1, 1
-    while frame is not None:
-        if _inside_lmepy(frame.f_code.co_filename):
-            target = level + 1
-        frame = frame.f_back
-        level += 1
-    return min(target, level - 1)
+    return _outermost_call(depth + 1)[1]
 
 
 def warn(message: str, category: type[Warning] = LmepyWarning) -> None:
