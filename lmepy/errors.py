@@ -22,11 +22,13 @@ of the classes below, all exported as ``lmepy.<Name>`` so they can be filtered:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from types import FrameType
 
 
@@ -133,8 +135,27 @@ def warn(message: str, category: type[Warning] = LmepyWarning) -> None:
     """Emit ``message`` as a ``category`` warning attributed to the user's line that called
     lmepy, so that Python's once-per-location filtering, ``-W error`` tracebacks and the
     printed ``file:line:`` point at the user's code. Every warning of lmepy goes through here.
+    Nothing is emitted inside :func:`quiet`.
     """
+    if _QUIET.get():
+        return
     warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+_QUIET: ContextVar[bool] = ContextVar("lmepy_quiet", default=False)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Drop lmepy's own warnings within, in this thread (or task) only: for internal refits
+    whose conditions the user's fit has already reported (lme4's refitML checks nothing) and
+    for replicates R runs silently. Unlike ``warnings.catch_warnings`` it leaves the
+    process-wide filters alone, so fits in other threads still warn."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:

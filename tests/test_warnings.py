@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -74,16 +75,11 @@ CASES: list[tuple[str, type[Warning] | None, Callable]] = [
 
 
 def _r_warnings(case: str) -> list[str]:
-    """lme4's/nlme's warning and message texts of a case, each condition once (R evaluates a
-    formula's calls twice and so says "NaNs produced" twice; lmepy once), without R's progress
-    messages, which lmepy does not emit as warnings."""
-    out: list[str] = []
-    for c in REF[case]["conditions"]:
-        if c["text"].startswith("Computing profile confidence intervals"):
-            continue
-        if c["text"] not in out:
-            out.append(c["text"])
-    return out
+    """lme4's/nlme's warning and message texts of a case, each condition once (warnings.json
+    keeps R's count: R evaluates a formula's calls twice and says "NaNs produced" twice;
+    lmepy says it once), without R's progress messages, which are not warnings."""
+    return [c["text"] for c in REF[case]["conditions"]
+            if not c["text"].startswith("Computing profile confidence intervals")]
 
 
 @pytest.mark.parametrize("case,cls,call", CASES,
@@ -100,6 +96,48 @@ def test_warning_at_callers_line_once_with_lme4s_text(fits: dict, case: str,
     for w in caught:  # the lambda's line (each is one line) in this file, not one in lmepy
         assert (os.path.abspath(w.filename), w.lineno) == (HERE, call.__code__.co_firstlineno)
     assert REF[case]["error"] is None
+
+
+def test_a_condition_r_repeats_per_element_and_evaluation_warns_once() -> None:
+    """R's dpois() warns for every non-integer count at every deviance evaluation (thousands of
+    warnings); lmepy warns once, with R's first text. (lme4 records "Gradient contains NAs"
+    in the fit's messages without warning; lmepy warns it, as the fit did not move.)"""
+    cbpp = _data("cbpp")
+    r_first = REF["poisson_noninteger"]["conditions"][0]
+    assert r_first["n"] > 100
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _lineno() + 1
+        lmepy.glmer("I(incidence + 0.5) ~ period + (1 | herd)", data=cbpp, family="poisson")
+    mine = [str(w.message) for w in caught if w.category is lmepy.LmepyWarning]
+    assert mine == [r_first["text"]]
+    assert {(os.path.abspath(w.filename), w.lineno) for w in caught} == {(HERE, line)}
+
+
+def test_quiet_drops_lmepys_warnings_in_its_own_thread_only() -> None:
+    """errors.quiet() (internal refits, bootstrap replicates) is per thread: unlike
+    warnings.catch_warnings it does not swallow a warning another thread gives meanwhile."""
+    dy2 = _data("Dyestuff2")
+    inside, release = threading.Event(), threading.Event()
+
+    def quiet_worker() -> None:
+        with E.quiet():
+            E.warn("dropped")
+            inside.set()
+            release.wait(30)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = threading.Thread(target=quiet_worker)
+        t.start()
+        assert inside.wait(30)
+        lmepy.lmer("Yield ~ 1 + (1 | Batch)", data=dy2)
+        release.set()
+        t.join(30)
+        with E.quiet():
+            lmepy.lmer("Yield ~ 1 + (1 | Batch)", data=dy2)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (lmepy.SingularFitWarning, "boundary (singular) fit: see help('isSingular')")]
 
 
 def test_every_warning_class_is_exported_and_documented() -> None:

@@ -22,7 +22,6 @@ is their reference and fallback (tests/test_glmer.py compares the two).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,14 @@ import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
 from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning, warn
+from lmepy.errors import (
+    ConvergenceWarning,
+    DataError,
+    LmepyError,
+    SingularFitWarning,
+    quiet,
+    warn,
+)
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
@@ -173,8 +179,7 @@ class _Response:
                 return _gk.binomial_aic(self.y, self._aic_m, mu, self.weights)
             if fam.family == "poisson":
                 return _gk.poisson_aic(self.y, mu, self.weights)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet(), np.errstate(all="ignore"):  # initialize() has warned already
             return self.family.aic(self.y, self.n, mu, self.weights, dev)
 
 

@@ -181,8 +181,7 @@ class LmmSolution:
         return [a.copy() for a in self._cache["condvar"]]
 
 
-def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None, *,
-            warn_conv: bool = True) -> LmmSolution:
+def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None) -> LmmSolution:
     """Fit as lme4's ``lmer``: BOBYQA on θ from the identity, then β, u, σ at the optimum.
 
     control: ``optCtrl`` (nlopt: xtol_abs, ftol_abs, maxeval, ...), ``restart_edge``,
@@ -191,18 +190,16 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     pay; "auto", the default: adaptive when the dense part has at least
     AUTO_THREADS_MIN_ROWS rows, else one; None: one, and OpenBLAS's own count left alone).
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
-    ``warn_conv=False`` records the convergence checks' messages without warning (lme4's
-    refitML runs no checks: a refit must not repeat what the user's fit reported).
     """
     control = dict(control or {})
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
     with limit_threads(prob.openblas_threads()):
-        return _fit(prob, control, warn_conv)
+        return _fit(prob, control)
 
 
-def _fit(prob: LmmProblem, control: dict, warn_conv: bool = True) -> LmmSolution:
+def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     model = prob.model
     devfun = prob.make_devfun(hold_threads=False)  # fit_lmm holds OpenBLAS's threads
     terms = model.reTrms.terms
@@ -219,7 +216,7 @@ def _fit(prob: LmmProblem, control: dict, warn_conv: bool = True) -> LmmSolution
     if opt["conv"] != 0:
         warns.append(f"convergence code {opt['conv']} from nloptwrap: {opt['message']}")
     warns.extend(msgs)
-    for m in warns if warn_conv else []:
+    for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
         warn(m, cls)
     return _solution(prob, theta, opt, singular, warns)

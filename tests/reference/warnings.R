@@ -2,7 +2,8 @@
 # tests/test_warnings.py (each lmepy warning class is triggered once through the public API).
 # Run from the repo root:  Rscript tests/reference/warnings.R  -> tests/reference/warnings.json
 # Schema: {"meta": {...}, "cases": {<id>: {"call": R code, "conditions": [{"type": "warning" |
-#   "message", "text": conditionMessage without a trailing newline}], "error": message or null}}}.
+#   "message", "text": conditionMessage without a trailing newline, "n": how many times R
+#   gave it}], "error": message or null}}} (each distinct condition once, in R's order).
 # The models are written with formulas that lmepy reads the same way (no data preparation).
 suppressPackageStartupMessages({library(lme4); library(nlme); library(jsonlite)})
 stopifnot(as.character(packageVersion("lme4")) == "1.1.31",
@@ -19,7 +20,11 @@ collect <- function(code) {
                         warning = keep("warning"), message = keep("message"))
     NULL
   }, error = function(e) conditionMessage(e))
-  list(call = code, conditions = conds, error = err)
+  key <- vapply(conds, function(c) paste(c$type, c$text), "")
+  first <- conds[!duplicated(key)]
+  for (i in seq_along(first))
+    first[[i]]$n <- sum(key == paste(first[[i]]$type, first[[i]]$text))
+  list(call = code, conditions = first, error = err)
 }
 
 fm1 <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy)
@@ -39,7 +44,8 @@ cases <- list(
   deviance_reml = "deviance(fm1)",
   glmer_gaussian = "glmer(Reaction ~ Days + (1 | Subject), data = sleepstudy, family = gaussian)",
   lme_anova_reml = "anova(lm1, lm2)",
-  summary_after_singular = "summary(fitS)"
+  summary_after_singular = "summary(fitS)",
+  poisson_noninteger = "glmer(I(incidence + 0.5) ~ period + (1 | herd), data = cbpp, family = poisson)"
 )
 out <- lapply(cases, collect)
 meta <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
