@@ -4,20 +4,22 @@ Every warning lmepy emits goes through :func:`warn`, which attributes it to the 
 (the line of the user's script that called lmepy, not a line inside lmepy), and belongs to one
 of the classes below, all exported as ``lmepy.<Name>`` so they can be filtered:
 
-======================  =================================================================
-``LmepyWarning``        base of all of them (a ``UserWarning``); lme4's and nlme's other
-                        warnings ("ignoring prior weights", "deviance undefined for REML
-                        fit", "non-integer x = ...", ...)
-``ConvergenceWarning``  lme4's/nlme's convergence checks ("Model failed to converge ...",
-                        "Model is nearly unidentifiable: very large eigenvalue ...")
-``SingularFitWarning``  "boundary (singular) fit: see help('isSingular')"
-``RankDeficiencyWarning``  "fixed-effect model matrix is rank deficient so dropping ..."
-``ScaleWarning``        "Some predictor variables are on very different scales: ..."
-``RefitMLMessage``      anova's "refitting model(s) with ML (instead of REML)"
-``EvaluationWarning``   R's warnings from a formula's calls ("NaNs produced" from
-                        ``log(x)`` of negative x, "NAs introduced by coercion"); also a
-                        ``RuntimeWarning``, as Python's own numeric warnings are
-======================  =================================================================
+- ``LmepyWarning``: the base of all of them (a ``UserWarning``: filter every lmepy warning
+  with it), and the class of lme4's and nlme's other warnings ("ignoring prior weights",
+  "deviance undefined for REML fit", "non-integer x = ...", ...);
+- ``ConvergenceWarning``: lme4's/nlme's convergence checks ("Model failed to converge ...",
+  "Model is nearly unidentifiable: very large eigenvalue ...");
+- ``SingularFitWarning``: "boundary (singular) fit: see help('isSingular')";
+- ``RankDeficiencyWarning``: "fixed-effect model matrix is rank deficient so dropping ...";
+- ``ScaleWarning``: "Some predictor variables are on very different scales: ...";
+- ``RefitMLMessage``: anova's "refitting model(s) with ML (instead of REML)";
+- ``EvaluationWarning``: R's warnings from a formula's calls ("NaNs produced" from ``log(x)``
+  of a negative x, "NAs introduced by coercion"); also a ``RuntimeWarning``, as Python's own
+  numeric warnings are.
+
+lme4 gives some of these as messages (singular fit, rank deficiency, refit); Python has no
+messages, so they are warnings here, of their own classes. Each condition warns once: an
+internal refit or replicate runs inside :func:`quiet`.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def _outermost_call(depth: int) -> tuple[FrameType | None, int]:
 
 def user_frame() -> FrameType | None:
     """The user's frame: the one that called lmepy (the outermost lmepy frame on the stack),
-    or None when lmepy was not called from outside (``python -m lmepy.cli``)."""
+    or None when no frame outside lmepy called it (a thread that runs lmepy's code)."""
     return _outermost_call(1)[0]
 
 
