@@ -222,3 +222,29 @@ def _lineno() -> int:
     frame = inspect.currentframe()
     assert frame is not None and frame.f_back is not None
     return frame.f_back.f_lineno
+
+
+def test_the_usual_workflow_lets_no_library_warning_through() -> None:
+    """numpy's, scipy's and pandas's warnings raised inside lmepy (overflow, deprecations of a
+    newer release) would name a line inside lmepy and mean nothing to the user: the README's
+    workflow and the common follow-ups give none, and no warning at all on these fits."""
+    ss, cbpp, ovary = _data("sleepstudy"), _data("cbpp"), _data("Ovary")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fm1 = lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=ss)
+        fm0 = lmepy.lmer("Reaction ~ Days + (1 | Subject)", data=ss, REML=False)
+        str(fm1.summary()), str(fm1.summary(ddf="Kenward-Roger")), str(fm1.anova())
+        fm1.ranef(condVar=True), fm1.VarCorr().to_frame(), fm1.confint(method="Wald")
+        fm1.predict(ss.head(), re_form="~0"), fm1.simulate(2, seed=1)
+        str(lmepy.anova(fm0, lmepy.lmer("Reaction ~ Days + (Days | Subject)", ss, REML=False)))
+        gm1 = lmepy.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+                          family=lmepy.binomial())
+        str(gm1.summary()), gm1.predict(cbpp.head(), type="response"), gm1.simulate(1, seed=1)
+        fm2 = lmepy.lme("follicles ~ sin(2*pi*Time) + cos(2*pi*Time)", data=ovary,
+                        random={"Mare": "pdDiag(~ sin(2*pi*Time))"}, correlation="corAR1()")
+        str(fm2.summary()), lmepy.intervals(fm2), fm2.predict(ovary.head(), level=0)
+        gl = lmepy.gls("follicles ~ sin(2*pi*Time)", data=ovary,
+                       correlation="corAR1(form = ~ 1 | Mare)")
+        str(gl.summary()), gl.predict(ovary.head())
+        lmepy.model_matrix("~ poly(Days, 2) + ns(Days, df = 3)", ss)
+    assert [(w.category, str(w.message), w.filename) for w in caught] == []
