@@ -458,7 +458,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
         if "scaled:center" in fitted.attrs:
             out = out - fitted.attrs["scaled:center"][None, :]
         if "scaled:scale" in fitted.attrs:
-            out = out / fitted.attrs["scaled:scale"][None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = out / fitted.attrs["scaled:scale"][None, :]
         return Value(MAT, out, colnames=fitted.colnames, attrs=fitted.attrs)
     out = x.copy()
     attrs: dict = {}
@@ -472,7 +473,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
             s = np.sqrt(np.nansum(out ** 2, axis=0) / np.maximum(nn - 1, 1))
         else:
             s = np.full(x.shape[1], float(scl))
-        out = out / s[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, as R
+            out = out / s[None, :]
         attrs["scaled:scale"] = s
     return Value(MAT, out, colnames=v.colnames if v.kind == MAT else None, attrs=attrs)
 
