@@ -44,12 +44,16 @@ def _data(name: str):  # noqa: ANN202 - a DataFrame
 
 
 RANK = "Reaction ~ Days + I(2 * Days) + (1 | Subject)"
+SLOPES = "Reaction ~ Days + (Days | Subject)"
+AR1 = "corAR1(form = ~ Days | Subject)"  # the README's fm3: lmer with a residual AR(1), singular
 EIGEN = "cbind(incidence, size - incidence) ~ I(as.numeric(period) * 100) + (1 | herd)"
 
 # (R case in warnings.json, the lmepy class its warnings have, the call through the public API)
 CASES: list[tuple[str, type[Warning] | None, Callable]] = [
     ("singular", lmepy.SingularFitWarning,
      lambda f: lmepy.lmer("Yield ~ 1 + (1 | Batch)", data=_data("Dyestuff2"))),
+    ("singular", lmepy.SingularFitWarning,  # lmepy only: lme4's text, as lme4's lmer would
+     lambda f: lmepy.lmer(SLOPES, _data("sleepstudy"), correlation=AR1)),
     ("rank", lmepy.RankDeficiencyWarning,
      lambda f: lmepy.lmer(RANK, _data("sleepstudy"))),
     ("rank", lmepy.RankDeficiencyWarning,
