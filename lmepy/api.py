@@ -62,9 +62,8 @@ def glmer(
     """Fit a generalized linear mixed model as lme4's `glmer()` (Laplace, or adaptive
     Gauss-Hermite quadrature with ``nAGQ > 1``). ``gaussian(identity)`` goes to ``lmer()``
     with lme4's warning, as lme4 does."""
-    import warnings
-
     from lmepy.design import glFormula
+    from lmepy.errors import warn
     from lmepy.fit.family import get_family
     from lmepy.fit.glmm import GAUSSIAN_IDENTITY, fit_glmm
     from lmepy.results.glmer import GlmerMod
@@ -72,7 +71,7 @@ def glmer(
     name = data_name or caller_name(data)
     fam = get_family(family)
     if fam.family == "gaussian" and fam.link == "identity":
-        warnings.warn(GAUSSIAN_IDENTITY, UserWarning, stacklevel=2)
+        warn(GAUSSIAN_IDENTITY)
         return lmer(formula, data, weights=weights, offset=offset, control=control,
                     data_name=name)
     model = glFormula(formula, data, family=fam, weights=weights, offset=offset)

@@ -7,7 +7,6 @@ blocked Cholesky factor of the cross-products formed once (``lmepy.fit.blocks``)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lmepy.design.types import CompiledModel
-from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
@@ -229,7 +228,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     warns.extend(msgs)
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
-        warnings.warn(m, cls, stacklevel=2)
+        warn(m, cls)
     return _solution(prob, theta, opt, singular, warns)
 
 

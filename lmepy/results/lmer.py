@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results import rformat as rf
 
@@ -381,9 +381,9 @@ class LmerMod:
         """lme4's ``deviance``: for a REML fit without `REML`, lme4 warns and returns the
         REML criterion; ``REML=False`` gives the ML deviance at the REML estimates."""
         if REML is None and self.isREML():
-            warnings.warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
-                          "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
-                          "REML fit", UserWarning, stacklevel=2)
+            warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
+                 "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
+                 "REML fit")
             return self._devcrit(True)
         return self._devcrit(bool(REML) if REML is not None else False)
 
