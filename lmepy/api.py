@@ -73,9 +73,8 @@ def glmer(
     Gauss-Hermite quadrature with ``nAGQ > 1``). ``gaussian(identity)`` goes to ``lmer()``
     with lme4's warning, as lme4 does. ``control``: glmerControl's names (checked as lmer's);
     ``nAGQ`` an integer 0..25."""
-    import warnings
-
     from lmepy.design import glFormula
+    from lmepy.errors import warn
     from lmepy.fit.family import get_family
     from lmepy.fit.glmm import GAUSSIAN_IDENTITY, fit_glmm
     from lmepy.results.glmer import GlmerMod
@@ -86,9 +85,9 @@ def glmer(
     name = check_str(data_name, "data_name", optional=True) or caller_name(data)
     fam = get_family(family)
     if fam.family == "gaussian" and fam.link == "identity":
-        warnings.warn(GAUSSIAN_IDENTITY, UserWarning, stacklevel=2)
-        return lmer(formula, data, weights=weights, offset=offset,
-                    control=control, data_name=name)
+        warn(GAUSSIAN_IDENTITY)
+        return lmer(formula, data, weights=weights, offset=offset, control=control,
+                    data_name=name)
     model = glFormula(formula, data, family=fam, weights=weights, offset=offset)
     _label(model, name, weights, offset)
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))

@@ -3,14 +3,20 @@ design stage's public entry points."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from lmepy.args import check_bool
-from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.errors import (
+    DataError,
+    FormulaError,
+    RankDeficiencyWarning,
+    ScaleWarning,
+    close_matches,
+    warn,
+)
 from lmepy.formula.ir import (
     BinOp,
     Expr,
@@ -32,14 +38,6 @@ from .values import FAC, LGL, MAT, NUM, Value, drop_unused
 RANK_MSG_1 = "fixed-effect model matrix is rank deficient so dropping {} column / coefficient"
 RANK_MSG_N = "fixed-effect model matrix is rank deficient so dropping {} columns / coefficients"
 SCALE_MSG = "Some predictor variables are on very different scales: consider rescaling"
-
-
-class RankDeficiencyWarning(UserWarning):
-    """lme4's message that aliased fixed-effect columns were dropped."""
-
-
-class ScaleWarning(UserWarning):
-    """lme4's check.scaleX warning."""
 
 
 def as_model_terms(formula: str | ModelTerms) -> tuple[ModelTerms, str | None]:
@@ -336,7 +334,7 @@ def drop_rank_deficient(x: np.ndarray, names: list[str], assign: list[int], tol:
     if rank == p:
         return x, names, assign, []
     msg = (RANK_MSG_1 if p - rank == 1 else RANK_MSG_N).format(p - rank)
-    warnings.warn(msg, RankDeficiencyWarning, stacklevel=3)
+    warn(msg, RankDeficiencyWarning)
     keep = pivot[:rank]
     dropped = [names[i] for i in range(p) if i not in set(keep.tolist())]
     return (x[:, keep], [names[i] for i in keep], [assign[i] for i in keep], dropped)
@@ -357,7 +355,7 @@ def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
     big = np.log(tol)
     vals = np.concatenate([logsd, ratios[np.tril_indices(len(sd), -1)]])
     if np.any(vals > big):
-        warnings.warn(SCALE_MSG, ScaleWarning, stacklevel=3)
+        warn(SCALE_MSG, ScaleWarning)
 
 
 def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.errors import DataError, EvaluationWarning, FormulaError, close_matches, warn
 from lmepy.formula.ir import (
     BinOp,
     Call,
@@ -162,8 +161,7 @@ class Evaluator:
             return _num_like(v, self._numeric(v, "+"))
         if e.op == "!":
             if v.kind == FAC:
-                warnings.warn("\u2018!\u2019 not meaningful for factors", RuntimeWarning,
-                              stacklevel=2)
+                warn("\u2018!\u2019 not meaningful for factors", EvaluationWarning)
                 return Value(LGL, np.full(1 if v.is_scalar else len(v), -1, dtype=np.int8))
             x = self._flat(self._numeric(v, "!"), v, "!")
             return _logical(x == 0, np.isnan(x))
@@ -186,8 +184,7 @@ class Evaluator:
                               op)
         if a.kind == FAC or b.kind == FAC:
             # R's Ops.factor: a warning, and NA for every element
-            warnings.warn(f"\u2018{op}\u2019 not meaningful for factors", RuntimeWarning,
-                          stacklevel=2)
+            warn(f"\u2018{op}\u2019 not meaningful for factors", EvaluationWarning)
             n = max(1 if a.is_scalar else len(a), 1 if b.is_scalar else len(b))
             return Value(LGL, np.full(n, -1, dtype=np.int8))
         if op in _COMPARE and (a.kind == CHR or b.kind == CHR):
@@ -329,7 +326,7 @@ def _unary_math(func: Callable, rname: str) -> Callable:
         with np.errstate(all="ignore"):
             out = func(x)
         if np.any(np.isnan(out) & ~np.isnan(x)):
-            warnings.warn("NaNs produced", RuntimeWarning, stacklevel=4)
+            warn("NaNs produced", EvaluationWarning)
         return _num_like(v, out)
     return f
 
@@ -347,7 +344,7 @@ def _log(ev: Evaluator, e: Call) -> Value:
             x2, b2 = ev._conform(np.asarray(x, dtype=np.float64), base, "log")
             out = np.log(x2) / np.log(b2)
     if np.any(np.isnan(out) & ~np.isnan(x)):
-        warnings.warn("NaNs produced", RuntimeWarning, stacklevel=3)
+        warn("NaNs produced", EvaluationWarning)
     return _num_like(v, out)
 
 
@@ -370,7 +367,7 @@ def _as_numeric(ev: Evaluator, e: Call) -> Value:
     if v.kind == CHR:
         out = pd.to_numeric(pd.Series(v.data, dtype=object), errors="coerce").to_numpy(float)
         if np.any(np.isnan(out) & ~np.array([s is None for s in v.data])):
-            warnings.warn("NAs introduced by coercion", RuntimeWarning, stacklevel=3)
+            warn("NAs introduced by coercion", EvaluationWarning)
         return Value(NUM, out)
     x = ev._numeric(v, e.func)
     if v.kind == MAT:
@@ -461,7 +458,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
         if "scaled:center" in fitted.attrs:
             out = out - fitted.attrs["scaled:center"][None, :]
         if "scaled:scale" in fitted.attrs:
-            out = out / fitted.attrs["scaled:scale"][None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = out / fitted.attrs["scaled:scale"][None, :]
         return Value(MAT, out, colnames=fitted.colnames, attrs=fitted.attrs)
     out = x.copy()
     attrs: dict = {}
@@ -475,7 +473,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
             s = np.sqrt(np.nansum(out ** 2, axis=0) / np.maximum(nn - 1, 1))
         else:
             s = np.full(x.shape[1], float(scl))
-        out = out / s[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, as R
+            out = out / s[None, :]
         attrs["scaled:scale"] = s
     return Value(MAT, out, colnames=v.colnames if v.kind == MAT else None, attrs=attrs)
 

@@ -10,14 +10,13 @@ and cauchit clamp eta at the quantile of ``double.eps``, binomial deviance resid
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
 
-from lmepy.errors import DataError
+from lmepy.errors import DataError, warn
 
 DBL_EPS = float(np.finfo(float).eps)
 _THRESH = 30.0
@@ -366,13 +365,13 @@ class Binomial(Family):
             mustart = (w * yv + 0.5) / (w + 1.0)
             m = w * yv
             if np.any(np.abs(m - np.round(m)) > 0.001):
-                warnings.warn("non-integer #successes in a binomial glm!", stacklevel=3)
+                warn("non-integer #successes in a binomial glm!")
             return Initialized(yv, w, n, mustart)
         if arr.ndim == 2 and arr.shape[1] == 2:
             ym = _numeric_response(arr, "binomial")
             w = _prior_weights(weights, ym.shape[0])
             if np.any(np.abs(ym - np.round(ym)) > 0.001):
-                warnings.warn("non-integer counts in a binomial glm!", stacklevel=3)
+                warn("non-integer counts in a binomial glm!")
             y1 = ym[:, 0]
             n = y1 + ym[:, 1]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -389,7 +388,7 @@ class Binomial(Family):
 def _warn_noninteger(x: Array) -> None:
     bad = np.abs(x - np.round(x)) > 1e-7 * np.maximum(1.0, np.abs(x))
     if np.any(bad):
-        warnings.warn(f"non-integer x = {x[bad][0]:.6f}", stacklevel=3)
+        warn(f"non-integer x = {x[bad][0]:.6f}")
 
 
 class Poisson(Family):

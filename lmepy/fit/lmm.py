@@ -7,7 +7,6 @@ blocked Cholesky factor of the cross-products formed once (``lmepy.fit.blocks``)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lmepy.design.types import CompiledModel
-from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
 from lmepy.fit.guard import fit_guard, require_finite
@@ -195,6 +194,16 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
     control = check_control(control, "lmer")
+    y = np.asarray(model.y, dtype=float)
+    if y.ndim == 2 and y.shape[1] != 1:
+        # lme4 fails deep inside ("non-conformable arrays"); say what is wrong instead
+        raise DataError(f"response must be numeric with one column: {model.terms.response} "
+                        f"has {y.shape[1]} columns (a cbind(successes, failures) response is "
+                        "for glmer with family = binomial)")
+    if model.offset is None and y.size > 1 and np.all(y == y.flat[0]):
+        # lme4 converges to a residual variance of 0 and then fails in summary() ("not a
+        # positive definite matrix"); say why at once, in glmer's words
+        raise DataError("Response is constant: the residual variance would be 0")
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
@@ -224,7 +233,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     warns.extend(msgs)
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
-        warnings.warn(m, cls, stacklevel=2)
+        warn(m, cls)
     return _solution(prob, theta, opt, singular, warns)
 
 

@@ -4,12 +4,12 @@ likelihood-ratio tests between fits, with nlme's printed tables."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy.errors import warn
 from lmepy.results import rformat as rf
 
 
@@ -76,8 +76,8 @@ def anova_fits(fits: list[object], names: list[str]) -> AnovaTable:
     if methods == {"REML"}:
         cols = [list(f.X.columns) for f in fits]  # type: ignore[attr-defined]
         if any(c != cols[0] for c in cols):
-            warnings.warn("fitted objects with different fixed effects. REML comparisons are "
-                          "not meaningful.", UserWarning, stacklevel=3)
+            warn("fitted objects with different fixed effects. REML comparisons are "
+                 "not meaningful.")
     n = {f.N for f in fits}  # type: ignore[attr-defined]
     if len(n) > 1:
         raise ValueError("all fitted objects must use the same number of observations")

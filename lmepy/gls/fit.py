@@ -11,7 +11,6 @@ fitted values, and repeat until the parameters change by less than the tolerance
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from scipy.linalg import qr, solve_triangular
 from scipy.optimize import minimize
 
 from lmepy.covariance import CorStruct, VarFunc, from_spec
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError
+from lmepy.errors import ConvergenceWarning, DataError, LmepyError, warn
 from lmepy.fit.control import check_control
 from lmepy.fit.guard import fit_guard, require_finite
 
@@ -153,8 +152,7 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
         ok = bool(nm.success)
     prob.set_theta(theta)
     if not ok:
-        warnings.warn(f"gls optimization did not converge: {best.message}", ConvergenceWarning,
-                      stacklevel=3)
+        warn(f"gls optimization did not converge: {best.message}", ConvergenceWarning)
     return {"theta": theta, "converged": ok, "nit": int(best.nit), "message": str(best.message)}
 
 
@@ -245,7 +243,6 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
         if np.max(conv) < tol:
             break
         if n_iter > max_iter:
-            warnings.warn("maximum number of iterations reached without convergence",
-                          ConvergenceWarning, stacklevel=2)
+            warn("maximum number of iterations reached without convergence", ConvergenceWarning)
             break
     return {"problem": prob, "estimate": est, "opt": info, "n_iter": n_iter}

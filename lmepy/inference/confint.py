@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from lmepy.errors import quiet, warn
 from lmepy.fit.lmm import LmmProblem, LmmSolution, fit_lmm
 from lmepy.inference._common import as_solution, refit_ml, vcov_beta, xnames
 
@@ -433,8 +433,7 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
     m2 = dataclasses.replace(model, y=np.asarray(y, dtype=float))
     npar = len(theta) + 1 + len(beta)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet(), np.errstate(all="ignore"):  # bootMer's replicates run silently
             # one thread: a worker forked from a process that ran OpenMP (the dense factor of
             # a large model) must not enter OpenMP again (GNU libgomp is not fork-safe); the
             # factor's bits do not depend on the thread count, so neither does the refit
@@ -483,7 +482,7 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     B = np.vstack(results)
     nfail = int(np.sum(np.any(~np.isfinite(B), axis=1)))
     if nfail:
-        warnings.warn(f"some bootstrap runs failed ({nfail}/{nsim})", stacklevel=2)
+        warn(f"some bootstrap runs failed ({nfail}/{nsim})")
     ks = _term_sizes(sol)
     t0 = np.concatenate([theta_to_sdcor(np.asarray(sol.theta), ks, float(sol.sigma)),
                          np.asarray(sol.beta, dtype=float)])

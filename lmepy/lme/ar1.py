@@ -11,8 +11,6 @@ densely from the sparse whitened Z (fine up to a few thousand random effects).
 
 from __future__ import annotations
 
-import sys
-import warnings
 from typing import Any
 
 import numpy as np
@@ -21,7 +19,7 @@ from scipy import stats
 
 from lmepy.covariance import varIdent
 from lmepy.design import lFormula
-from lmepy.errors import DataError, SingularFitWarning
+from lmepy.errors import DataError, SingularFitWarning, warn
 from lmepy.fit.control import check_control
 from lmepy.formula import parse_formula
 from lmepy.lme.design import Level, LmeDesign, resolve_structure
@@ -262,16 +260,5 @@ def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights:
     sol = fit_lme(design, REML=REML, control=control)
     fit = LmerCorFit(sol, name, str(parse_formula(formula)))
     if fit.isSingular():  # lme4's check at the end of every lmer fit
-        warnings.warn(SINGULAR_MESSAGE, SingularFitWarning, stacklevel=_caller_level())
+        warn(SINGULAR_MESSAGE, SingularFitWarning)
     return fit
-
-
-def _caller_level() -> int:
-    """The stacklevel of the first frame outside lmepy, so the warning names the user's
-    line whether lmer_ar1 was called directly or through lmepy.lmer."""
-    level = 1
-    f = sys._getframe(1)
-    while f is not None and f.f_globals.get("__name__", "").split(".")[0] == "lmepy":
-        f = f.f_back
-        level += 1
-    return level

@@ -20,7 +20,7 @@ from lmepy.design.compile import as_model_terms, model_matrix
 from lmepy.design.evaluate import Evaluator, check_data_frame
 from lmepy.design.frame import check_finite
 from lmepy.design.values import level_label
-from lmepy.errors import DataError, FormulaError
+from lmepy.errors import DataError, FormulaError, warn
 from lmepy.formula import parse_formula
 from lmepy.formula.nlme import PdSpec, parse_random
 from lmepy.lme.pd import PdStruct
@@ -287,12 +287,10 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
                                    "'correlation'")
             if len(gl) < len(gvars):  # nlme's rule: the correlation groups are the innermost
                 import copy
-                import warnings
 
                 from lmepy.covariance import Form
-                warnings.warn("cannot use smaller level of grouping for 'correlation' than "
-                              "for 'random'. Replacing the former with the latter.",
-                              UserWarning, stacklevel=3)
+                warn("cannot use smaller level of grouping for 'correlation' than "
+                     "for 'random'. Replacing the former with the latter.")
                 cor = copy.copy(cor)
                 cov = cor.form.covariate
                 cor.form = Form(cov, tuple(gvars),

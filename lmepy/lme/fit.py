@@ -14,7 +14,6 @@ When some random-effects term is not constant within correlation groups (crossed
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from lmepy.design.types import ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning
+from lmepy.errors import ConvergenceWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
 from lmepy.fit.guard import fit_guard, require_finite
@@ -766,14 +765,13 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         if n_iter > 1 and (c < tol or stalled):
             break
         if n_iter >= max_iter:
-            warnings.warn("maximum number of iterations (lmeControl(maxIter)) reached without "
-                          "convergence", ConvergenceWarning, stacklevel=2)
+            warn("maximum number of iterations (lmeControl(maxIter)) reached without "
+                 "convergence", ConvergenceWarning)
             break
     if control.get("polish", True) and not needs_update:
         x = newton_polish(prob.objective, x, lower, iters=1)
     if opt.get("conv", 0) != 0:
-        warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,
-                      stacklevel=2)
+        warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning)
     prob._key = None
     s = solve_at(prob, x)
     w = design.var.weights() if design.var is not None else np.ones(prob.N)

@@ -22,7 +22,7 @@ from lmepy.args import (
 from lmepy.covariance import varIdent
 from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.design.values import level_label
-from lmepy.errors import DataError, LmepyError
+from lmepy.errors import DataError, LmepyError, warn
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
@@ -733,9 +733,8 @@ class LmeFit:
         if self.method == "REML":
             fx = {tuple(f.d.xnames) for f in fits}
             if len(fx) > 1:
-                import warnings
-                warnings.warn("fitted objects with different fixed effects. REML comparisons "
-                              "are not meaningful.", stacklevel=2)
+                warn("fitted objects with different fixed effects. REML comparisons "
+                     "are not meaningful.")
         rows = []
         for i, f in enumerate(fits):
             r = {"Model": i + 1, "df": f.df(), "AIC": f.AIC(), "BIC": f.BIC(),

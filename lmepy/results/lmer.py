@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -28,6 +27,7 @@ from lmepy.args import (
     re_form_arg,
     seed_arg,
 )
+from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results import rformat as rf
 
@@ -394,9 +394,9 @@ class LmerMod:
         """lme4's ``deviance``: for a REML fit without `REML`, lme4 warns and returns the
         REML criterion; ``REML=False`` gives the ML deviance at the REML estimates."""
         if REML is None and self.isREML():
-            warnings.warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
-                          "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
-                          "REML fit", UserWarning, stacklevel=2)
+            warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
+                 "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
+                 "REML fit")
             return self._devcrit(True)
         return self._devcrit(bool(REML) if REML is not None else False)
 
