@@ -679,12 +679,62 @@ def check_data_frame(data: object) -> pd.DataFrame:
     """A pandas DataFrame from the caller's data (polars converted), never the caller's own
     object, so nothing we do can modify it."""
     if isinstance(data, pd.DataFrame):
-        return data
+        return _check_columns(data)
+    if type(data).__module__.split(".")[0] == "polars":
+        return _check_columns(_from_polars(data))
     to_pandas = getattr(data, "to_pandas", None)
     if callable(to_pandas):
         out = to_pandas()
         if isinstance(out, pd.DataFrame):
-            return out
+            return _check_columns(out)
     if isinstance(data, dict):
-        return pd.DataFrame(data)
+        return _check_columns(pd.DataFrame(data))
     raise DataError(f"'data' must be a pandas DataFrame (or polars), not {type(data).__name__}")
+
+
+def _check_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names a formula can name unambiguously: one level, no duplicates (R's
+    data.frame() would make them unique; a formula would silently read one of them)."""
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError("'data' has MultiIndex (hierarchical) column names, which a formula "
+                        "cannot name: flatten them first, e.g. df.columns = ['_'.join(map(str, "
+                        "c)) for c in df.columns]")
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):
+        names = ", ".join(repr(c) for c in dict.fromkeys(dup))
+        raise DataError(f"'data' has duplicated column names ({names}): a formula could not "
+                        "tell them apart; rename them")
+    return df
+
+
+def _from_polars(data: object) -> pd.DataFrame:
+    """A pandas copy of a polars DataFrame (a LazyFrame is collected first), without needing
+    pyarrow: numbers as floats/ints (null -> NaN), Enums as Categoricals in their order, other
+    text (Categorical included) as strings, whose levels then follow R's sort."""
+    import polars as pl
+
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if not isinstance(data, pl.DataFrame):
+        raise DataError(f"'data' must be a pandas or polars DataFrame, not "
+                        f"{type(data).__name__}")
+    cols: dict[str, object] = {}
+    for name in data.columns:
+        s = data.get_column(name)
+        dt = s.dtype
+        if isinstance(dt, pl.Enum):
+            cols[name] = pd.Categorical(s.cast(pl.String).to_list(),
+                                        categories=list(dt.categories))
+        elif dt == pl.Categorical or dt == pl.String:
+            cols[name] = pd.Series(s.cast(pl.String).to_list(), dtype=object)
+        elif dt == pl.Boolean:
+            vals = s.to_list()
+            cols[name] = pd.Series(vals, dtype=bool if None not in vals else object)
+        elif dt.is_numeric():
+            cols[name] = s.to_numpy() if s.null_count() == 0 else \
+                s.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        elif dt.is_temporal():
+            cols[name] = pd.Series(s.to_numpy())
+        else:
+            cols[name] = pd.Series(s.to_list(), dtype=object)
+    return pd.DataFrame(cols)

@@ -412,7 +412,9 @@ class Poisson(Family):
     def aic(self, y: Array, n: Array, mu: Array, wt: Array, dev: float) -> float:
         y, mu, wt = _arr(y), _arr(mu), _arr(wt)
         _warn_noninteger(y)
-        ld = stats.poisson.logpmf(y, mu)
+        # R's dpois: a value within 1e-7 (relative) of an integer is that integer (1e-300 is 0)
+        near = np.abs(y - np.round(y)) <= 1e-7 * np.maximum(1.0, np.abs(y))
+        ld = stats.poisson.logpmf(np.where(near, np.round(y), y), mu)
         return float(-2.0 * np.sum(ld * wt))
 
     def initialize(self, y: object, weights: Array | None = None) -> Initialized:

@@ -41,8 +41,10 @@ from lmepy.errors import (
     warn,
 )
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa, deriv12
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
@@ -955,8 +957,15 @@ def fit_glmm(model: CompiledModel, family: Family | str = "binomial", nAGQ: int 
     moves the objective by the PIRLS tolerance, enough to shift β by ~1e-4) and ``tol2``
     (PIRLS tolerance of warm-started evaluations).
     """
-    with limit_threads(_threads(model, control)):
-        return _fit_glmm(model, family, nAGQ, weights, offset, control)
+    control = check_control(control, "glmer")
+    with limit_threads(_threads(model, control)), fit_guard():
+        sol = _fit_glmm(model, family, nAGQ, weights, offset, control)
+    # an infinite deviance is R's answer where the family's density is 0 (non-integer
+    # counts: dpois warns and gives 0, lme4 returns the fit with logLik -Inf); NaN is not
+    require_finite(beta=sol.beta, theta=sol.theta)
+    if math.isnan(sol.objective):
+        require_finite(objective=sol.objective)
+    return sol
 
 
 def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
@@ -982,7 +991,9 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     optctrl = control.get("optCtrl")
 
     # initial PIRLS at θ0 from mustart (lme4's mkGlmerDevfun), then stage 1 over θ
-    theta0 = np.asarray(control.get("theta0", model.reTrms.theta0), dtype=float)
+    theta0 = np.asarray(model.reTrms.theta0, dtype=float)
+    if control.get("theta0") is not None:
+        theta0 = check_start(control["theta0"], theta_lower, "control['theta0']")
     st0 = g.pirls(theta0, None, eta0=g.lp0, final_factor=False)
     g.lp0 = st0.eta
     opt1 = bobyqa(g.devfun0, theta0, theta_lower, optctrl)
@@ -1142,7 +1153,7 @@ def make_devfun(model: CompiledModel, family: Family | str = "binomial", nAGQ: i
                 control: dict | None = None) -> Any:
     """lme4's ``glmer(..., devFunOnly = TRUE)``: for nAGQ = 0 a function of θ; otherwise a
     function of c(θ, β), after the nAGQ = 0 stage has set the PIRLS starting point."""
-    control = dict(control or {})
+    control = check_control(control, "glmer")
     fam = get_family(family)
     terms = model.reTrms.terms
     if nAGQ > 1 and (len(terms) != 1 or terms[0].k != 1):

@@ -17,6 +17,8 @@ import scipy.sparse as sp
 from lmepy.design.types import CompiledModel
 from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
@@ -191,7 +193,7 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     AUTO_THREADS_MIN_ROWS rows, else one; None: one, and OpenBLAS's own count left alone).
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
-    control = dict(control or {})
+    control = check_control(control, "lmer")
     y = np.asarray(model.y, dtype=float)
     if y.ndim == 2 and y.shape[1] != 1:
         # lme4 fails deep inside ("non-conformable arrays"); say what is wrong instead
@@ -206,7 +208,10 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
     with limit_threads(prob.openblas_threads()):
-        return _fit(prob, control)
+        with fit_guard():
+            sol = _fit(prob, control)
+    require_finite(objective=sol.objective, beta=sol.beta, sigma=sol.sigma)
+    return sol
 
 
 def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
@@ -216,7 +221,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
     if control.get("start") is not None:
-        theta0 = np.asarray(control["start"], dtype=float)
+        theta0 = check_start(control["start"], lower, objective=devfun)
     else:
         theta0 = _scalar_start(model, theta0, lower)
     opt = optimize_theta(devfun, theta0, lower, control)

@@ -20,6 +20,7 @@ from scipy import stats
 from lmepy.covariance import varIdent
 from lmepy.design import lFormula
 from lmepy.errors import DataError, SingularFitWarning, warn
+from lmepy.fit.control import check_control
 from lmepy.formula import parse_formula
 from lmepy.lme.design import Level, LmeDesign, resolve_structure
 from lmepy.lme.fit import fit_lme
@@ -229,6 +230,7 @@ def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights:
     from lmepy.callnames import caller_name
 
     name = data_name or caller_name(data)
+    control = check_control(control, "lmer_cor")
     model = lFormula(formula, data, REML=REML)
     if model.weights is not None or model.offset is not None:
         raise NotImplementedError("prior weights and offsets are not supported with a residual "

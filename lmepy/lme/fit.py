@@ -23,6 +23,8 @@ import scipy.linalg as sla
 from lmepy.design.types import ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
@@ -677,18 +679,20 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
     (nlme's scheme) until the estimates stop changing. BLAS runs on one thread (small
     products; see lmepy.lme.threads)."""
-    with one_thread():
-        return _fit_lme(design, REML, control)
+    with one_thread(), fit_guard("log-likelihood"):
+        sol = _fit_lme(design, REML, control)
+    require_finite("log-likelihood", logLik=sol.logLik, beta=sol.beta, sigma=sol.sigma)
+    return sol
 
 
 def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
              ) -> LmeSolution:
-    control = dict(control or {})
+    control = check_control(control, "lme")
     prob = LmeProblem(design, REML)
     x = prob.start()
-    if control.get("start") is not None:
-        x = np.asarray(control["start"], dtype=float)
     lower = prob.lower()
+    if control.get("start") is not None:
+        x = check_start(control["start"], lower, objective=prob.objective)
     var = design.var
     needs_update = var is not None and var.needs_fitted
     tol = float(control.get("tolerance", 1e-6))
@@ -713,7 +717,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
     at = control.get("at")
     while at is not None:
         # evaluate at given parameters (e.g. nlme's estimates) without optimizing
-        x = np.asarray(at, dtype=float)
+        x = check_start(at, lower, "control['at']")
         opt = {"feval": 0, "message": "evaluated at given parameters", "conv": 0}
         if needs_update:  # fitted(.) consistent with the weights it defines
             _settle(prob, x, var)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from lmepy.args import bool_arg, checked, nsim_arg, seed_arg
 from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results.lmer import LmerMod
@@ -97,6 +98,7 @@ class GlmerMod(LmerMod):
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         return np.asarray(self.sol.family.linkinv(eta), dtype=float)
 
+    @checked(nsim=nsim_arg, seed=seed_arg, use_u=bool_arg)
     def simulate(self, nsim: int = 1, seed: int | None = None,
                  use_u: bool = False) -> pd.DataFrame:
         """lme4's ``simulate(fit, nsim, seed, use.u)`` for a GLMM: responses drawn from the
