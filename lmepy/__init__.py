@@ -30,6 +30,7 @@ from lmepy.errors import (
     RefitMLMessage,
     ScaleWarning,
     SingularFitWarning,
+    UnfittableError,
 )
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from lmepy.results.generics import (
@@ -66,7 +67,8 @@ from lmepy.results.generics import (
 __all__ = [
     "AIC", "BIC", "ConvergenceWarning", "DataError", "EvaluationWarning", "FormulaError",
     "Gamma", "LmepyError", "LmepyWarning", "RankDeficiencyWarning", "REMLcrit", "RefitMLMessage",
-    "ScaleWarning", "SingularFitWarning", "VarCorr", "anova", "binomial", "coef", "confint",
+    "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "binomial",
+    "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
     "fixef", "formula", "gaussian", "getME", "getVarCov", "glFormula", "glmer", "gls",
     "intervals", "inverse_gaussian", "isSingular", "lFormula", "lme", "lmer", "logLik",

@@ -64,6 +64,11 @@ class LmepyWarning(UserWarning):
     and nlme's warnings that have no class of their own."""
 
 
+class UnfittableError(LmepyError):
+    """The data make the criterion overflow or lose all precision (a fit is never returned
+    with a non-finite criterion or estimate)."""
+
+
 class ConvergenceWarning(LmepyWarning):
     """The optimizer's result is genuinely in doubt."""
 

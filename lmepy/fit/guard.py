@@ -10,16 +10,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from lmepy.errors import LmepyError
+from lmepy.errors import UnfittableError
 
 UNFITTABLE = ("the model cannot be fitted: the {what} is not finite (lme4: Downdated VtV is "
               "not positive definite; nlme: NA/NaN/Inf in foreign function call). Are weights, "
               "response or covariates so large or small that their squares overflow double "
               "precision? Rescale them.")
-
-
-class UnfittableError(LmepyError):
-    """The data make the criterion overflow or lose all precision."""
 
 
 @contextmanager
