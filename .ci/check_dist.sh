@@ -69,6 +69,7 @@ if grep -E "SetuptoolsDeprecationWarning|is deprecated" "$WORK/install.log" "$WO
 fi
 
 step "3. the wheel's files: no .c, stripped extensions"
+cd "$WORK"  # from here on, never let the checkout (or its lmepy.egg-info) shadow the install
 python - "$WORK/wheel.txt" <<'EOF'
 import sys
 from importlib.metadata import distribution
@@ -91,7 +92,7 @@ else
 fi
 
 step "4. lmepy fit"
-(cd "$WORK" && lmepy fit >"$WORK/fit.txt") || fail "lmepy fit exited $?"
+lmepy fit >"$WORK/fit.txt" || fail "lmepy fit exited $?"
 python - "$WORK/fit.txt" "$ROOT/tests/reference/lmer.json" <<'EOF'
 import json, sys
 out = [s.rstrip() for s in open(sys.argv[1]).read().rstrip("\n").split("\n")]

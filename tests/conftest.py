@@ -22,10 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _compiled(package_dir: Path) -> bool:
     """True when package_dir/kernels holds a compiled extension for this interpreter."""
-    return any(
-        (package_dir / "kernels").glob(f"*{suffix}")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES
-    )
+    kernels = package_dir / "kernels"
+    return any(any(kernels.glob(f"*{suffix}")) for suffix in importlib.machinery.EXTENSION_SUFFIXES)
 
 
 def _is_root(entry: str) -> bool:
@@ -35,24 +33,31 @@ def _is_root(entry: str) -> bool:
         return False
 
 
-def _use_built_lmepy() -> None:
+def _use_built_lmepy() -> str | None:
+    """Takes an uncompiled source tree off sys.path; the reason to stop, if nothing is left."""
     if "lmepy" in sys.modules or not (ROOT / "lmepy" / "__init__.py").is_file():
-        return
+        return None
     spec = importlib.util.find_spec("lmepy")
     origin = Path(spec.origin).resolve().parent if spec and spec.origin else None
     if origin != ROOT / "lmepy" or _compiled(origin):
-        return
+        return None
     sys.path[:] = [p for p in sys.path if not _is_root(p)]
     importlib.invalidate_caches()
     if importlib.util.find_spec("lmepy") is None:
-        pytest.exit(
+        return (
             f"lmepy's kernels are not compiled in {ROOT / 'lmepy'} and no lmepy is installed: "
-            "`pip install .` (or `pip install -e .`) first",
-            returncode=4,
+            "`pip install .` (or `pip install -e .`) first"
         )
+    return None
 
 
-_use_built_lmepy()
+_PROBLEM = _use_built_lmepy()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stops before collection, with one line, when there is no lmepy to test."""
+    if _PROBLEM:
+        raise pytest.UsageError(_PROBLEM)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
