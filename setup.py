@@ -1,4 +1,7 @@
-"""Builds the Cython kernels; everything else is declared in pyproject.toml."""
+"""Builds the Cython kernels; everything else is declared in pyproject.toml.
+
+numpy, Cython and setuptools are imported in main(), after the .pyx sources are found, so an
+incomplete tree fails with that message whatever is installed."""
 import os
 import shlex
 import shutil
@@ -6,10 +9,6 @@ import subprocess
 import sysconfig
 import tempfile
 from pathlib import Path
-
-import numpy as np
-from Cython.Build import cythonize
-from setuptools import Extension, setup
 
 HERE = Path(__file__).resolve().parent
 os.chdir(HERE)  # extension sources must be given relative to the project
@@ -61,30 +60,37 @@ def kernel_sources() -> list[Path]:
     return found
 
 
-# -O3 for the kernels; -s strips the extensions' symbols and debug information at link time
-# (the wheel is a third of the size); OpenMP for the dense factor's tiles
-# (lmepy/kernels/blocked.pyx: potrf_lower). Without OpenMP, Cython's prange compiles to a
-# plain loop and the tiles run on one thread.
-OPTIMIZE = accepted(["-O3"])
-STRIP = accepted(["-s"])
-OPENMP = accepted(["-fopenmp"], OMP_PROBE)
+def main() -> None:
+    """Cythonizes and compiles every kernel, with the flags the compiler accepts: -O3; -s,
+    which strips the extensions' symbols and debug information at link time (the wheel is
+    about a third of the size); OpenMP for the dense factor's tiles (lmepy/kernels/blocked.pyx:
+    potrf_lower; without it Cython's prange compiles to a plain loop on one thread)."""
+    sources = kernel_sources()
+    import numpy as np
+    from Cython.Build import cythonize
+    from setuptools import Extension, setup
 
-extensions = [
-    Extension(
-        f"lmepy.kernels.{p.stem}",
-        [p.as_posix()],
-        include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=OPTIMIZE + (OPENMP if p.stem == "blocked" else []),
-        extra_link_args=STRIP + (OPENMP if p.stem == "blocked" else []),
+    optimize = accepted(["-O3"])
+    strip = accepted(["-s"])
+    openmp = accepted(["-fopenmp"], OMP_PROBE)
+    extensions = [
+        Extension(
+            f"lmepy.kernels.{p.stem}",
+            [p.as_posix()],
+            include_dirs=[np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=optimize + (openmp if p.stem == "blocked" else []),
+            extra_link_args=strip + (openmp if p.stem == "blocked" else []),
+        )
+        for p in sources
+    ]
+    setup(
+        ext_modules=cythonize(
+            extensions,
+            language_level=3,
+            compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+        )
     )
-    for p in kernel_sources()
-]
 
-setup(
-    ext_modules=cythonize(
-        extensions,
-        language_level=3,
-        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
-    )
-)
+
+main()
