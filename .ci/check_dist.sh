@@ -104,7 +104,7 @@ EOF
 step "5. tests in the unpacked sdist"
 tar xzf "$SDIST" -C "$WORK"
 SRC=$(echo "$WORK"/lmepy-*/)
-(cd "$SRC" && pytest -q -x -p no:cacheprovider) || fail "pytest in the unpacked sdist"
+(cd "$SRC" && pytest -q -p no:cacheprovider) || fail "pytest in the unpacked sdist"
 (cd "$SRC" && python -m pytest -q -x -p no:cacheprovider tests/test_cli.py tests/test_kernels.py) ||
     fail "python -m pytest in the unpacked sdist"
 step "OK"
