@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packaging check: what a stranger gets from the sdist, in a fresh venv without pip's cache.
 #  1. `python -m build --sdist` from this checkout, without a warning; the sdist holds every
-#     tracked file under lmepy/ and tests/ (the .pyx kernels, grammar, datasets, tests and
+#     tracked file under lmepy/, tests/ and .ci/ (the .pyx kernels, grammar, datasets, tests and
 #     their R fixtures) and no generated or binary file (.c, .so, .o, .pyc).
 #  2. `pip install` of the sdist compiles the kernels with no compiler or Cython warning
 #     from lmepy's sources and no setuptools deprecation warning.
@@ -39,7 +39,7 @@ SDIST=$(echo "$WORK"/dist/lmepy-*.tar.gz)
 [ -f "$SDIST" ] || fail "no sdist in $WORK/dist"
 tar tzf "$SDIST" | sed 's|^[^/]*/||' | grep -v '/$' | sort >"$WORK/sdist.txt"
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-    git -C "$ROOT" ls-files lmepy tests | grep -v '\.c$' | sort >"$WORK/tracked.txt"
+    git -C "$ROOT" ls-files lmepy tests .ci | grep -v '\.c$' | sort >"$WORK/tracked.txt"
     missing=$(comm -23 "$WORK/tracked.txt" "$WORK/sdist.txt")
     [ -z "$missing" ] || fail "tracked files missing from the sdist (MANIFEST.in / package-data):
 $missing"

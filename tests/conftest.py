@@ -3,8 +3,10 @@
 In a checkout with compiled kernels (`pip install -e .`) that is the source tree. In an
 unpacked sdist the source tree has no compiled kernels: `pytest` imports the installed lmepy
 anyway, but `python -m pytest` puts the current directory first on sys.path and would import
-the uncompiled tree. Then the tree is taken off sys.path so the installed lmepy is tested, or,
-with none installed, the run stops with what to do instead of an ImportError in every module.
+the uncompiled tree, as would `python -m lmepy` started by a test from this directory. Then the
+tree is taken off sys.path (and PYTHONSAFEPATH set for child processes) so the installed lmepy
+is tested, or, with none installed, the run stops with what to do instead of an ImportError in
+every module.
 The fixtures are found next to the test files (tests/reference), wherever lmepy comes from.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -34,18 +37,18 @@ def _is_root(entry: str) -> bool:
 
 
 def _use_built_lmepy() -> str | None:
-    """Takes an uncompiled source tree off sys.path; the reason to stop, if nothing is left."""
-    if "lmepy" in sys.modules or not (ROOT / "lmepy" / "__init__.py").is_file():
+    """Keeps an uncompiled source tree from being imported, here and in the Python processes
+    tests start from this directory (`python -m lmepy`); the reason to stop, if no other
+    lmepy is left to import."""
+    tree = ROOT / "lmepy"
+    if "lmepy" in sys.modules or not (tree / "__init__.py").is_file() or _compiled(tree):
         return None
-    spec = importlib.util.find_spec("lmepy")
-    origin = Path(spec.origin).resolve().parent if spec and spec.origin else None
-    if origin != ROOT / "lmepy" or _compiled(origin):
-        return None
+    os.environ["PYTHONSAFEPATH"] = "1"  # Python >= 3.11: children do not put the cwd first
     sys.path[:] = [p for p in sys.path if not _is_root(p)]
     importlib.invalidate_caches()
     if importlib.util.find_spec("lmepy") is None:
         return (
-            f"lmepy's kernels are not compiled in {ROOT / 'lmepy'} and no lmepy is installed: "
+            f"lmepy's kernels are not compiled in {tree} and no lmepy is installed: "
             "`pip install .` (or `pip install -e .`) first"
         )
     return None
