@@ -105,6 +105,6 @@ step "5. tests in the unpacked sdist"
 tar xzf "$SDIST" -C "$WORK"
 SRC=$(echo "$WORK"/lmepy-*/)
 (cd "$SRC" && pytest -q -p no:cacheprovider) || fail "pytest in the unpacked sdist"
-(cd "$SRC" && python -m pytest -q -x -p no:cacheprovider tests/test_cli.py tests/test_kernels.py) ||
+(cd "$SRC" && python -m pytest -q -x -p no:cacheprovider tests/test_cli.py tests/test_kernels.py tests/test_packaging.py) ||
     fail "python -m pytest in the unpacked sdist"
 step "OK"
