@@ -121,6 +121,10 @@ def test_optimum_precision_is_lme4s() -> None:
     assert np.all(np.abs(beta - beta_min) <= tb)
     assert np.all(tb <= 2.5e-4 * se)
     assert pr.excess_R > 0 and pr.excess > -1e-13 * abs(case["objective"])
+    # an end point far above the minimum gets no wide tolerance: it is a failure
+    dye = REF["dye_ml"]
+    with pytest.raises(AssertionError, match="above the minimum"):
+        Precision("dye_ml", M.from_case(dye), False, OPTIMA["dye_ml"]["objective_min"] + 1e-3)
 
 
 @pytest.mark.parametrize("cid", CASES)
