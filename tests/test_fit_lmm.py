@@ -81,8 +81,8 @@ def test_optimum(cid: str) -> None:
     relative with a floor of 1e-5 standard errors, the rest 1e-4), or, where lme4's own end
     point does not determine them that precisely, within the spread that the two end points'
     excess over the true minimum allows (tests/optimum_precision.py: from the objective's
-    curvature; InstEval's service1 moves 2e-5 standard errors between two BLAS kernels, both
-    end points ~1e-6 above the minimum, which allows 1e-4 of a standard error)."""
+    curvature; InstEval's service1 moves 2e-5 standard errors between two BLAS kernels, our
+    end point 1.0e-6 and lme4's 4e-7 above the minimum, which allows 9e-5 of one)."""
     case = REF[cid]
     sol, _ = fitted(cid)
     obj = case["objective"]
