@@ -76,7 +76,6 @@ def _logit_mu_eta(eta: Array) -> Array:
 
 
 _PROBIT_THRESH = -float(stats.norm.ppf(DBL_EPS))
-_CAUCHIT_THRESH = -float(stats.cauchy.ppf(DBL_EPS))
 
 
 def _probit_linkinv(eta: Array) -> Array:
@@ -87,6 +86,19 @@ def _probit_linkinv(eta: Array) -> Array:
 def _probit_mu_eta(eta: Array) -> Array:
     eta = _arr(eta)
     return np.maximum(np.exp(-0.5 * eta * eta) / math.sqrt(2.0 * math.pi), DBL_EPS)
+
+
+def _cauchit_linkfun(mu: Array) -> Array:
+    """R's qcauchy: -1/tan(pi p) on the lower half, mirrored above 1/2. (scipy's cauchy.ppf
+    before 1.12 used tan(pi (p - 1/2)), which loses 5 digits at p = 1e-12.)"""
+    mu = _arr(mu)
+    q = np.where(mu > 0.5, 1.0 - mu, mu)
+    with np.errstate(divide="ignore"):
+        lower = -1.0 / np.tan(np.pi * q)
+    return np.where(mu == 0.5, 0.0, np.where(mu > 0.5, -lower, lower))
+
+
+_CAUCHIT_THRESH = -float(_cauchit_linkfun(DBL_EPS))
 
 
 def _cauchit_linkinv(eta: Array) -> Array:
@@ -189,7 +201,7 @@ LINKS: dict[str, Link] = {
     "logit": Link("logit", _logit_linkfun, _logit_linkinv, _logit_mu_eta, _always),
     "probit": Link("probit", lambda mu: special.ndtri(_arr(mu)), _probit_linkinv,
                    _probit_mu_eta, _always),
-    "cauchit": Link("cauchit", lambda mu: stats.cauchy.ppf(_arr(mu)), _cauchit_linkinv,
+    "cauchit": Link("cauchit", _cauchit_linkfun, _cauchit_linkinv,
                     _cauchit_mu_eta, _always),
     "cloglog": Link("cloglog", _cloglog_linkfun, _cloglog_linkinv, _cloglog_mu_eta, _always),
     "log": Link("log", _log_linkfun, _log_linkinv, _log_linkinv, _always),
