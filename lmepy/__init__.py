@@ -22,9 +22,15 @@ from lmepy.design import glFormula, lFormula, model_matrix
 from lmepy.errors import (
     ConvergenceWarning,
     DataError,
+    EvaluationWarning,
     FormulaError,
     LmepyError,
+    LmepyWarning,
+    RankDeficiencyWarning,
+    RefitMLMessage,
+    ScaleWarning,
     SingularFitWarning,
+    UnfittableError,
 )
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from lmepy.results.generics import (
@@ -59,8 +65,10 @@ from lmepy.results.generics import (
 )
 
 __all__ = [
-    "AIC", "BIC", "ConvergenceWarning", "DataError", "FormulaError", "Gamma", "LmepyError",
-    "REMLcrit", "SingularFitWarning", "VarCorr", "anova", "binomial", "coef", "confint",
+    "AIC", "BIC", "ConvergenceWarning", "DataError", "EvaluationWarning", "FormulaError",
+    "Gamma", "LmepyError", "LmepyWarning", "RankDeficiencyWarning", "REMLcrit", "RefitMLMessage",
+    "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "binomial",
+    "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
     "fixef", "formula", "gaussian", "getME", "getVarCov", "glFormula", "glmer", "gls",
     "intervals", "inverse_gaussian", "isSingular", "lFormula", "lme", "lmer", "logLik",

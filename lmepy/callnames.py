@@ -4,17 +4,16 @@ object to. lme4 prints it after `Data:` and `Weights:`, anova() as the row names
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
+
+from lmepy.errors import user_frame
 
 
 def caller_names(objs: list[Any]) -> list[str | None]:
-    """Each object's variable name in the first frame outside lmepy (None where not found)."""
-    frame = inspect.currentframe()
+    """Each object's variable name in the user's frame, the one that called lmepy (as warnings
+    name its line: lmepy.errors.user_frame), None where not found."""
+    f = user_frame()
     try:
-        f = frame.f_back if frame is not None else None
-        while f is not None and f.f_globals.get("__name__", "").startswith("lmepy"):
-            f = f.f_back
         if f is None:
             return [None] * len(objs)
         out: list[str | None] = []
@@ -28,9 +27,9 @@ def caller_names(objs: list[Any]) -> list[str | None]:
             out.append(found)
         return out
     finally:
-        del frame
+        del f
 
 
 def caller_name(obj: Any, default: str = "data") -> str:
-    """One object's variable name in the first frame outside lmepy, or ``default``."""
+    """One object's variable name in the user's frame (see caller_names), or ``default``."""
     return caller_names([obj])[0] or default

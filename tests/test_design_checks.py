@@ -53,7 +53,7 @@ LME4_ERRORS = [
 def test_lformula_errors_use_lme4_wording(case_id: str, formula: str, exc: type) -> None:
     with pytest.raises(exc) as info:
         lFormula(formula, inline_frame("g10"))
-    assert message(info.value) == ERR[case_id]
+    assert message(info.value).splitlines()[0] == ERR[case_id]  # R's text, then details
 
 
 def test_negative_weights_use_lme4_wording() -> None:
@@ -70,7 +70,7 @@ def test_negative_weights_use_lme4_wording() -> None:
 def test_model_matrix_errors_use_r_wording(case_id: str, formula: str) -> None:
     with pytest.raises((DataError, FormulaError)) as info:
         model_matrix(formula, inline_frame("g10"))
-    assert message(info.value) == ERR[case_id]
+    assert message(info.value).splitlines()[0] == ERR[case_id]  # R's text, then details
 
 
 @pytest.mark.parametrize(("case_id", "formula", "name", "suggestion"), [

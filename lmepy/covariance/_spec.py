@@ -81,7 +81,11 @@ def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
     """A data column, or the value of an expression of columns (log(age), I(t / 7)) through
     the design stage's evaluator; DataError naming a missing column (with close names)."""
     if name in data.columns:
-        return data[name]
+        from lmepy.design.values import datetime_days, is_datetime_column
+        col = data[name]
+        if is_datetime_column(col):  # R's Date: numeric days
+            return pd.Series(datetime_days(col), index=data.index)
+        return col
     if re.fullmatch(_NAME, name) or re.fullmatch(r"`[^`]+`", name):
         hint = close_matches(name, map(str, data.columns))
         raise DataError(f"object '{name}' not found ({what})" + hint)
@@ -100,6 +104,8 @@ def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
 def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     """Integer group codes in nlme's group order (factor levels; sorted values otherwise) and the
     group labels; nested groups g1/g2 are grouped by their combination, labelled "a/b"."""
+    from lmepy.design.values import level_label, numeric_factor
+
     n = len(data)
     if not groups:
         return np.zeros(n, dtype=np.int64), ["1"]
@@ -110,6 +116,10 @@ def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray
             raise DataError(f"missing values in grouping variable '{g}'")
         if isinstance(col.dtype, pd.CategoricalDtype):
             cat = col.cat.remove_unused_categories()
+        elif pd.api.types.is_float_dtype(col.dtype):
+            # R's factor() of a double: levels as.character() (15 digits), as the design stage
+            f = numeric_factor(col.to_numpy())
+            cat = pd.Series(pd.Categorical.from_codes(f.data, f.levels or []))
         else:
             cat = pd.Categorical(col.astype(str) if col.dtype == object else col)
             cat = pd.Series(cat)
@@ -117,11 +127,12 @@ def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray
         keys.append(cat)
     if len(keys) == 1:
         c = keys[0]
-        return np.asarray(c.cat.codes, dtype=np.int64), [str(v) for v in c.cat.categories]
+        return np.asarray(c.cat.codes, dtype=np.int64), [level_label(v) for v in c.cat.categories]
     frame = pd.DataFrame({i: np.asarray(k.cat.codes) for i, k in enumerate(keys)})
     tuples = list(frame.itertuples(index=False, name=None))
     uniq = sorted(set(tuples))
     index = {t: i for i, t in enumerate(uniq)}
     codes = np.array([index[t] for t in tuples], dtype=np.int64)
-    labels = ["/".join(str(keys[j].cat.categories[t[j]]) for j in range(len(keys))) for t in uniq]
+    labels = ["/".join(level_label(keys[j].cat.categories[t[j]]) for j in range(len(keys)))
+              for t in uniq]
     return codes, labels

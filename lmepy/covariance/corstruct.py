@@ -19,6 +19,7 @@ from scipy.linalg import solve_triangular
 
 from lmepy.covariance._spec import Form, column, group_codes, parse_form
 from lmepy.covariance.whiten_ref import whiten as _bidiag_whiten
+from lmepy.design.frame import check_finite
 from lmepy.errors import DataError
 
 
@@ -101,6 +102,7 @@ class CorStruct:
             if np.isnan(cov).any():
                 raise DataError(f"covariate '{self.form.covariate}' must be numeric without "
                                 "missing values")
+            check_finite({self.form.covariate: cov})
         self.perm = order
         cov_sorted = cov[order]
         self._cov_sorted, self._first = cov_sorted, first

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lmepy.covariance._spec import Form, column, parse_form
+from lmepy.design.frame import check_finite
 from lmepy.errors import DataError
 
 
@@ -24,7 +25,9 @@ def _strata(data: pd.DataFrame, form: Form) -> tuple[np.ndarray, list[str]]:
     "a*b" labels, as nlme's interaction)."""
     if not form.groups:
         return np.zeros(len(data), dtype=np.int64), []
-    cols = [column(data, g, "variance stratum").astype(str).to_numpy() for g in form.groups]
+    from lmepy.design.values import level_label  # R's as.character(): 0.1 + 0.2 is "0.3"
+    cols = [np.array([level_label(v) for v in column(data, g, "variance stratum")], dtype=object)
+            for g in form.groups]
     lab = cols[0] if len(cols) == 1 else np.array(["*".join(t) for t in zip(*cols, strict=True)])
     labels = list(pd.unique(lab))
     index = {v: i for i, v in enumerate(labels)}
@@ -74,6 +77,16 @@ class VarFunc:
         nlme before the first fit)."""
         new = copy.copy(self)
         new._setup(data, fitted)
+        if fitted is not None or not new.needs_fitted:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                w = new.weights()
+            bad = ~(np.isfinite(w) & (w > 0))
+            if bad.any():  # nlme: "NA/NaN/Inf in foreign function call" or a singular fit
+                raise DataError(
+                    f"{new.nlme_class}(form = {new.form}) gives {int(bad.sum())} row"
+                    f"{'s' if bad.sum() > 1 else ''} an infinite or zero weight at its initial "
+                    "values (a covariate of 0 or an extreme value): the model cannot be fitted; "
+                    "drop those rows or use another variance function")
         return new
 
     def _setup(self, data: pd.DataFrame, fitted: np.ndarray | None) -> None:
@@ -89,6 +102,7 @@ class VarFunc:
                 if np.isnan(cov).any():
                     raise DataError(f"variance covariate '{self.form.covariate}' must be "
                                     "numeric without missing values")
+                check_finite({self.form.covariate: cov})
                 self.covariate = cov
         self._u = self._initial_u()
         self._free = self._free_mask()

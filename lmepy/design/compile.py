@@ -3,13 +3,20 @@ design stage's public entry points."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.args import check_bool
+from lmepy.errors import (
+    DataError,
+    FormulaError,
+    RankDeficiencyWarning,
+    ScaleWarning,
+    close_matches,
+    warn,
+)
 from lmepy.formula.ir import (
     BinOp,
     Expr,
@@ -22,7 +29,7 @@ from lmepy.formula.ir import (
 )
 
 from .evaluate import Evaluator, check_data_frame, locate
-from .frame import ModelFrame, build_frame
+from .frame import ModelFrame, build_frame, check_finite
 from .matrix import design_matrix
 from .rank import limited_pivot_qr_rank
 from .types import CompiledModel, ReTerm, ReTrms
@@ -31,14 +38,6 @@ from .values import FAC, LGL, MAT, NUM, Value, drop_unused
 RANK_MSG_1 = "fixed-effect model matrix is rank deficient so dropping {} column / coefficient"
 RANK_MSG_N = "fixed-effect model matrix is rank deficient so dropping {} columns / coefficients"
 SCALE_MSG = "Some predictor variables are on very different scales: consider rescaling"
-
-
-class RankDeficiencyWarning(UserWarning):
-    """lme4's message that aliased fixed-effect columns were dropped."""
-
-
-class ScaleWarning(UserWarning):
-    """lme4's check.scaleX warning."""
 
 
 def as_model_terms(formula: str | ModelTerms) -> tuple[ModelTerms, str | None]:
@@ -104,7 +103,14 @@ def _column_vector(arg: object, data: pd.DataFrame, what: str, n: int) -> np.nda
         if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
             raise DataError(f"{what} column '{arg}' must be numeric")
         return col.to_numpy(dtype=np.float64, na_value=np.nan)
-    x = np.asarray(arg, dtype=np.float64).reshape(-1)
+    try:
+        x = np.asarray(arg, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"'{what}' must be a column name or numeric values, not "
+                        f"{type(arg).__name__}") from None
+    if x.ndim > 1 and not (x.ndim == 2 and 1 in x.shape):
+        raise DataError(f"'{what}' must be a vector, not an array of shape {x.shape}")
+    x = x.reshape(-1)
     if x.shape[0] == 1 and n != 1:
         x = np.full(n, x[0])
     if x.shape[0] != n:
@@ -168,6 +174,17 @@ def _random_exprs(mt: ModelTerms) -> list[Expr]:
     return out
 
 
+def _grouping_only(mt: ModelTerms) -> set[str]:
+    """Variables used only as random-effects grouping factors (factor() of any value)."""
+    groups = {str(f) for rt in mt.random for f in rt.group.factors}
+    groups.add(str(mt.response))  # checked as lme4's 'y' once it is the response vector
+    numeric = {str(e) for e in _fixed_exprs(mt) if e is not mt.response}
+    for rt in mt.random:
+        numeric |= {str(f) for t in rt.terms.terms for f in t.factors}
+        numeric |= {str(o) for o in rt.terms.offsets}
+    return groups - numeric
+
+
 def model_matrix(
     formula: str | ModelTerms,
     data: object,
@@ -191,7 +208,8 @@ def model_matrix(
         mt = expand_dot(mt, df)
         ev = Evaluator(df, text)
         exprs = _frame_exprs(mt)
-        frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False)
+        frame = build_frame(ev, exprs, subset=_subset_arg(subset, ev), drop_unused_levels=False,
+                            finite_exempt=None)
         _check_na_action(na_action, frame)
     x, names, assign = design_matrix(mt.terms, mt.intercept, frame, contrasts,
                                      response=None if mt.response is None else str(mt.response))
@@ -322,7 +340,7 @@ def drop_rank_deficient(x: np.ndarray, names: list[str], assign: list[int], tol:
     if rank == p:
         return x, names, assign, []
     msg = (RANK_MSG_1 if p - rank == 1 else RANK_MSG_N).format(p - rank)
-    warnings.warn(msg, RankDeficiencyWarning, stacklevel=3)
+    warn(msg, RankDeficiencyWarning)
     keep = pivot[:rank]
     dropped = [names[i] for i in range(p) if i not in set(keep.tolist())]
     return (x[:, keep], [names[i] for i in keep], [assign[i] for i in keep], dropped)
@@ -343,7 +361,7 @@ def check_scale(x: np.ndarray, tol: float = 1000.0) -> None:
     big = np.log(tol)
     vals = np.concatenate([logsd, ratios[np.tril_indices(len(sd), -1)]])
     if np.any(vals > big):
-        warnings.warn(SCALE_MSG, ScaleWarning, stacklevel=3)
+        warn(SCALE_MSG, ScaleWarning)
 
 
 def _response(v: Value, family: object, mt: ModelTerms) -> np.ndarray:
@@ -374,6 +392,7 @@ def lFormula(
     names (aliased columns dropped as lme4 does), y, weights, offset (formula ``offset()``
     terms plus the argument) and the random-effects terms in lme4's order. ``family``
     (glmer) lets a binomial response be a factor."""
+    REML = check_bool(REML, "REML")
     mt, text = as_model_terms(formula)
     df = check_data_frame(data)
     mt = expand_dot(mt, df)
@@ -390,7 +409,8 @@ def lFormula(
         extras["(offset)"] = _column_vector(offset, df, "offset", n0)
     ev = Evaluator(df, text)
     exprs = _frame_exprs(mt) + _random_exprs(mt)
-    frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True)
+    frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True,
+                        finite_exempt=_grouping_only(mt))
     _check_na_action(na_action, frame)
     n = frame.n
     if n == 0:
@@ -405,9 +425,13 @@ def lFormula(
     X = pd.DataFrame(x, columns=names, index=frame.index)
     X.attrs["assign"] = assign
     X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
+    if str(mt.response) in frame.character:  # lme4's mkRespMod, as R's model frame keeps it
+        if getattr(family, "family", family) == "binomial":
+            raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
+                            "make it a pandas Categorical (first level = failure) or numbers")
+        raise DataError(f"response must be numeric: '{mt.response}' holds text")
     y = _response(frame[str(mt.response)], family, mt)
-    if not np.all(np.isfinite(y)):
-        raise DataError("NA/NaN/Inf in 'y'")  # lme4's mkRespMod
+    check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")  # lme4's mkRespMod
     off: np.ndarray | None = None
     for o in mt.offsets:
         v = frame[str(o)]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from lmepy.errors import DataError, FormulaError, close_matches
+from lmepy.errors import DataError, EvaluationWarning, FormulaError, close_matches, warn
 from lmepy.formula.ir import (
     BinOp,
     Call,
@@ -163,8 +162,7 @@ class Evaluator:
             return _num_like(v, self._numeric(v, "+"))
         if e.op == "!":
             if v.kind == FAC:
-                warnings.warn("\u2018!\u2019 not meaningful for factors", RuntimeWarning,
-                              stacklevel=2)
+                warn("\u2018!\u2019 not meaningful for factors", EvaluationWarning)
                 return Value(LGL, np.full(1 if v.is_scalar else len(v), -1, dtype=np.int8))
             x = self._flat(self._numeric(v, "!"), v, "!")
             return _logical(x == 0, np.isnan(x))
@@ -187,8 +185,7 @@ class Evaluator:
                               op)
         if a.kind == FAC or b.kind == FAC:
             # R's Ops.factor: a warning, and NA for every element
-            warnings.warn(f"\u2018{op}\u2019 not meaningful for factors", RuntimeWarning,
-                          stacklevel=2)
+            warn(f"\u2018{op}\u2019 not meaningful for factors", EvaluationWarning)
             n = max(1 if a.is_scalar else len(a), 1 if b.is_scalar else len(b))
             return Value(LGL, np.full(n, -1, dtype=np.int8))
         if op in _COMPARE and (a.kind == CHR or b.kind == CHR):
@@ -354,7 +351,7 @@ def _unary_math(func: Callable, rname: str) -> Callable:
         with np.errstate(all="ignore"):
             out = func(x)
         if np.any(np.isnan(out) & ~np.isnan(x)):
-            warnings.warn("NaNs produced", RuntimeWarning, stacklevel=4)
+            warn("NaNs produced", EvaluationWarning)
         return _num_like(v, out)
     return f
 
@@ -372,7 +369,7 @@ def _log(ev: Evaluator, e: Call) -> Value:
             x2, b2 = ev._conform(np.asarray(x, dtype=np.float64), base, "log")
             out = np.log(x2) / np.log(b2)
     if np.any(np.isnan(out) & ~np.isnan(x)):
-        warnings.warn("NaNs produced", RuntimeWarning, stacklevel=3)
+        warn("NaNs produced", EvaluationWarning)
     return _num_like(v, out)
 
 
@@ -395,7 +392,7 @@ def _as_numeric(ev: Evaluator, e: Call) -> Value:
     if v.kind == CHR:
         out = pd.to_numeric(pd.Series(v.data, dtype=object), errors="coerce").to_numpy(float)
         if np.any(np.isnan(out) & ~np.array([s is None for s in v.data])):
-            warnings.warn("NAs introduced by coercion", RuntimeWarning, stacklevel=3)
+            warn("NAs introduced by coercion", EvaluationWarning)
         return Value(NUM, out)
     x = ev._numeric(v, e.func)
     if v.kind == MAT:
@@ -495,7 +492,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
         if "scaled:center" in fitted.attrs:
             out = out - fitted.attrs["scaled:center"][None, :]
         if "scaled:scale" in fitted.attrs:
-            out = out / fitted.attrs["scaled:scale"][None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = out / fitted.attrs["scaled:scale"][None, :]
         return Value(MAT, out, colnames=fitted.colnames, attrs=fitted.attrs)
     out = x.copy()
     attrs: dict = {}
@@ -509,7 +507,8 @@ def _scale(ev: Evaluator, e: Call) -> Value:
             s = np.sqrt(np.nansum(out ** 2, axis=0) / np.maximum(nn - 1, 1))
         else:
             s = np.full(x.shape[1], float(scl))
-        out = out / s[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, as R
+            out = out / s[None, :]
         attrs["scaled:scale"] = s
     return Value(MAT, out, colnames=v.colnames if v.kind == MAT else None, attrs=attrs)
 
@@ -750,12 +749,62 @@ def check_data_frame(data: object) -> pd.DataFrame:
     """A pandas DataFrame from the caller's data (polars converted), never the caller's own
     object, so nothing we do can modify it."""
     if isinstance(data, pd.DataFrame):
-        return data
+        return _check_columns(data)
+    if type(data).__module__.split(".")[0] == "polars":
+        return _check_columns(_from_polars(data))
     to_pandas = getattr(data, "to_pandas", None)
     if callable(to_pandas):
         out = to_pandas()
         if isinstance(out, pd.DataFrame):
-            return out
+            return _check_columns(out)
     if isinstance(data, dict):
-        return pd.DataFrame(data)
+        return _check_columns(pd.DataFrame(data))
     raise DataError(f"'data' must be a pandas DataFrame (or polars), not {type(data).__name__}")
+
+
+def _check_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names a formula can name unambiguously: one level, no duplicates (R's
+    data.frame() would make them unique; a formula would silently read one of them)."""
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError("'data' has MultiIndex (hierarchical) column names, which a formula "
+                        "cannot name: flatten them first, e.g. df.columns = ['_'.join(map(str, "
+                        "c)) for c in df.columns]")
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):
+        names = ", ".join(repr(c) for c in dict.fromkeys(dup))
+        raise DataError(f"'data' has duplicated column names ({names}): a formula could not "
+                        "tell them apart; rename them")
+    return df
+
+
+def _from_polars(data: object) -> pd.DataFrame:
+    """A pandas copy of a polars DataFrame (a LazyFrame is collected first), without needing
+    pyarrow: numbers as floats/ints (null -> NaN), Enums as Categoricals in their order, other
+    text (Categorical included) as strings, whose levels then follow R's sort."""
+    import polars as pl
+
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if not isinstance(data, pl.DataFrame):
+        raise DataError(f"'data' must be a pandas or polars DataFrame, not "
+                        f"{type(data).__name__}")
+    cols: dict[str, object] = {}
+    for name in data.columns:
+        s = data.get_column(name)
+        dt = s.dtype
+        if isinstance(dt, pl.Enum):
+            cols[name] = pd.Categorical(s.cast(pl.String).to_list(),
+                                        categories=list(dt.categories))
+        elif dt == pl.Categorical or dt == pl.String:
+            cols[name] = pd.Series(s.cast(pl.String).to_list(), dtype=object)
+        elif dt == pl.Boolean:
+            vals = s.to_list()
+            cols[name] = pd.Series(vals, dtype=bool if None not in vals else object)
+        elif dt.is_numeric():
+            cols[name] = s.to_numpy() if s.null_count() == 0 else \
+                s.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        elif dt.is_temporal():
+            cols[name] = pd.Series(s.to_numpy())
+        else:
+            cols[name] = pd.Series(s.to_list(), dtype=object)
+    return pd.DataFrame(cols)

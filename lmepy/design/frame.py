@@ -3,6 +3,7 @@ with a missing value anywhere (``na.omit``), and (as lme4 asks) drop unused fact
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,9 @@ class ModelFrame:
     na_action: np.ndarray  # positions dropped by na.omit (after subset)
     index: pd.Index  # the caller's row labels of the kept rows
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # "(weights)", "(offset)"
+    # variables that were character vectors before becoming factors (R's model frame keeps
+    # them character: a character response is an error in glmer, a factor one is not)
+    character: frozenset[str] = frozenset()
 
     @property
     def n(self) -> int:
@@ -94,9 +98,15 @@ def build_frame(
     extras: dict[str, np.ndarray] | None = None,
     subset: object = None,
     drop_unused_levels: bool = True,
+    finite_exempt: Collection[str] | None = (),
 ) -> ModelFrame:
     """Evaluate ``exprs`` on the whole data (as R does, before subsetting), then subset,
-    na.omit, turn character variables into factors and drop unused levels."""
+    na.omit, turn character variables into factors and drop unused levels.
+
+    A model's numbers must be finite on the kept rows (R stops with "NA/NaN/Inf in foreign
+    function call"): an infinite value is a DataError naming the variable, except in the
+    variables named in ``finite_exempt`` (grouping factors: R's factor() has a level "Inf");
+    ``finite_exempt=None`` skips the check (model.matrix() of data, as R's)."""
     values: dict[str, Value] = {}
     for e in exprs:
         key = str(e)
@@ -114,15 +124,37 @@ def build_frame(
         na |= np.isnan(x[pos])
     keep = pos[~na]
     out: dict[str, Value] = {}
+    chars: set[str] = set()
     for key, v in values.items():
         w = v.take(keep)
         if w.kind == CHR:
+            chars.add(key)
             w = factor_from_strings(w.data)
         elif w.kind == FAC and drop_unused_levels:
             w = drop_unused(w)
         out[key] = w
     ex = {k: x[keep] for k, x in extras.items()}
-    return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex)
+    if finite_exempt is not None:
+        checked = {k: v.data for k, v in out.items()
+                   if v.kind in (NUM, MAT) and not v.is_scalar and k not in finite_exempt}
+        check_finite({**checked, **{k.strip("()"): x for k, x in ex.items()}})
+    return ModelFrame(out, keep, pos[na], ev.data.index[keep], ex, frozenset(chars))
+
+
+def check_finite(columns: dict[str, np.ndarray], lead: str = "") -> None:
+    """DataError for the first variable with an infinite value, naming it and how many rows
+    hold one (missing values, NaN, are na.omit's business and already gone); ``lead``: R's
+    own text as the first line (lme4's "NA/NaN/Inf in 'y'" for the response)."""
+    for name, x in columns.items():
+        x = np.asarray(x, dtype=np.float64)
+        bad = np.isinf(x) if x.ndim == 1 else np.isinf(x).any(axis=tuple(range(1, x.ndim)))
+        if bad.any():
+            count = int(bad.sum())
+            raise DataError(
+                lead + f"variable '{name}' has an infinite value (Inf or -Inf) in {count} "
+                f"row{'s' if count > 1 else ''} of the model (lme4/nlme stop: NA/NaN/Inf in "
+                "foreign function call); drop those rows, or set them to NaN to have na.omit "
+                "drop them")
 
 
 def is_factor_like(v: Value) -> bool:

@@ -9,12 +9,11 @@ why ``~ recipe:temp`` and ``~ 0 + a:b`` give full dummy sets.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lmepy.errors import DataError
+from lmepy.errors import DataError, warn
 from lmepy.formula.ir import Term
 
 from .contrasts import contrast_matrix
@@ -106,8 +105,7 @@ def design_matrix(
     # R drops a term that is the response alone (interactions with it stay)
     alone = [response is not None and [str(f) for f in t.factors] == [response] for t in terms]
     if any(alone):
-        warnings.warn("the response appeared on the right-hand side and was dropped",
-                      UserWarning, stacklevel=3)
+        warn("the response appeared on the right-hand side and was dropped")
     _check_width(terms, alone, intercept, frame)
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -131,8 +129,7 @@ def design_matrix(
                 mat = (b[:, :, None] * mat[:, None, :]).reshape(n, b.shape[1] * mat.shape[1])
                 nm = [f"{m}:{x}" for x in bn for m in nm]
         if mat is None:
-            warnings.warn(f"problem with term {j + 1} in model.matrix: no columns are assigned",
-                          UserWarning, stacklevel=3)
+            warn(f"problem with term {j + 1} in model.matrix: no columns are assigned")
             continue
         blocks.append(mat)
         names += nm

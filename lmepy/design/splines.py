@@ -5,9 +5,10 @@ columns. Evaluation follows de Boor's recurrence as R's ``splineDesign`` does.""
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
+
+from lmepy.errors import warn
 
 
 def quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -183,8 +184,7 @@ def _bs_raw(aknots: np.ndarray, x: np.ndarray, bk: np.ndarray, ord_: int) -> np.
     left, right = x < bk[0], x > bk[1]
     if not (left.any() or right.any()):
         return spline_design(aknots, x, ord_)
-    warnings.warn("some 'x' values beyond boundary knots may cause ill-conditioned bases",
-                  UserWarning, stacklevel=4)
+    warn("some 'x' values beyond boundary knots may cause ill-conditioned bases")
     degree = ord_ - 1
     e = 0.25
     out = np.zeros((x.shape[0], aknots.shape[0] - ord_))

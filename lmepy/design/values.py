@@ -7,6 +7,7 @@ instead of turning everything into floats early.
 
 from __future__ import annotations
 
+import datetime
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -75,12 +76,7 @@ class Value:
         if self.kind == CHR:
             return factor_from_strings(self.data)
         if self.kind == NUM:
-            x = np.broadcast_to(self.data, self.data.shape)
-            ok = ~np.isnan(x)
-            uniq, inv = np.unique(x[ok], return_inverse=True)
-            codes = np.full(x.shape[0], -1, dtype=np.int64)
-            codes[ok] = inv
-            return Value(FAC, codes, [r_num_str(u) for u in uniq])
+            return numeric_factor(np.broadcast_to(self.data, self.data.shape))
         raise DataError("a matrix cannot be turned into a factor")
 
     def factor_view(self) -> tuple[np.ndarray, list[str], bool]:
@@ -182,6 +178,33 @@ def r_sort_strings(values: list[str]) -> list[str]:
     return sorted(values, key=_collate_key)
 
 
+def numeric_factor(x: np.ndarray) -> Value:
+    """R's ``factor()`` of a double vector: levels are ``as.character()`` of the sorted distinct
+    values (15 significant digits), so values that differ only beyond the 15th digit
+    (``0.1 + 0.2`` and ``0.3``) are one level, as in R. NaN is NA."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    ok = ~np.isnan(x)
+    uniq, inv = np.unique(x[ok], return_inverse=True)
+    labels = [r_num_str(float(u)) for u in uniq]
+    levels = list(dict.fromkeys(labels))
+    pos = {lv: i for i, lv in enumerate(levels)}
+    level_of = np.array([pos[lb] for lb in labels], dtype=np.int64)
+    codes = np.full(x.shape[0], -1, dtype=np.int64)
+    codes[ok] = level_of[inv] if len(level_of) else inv
+    return Value(FAC, codes, levels)
+
+
+def merge_levels(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes and levels with equal labels merged (first one's place kept): a Categorical of
+    floats whose categories print alike is one level in R."""
+    levels = list(dict.fromkeys(labels))
+    if len(levels) == len(labels):
+        return codes, labels
+    pos = {lv: i for i, lv in enumerate(levels)}
+    remap = np.array([pos[lb] for lb in labels], dtype=np.int64)
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int64), levels
+
+
 def factor_from_strings(data: np.ndarray) -> Value:
     """``factor()`` of a character vector (None is NA)."""
     ser = pd.Series(data, dtype=object)
@@ -198,7 +221,9 @@ def factor_from_strings(data: np.ndarray) -> Value:
 # pandas columns -> Values
 
 
-def _level_label(x: Any) -> str:
+def level_label(x: Any) -> str:
+    """R's ``as.character()`` of one value, as a factor level: TRUE/FALSE, integers plain,
+    doubles with 15 significant digits (so 1.0 is "1" and 0.1 + 0.2 is "0.3")."""
     if isinstance(x, bool | np.bool_):
         return "TRUE" if x else "FALSE"
     if isinstance(x, int | np.integer):
@@ -208,19 +233,41 @@ def _level_label(x: Any) -> str:
     return str(x)
 
 
+def is_datetime_column(col: pd.Series) -> bool:
+    """datetime64 (naive or with a time zone), or objects that are all dates/datetimes."""
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return True
+    if col.dtype == object:
+        non_na = col.dropna()
+        return len(non_na) > 0 and all(isinstance(v, datetime.date) for v in non_na)
+    return False
+
+
+def datetime_days(col: pd.Series) -> np.ndarray:
+    """Dates as R's Date holds them: days since 1970-01-01 as doubles (a time of day is a
+    fraction of a day; time-zone-aware values are taken in UTC); NaT is NA."""
+    s = pd.to_datetime(col)
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    days = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return days.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def column_value(col: pd.Series, name: str) -> Value:
     """A data-frame column as R would see it after ``data.frame()``: Categorical -> factor,
     bool -> logical, numbers -> numeric, strings -> character."""
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes, dtype=np.int64)
-        levels = [_level_label(c) for c in dtype.categories]
+        codes, levels = merge_levels(codes, [level_label(c) for c in dtype.categories])
         return Value(FAC, codes, levels, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         arr = col.to_numpy(dtype=object, na_value=None)
         data = np.array([-1 if v is None else int(bool(v)) for v in arr], dtype=np.int8) \
             if col.hasnans else col.to_numpy(dtype=bool).astype(np.int8)
         return Value(LGL, data)
+    if is_datetime_column(col):
+        return Value(NUM, datetime_days(col))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return Value(NUM, col.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
@@ -236,7 +283,10 @@ def column_value(col: pd.Series, name: str) -> Value:
             out = np.full(len(arr), np.nan)
             out[~mask] = non_na.astype(np.float64)
             return Value(NUM, out)
-        data = np.array([None if m else _level_label(v) for v, m in zip(arr, mask, strict=True)],
+        data = np.array([None if m else level_label(v) for v, m in zip(arr, mask, strict=True)],
                         dtype=object)
         return Value(CHR, data)
-    raise DataError(f"column '{name}' has a type lmepy cannot use in a model ({dtype})")
+    hint = ""
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        hint = ": convert it to numbers, e.g. df[col].dt.total_seconds() / 86400 for days"
+    raise DataError(f"column '{name}' has a type lmepy cannot use in a model ({dtype}){hint}")

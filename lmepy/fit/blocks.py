@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from lmepy.design.types import ReTerm, tril_colmajor
 from lmepy.kernels import blocked as _k
+from lmepy.kernels.transient import Transient
 
 _MAX_DENSE = 20000  # rows of the dense block (later terms + X + y) we agree to allocate
 _dtrtrs = sla.get_lapack_funcs("trtrs", dtype=np.float64)
@@ -194,13 +195,18 @@ def cross_products(terms: list[ReTerm], X: np.ndarray, y: np.ndarray,
                          idx=idx, V=V, Arr=Arr, offsets=offsets)
 
 
-class BlockedCholesky:
+class BlockedCholesky(Transient):
     """The blocked factor L of [ΛZ X y]'W[ZΛ X y] + diag(I, 0, 0) for one θ at a time.
 
     ``update(theta)`` returns (ldL2, ldRX2, pwrss) in one kernel call; ``solve()`` then gives
     the spherical modes u and β; ``vcov_unscaled()`` gives (R_X'R_X)^{-1};
     ``condvar_u()`` the diagonal blocks of (Λ'Z'WZΛ + I)^{-1} per term and level.
+
+    The compiled evaluator and the view T1 of Tflat are transient: a pickled or copied factor
+    rebuilds them from its arrays on first use (lmepy.kernels.transient).
     """
+
+    _transient = ("T1", "_args", "_evaluator", "_run")
 
     def __init__(self, cp: CrossProducts, downdate: str = "auto"):
         """downdate: how term 1's contribution is subtracted from the dense part: "sparse"
@@ -209,7 +215,7 @@ class BlockedCholesky:
         self.cp = cp
         terms = cp.terms
         self.k1 = cp.k1
-        r, q2, p = cp.r, cp.q2, cp.p
+        r = cp.r
         # Tflat: every term's factor (column-major), then a 1.0 for the X and y rows
         toffs = np.concatenate([[0], np.cumsum([t.k * t.k for t in terms])]).astype(np.int64)
         self.Tflat = np.zeros(int(toffs[-1]) + 1)
@@ -221,7 +227,6 @@ class BlockedCholesky:
             tpos.append(off + i + j * t.k)
         self.tpos = np.concatenate(tpos).astype(np.int64)
         self.ntheta = len(self.tpos)
-        self.T1 = self.Tflat[: self.k1 * self.k1].reshape(self.k1, self.k1, order="F")
         blk = np.arange(r, dtype=np.int64)
         cmp = np.zeros(r, dtype=np.int64)
         kk = np.ones(r, dtype=np.int64)
@@ -255,21 +260,30 @@ class BlockedCholesky:
         chunk = max(1, 256 // self.k1)
         self.buf = (np.zeros((r, chunk * self.k1), order="F") if downdate == "dense"
                     else np.zeros((1, 1), order="F"))
-        self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, blk, cmp, kk,
-                      toff, q2, p, self.L, self.S, self.F, self.D, self.lam, self.scalar_rest,
-                      self.buf, downdate == "dense")
+        self._threads = 1
+        self._bind()
+
+    def _bind(self) -> None:
+        """The compiled evaluator over this factor's arrays (and T1, a view of Tflat)."""
+        cp = self.cp
+        self.T1 = self.Tflat[: self.k1 * self.k1].reshape(self.k1, self.k1, order="F")
+        self._args = (cp.A11, cp.ptr, cp.idx, cp.V, cp.Arr, self.Tflat, self.T1, self.blk,
+                      self.cmp, self.kk, self.toff, cp.q2, cp.p, self.L, self.S, self.F, self.D,
+                      self.lam, self.scalar_rest, self.buf, self.downdate == "dense")
         self._evaluator = _k.Evaluator(*self._args, self.tpos)
+        self._evaluator.nthreads = self._threads
         self._run = self._evaluator.run
 
     @property
     def threads(self) -> int:
         """OpenMP threads of the dense factor in ``update`` (the result does not depend on
         them; OpenBLAS must run one thread meanwhile, see lmepy.kernels.blocked.potrf_lower)."""
-        return int(self._evaluator.nthreads)
+        return int(self._threads)
 
     @threads.setter
     def threads(self, n: int) -> None:
-        self._evaluator.nthreads = max(1, int(n))
+        self._threads = max(1, int(n))
+        self._evaluator.nthreads = self._threads
 
     def update(self, theta: np.ndarray) -> tuple[float, float, float]:
         """Factor at θ; returns (ldL2, ldRX2, pwrss), nan when not positive definite."""

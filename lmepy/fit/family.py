@@ -10,14 +10,13 @@ and cauchit clamp eta at the quantile of ``double.eps``, binomial deviance resid
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
 
-from lmepy.errors import DataError
+from lmepy.errors import DataError, warn
 
 DBL_EPS = float(np.finfo(float).eps)
 _THRESH = 30.0
@@ -77,7 +76,6 @@ def _logit_mu_eta(eta: Array) -> Array:
 
 
 _PROBIT_THRESH = -float(stats.norm.ppf(DBL_EPS))
-_CAUCHIT_THRESH = -float(stats.cauchy.ppf(DBL_EPS))
 
 
 def _probit_linkinv(eta: Array) -> Array:
@@ -88,6 +86,19 @@ def _probit_linkinv(eta: Array) -> Array:
 def _probit_mu_eta(eta: Array) -> Array:
     eta = _arr(eta)
     return np.maximum(np.exp(-0.5 * eta * eta) / math.sqrt(2.0 * math.pi), DBL_EPS)
+
+
+def _cauchit_linkfun(mu: Array) -> Array:
+    """R's qcauchy: -1/tan(pi p) on the lower half, mirrored above 1/2. (scipy's cauchy.ppf
+    before 1.12 used tan(pi (p - 1/2)), which loses 5 digits at p = 1e-12.)"""
+    mu = _arr(mu)
+    q = np.where(mu > 0.5, 1.0 - mu, mu)
+    with np.errstate(divide="ignore"):
+        lower = -1.0 / np.tan(np.pi * q)
+    return np.where(mu == 0.5, 0.0, np.where(mu > 0.5, -lower, lower))
+
+
+_CAUCHIT_THRESH = -float(_cauchit_linkfun(DBL_EPS))
 
 
 def _cauchit_linkinv(eta: Array) -> Array:
@@ -190,7 +201,7 @@ LINKS: dict[str, Link] = {
     "logit": Link("logit", _logit_linkfun, _logit_linkinv, _logit_mu_eta, _always),
     "probit": Link("probit", lambda mu: special.ndtri(_arr(mu)), _probit_linkinv,
                    _probit_mu_eta, _always),
-    "cauchit": Link("cauchit", lambda mu: stats.cauchy.ppf(_arr(mu)), _cauchit_linkinv,
+    "cauchit": Link("cauchit", _cauchit_linkfun, _cauchit_linkinv,
                     _cauchit_mu_eta, _always),
     "cloglog": Link("cloglog", _cloglog_linkfun, _cloglog_linkinv, _cloglog_mu_eta, _always),
     "log": Link("log", _log_linkfun, _log_linkinv, _log_linkinv, _always),
@@ -366,13 +377,13 @@ class Binomial(Family):
             mustart = (w * yv + 0.5) / (w + 1.0)
             m = w * yv
             if np.any(np.abs(m - np.round(m)) > 0.001):
-                warnings.warn("non-integer #successes in a binomial glm!", stacklevel=3)
+                warn("non-integer #successes in a binomial glm!")
             return Initialized(yv, w, n, mustart)
         if arr.ndim == 2 and arr.shape[1] == 2:
             ym = _numeric_response(arr, "binomial")
             w = _prior_weights(weights, ym.shape[0])
             if np.any(np.abs(ym - np.round(ym)) > 0.001):
-                warnings.warn("non-integer counts in a binomial glm!", stacklevel=3)
+                warn("non-integer counts in a binomial glm!")
             y1 = ym[:, 0]
             n = y1 + ym[:, 1]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -389,7 +400,7 @@ class Binomial(Family):
 def _warn_noninteger(x: Array) -> None:
     bad = np.abs(x - np.round(x)) > 1e-7 * np.maximum(1.0, np.abs(x))
     if np.any(bad):
-        warnings.warn(f"non-integer x = {x[bad][0]:.6f}", stacklevel=3)
+        warn(f"non-integer x = {x[bad][0]:.6f}")
 
 
 class Poisson(Family):
@@ -413,7 +424,9 @@ class Poisson(Family):
     def aic(self, y: Array, n: Array, mu: Array, wt: Array, dev: float) -> float:
         y, mu, wt = _arr(y), _arr(mu), _arr(wt)
         _warn_noninteger(y)
-        ld = stats.poisson.logpmf(y, mu)
+        # R's dpois: a value within 1e-7 (relative) of an integer is that integer (1e-300 is 0)
+        near = np.abs(y - np.round(y)) <= 1e-7 * np.maximum(1.0, np.abs(y))
+        ld = stats.poisson.logpmf(np.where(near, np.round(y), y), mu)
         return float(-2.0 * np.sum(ld * wt))
 
     def initialize(self, y: object, weights: Array | None = None) -> Initialized:

@@ -22,7 +22,6 @@ is their reference and fallback (tests/test_glmer.py compares the two).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +32,19 @@ import scipy.sparse as sp
 from numpy.polynomial.hermite_e import hermegauss
 
 from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
+from lmepy.errors import (
+    ConvergenceWarning,
+    DataError,
+    LmepyError,
+    SingularFitWarning,
+    quiet,
+    warn,
+)
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
 from lmepy.fit.family import Family, get_family
 from lmepy.fit.glmm_cross import Reweighter
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa, deriv12
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
@@ -173,8 +181,7 @@ class _Response:
                 return _gk.binomial_aic(self.y, self._aic_m, mu, self.weights)
             if fam.family == "poisson":
                 return _gk.poisson_aic(self.y, mu, self.weights)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet(), np.errstate(all="ignore"):  # initialize() has warned already
             return self.family.aic(self.y, self.n, mu, self.weights, dev)
 
 
@@ -202,7 +209,7 @@ def _prepare_response(model: CompiledModel, family: Family, weights: np.ndarray 
         yv = init.y
         bad = np.abs(yv - np.round(yv)) > 1e-7 * np.maximum(1.0, np.abs(yv))
         if np.any(bad):
-            warnings.warn(f"non-integer x = {yv[bad][0]:.6f}", UserWarning, stacklevel=3)
+            warn(f"non-integer x = {yv[bad][0]:.6f}")
     return _Response(family, init.y, init.weights, init.n, off, init.mustart)
 
 
@@ -907,10 +914,9 @@ def check_conv_glmm(derivs: tuple[np.ndarray, np.ndarray] | None, pars: np.ndarr
                        f"(tol = {tol_grad:g}, component 1)")
     except np.linalg.LinAlgError:
         out.append("unable to evaluate scaled gradient")
-    if len(pars) > ntheta:
-        m = _check_hess(H[ntheta:, ntheta:], tol_hess, "fixed-effect")
-        if m:
-            out.append(";".join(m))
+    # lme4's checkConv also has a "fixed-effect" Hessian check of the β block, but glmer
+    # passes the bounds of θ and β as `lbound`, so it never runs: only the full Hessian is
+    # checked (running both warned the same "very large eigenvalue" text twice)
     m = _check_hess(H, tol_hess)
     if m:
         out.append(";".join(m))
@@ -951,8 +957,15 @@ def fit_glmm(model: CompiledModel, family: Family | str = "binomial", nAGQ: int 
     moves the objective by the PIRLS tolerance, enough to shift β by ~1e-4) and ``tol2``
     (PIRLS tolerance of warm-started evaluations).
     """
-    with limit_threads(_threads(model, control)):
-        return _fit_glmm(model, family, nAGQ, weights, offset, control)
+    control = check_control(control, "glmer")
+    with limit_threads(_threads(model, control)), fit_guard():
+        sol = _fit_glmm(model, family, nAGQ, weights, offset, control)
+    # an infinite deviance is R's answer where the family's density is 0 (non-integer
+    # counts: dpois warns and gives 0, lme4 returns the fit with logLik -Inf); NaN is not
+    require_finite(beta=sol.beta, theta=sol.theta)
+    if math.isnan(sol.objective):
+        require_finite(objective=sol.objective)
+    return sol
 
 
 def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
@@ -978,7 +991,9 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     optctrl = control.get("optCtrl")
 
     # initial PIRLS at θ0 from mustart (lme4's mkGlmerDevfun), then stage 1 over θ
-    theta0 = np.asarray(control.get("theta0", model.reTrms.theta0), dtype=float)
+    theta0 = np.asarray(model.reTrms.theta0, dtype=float)
+    if control.get("theta0") is not None:
+        theta0 = check_start(control["theta0"], theta_lower, "control['theta0']")
     st0 = g.pirls(theta0, None, eta0=g.lp0, final_factor=False)
     g.lp0 = st0.eta
     opt1 = bobyqa(g.devfun0, theta0, theta_lower, optctrl)
@@ -1034,7 +1049,7 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     if control.get("check_conv", True):
         for mtxt in msgs:
             cls = SingularFitWarning if singular else ConvergenceWarning
-            warnings.warn(mtxt, cls, stacklevel=2)
+            warn(mtxt, cls)
 
     # R_X at the optimum: factor the joint system with the final working weights
     ww, zz = resp.working(st.eta, st.mu)
@@ -1050,9 +1065,9 @@ def _fit_glmm(model: CompiledModel, family: Family | str, nAGQ: int,
     if derivs is not None and p and nAGQ > 0:
         V = _vcov_from_hessian(derivs[1], ntheta)
         if V is None:
-            warnings.warn("variance-covariance matrix computed from finite-difference Hessian "
-                          "is\nnot positive definite or contains NA values: falling back to "
-                          "var-cov estimated from RX", ConvergenceWarning, stacklevel=2)
+            warn("variance-covariance matrix computed from finite-difference Hessian "
+                 "is\nnot positive definite or contains NA values: falling back to "
+                 "var-cov estimated from RX", ConvergenceWarning)
     if V is None:
         V = V_rx
     factors = _term_factors(g.terms, theta)
@@ -1138,7 +1153,7 @@ def make_devfun(model: CompiledModel, family: Family | str = "binomial", nAGQ: i
                 control: dict | None = None) -> Any:
     """lme4's ``glmer(..., devFunOnly = TRUE)``: for nAGQ = 0 a function of θ; otherwise a
     function of c(θ, β), after the nAGQ = 0 stage has set the PIRLS starting point."""
-    control = dict(control or {})
+    control = check_control(control, "glmer")
     fam = get_family(family)
     terms = model.reTrms.terms
     if nAGQ > 1 and (len(terms) != 1 or terms[0].k != 1):

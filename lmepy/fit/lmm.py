@@ -7,7 +7,6 @@ blocked Cholesky factor of the cross-products formed once (``lmepy.fit.blocks``)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from lmepy.design.types import CompiledModel
-from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning
+from lmepy.errors import ConvergenceWarning, DataError, SingularFitWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import check_conv, optimize_theta
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
@@ -203,12 +204,25 @@ def fit_lmm(model: CompiledModel, REML: bool = True, control: dict | None = None
     AUTO_THREADS_MIN_ROWS rows, else one; None: one, and OpenBLAS's own count left alone).
     The estimates are the same to the bit whichever is used (lmepy.kernels.blas_threads).
     """
-    control = dict(control or {})
+    control = check_control(control, "lmer")
+    y = np.asarray(model.y, dtype=float)
+    if y.ndim == 2 and y.shape[1] != 1:
+        # lme4 fails deep inside ("non-conformable arrays"); say what is wrong instead
+        raise DataError(f"response must be numeric with one column: {model.terms.response} "
+                        f"has {y.shape[1]} columns (a cbind(successes, failures) response is "
+                        "for glmer with family = binomial)")
+    if model.offset is None and y.size > 1 and np.all(y == y.flat[0]):
+        # lme4 converges to a residual variance of 0 and then fails in summary() ("not a
+        # positive definite matrix"); say why at once, in glmer's words
+        raise DataError("Response is constant: the residual variance would be 0")
     prob = LmmProblem(model, REML)
     if "blas_threads" in control:
         prob.blas_threads = control["blas_threads"]
     with limit_threads(prob.openblas_threads()):
-        return _fit(prob, control)
+        with fit_guard():
+            sol = _fit(prob, control)
+    require_finite(objective=sol.objective, beta=sol.beta, sigma=sol.sigma)
+    return sol
 
 
 def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
@@ -218,7 +232,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     theta0 = np.concatenate([t.theta0() for t in terms])
     lower = np.concatenate([t.lower() for t in terms])
     if control.get("start") is not None:
-        theta0 = np.asarray(control["start"], dtype=float)
+        theta0 = check_start(control["start"], lower, objective=devfun)
     else:
         theta0 = _scalar_start(model, theta0, lower)
     opt = optimize_theta(devfun, theta0, lower, control)
@@ -230,7 +244,7 @@ def _fit(prob: LmmProblem, control: dict) -> LmmSolution:
     warns.extend(msgs)
     for m in warns:
         cls = SingularFitWarning if m.startswith("boundary (singular)") else ConvergenceWarning
-        warnings.warn(m, cls, stacklevel=2)
+        warn(m, cls)
     return _solution(prob, theta, opt, singular, warns)
 
 

@@ -4,12 +4,12 @@ likelihood-ratio tests between fits, with nlme's printed tables."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy.errors import warn
 from lmepy.results import rformat as rf
 
 
@@ -107,8 +107,7 @@ def anova_fits(fits: list[object], names: list[str]) -> AnovaTable:
     info = [_nlme_info(f) for f in fits]
     keep = [i[0] == info[0][0] for i in info]
     if not all(keep):
-        warnings.warn("some fitted objects deleted because response differs from the first "
-                      "model", UserWarning, stacklevel=3)
+        warn("some fitted objects deleted because response differs from the first model")
     if sum(keep) == 1:
         raise ValueError("first model has a different response from the rest")
     fits = [f for f, k in zip(fits, keep, strict=True) if k]
@@ -118,8 +117,8 @@ def anova_fits(fits: list[object], names: list[str]) -> AnovaTable:
     if len(methods) > 1:
         raise ValueError("all fitted objects must have the same estimation method")
     if methods == {"REML"} and len({i[1] for i in info}) > 1:
-        warnings.warn("fitted objects with different fixed effects. REML comparisons are "
-                      "not meaningful.", UserWarning, stacklevel=3)
+        warn("fitted objects with different fixed effects. REML comparisons are "
+             "not meaningful.")
     if len({i[2] for i in info}) > 1:
         raise ValueError("all fitted objects must use the same number of observations")
     if any(not np.array_equal(i[3], info[0][3]) for i in info[1:]):

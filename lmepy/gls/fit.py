@@ -11,7 +11,6 @@ fitted values, and repeat until the parameters change by less than the tolerance
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,9 @@ from scipy.linalg import qr, solve_triangular
 from scipy.optimize import minimize
 
 from lmepy.covariance import CorStruct, VarFunc, from_spec
-from lmepy.errors import ConvergenceWarning, DataError, LmepyError
+from lmepy.errors import ConvergenceWarning, DataError, LmepyError, warn
+from lmepy.fit.control import check_control
+from lmepy.fit.guard import fit_guard, require_finite
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -151,8 +152,7 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
         ok = bool(nm.success)
     prob.set_theta(theta)
     if not ok:
-        warnings.warn(f"gls optimization did not converge: {best.message}", ConvergenceWarning,
-                      stacklevel=3)
+        warn(f"gls optimization did not converge: {best.message}", ConvergenceWarning)
     return {"theta": theta, "converged": ok, "nit": int(best.nit), "message": str(best.message)}
 
 
@@ -160,6 +160,9 @@ def _check_arg(x: object, what: str, example: str) -> None:
     if not isinstance(x, str | dict | CorStruct | VarFunc) and not hasattr(x, "kind"):
         raise TypeError(f"{what} must be R text such as \"{example}\" or an lmepy.covariance "
                         f"object, not {type(x).__name__}")
+    if isinstance(x, dict) and not isinstance(x.get("name"), str):
+        raise TypeError(f"{what} given as a dict needs its structure's 'name' (e.g. "
+                        f"{{'name': '{example.split('(')[0]}', 'form': '~ 1 | g'}}), not {x!r}")
 
 
 def resolve_cor(correlation: object) -> CorStruct | None:
@@ -200,13 +203,16 @@ def fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStr
                    var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
     """The whole gls fit on a prepared X (N x p) and y: bind the structures to `data` (rows
     aligned with X), optimize, and return the pieces a fit object needs."""
-    with one_blas_thread():
-        return _fit_structures(X, y, data, cor, var, reml, control)
+    with one_blas_thread(), fit_guard("log-likelihood"):
+        out = _fit_structures(X, y, data, cor, var, reml, control)
+    est = out["estimate"]
+    require_finite("log-likelihood", logLik=est.logLik, beta=est.beta, sigma=est.sigma)
+    return out
 
 
 def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorStruct | None,
                     var: VarFunc | None, reml: bool, control: dict | None = None) -> dict:
-    control = dict(control or {})
+    control = check_control(control, "gls")
     N, p = X.shape
     if N <= p:
         raise DataError(f"the number of observations ({N}) must exceed the number of "
@@ -241,7 +247,6 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
         if np.max(conv) < tol:
             break
         if n_iter > max_iter:
-            warnings.warn("maximum number of iterations reached without convergence",
-                          ConvergenceWarning, stacklevel=2)
+            warn("maximum number of iterations reached without convergence", ConvergenceWarning)
             break
     return {"problem": prob, "estimate": est, "opt": info, "n_iter": n_iter}

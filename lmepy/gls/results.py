@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy.args import checked, fits_arg, level_arg, nsim_arg, optional_str_arg, parm_arg, seed_arg
 from lmepy.covariance import corSymm
 from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.errors import LmepyError
@@ -96,6 +97,7 @@ class GlsFit:
         n = self.N - self.p if self.REML else self.N
         return -2.0 * self.logLik() + self.df() * math.log(n)
 
+    @checked(parm=parm_arg, level=level_arg, method=optional_str_arg)
     def confint(self, parm: list[str] | None = None, level: float = 0.95,
                 method: str = "Wald") -> pd.DataFrame:
         """R's confint(fit) for gls (stats' confint.default): Wald intervals from vcov with
@@ -131,6 +133,7 @@ class GlsFit:
         sd = self.sigma() / (var.weights()[rows] if var is not None else np.ones(len(rows)))
         return VarCov("marginal", pd.DataFrame(S * np.outer(sd, sd)), dimnames=False)
 
+    @checked(nsim=nsim_arg, seed=seed_arg)
     def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
         """Responses drawn from the fitted model: Xβ plus errors with the fitted correlation
         structure and variance function; columns ``sim_1``, ... (numpy's generator). nlme
@@ -267,6 +270,7 @@ class GlsFit:
             self._apvar = "Non-positive definite approximate variance-covariance"
         return self._apvar
 
+    @checked(level=level_arg)
     def intervals(self, level: float = 0.95) -> GlsIntervals:
         """nlme's intervals(fit): "coef" (t intervals), "corStruct"/"varStruct" and "sigma"
         (normal intervals on the apVar scale, transformed back). A dict of tables whose str()
@@ -319,6 +323,7 @@ class GlsFit:
         from lmepy.gls.printing import GlsSummary as _S
         return _S(self)
 
+    @checked(others=fits_arg)
     def anova(self, *others: Any, names: list[str] | None = None,
               model_names: list[str] | None = None) -> pd.DataFrame:
         """nlme's anova(): sequential F tests of this fit's terms, or, given other gls and/or

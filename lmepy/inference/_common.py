@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lmepy.errors import quiet
 from lmepy.fit.lmm import LmmProblem, LmmSolution
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -162,7 +163,8 @@ def refit_ml(sol: LmmSolution) -> LmmSolution:
     cached = getattr(sol, "_lmepy_ml", None)
     if isinstance(cached, LmmSolution):
         return cached
-    ml = fit_lmm(sol.model, REML=False, control={"start": np.asarray(sol.theta, dtype=float)})
+    with quiet():  # lme4's refitML checks nothing: the user's fit has warned already
+        ml = fit_lmm(sol.model, REML=False, control={"start": np.asarray(sol.theta, dtype=float)})
     try:
         sol._lmepy_ml = ml  # type: ignore[attr-defined]
     except AttributeError:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from lmepy.errors import quiet, warn
 from lmepy.fit.lmm import LmmProblem, LmmSolution, fit_lmm
 from lmepy.inference._common import as_solution, refit_ml, vcov_beta, xnames
 
@@ -231,9 +231,16 @@ def _minimize(fn: Any, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
     opt.set_lower_bounds(lo)
     opt.set_upper_bounds(up)
 
+    best: list[Any] = [np.inf, x0.copy()]
+
     def f(x: np.ndarray, grad: np.ndarray) -> float:
         v = fn(x)
-        return v if np.isfinite(v) else 1e300
+        if not np.isfinite(v):
+            return 1e300
+        if v < best[0]:
+            best[0] = float(v)
+            best[1] = np.array(x, dtype=float)
+        return v
 
     opt.set_min_objective(f)
     opt.set_ftol_abs(1e-12)
@@ -250,8 +257,14 @@ def _minimize(fn: Any, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
         x = opt.optimize(x0.copy())
         val = opt.last_optimum_value()
     except (nlopt.RoundoffLimited, RuntimeError):
-        x = x0
-        val = fn(x0)
+        # BOBYQA gave up on rounding (ftol_abs 1e-12 is below the objective's resolution
+        # for deviances in the hundreds): its best point so far is the answer, not x0. The
+        # start of a profile step is the previous point's optimum, so falling back to x0
+        # left ζ above the profile (Dyestuff's (Intercept) at ζ 2.31: 2.34 on one BLAS).
+        if np.isfinite(best[0]):
+            x, val = best[1], best[0]
+        else:
+            x, val = x0, fn(x0)
     return float(val), np.asarray(x)
 
 
@@ -433,8 +446,7 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
     m2 = dataclasses.replace(model, y=np.asarray(y, dtype=float))
     npar = len(theta) + 1 + len(beta)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet(), np.errstate(all="ignore"):  # bootMer's replicates run silently
             # one thread: a worker forked from a process that ran OpenMP (the dense factor of
             # a large model) must not enter OpenMP again (GNU libgomp is not fork-safe); the
             # factor's bits do not depend on the thread count, so neither does the refit
@@ -494,7 +506,7 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     B = np.vstack(results)
     nfail = int(np.sum(np.any(~np.isfinite(B), axis=1)))
     if nfail:
-        warnings.warn(f"some bootstrap runs failed ({nfail}/{nsim})", stacklevel=2)
+        warn(f"some bootstrap runs failed ({nfail}/{nsim})")
     ks = _term_sizes(sol)
     t0 = np.concatenate([theta_to_sdcor(np.asarray(sol.theta), ks, float(sol.sigma)),
                          np.asarray(sol.beta, dtype=float)])

@@ -4,24 +4,19 @@ refitted by ML first (a REML criterion is not comparable across fixed-effect str
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from lmepy.callnames import caller_names
-from lmepy.errors import DataError
+from lmepy.errors import DataError, RefitMLMessage, warn
 from lmepy.inference._common import as_solution, formula_text, refit_ml
 from lmepy.inference.tables import AnovaTable
 
 __all__ = ["RefitMLMessage", "anova_lrt", "REFIT_MESSAGE"]
 
 REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
-
-
-class RefitMLMessage(UserWarning):
-    """lme4's message that REML fits were refitted by ML before comparing them."""
 
 
 def _caller_names(objs: list[Any]) -> list[str] | None:
@@ -69,18 +64,18 @@ def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = Tr
     names = list(model_names) if model_names is not None else _caller_names(list(fits))
     if names is None or len(set(names)) != len(names):
         if model_names is None and names is not None:
-            warnings.warn("failed to find model names, assigning generic names", stacklevel=2)
+            warn("failed to find model names, assigning generic names")
         names = [f"MODEL{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
         raise ValueError("model names vector and model list have different lengths")
     reml = [bool(getattr(s, "REML", False)) for s in sols]
     if refit:
         if any(reml):
-            warnings.warn(REFIT_MESSAGE, RefitMLMessage, stacklevel=2)
+            warn(REFIT_MESSAGE, RefitMLMessage)
         used = [refit_ml(s) if r else s for s, r in zip(sols, reml, strict=True)]
     else:
         if any(reml) and not all(reml):
-            warnings.warn("some models fit with REML = TRUE, some not", stacklevel=2)
+            warn("some models fit with REML = TRUE, some not")
         used = sols
     llk, npar = [], []
     for s in used:

@@ -10,14 +10,13 @@ Jacobian of C are taken numerically (Richardson extrapolation) from the LMM core
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from lmepy.errors import ConvergenceWarning
+from lmepy.errors import ConvergenceWarning, warn
 from lmepy.inference._common import VarparDeviance, as_solution, hessian, jacobian, vcov_beta
 
 __all__ = ["SatterthwaiteState", "satterthwaite", "contest1d", "contest_md", "fstat_ddf"]
@@ -70,13 +69,13 @@ def _check_hessian(w: np.ndarray, tol: float) -> None:
     if len(neg):
         word = "eigenvalues" if len(neg) > 1 else "eigenvalue"
         vals = " ".join(f"{v:.1e}" for v in neg)
-        warnings.warn(f"Model failed to converge with {len(neg)} negative {word}: {vals}",
-                      ConvergenceWarning, stacklevel=3)
+        warn(f"Model failed to converge with {len(neg)} negative {word}: {vals}",
+             ConvergenceWarning)
     if len(zero):
         word = "eigenvalues" if len(zero) > 1 else "eigenvalue"
         vals = " ".join(f"{v:.1e}" for v in zero)
-        warnings.warn(f"Model may not have converged with {len(zero)} {word} close to zero: "
-                      f"{vals}", ConvergenceWarning, stacklevel=3)
+        warn(f"Model may not have converged with {len(zero)} {word} close to zero: "
+             f"{vals}", ConvergenceWarning)
 
 
 def _df1(state: SatterthwaiteState, L: np.ndarray, var_con: float) -> float:

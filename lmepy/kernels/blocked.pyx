@@ -302,10 +302,11 @@ cdef void _panel_solve(double *S, int n, int k, int kb, int r0, int r1) noexcept
     dtrsm(&right, &lo, &tr, &nu, &rows, &kb, &one, &S[k + k * n], &n, &S[r0 + k * n], &n)
 
 
-cdef void _syrk_tile(double *S, int n, const double *B, int ldb, int kk, int c0,
+cdef void _syrk_tile(double *S, int n, double *B, int ldb, int kk, int c0,
                      int c1) noexcept nogil:
     """Columns [c0, c1) of S's lower triangle (rows >= c0) minus B B' (B: rows aligned with
-    S's, kk columns, leading dimension ldb): dsyrk on the diagonal block, dgemm below."""
+    S's, kk columns, leading dimension ldb): dsyrk on the diagonal block, dgemm below.
+    B is read only, but scipy's cython_blas declares BLAS's arrays non-const, so B is too."""
     cdef double one = 1.0, minus1 = -1.0
     cdef char lo = b'L', tr = b'T', nu = b'N'
     cdef int w = c1 - c0, below = n - c1
@@ -315,7 +316,7 @@ cdef void _syrk_tile(double *S, int n, const double *B, int ldb, int kk, int c0,
               &S[c1 + c0 * n], &n)
 
 
-cdef void _syrk_tiled(double *S, int n, const double *B, int ldb, int kk, int r0,
+cdef void _syrk_tiled(double *S, int n, double *B, int ldb, int kk, int r0,
                       int nthreads) noexcept nogil:
     """S[r0:, r0:] -= B[r0:] B[r0:]' (lower triangle) in fixed tiles of CHOL_TILE columns,
     shared by nthreads OpenMP threads: the same bits on any number of threads."""

@@ -17,19 +17,33 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy.covariance import varIdent
 from lmepy.design import lFormula
-from lmepy.errors import DataError
+from lmepy.errors import DataError, SingularFitWarning, warn
+from lmepy.fit.control import check_control
 from lmepy.formula import parse_formula
 from lmepy.lme.design import Level, LmeDesign, resolve_structure
 from lmepy.lme.fit import fit_lme
 from lmepy.lme.pd import PdStruct
 from lmepy.lme.results import LmeFit
 from lmepy.results import rformat as rf
-from lmepy.results.lme4print import VCGroup, prt_grps, varcorr_text
+from lmepy.results.lme4print import (
+    OptInfo,
+    PrintData,
+    VCGroup,
+    fit_text,
+    summary_parts,
+    varcorr_text,
+)
+from lmepy.results.lmer import deparse_lme4_formula
+
+SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
 
 
 class LmerCorFit(LmeFit):
-    """An lmer fit with residual correlation/variance structures; lme4-style summary."""
+    """An lmer fit with residual correlation/variance structures. It prints as lme4 prints
+    an lmer fit (``print(fit)``, ``summary()``: lme4's layouts, class ``LmerCorFit``, the
+    structures' estimates after the groups line) and answers ``isSingular()`` as lme4."""
 
     def __init__(self, sol: Any, data_name: str, formula: str):
         self.sol = sol
@@ -55,7 +69,7 @@ class LmerCorFit(LmeFit):
     def REMLcrit(self) -> float:
         return -2.0 * self.logLik()
 
-    def VarCorr(self) -> Any:  # type: ignore[override]
+    def _vc_groups(self) -> list[VCGroup]:
         groups = []
         for lv, pp in zip(self.d.levels, self.sol.pd_pars, strict=True):
             P = lv.pd.relcov(pp) * self.sol.sigma ** 2
@@ -64,45 +78,132 @@ class LmerCorFit(LmeFit):
                 C = np.nan_to_num(P / np.outer(sd, sd))
             np.fill_diagonal(C, 1.0)
             groups.append(VCGroup(lv.name, lv.pd.cnms, sd, C))
+        return groups
+
+    def VarCorr(self) -> Any:  # type: ignore[override]
         from lmepy.lme.results import _Text
+        groups = self._vc_groups()
         return _Text(varcorr_text(groups, self.sol.sigma, 4, ("Variance", "Std.Dev.")), groups)
 
-    def summary(self) -> Any:  # type: ignore[override]
-        """lme4-style summary with the correlation structure's estimates."""
-        from lmepy.lme.results import _Text
-        d = self.d
-        crit = "REML criterion at convergence:" if self.method == "REML" else \
-            "-2 log-likelihood at convergence:"
-        how = "REML" if self.method == "REML" else "maximum likelihood"
-        s = [f"Linear mixed model fit by {how} with residual structure\n",
-             rf.cat_fill(["Formula:", self.formula]), rf.cat_fill(["   Data:", self.data_name]),
-             rf.cat_fill([crit, rf.format1(rf.r_round(-2 * self.logLik(), 1))]), "\n",
-             "Random effects:\n", str(self.VarCorr()), "\n",
-             prt_grps({lv.name: lv.nlevels for lv in d.levels}, d.N)]
-        cb = self._cor_block()
-        if cb:
-            s += ["\n", cb]
-        vb = self._var_block()
-        if vb:
-            s += ["\n", vb]
-        se = np.sqrt(np.diag(self.sol.vcov))
-        t = self.sol.beta / se
-        tab = pd.DataFrame({"Estimate": self.sol.beta, "Std. Error": se, "t value": t},
-                           index=d.xnames)
-        s.append("\nFixed effects:\n")
-        s.append(rf.print_coefmat(tab.values.tolist(), d.xnames, list(tab.columns)))
-        return _Text("".join(s), tab)
+    # ---- lme4's view: θ, its bounds, singularity -----------------------------------------
+    def _theta(self) -> np.ndarray:
+        """lme4's θ: each term's relative covariance factor, column-major lower triangle
+        (every term is a general pdSymm on lme4's scale, so its parameters are θ)."""
+        parts = [np.asarray(pp, dtype=float) for pp in self.sol.pd_pars]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
-    def _cor_block(self) -> str:
-        cor = self.d.cor
-        if cor is None:
-            return ""
+    def _theta_lower(self) -> np.ndarray:
+        parts = [lv.pd.lower() for lv in self.d.levels]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def getME(self, name: str) -> Any:
+        """lme4's ``getME`` for the pieces that apply here: "theta", "lower", "beta",
+        "sigma", "n"/"N", "p"."""
+        if name == "theta":
+            return pd.Series(self._theta(), index=self._theta_names())
+        if name == "lower":
+            return self._theta_lower()
+        if name == "beta":
+            return np.asarray(self.sol.beta, dtype=float)
+        if name == "sigma":
+            return self.sigma()
+        if name in ("n", "N"):
+            return self.nobs()
+        if name == "p":
+            return int(self.d.p)
+        raise ValueError(f"getME: unknown name {name!r} (an lmer fit with a correlation "
+                         "structure has: theta, lower, beta, sigma, n, N, p)")
+
+    def _theta_names(self) -> list[str]:
+        names = []
+        for lv in self.d.levels:
+            c = lv.pd.cnms
+            for j in range(len(c)):
+                for i in range(j, len(c)):
+                    names.append(f"{lv.name}.{c[i]}" if i == j else f"{lv.name}.{c[i]}.{c[j]}")
+        return names
+
+    def isSingular(self, tol: float = 1e-4) -> bool:
+        """lme4's ``isSingular``: some θ with lower bound 0 (a diagonal element of a
+        term's factor) below tol, i.e. a random-effects covariance matrix of reduced rank
+        (a variance of zero or a correlation of ±1)."""
+        th = self._theta()
+        return bool(np.any(th[self._theta_lower() == 0] < tol))
+
+    def ngrps(self) -> pd.Series:
+        """``ngrps(fit)``: number of levels of each grouping factor."""
+        d: dict[str, int] = {}
+        for lv in self.d.levels:
+            d.setdefault(lv.name, lv.nlevels)
+        return pd.Series(d, dtype=int)
+
+    # ---- printing: lme4's layouts plus the residual structures --------------------------
+    def _structures(self) -> list[tuple[str, list[str], list[float]]]:
+        out: list[tuple[str, list[str], list[float]]] = []
+        cor, var = self.d.cor, self.d.var
+        if cor is None and var is None:
+            return out
         self._set_structs()
-        coef = cor.coef(unconstrained=False)
-        assert isinstance(coef, dict)
-        name = type(self.d.cor_spec).__name__
-        return (f"Correlation structure: {name}, Formula: {_form(cor.form)}\n"
-                + rf.print_named_num(list(coef.values()), list(coef.keys())))
+        if cor is not None:
+            coef = cor.coef(unconstrained=False)
+            assert isinstance(coef, dict)
+            name = type(self.d.cor_spec).__name__
+            out.append((f"Correlation structure: {name}, Formula: {_form(cor.form)}",
+                        list(coef.keys()), list(coef.values())))
+        if var is not None:
+            if isinstance(var, varIdent):
+                vals = var.ratios() if hasattr(var, "ratios") else var.coef()
+            else:
+                vals = var.coef(unconstrained=False)
+            assert isinstance(vals, dict)
+            out.append((f"Variance function: {var.nlme_class}, Formula: {_form(var.form)}",
+                        list(vals.keys()), list(vals.values())))
+        return out
+
+    def _print_data(self) -> PrintData:
+        d = self.d
+        se = np.sqrt(np.diag(self.sol.vcov))
+        beta = np.asarray(self.sol.beta, dtype=float)
+        coefs = np.column_stack([beta, se, beta / se]) if d.p else np.zeros((0, 3))
+        corr = self.sol.vcov / np.outer(se, se) if d.p else None
+        if self.method == "REML":
+            aictab = {"REML": -2.0 * self.logLik()}
+        else:
+            aictab = {"AIC": self.AIC(), "BIC": self.BIC(), "logLik": self.logLik(),
+                      "deviance": -2.0 * self.logLik(), "df.resid": float(d.N - self.df())}
+        oi = self.sol.optinfo or {}
+        conv = int(oi.get("conv", 0))
+        msgs = [SINGULAR_MESSAGE] if self.isSingular() else []
+        return PrintData(
+            REML=self.method == "REML",
+            formula=deparse_lme4_formula(parse_formula(self.formula)), data=self.data_name,
+            aictab=aictab, resid_quantiles=rf.quantile7(self.residuals("pearson")),
+            varcor=self._vc_groups(), sigma=self.sigma(), nobs=d.N,
+            ngrps={k: int(v) for k, v in self.ngrps().items()}, coef_names=list(d.xnames),
+            coefficients=coefs, corr=corr,
+            optinfo=OptInfo(optimizer="nloptwrap", conv=conv,
+                            message=oi.get("message") if conv else None,
+                            lme4_messages=msgs),
+            cls=type(self).__name__, structures=self._structures())
+
+    def summary(self, correlation: bool | None = None) -> Any:  # type: ignore[override]
+        """lme4's ``print(summary(fit))`` layout, with the residual structures' estimates
+        after the groups line; ``.coefficients`` is the Estimate/Std. Error/t value table."""
+        from lmepy.lme.results import _Text
+        pdata = self._print_data()
+        out, msgs, pos = summary_parts(pdata, correlation=correlation)
+        tab = pd.DataFrame(pdata.coefficients, index=pdata.coef_names,
+                           columns=list(pdata.coef_colnames))
+        text = _Text(out[:pos] + msgs + out[pos:], tab)
+        text.coefficients = tab  # type: ignore[attr-defined]
+        return text
+
+    def format(self, digits: int = 4, ranef_comp: tuple[str, ...] = ("Std.Dev.",)) -> str:
+        """lme4's ``print(fit, digits, ranef.comp)`` layout, with the residual structures."""
+        return fit_text(self._print_data(), digits=digits, ranef_comp=ranef_comp)
+
+    def print_text(self) -> str:
+        return self.format().rstrip("\n")
 
     def coef_table(self) -> pd.DataFrame:
         """Estimate, Std. Error, t value and a normal-approximation p-value."""
@@ -129,6 +230,7 @@ def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights:
     from lmepy.callnames import caller_name
 
     name = data_name or caller_name(data)
+    control = check_control(control, "lmer_cor")
     model = lFormula(formula, data, REML=REML)
     if model.weights is not None or model.offset is not None:
         raise NotImplementedError("prior weights and offsets are not supported with a residual "
@@ -156,4 +258,7 @@ def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights:
                        levels=levels, cor=bcor, var=bvar, cor_spec=cor, var_spec=var, data=df,
                        data_name=name)
     sol = fit_lme(design, REML=REML, control=control)
-    return LmerCorFit(sol, name, str(parse_formula(formula)))
+    fit = LmerCorFit(sol, name, str(parse_formula(formula)))
+    if fit.isSingular():  # lme4's check at the end of every lmer fit
+        warn(SINGULAR_MESSAGE, SingularFitWarning)
+    return fit

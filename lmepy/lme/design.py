@@ -7,6 +7,7 @@ for the position of a row within its group, and a stable grouping gives the same
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,9 @@ from lmepy.covariance import CorStruct, VarFunc, from_spec
 from lmepy.covariance._spec import group_codes
 from lmepy.design.compile import as_model_terms, model_matrix
 from lmepy.design.evaluate import Evaluator, check_data_frame
-from lmepy.errors import DataError, FormulaError
+from lmepy.design.frame import check_finite
+from lmepy.design.values import level_label
+from lmepy.errors import DataError, FormulaError, warn
 from lmepy.formula import parse_formula
 from lmepy.formula.nlme import PdSpec, parse_random
 from lmepy.lme.pd import PdStruct
@@ -130,6 +133,7 @@ def _pd_struct(spec: PdSpec, data: pd.DataFrame, fx: _FixedCols | None = None
     mm = model_matrix(terms, data)  # type: ignore[arg-type]
     if len(mm) != len(data):
         raise DataError("missing values in object (random-effects covariates)")
+    check_finite({str(c): mm[c].to_numpy(dtype=float) for c in mm.columns})
     return PdStruct(spec.kind, list(mm.columns), ftext), np.asarray(mm, dtype=float)
 
 
@@ -149,8 +153,9 @@ def resolve_structure(spec: object, want: str) -> object:
     if isinstance(spec, str):
         import copy
         out = copy.copy(_parsed_structure(spec))
-    else:
-        out = from_spec(spec)
+    else:  # objects and dicts: gls's checks, one rule for both fitters
+        from lmepy.gls.fit import resolve_cor, resolve_var
+        out = resolve_cor(spec) if want == "cor" else resolve_var(spec)
     if want == "cor" and not isinstance(out, CorStruct):
         raise FormulaError(f"correlation must be a correlation structure (corAR1(), ...), "
                            f"not {spec}")
@@ -195,9 +200,10 @@ def _group_codes(df: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray,
             if len(codes) and codes.min() >= 0:
                 used = np.bincount(codes, minlength=len(cats)) > 0
                 if used.all():
-                    return codes, [str(v) for v in cats]
+                    return codes, [level_label(v) for v in cats]
                 newcode = np.cumsum(used) - 1
-                return newcode[codes], [str(v) for v, u in zip(cats, used, strict=True) if u]
+                return newcode[codes], [level_label(v)
+                                        for v, u in zip(cats, used, strict=True) if u]
     return group_codes(df, groups)
 
 
@@ -227,8 +233,7 @@ def _check_n_vs_q(inner: Level, nlevels: int, allow: bool | None) -> None:
     if sizes.size and int(sizes.max()) < q:
         msg = f"fewer observations than random effects in all level {nlevels} groups"
         if allow is None:
-            import warnings
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            warn(msg)
         else:
             raise DataError(msg)
 
@@ -248,6 +253,11 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise FormulaError("random effects go in random =, not in the fixed formula", text, 0)
     if random is None:
         raise FormulaError("random = is required (e.g. '~ 1 | g'): lmepy has no groupedData")
+    if not (isinstance(random, str | Mapping) or (
+            isinstance(random, list | tuple) and all(isinstance(i, list | tuple) and len(i) == 2
+                                                     for i in random))):
+        raise TypeError("'random' must be a formula text such as \"~ 1 | g\" or a dict such "
+                        f"as {{\"g\": \"pdDiag(~ x)\"}}, not {type(random).__name__}")
     levels_spec = _parse_random(random)
     n = len(df)
     if n == 0:
@@ -259,10 +269,12 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         raise DataError("the response must be a numeric vector")
     if np.isnan(y).any():
         raise DataError(f"missing values in object (response '{mt.response}')")
+    check_finite({str(mt.response): y})
     Xdf = model_matrix(mt, df)
     if len(Xdf) != n:
         raise DataError("missing values in object (fixed-effects covariates)")
     X = np.asarray(Xdf, dtype=float)
+    check_finite({str(c): X[:, j] for j, c in enumerate(Xdf.columns)})
     assign = list(Xdf.attrs.get("assign", []))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise DataError("Singularity in backsolve: the fixed-effects model matrix is rank "
@@ -299,12 +311,10 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
                                    "'correlation'")
             if len(gl) < len(gvars):  # nlme's rule: the correlation groups are the innermost
                 import copy
-                import warnings
 
                 from lmepy.covariance import Form
-                warnings.warn("cannot use smaller level of grouping for 'correlation' than "
-                              "for 'random'. Replacing the former with the latter.",
-                              UserWarning, stacklevel=3)
+                warn("cannot use smaller level of grouping for 'correlation' than "
+                     "for 'random'. Replacing the former with the latter.")
                 cor = copy.copy(cor)
                 cov = cor.form.covariate
                 cor.form = Form(cov, tuple(gvars),

@@ -14,7 +14,6 @@ When some random-effects term is not constant within correlation groups (crossed
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +21,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from lmepy.design.types import ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning, DataError
+from lmepy.errors import ConvergenceWarning, DataError, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
+from lmepy.fit.control import check_control, check_start
+from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import bobyqa
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
@@ -691,22 +692,24 @@ def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
     (nlme's scheme) until the estimates stop changing. BLAS runs on one thread (small
     products; see lmepy.lme.threads)."""
-    with one_thread():
-        return _fit_lme(design, REML, control)
+    with one_thread(), fit_guard("log-likelihood"):
+        sol = _fit_lme(design, REML, control)
+    require_finite("log-likelihood", logLik=sol.logLik, beta=sol.beta, sigma=sol.sigma)
+    return sol
 
 
 def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
              ) -> LmeSolution:
-    control = dict(control or {})
+    control = check_control(control, "lme")
     prob = LmeProblem(design, REML)
     check_parameter_count(prob.n_params, design.p, design.N, {
         "random effects": sum(prob.n_pd),
         type(design.cor).__name__ if design.cor is not None else "": prob.n_cor,
         type(design.var).__name__ if design.var is not None else "": prob.n_var})
     x = prob.start()
-    if control.get("start") is not None:
-        x = np.asarray(control["start"], dtype=float)
     lower = prob.lower()
+    if control.get("start") is not None:
+        x = check_start(control["start"], lower, objective=prob.objective)
     var = design.var
     needs_update = var is not None and var.needs_fitted
     tol = float(control.get("tolerance", 1e-6))
@@ -731,7 +734,7 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
     at = control.get("at")
     while at is not None:
         # evaluate at given parameters (e.g. nlme's estimates) without optimizing
-        x = np.asarray(at, dtype=float)
+        x = check_start(at, lower, "control['at']")
         opt = {"feval": 0, "message": "evaluated at given parameters", "conv": 0}
         if needs_update:  # fitted(.) consistent with the weights it defines
             _settle(prob, x, var)
@@ -779,14 +782,13 @@ def _fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None
         if n_iter > 1 and (c < tol or stalled):
             break
         if n_iter >= max_iter:
-            warnings.warn("maximum number of iterations (lmeControl(maxIter)) reached without "
-                          "convergence", ConvergenceWarning, stacklevel=2)
+            warn("maximum number of iterations (lmeControl(maxIter)) reached without "
+                 "convergence", ConvergenceWarning)
             break
     if control.get("polish", True) and not needs_update:
         x = newton_polish(prob.objective, x, lower, iters=1)
     if opt.get("conv", 0) != 0:
-        warnings.warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning,
-                      stacklevel=2)
+        warn(f"optimization did not converge: {opt['message']}", ConvergenceWarning)
     prob._key = None
     s = solve_at(prob, x)
     w = design.var.weights() if design.var is not None else np.ones(prob.N)

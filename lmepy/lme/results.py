@@ -9,8 +9,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy.args import (
+    checked,
+    fits_arg,
+    level_arg,
+    level_index_arg,
+    nsim_arg,
+    optional_str_arg,
+    parm_arg,
+    seed_arg,
+)
 from lmepy.covariance import varIdent
 from lmepy.covariance.draws import residual_draws, sim_frame
+from lmepy.design.values import level_label
 from lmepy.errors import DataError, LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
@@ -197,6 +208,7 @@ class LmeFit:
         undefined for REML fit" and gives NULL (None here)."""
         return nlme_deviance(self.logLik(), self.method == "REML")
 
+    @checked(parm=parm_arg, level=level_arg, method=optional_str_arg)
     def confint(self, parm: list[str] | None = None, level: float = 0.95,
                 method: str = "Wald") -> pd.DataFrame:
         """Wald intervals for the fixed effects with normal quantiles (stats'
@@ -248,6 +260,7 @@ class LmeFit:
             out[name] = pd.DataFrame(M, index=lab, columns=lab)
         return VarCov(type, out, group=lv.name)
 
+    @checked(nsim=nsim_arg, seed=seed_arg)
     def simulate(self, nsim: int = 1, seed: int | None = None) -> pd.DataFrame:
         """Responses drawn from the fitted model: Xβ, new random effects at every level
         (N(0, σ² Ψ)), and errors with the fitted correlation structure and variance function;
@@ -329,10 +342,14 @@ class LmeFit:
         pr._key = None
         pr.set_structs(cu, vu)
 
+    @checked(level=level_index_arg)
     def predict(self, newdata: pd.DataFrame | None = None, level: int | None = None
                 ) -> np.ndarray:
         """Predictions at ``level`` (0 population, default innermost); rows of groups not
         seen in the fit are NaN at levels that use them, as nlme's NA."""
+        if level is not None and level > len(self.d.levels):
+            raise ValueError(f"'level' must be between 0 and {len(self.d.levels)} (the number "
+                             f"of grouping levels), not {level}")
         if newdata is None:
             return self.fitted(level)
         from lmepy.covariance._spec import group_codes  # noqa: F401
@@ -351,7 +368,7 @@ class LmeFit:
             for g in lv.groups:
                 if g not in newdata.columns:
                     raise DataError(f"object '{g}' not found (grouping variable)")
-            keys = ["/".join(str(newdata[g].iloc[i]) for g in lv.groups)
+            keys = ["/".join(level_label(newdata[g].iloc[i]) for g in lv.groups)
                     for i in range(len(newdata))]
             idx = {lab: i for i, lab in enumerate(lv.labels)}
             nd = _with_levels(newdata, d.data)
@@ -627,6 +644,7 @@ class LmeFit:
         V = np.linalg.inv(-H)
         return est, labels, V
 
+    @checked(level=level_arg, which=optional_str_arg)
     def intervals(self, level: float = 0.95, which: str = "all") -> _Text:
         """nlme's ``intervals(fit)``: t intervals for the fixed effects (containment DF),
         normal intervals on the natural scales for the variance parameters (``which``:
@@ -698,6 +716,7 @@ class LmeFit:
         return _Text("".join(txt), out)
 
     # ---- comparisons and diagnostics ---------------------------------------------------------
+    @checked(others=fits_arg)
     def anova(self, *others: Any, names: list[str] | None = None,
               model_names: list[str] | None = None) -> Any:
         """nlme's anova(): sequential F tests of this fit's terms, or, given other lme and/or

@@ -68,6 +68,7 @@ class SingleLevel:
         hundreds of times per fit)."""
         nan = (float("nan"), float("nan"), float("nan"))
         self.T = T
+        self.S = None  # set again below once the factorization succeeds
         k = self.k
         if k == 1:
             t = T[0, 0]
@@ -125,7 +126,9 @@ class SingleLevel:
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(β, b per group (G, k), (R_X'R_X)^{-1}) at the last update."""
         p = self.p
-        S = self.S
+        S = getattr(self, "S", None)
+        if S is None:  # the last update was not positive definite (extreme data)
+            raise np.linalg.LinAlgError("not positive definite at the last parameters")
         Sxx = S[:p, :p]
         beta = np.linalg.solve(Sxx, S[:p, p])
         T = self.T

@@ -8,13 +8,14 @@ default, ``deviance()`` as the sum of squared deviance residuals.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from lmepy.args import bool_arg, checked, nsim_arg, seed_arg
+from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results.lmer import LmerMod
 
@@ -24,14 +25,14 @@ __all__ = ["GlmerMod"]
 def _sim_poisson(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
                  sigma: float) -> np.ndarray:
     if np.any(w != 1):
-        warnings.warn("ignoring prior weights", UserWarning, stacklevel=3)
+        warn("ignoring prior weights")
     return rng.poisson(mu)  # integer counts, as rpois
 
 
 def _sim_gamma(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
                sigma: float) -> np.ndarray:
     if np.any(w != 1):
-        warnings.warn("using weights to scale shape parameter", UserWarning, stacklevel=3)
+        warn("using weights to scale shape parameter")
     shape = np.broadcast_to((sigma * w)[:, None], mu.shape)
     return rng.gamma(shape, mu / shape)
 
@@ -39,7 +40,7 @@ def _sim_gamma(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
 def _sim_gaussian(rng: np.random.Generator, mu: np.ndarray, w: np.ndarray,
                   sigma: float) -> np.ndarray:
     if np.any(w != 1):
-        warnings.warn("ignoring prior weights", UserWarning, stacklevel=3)
+        warn("ignoring prior weights")
     return rng.normal(mu, sigma)
 
 
@@ -97,6 +98,7 @@ class GlmerMod(LmerMod):
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         return np.asarray(self.sol.family.linkinv(eta), dtype=float)
 
+    @checked(nsim=nsim_arg, seed=seed_arg, use_u=bool_arg)
     def simulate(self, nsim: int = 1, seed: int | None = None,
                  use_u: bool = False) -> pd.DataFrame:
         """lme4's ``simulate(fit, nsim, seed, use.u)`` for a GLMM: responses drawn from the

@@ -279,6 +279,16 @@ class PrintData:
     title: str | None = None  # methTitle; None: the linear mixed model's
     family: str | None = None  # GLMM family and link, for the " Family:" line
     link: str | None = None
+    # residual correlation/variance structures (lmer with correlation=, which lme4 lacks):
+    # (heading line, parameter names, estimates), printed after the groups line
+    structures: list[tuple[str, list[str], list[float]]] = field(default_factory=list)
+
+
+def prt_structures(structures: Sequence[tuple[str, list[str], list[float]]],
+                   digits: int | None = None) -> str:
+    """The residual structures' blocks: a heading, then the named estimates."""
+    return "".join(head + "\n" + (rf.print_named_num(vals, names, digits=digits) if names
+                                  else "") for head, names, vals in structures)
 
 
 def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None,
@@ -299,6 +309,7 @@ def summary_parts(d: PrintData, digits: int = 4, correlation: bool | None = None
     out += "Random effects:\n"
     out += varcorr_text(d.varcor, d.sigma, digits, ranef_comp)
     out += prt_grps(d.ngrps, d.nobs)
+    out += prt_structures(d.structures, digits)
     msgs = ""
     pos = -1
     p = len(d.coef_names)
@@ -336,6 +347,7 @@ def fit_text(d: PrintData, digits: int = 4, ranef_comp: Sequence[str] = ("Std.De
     out += "Random effects:\n"
     out += varcorr_text(d.varcor, d.sigma, digits, ranef_comp)
     out += prt_grps(d.ngrps, d.nobs)
+    out += prt_structures(d.structures, digits)
     if d.coef_names:
         out += "Fixed Effects:\n"
         vals = rf.format_num([float(v) for v in d.coefficients[:, 0]], digits=digits)

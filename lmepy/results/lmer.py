@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,6 +15,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from lmepy.args import (
+    bool_arg,
+    checked,
+    fits_arg,
+    level_arg,
+    nsim_arg,
+    optional_bool_arg,
+    optional_str_arg,
+    parm_arg,
+    re_form_arg,
+    seed_arg,
+)
+from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results import rformat as rf
 
@@ -307,6 +319,7 @@ class LmerMod:
             pos += t.q
         return out
 
+    @checked(condVar=bool_arg)
     def ranef(self, condVar: bool = True) -> RanefDict:
         """``ranef(fit, condVar)``: per grouping factor a DataFrame (rows = levels, columns
         = the terms' columns). With condVar, ``df.attrs["postVar"]`` (alias "condVar") holds
@@ -381,9 +394,9 @@ class LmerMod:
         """lme4's ``deviance``: for a REML fit without `REML`, lme4 warns and returns the
         REML criterion; ``REML=False`` gives the ML deviance at the REML estimates."""
         if REML is None and self.isREML():
-            warnings.warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
-                          "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
-                          "REML fit", UserWarning, stacklevel=2)
+            warn("deviance() is deprecated for REML fits; use REMLcrit for the REML "
+                 "criterion or deviance(.,REML=FALSE) for deviance calculated at the "
+                 "REML fit")
             return self._devcrit(True)
         return self._devcrit(bool(REML) if REML is not None else False)
 
@@ -563,6 +576,7 @@ class LmerMod:
             cls=self._cls, coef_colnames=self._coef_colnames(), title=self._title(),
             family=fam, link=link)
 
+    @checked(correlation=optional_bool_arg, ddf=optional_str_arg)
     def summary(self, correlation: bool | None = None, ddf: str | None = None
                 ) -> SummaryMerMod:
         """``summary(fit)``: an object whose ``str()`` is lme4's printed summary. With
@@ -571,6 +585,8 @@ class LmerMod:
         return SummaryMerMod(self, correlation=correlation, ddf=ddf)
 
     # ---- inference and prediction ------------------------------------------------------------
+    @checked(parm=parm_arg, level=level_arg, method=optional_str_arg, nsim=nsim_arg,
+             seed=seed_arg)
     def confint(self, parm: list[str] | None = None, level: float = 0.95,
                 method: str = "profile", **kwargs: Any) -> pd.DataFrame:
         """lme4's ``confint(fit, parm, level, method = "profile" | "Wald" | "boot")``: rows
@@ -580,6 +596,7 @@ class LmerMod:
 
         return confint(self, method=method, level=level, parm=parm, **kwargs)
 
+    @checked(others=fits_arg, ddf=optional_str_arg, refit=bool_arg)
     def anova(self, *others: LmerMod, ddf: str = "Satterthwaite", refit: bool = True,
               model_names: list[str] | None = None, type: int | str = 3) -> Any:
         """``anova(fit)``: lmerTest's type III table (``type`` 1 or 2 also; ``ddf="lme4"``:
@@ -595,6 +612,7 @@ class LmerMod:
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         return eta
 
+    @checked(re_form=re_form_arg, allow_new_levels=bool_arg, type=optional_str_arg)
     def predict(self, newdata: Any = None, re_form: Any = None,
                 allow_new_levels: bool = False, type: str = "link") -> pd.Series:
         """lme4's ``predict``: ``re_form=None`` uses every random effect (R's NULL),
@@ -635,6 +653,7 @@ class LmerMod:
         raise ValueError("predict(re_form = ...) without newdata needs the fitted data: "
                          "pass newdata=")
 
+    @checked(nsim=nsim_arg, seed=seed_arg, use_u=bool_arg)
     def simulate(self, nsim: int = 1, seed: int | None = None, use_u: bool = False
                  ) -> pd.DataFrame:
         """lme4's ``simulate(fit, nsim, use.u)``: responses drawn from the fitted model (new

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
+from lmepy.errors import warn
 from lmepy.results import rformat as rf
 
 
@@ -14,7 +13,7 @@ def nlme_deviance(loglik: float, reml: bool) -> float | None:
     """nlme's deviance(): -2 logLik for an ML fit; for a REML fit a warning ("deviance
     undefined for REML fit") and NULL, here None."""
     if reml:
-        warnings.warn("deviance undefined for REML fit", UserWarning, stacklevel=3)
+        warn("deviance undefined for REML fit")
         return None
     return -2.0 * loglik
 
