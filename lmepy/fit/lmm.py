@@ -37,11 +37,6 @@ class LmmProblem:
         self.model = model
         self.REML = bool(REML)
         y = np.asarray(model.y, dtype=float)
-        if y.ndim == 2 and y.shape[1] != 1:
-            # lme4 fails with "non-conformable arrays" (lFormula itself accepts the matrix)
-            raise DataError(f"the response '{model.response_name}' has {y.shape[1]} columns: "
-                            "a matrix response cbind(successes, failures) is for a binomial "
-                            "glmer; lmer needs one numeric response")
         if y.ndim != 1:
             y = y.reshape(-1)
         self.y = y

@@ -28,8 +28,11 @@ def lme(fixed: str, data: Any, random: Any, correlation: Any = None, weights: An
     if method not in ("REML", "ML"):
         raise ValueError("method must be \"REML\" or \"ML\"")
     name = data_name or caller_name(data)
+    from lmepy.fit.control import check_control
+
+    checked = check_control(control, "lme")
     design = build_design(fixed, data, random, correlation, weights, data_name=name,
-                          allow_n_lt_q=(control or {}).get("allow_n_lt_q", False))
+                          allow_n_lt_q=checked.get("allow_n_lt_q", False))
     sol = fit_lme(design, REML=(method == "REML"), control=control)
     return LmeFit(sol, data_name=name)
 
