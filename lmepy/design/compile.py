@@ -281,8 +281,14 @@ def build_reterms(mt: ModelTerms, frame: ModelFrame) -> ReTrms:
         # lme4's mkBlist: model.matrix(~ lhs, fr) with R's default contrasts, whatever the
         # contrasts argument says (that one is for X only)
         rows, cnms, _ = design_matrix(rt.terms.terms, rt.terms.intercept, frame, None)
+        if not cnms:  # (0 | g): no random effects; lme4 keeps the term, which adds nothing
+            continue
         terms.append(ReTerm(group=rt.group.label, levels=list(g.levels or []),
                             codes=g.data.astype(np.int64), cnms=cnms, rows=rows, term=rt))
+    if mt.random and not terms:
+        raise DataError("length(theta) > 0L is not TRUE: the random-effects terms ("
+                        + ", ".join(f"({rt.bar_text()})" for rt in mt.random)
+                        + ") have no columns, so the model has no random effects")
     nl = [t.nlevels for t in terms]
     if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
         order = sorted(range(len(nl)), key=lambda i: nl[i])  # stable, increasing

@@ -27,6 +27,7 @@ from lmepy.formula.ir import (
     UnaryOp,
 )
 
+from .limits import MAX_SPLINE_DEGREE, size_problem
 from .values import CHR, FAC, LGL, MAT, NUM, Value, column_value, drop_unused
 
 _CONSTANTS = {"pi": math.pi}
@@ -248,6 +249,30 @@ class Evaluator:
             return float(x)
         raise self._error(f"'{e}' must be a single number", str(e))
 
+    def whole(self, e: Expr | None, name: str, func: str, default: float | None = None
+              ) -> float | None:
+        """A count argument (``degree``, ``df``): a finite number, truncated towards zero as R's
+        ``as.integer`` (``poly(x, 2.5)`` has degree 2). Inf and NaN are errors naming the
+        argument (R fails on them with messages about other things, or runs out of memory)."""
+        x = self.const(e, default)
+        if x is None:
+            return None
+        x = float(x)
+        if math.isnan(x):
+            raise self._error(f"{func}(): '{name}' must be a number, not NA/NaN", func,
+                              call=True)
+        if math.isinf(x):
+            raise self._error(f"{func}(): '{name}' must be finite, not {'-' if x < 0 else ''}"
+                              "Inf", func, call=True)
+        return float(math.trunc(x))
+
+    def check_size(self, ncols: float, func: str, what: str) -> None:
+        """A FormulaError before allocating a block of ``ncols`` columns that is too large
+        (lmepy.design.limits)."""
+        problem = size_problem(self.n, ncols, what)
+        if problem is not None:
+            raise self._error(problem, func, call=True)
+
 
 _ARITH: dict[str, Callable] = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power,
@@ -399,10 +424,19 @@ def _poly(ev: Evaluator, e: Call) -> Value:
     x = np.atleast_1d(np.asarray(ev._numeric(v, "poly"), dtype=np.float64))
     if v.kind == MAT:
         raise ev._error("poly() of a matrix is not supported", e.func, call=True)
-    degree = ev.const(ev.arg(e, 1, "degree", required=False), 1.0)
+    deg_e = ev.arg(e, 1, "degree", required=False)
     raw = bool(ev.const(e.kwarg("raw"), False))
-    if degree < 1:
+    deg = float(ev.const(deg_e, 1.0))
+    if deg < 1:
         raise ev._error("'degree' must be at least 1", e.func, call=True)
+    if not raw and str(e) not in ev.template:
+        if np.isnan(x).any():
+            raise ev._error("missing values are not allowed in 'poly'", e.func, call=True)
+        if deg >= len(np.unique(x)):
+            raise ev._error("'degree' must be less than number of unique points", e.func,
+                            call=True)
+    degree = ev.whole(deg_e, "degree", "poly", 1.0)
+    ev.check_size(degree, e.func, f"poly(degree = {degree:.0f})")
     d = int(degree)
     names = [str(i) for i in range(1, d + 1)]
     if raw:
@@ -524,8 +558,17 @@ def _summary(func: Callable[[np.ndarray], float], rname: str) -> Callable:
 
 def _round(ev: Evaluator, e: Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
-    digits = ev.const(ev.arg(e, 1, "digits", required=False), 0.0)
-    return _num_like(v, np.round(ev._numeric(v, "round"), int(digits)))
+    digits = float(ev.const(ev.arg(e, 1, "digits", required=False), 0.0))
+    x = ev._numeric(v, "round")
+    # R: round(x, Inf) is x, round(x, -Inf) is 0, round(x, NaN) is NaN; 10^digits overflows
+    # beyond +-308, where rounding no longer changes (or zeroes) a double
+    if math.isnan(digits):
+        return _num_like(v, np.full(np.shape(x), np.nan))
+    if digits > 308:
+        return _num_like(v, np.array(x, dtype=np.float64))
+    if digits < -308:
+        return _num_like(v, np.where(np.isnan(x), np.nan, 0.0 * x))
+    return _num_like(v, np.round(x, int(digits)))
 
 
 def _relevel(ev: Evaluator, e: Call) -> Value:
@@ -543,7 +586,7 @@ def _relevel(ev: Evaluator, e: Call) -> Value:
             raise ev._error("'ref' must be an existing level", e.func, call=True)
         i = levels.index(ref)
     else:
-        i = int(ev.const(ref_e)) - 1
+        i = int(ev.whole(ref_e, "ref", "relevel")) - 1
         if not 0 <= i < len(levels):
             raise ev._error(f"ref = {i + 1} must be in 1L:{len(levels)}", e.func, call=True)
     order = [i] + [j for j in range(len(levels)) if j != i]
@@ -558,9 +601,21 @@ def _interaction(ev: Evaluator, e: Call) -> Value:
     varying fastest, labels joined by "."."""
     sep = e.kwarg("sep")
     sep_s = sep.value if isinstance(sep, String) else "."
-    facs = [v if v.kind == FAC else v.as_factor() for v in (ev.eval(a) for a in e.args)]
-    if not facs:
+    vals = [ev.eval(a) for a in e.args]
+    if not vals:
         raise ev._error("No factors specified", e.func, call=True)
+    if any(v.kind == MAT for v in vals):
+        raise ev._error("interaction() of a matrix is not supported", e.func, call=True)
+    n = max(1 if v.is_scalar else len(v) for v in vals)
+    # R recycles a constant (interaction(2, f)) to the other arguments' length
+    vals = [Value(v.kind, np.repeat(v.data.reshape(-1), n) if v.is_scalar or len(v) == 1
+                  else v.data, v.levels, v.ordered) for v in vals]
+    if any(len(v) != n for v in vals):
+        raise ev._error("arguments of interaction() must have the same length", e.func,
+                        call=True)
+    facs = [v if v.kind == FAC else v.as_factor() for v in vals]
+    ev.check_size(float(np.prod([float(len(f.levels or [])) for f in facs])), e.func,
+                  "interaction()")
     codes = facs[0].data.copy()
     levels = list(facs[0].levels or [])
     for f in facs[1:]:
@@ -597,7 +652,7 @@ def _spline(kind: str) -> Callable:
             raise ev._error(f"{kind}() needs a numeric variable", e.func, call=True)
         x = np.atleast_1d(np.asarray(ev._numeric(v, kind), dtype=np.float64))
         fitted = ev.template.get(str(e))
-        df = ev.const(args["df"], None)
+        df = ev.whole(args["df"], "df", kind)
         knots = _vector_arg(ev, args["knots"])
         bk = _vector_arg(ev, args["Boundary.knots"])
         intercept = bool(ev.const(args["intercept"], False))
@@ -606,9 +661,24 @@ def _spline(kind: str) -> Callable:
         if np.isnan(x).all():
             raise ev._error(f"{kind}() of a variable with no non-missing values", e.func,
                             call=True)
+        degree = 3
+        if kind == "bs":
+            deg = ev.const(args["degree"], 3.0)
+            if math.isnan(float(deg)) or float(deg) < 1:
+                raise ev._error("'degree' must be integer >= 1", e.func, call=True)
+            if float(deg) > MAX_SPLINE_DEGREE:
+                raise ev._error(f"bs(): 'degree' = {float(deg):g} is more than lmepy allows "
+                                f"({MAX_SPLINE_DEGREE})", e.func, call=True)
+            degree = int(deg)
+        if knots is not None and not np.all(np.isfinite(knots)):
+            raise ev._error(f"{kind}(): 'knots' must be finite numbers", e.func, call=True)
+        if bk is not None and (bk.shape[0] != 2 or not np.all(np.isfinite(bk))):
+            raise ev._error(f"{kind}(): 'Boundary.knots' must be two finite numbers", e.func,
+                            call=True)
+        ncols = (len(knots) if knots is not None else max(df or 0, 0)) + degree + 2
+        ev.check_size(ncols, e.func, f"{kind}()")
         try:
             if kind == "bs":
-                degree = int(ev.const(args["degree"], 3.0))
                 z, attrs = bs_basis(x, None if df is None else int(df), knots, degree,
                                     intercept, bk)
             else:

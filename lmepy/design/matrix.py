@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lmepy.errors import warn
+from lmepy.errors import DataError, warn
 from lmepy.formula.ir import Term
 
 from .contrasts import contrast_matrix
 from .frame import ModelFrame, matrix_column_name
+from .limits import size_problem
 from .values import FAC, LGL, MAT, NUM, Value
 
 
@@ -66,6 +67,30 @@ def _variable_block(key: str, v: Value, code: int, contrasts: Mapping[str, objec
     return block, [key + c for c in cn]
 
 
+def _width(v: Value) -> int:
+    """Columns a variable contributes to a term (a factor's levels: at most that many)."""
+    if v.kind == NUM:
+        return 1
+    if v.kind == MAT:
+        return int(v.data.shape[1])
+    return len(v.factor_view()[1])
+
+
+def _check_width(terms: Sequence[Term], alone: list[bool], intercept: bool,
+                 frame: ModelFrame) -> None:
+    """A DataError before building a model matrix too large to allocate (interactions of
+    many-level factors multiply their columns): lmepy.design.limits."""
+    total = float(intercept)
+    for j, t in enumerate(terms):
+        if alone[j]:
+            continue
+        width = float(np.prod([float(_width(frame[str(f)])) for f in t.factors]))
+        total += width
+        problem = size_problem(frame.n, total, f"the model matrix (at term '{t}')")
+        if problem is not None:
+            raise DataError(problem)
+
+
 def design_matrix(
     terms: Sequence[Term],
     intercept: bool,
@@ -81,6 +106,7 @@ def design_matrix(
     alone = [response is not None and [str(f) for f in t.factors] == [response] for t in terms]
     if any(alone):
         warn("the response appeared on the right-hand side and was dropped")
+    _check_width(terms, alone, intercept, frame)
     blocks: list[np.ndarray] = []
     names: list[str] = []
     assign: list[int] = []

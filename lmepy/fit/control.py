@@ -146,7 +146,7 @@ _IMPLEMENTED: dict[str, dict[str, Check]] = {
               "check_conv": _bool, "theta_step": _pos, "delta_step": _pos,
               "xtol_abs2": _nonneg, "ftol_abs2": _nonneg, "warm_start": _bool, "tol2": _pos},
     "lme": {"maxIter": _posint, "tolerance": _pos, "start": _start, "optCtrl": _optctrl,
-            "at": _start, "polish": _bool, "restart": _bool},
+            "at": _start, "polish": _bool, "restart": _bool, "allow_n_lt_q": _bool_or_none},
     "gls": {"maxIter": _posint, "tolerance": _pos, "gtol": _pos},
 }
 # lmer(correlation=) is fitted by lme's machinery: lmer's names, lme's implementation

@@ -64,6 +64,12 @@ class LmmProblem:
         self.bc = BlockedCholesky(self.cp)
         self.n = self.cp.n
         self.p = self.cp.p
+        if self.p >= self.n:
+            # lme4: "objective in x0 returns NA" (REML), or a meaningless ML fit with zero
+            # residuals
+            raise DataError(f"the fixed-effects model matrix has {self.p} linearly independent "
+                            f"columns for {self.n} observations: no residual degrees of freedom "
+                            "are left to estimate the variances")
         self.ldW = 0.0 if self.weights is None else float(np.sum(np.log(self.weights)))
         # Threads of the dense factor (see lmepy.kernels.blas_threads): an int fixes them,
         # "adaptive" uses every core while that pays, "auto" is adaptive for a dense part of

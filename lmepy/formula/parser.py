@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -65,23 +66,34 @@ def _parser() -> Lark:
     return Lark(text, parser="lalr", maybe_placeholders=True, transformer=_ToIR(), cache=True)
 
 
-# Deepest expression (nested operators or parentheses) accepted; the IR is walked recursively.
+# Deepest expression accepted: a sum of 1500 terms is 1500 levels deep (operators nest to the
+# left). Nested calls and parentheses are limited more tightly (R's parser stops at 50 with
+# "contextstack overflow"; each level costs several Python frames in a recursive walk).
 MAX_DEPTH = 2000
+MAX_NESTING = 100
+_STACK_PER_LEVEL = 4
+_limit_lock = threading.Lock()
+
+
+def ensure_stack(depth: int) -> None:
+    """Room on the Python stack for recursive walks (deparse, term expansion, printing) of an
+    expression ``depth`` levels deep, wherever they happen later: the recursion limit is
+    raised to fit, never lowered (it is process-wide, and lowering it again while another
+    thread walks a deep formula would break that walk)."""
+    need = _STACK_PER_LEVEL * depth + 1000
+    if sys.getrecursionlimit() < need:
+        with _limit_lock:
+            if sys.getrecursionlimit() < need:
+                sys.setrecursionlimit(need)
 
 
 @contextmanager
 def deep(text: str | None) -> Iterator[None]:
-    """Room on the Python stack for recursive walks of a deep (long) formula; RecursionError
-    becomes a FormulaError."""
-    old = sys.getrecursionlimit()
-    if old < 4 * MAX_DEPTH + 1000:
-        sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
+    """RecursionError in a recursive walk of a formula becomes a FormulaError."""
     try:
         yield
     except RecursionError:
         raise FormulaError("invalid formula: too deeply nested", text) from None
-    finally:
-        sys.setrecursionlimit(old)
 
 
 class _Located(FormulaError):
@@ -340,21 +352,30 @@ def parse_expr(text: str) -> Expr:
         raise _syntax_error(text, err) from None
     except _Located as err:
         raise FormulaError(err.message, text, err.pos, _caret_len(text, err.pos)) from None
-    if _depth(expr) > MAX_DEPTH:
+    depth, nesting = _depth(expr)
+    if nesting > MAX_NESTING:
+        raise FormulaError(f"invalid formula: more than {MAX_NESTING} nested calls or "
+                           "parentheses", text)
+    if depth > MAX_DEPTH:
         raise FormulaError(f"invalid formula: nested more than {MAX_DEPTH} levels deep", text)
+    ensure_stack(depth)
     return expr
 
 
-def _depth(e: Expr) -> int:
-    """Nesting depth of an expression, without recursion."""
-    best = 0
-    stack: list[tuple[Expr, int]] = [(e, 1)]
+def _depth(e: Expr) -> tuple[int, int]:
+    """Nesting depth of an expression, and the most calls and parentheses nested along one
+    path, without recursion."""
+    best = nest = 0
+    stack: list[tuple[Expr, int, int]] = [(e, 1, 0)]
     while stack:
-        node, d = stack.pop()
+        node, d, c = stack.pop()
+        if isinstance(node, (Call, Paren)):
+            c += 1
         best = max(best, d)
+        nest = max(nest, c)
         for child in _children(node):
-            stack.append((child, d + 1))
-    return best
+            stack.append((child, d + 1, c))
+    return best, nest
 
 
 def _children(e: Expr) -> tuple[Expr, ...]:

@@ -24,6 +24,11 @@ class AnovaTable(pd.DataFrame):
     def __repr__(self) -> str:
         return str(self)
 
+    @property
+    def value(self) -> pd.DataFrame:
+        """The table as a plain DataFrame (lme's printed results keep their numbers here)."""
+        return pd.DataFrame(self)
+
 
 def _pval_strings(p: list[float]) -> list[str]:
     """nlme: format(round(p, 4)) of the non-missing values; exact zeros print as <.0001."""
@@ -68,37 +73,79 @@ def anova_terms(fit: object) -> AnovaTable:
     return tab
 
 
+_VALID = ("gls", "lme")
+
+
+def _nlme_info(fit: object) -> tuple[str, str, int, np.ndarray]:
+    """(response, fixed-effects terms key, number of observations) of a gls or lme fit, as
+    nlme's anova.lme reads them (getResponseFormula, terms of formula(el)[-2], logLik's
+    "nall"), and the response values."""
+    from lmepy.formula.terms import model_terms
+    from lmepy.gls.results import GlsFit
+    from lmepy.lme.results import LmeFit
+
+    if isinstance(fit, GlsFit):
+        formula, n, y = fit.formula, fit.N, fit.y
+    elif isinstance(fit, LmeFit):
+        formula, n, y = fit.d.fixed_text, fit.d.N, fit.d.y
+    else:
+        raise TypeError("anova() compares gls and lme fits with each other (nlme: objects "
+                        "must inherit from classes \"gls\", \"lme\", ...), not "
+                        f"{type(fit).__name__}")
+    mt = model_terms(formula)
+    key = "&".join(sorted(mt.term_labels))
+    if mt.intercept:
+        key = f"{key}&(Intercept)"
+    return str(mt.response), key, int(n), np.sort(np.asarray(y, dtype=float))
+
+
 def anova_fits(fits: list[object], names: list[str]) -> AnovaTable:
-    """Likelihood-ratio tests between successive fits (nlme's anova(f1, f2, ...))."""
+    """Likelihood-ratio tests between successive gls and/or lme fits, in the order given:
+    nlme's anova.lme (which anova.gls calls) with its checks, columns and printing."""
+    if len(names) != len(fits):
+        raise ValueError("anova(): one name per fitted model is needed")
+    info = [_nlme_info(f) for f in fits]
+    keep = [i[0] == info[0][0] for i in info]
+    if not all(keep):
+        warn("some fitted objects deleted because response differs from the first model")
+    if sum(keep) == 1:
+        raise ValueError("first model has a different response from the rest")
+    fits = [f for f, k in zip(fits, keep, strict=True) if k]
+    names = [nm for nm, k in zip(names, keep, strict=True) if k]
+    info = [i for i, k in zip(info, keep, strict=True) if k]
     methods = {f.method for f in fits}  # type: ignore[attr-defined]
     if len(methods) > 1:
         raise ValueError("all fitted objects must have the same estimation method")
-    if methods == {"REML"}:
-        cols = [list(f.X.columns) for f in fits]  # type: ignore[attr-defined]
-        if any(c != cols[0] for c in cols):
-            warn("fitted objects with different fixed effects. REML comparisons are "
-                 "not meaningful.")
-    n = {f.N for f in fits}  # type: ignore[attr-defined]
-    if len(n) > 1:
+    if methods == {"REML"} and len({i[1] for i in info}) > 1:
+        warn("fitted objects with different fixed effects. REML comparisons are "
+             "not meaningful.")
+    if len({i[2] for i in info}) > 1:
         raise ValueError("all fitted objects must use the same number of observations")
+    if any(not np.array_equal(i[3], info[0][3]) for i in info[1:]):
+        # nlme compares only the counts and prints a meaningless test
+        raise ValueError("the fitted objects were not fitted to the same data: their "
+                         "responses differ, so their likelihoods cannot be compared")
     df = [float(f.df()) for f in fits]  # type: ignore[attr-defined]
-    aic = [f.AIC() for f in fits]  # type: ignore[attr-defined]
-    bic = [f.BIC() for f in fits]  # type: ignore[attr-defined]
-    ll = [f.logLik() for f in fits]  # type: ignore[attr-defined]
-    test, lr, pv = [""], [math.nan], [math.nan]
-    for i in range(1, len(fits)):
-        d = abs(df[i] - df[i - 1])
-        if d == 0:
-            test.append("")
-            lr.append(math.nan)
-            pv.append(math.nan)
-            continue
-        test.append(f"{i} vs {i + 1}")
-        lr.append(2.0 * abs(ll[i] - ll[i - 1]))
-        pv.append(float(stats.chi2.sf(lr[-1], d)))
-    tab = AnovaTable({"Model": list(range(1, len(fits) + 1)), "df": df, "AIC": aic,
-                      "BIC": bic, "logLik": ll, "Test": test, "L.Ratio": lr, "p-value": pv},
-                     index=names)
+    aic = [float(f.AIC()) for f in fits]  # type: ignore[attr-defined]
+    bic = [float(f.BIC()) for f in fits]  # type: ignore[attr-defined]
+    ll = [float(f.logLik()) for f in fits]  # type: ignore[attr-defined]
+    cols: dict[str, list] = {"Model": list(range(1, len(fits) + 1)), "df": df, "AIC": aic,
+                             "BIC": bic, "logLik": ll}
+    ddf = [df[i] - df[i - 1] for i in range(1, len(fits))]
+    tested = sum(abs(d) for d in ddf) > 0  # nlme adds the test columns only then
+    if tested:
+        test, lr, pv = [""], [math.nan], [math.nan]
+        for i, d in enumerate(ddf, start=1):
+            if d == 0:
+                test.append("")
+                lr.append(math.nan)
+                pv.append(math.nan)
+                continue
+            test.append(f"{i} vs {i + 1}")
+            lr.append(2.0 * abs(ll[i] - ll[i - 1]))
+            pv.append(float(stats.chi2.sf(lr[-1], abs(d))))
+        cols.update({"Test": test, "L.Ratio": lr, "p-value": pv})
+    tab = AnovaTable(cols, index=names)
 
     def numcol(v: list[float]) -> list[str]:
         na = [math.isnan(x) for x in v]
@@ -106,7 +153,9 @@ def anova_fits(fits: list[object], names: list[str]) -> AnovaTable:
         return ["" if m else s for s, m in zip(f, na, strict=True)]
 
     columns = [[str(i) for i in tab["Model"]], rf.format_num(df), numcol(aic), numcol(bic),
-               numcol(ll), test, numcol(lr), _pval_strings(pv)]
+               numcol(ll)]
+    if tested:
+        columns += [cols["Test"], numcol(cols["L.Ratio"]), _pval_strings(cols["p-value"])]
     cells = [[c[i] for c in columns] for i in range(len(fits))]
     tab._text = rf.print_matrix(cells, names, list(tab.columns), right=True).rstrip("\n")
     return tab

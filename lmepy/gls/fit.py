@@ -222,6 +222,10 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
     prob = GlsProblem(X, y, bcor, bvar, reml,
                       free_cor=not (bcor is not None and bcor.fixed),
                       free_var=True)  # a variance function's fixed values are its own
+    from lmepy.lme.fit import check_parameter_count
+    check_parameter_count(prob.n_theta, p, N, {
+        type(bcor).__name__ if bcor is not None else "": prob.n_cor,
+        type(bvar).__name__ if bvar is not None else "": prob.n_var})
     est = prob.estimate()
     needs_update = bvar is not None and bvar.needs_fitted
     if needs_update:

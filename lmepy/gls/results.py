@@ -4,7 +4,7 @@ BIC, residuals, fitted, intervals) and nlme's modelStruct()."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -324,18 +324,18 @@ class GlsFit:
         return _S(self)
 
     @checked(others=fits_arg)
-    def anova(self, *others: GlsFit, names: list[str] | None = None) -> pd.DataFrame:
-        """nlme's anova(): sequential F tests of this fit's terms, or, given other fits,
-        likelihood-ratio tests between them (rows named by `names`, by default the callers'
-        variable names). str() of the result is nlme's printed table."""
+    def anova(self, *others: Any, names: list[str] | None = None,
+              model_names: list[str] | None = None) -> pd.DataFrame:
+        """nlme's anova(): sequential F tests of this fit's terms, or, given other gls and/or
+        lme fits, likelihood-ratio tests between them (rows named by ``names`` or
+        ``model_names``, by default the callers' variable names). str() of the result is
+        nlme's printed table."""
         from lmepy.gls.anova import anova_fits, anova_terms
+        from lmepy.lme.results import _model_names
         if not others:
             return anova_terms(self)
         fits = [self, *others]
-        if names is None:  # R prints the deparsed arguments: the caller's variable names
-            from lmepy.callnames import caller_names
-            names = [n or f"fit{i + 1}" for i, n in enumerate(caller_names(fits))]
-        return anova_fits(fits, names)
+        return anova_fits(fits, _model_names(fits, names, model_names))
 
     def __str__(self) -> str:
         """nlme's print(fit)."""

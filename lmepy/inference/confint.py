@@ -458,6 +458,16 @@ def _simulate_and_fit(args: tuple) -> np.ndarray:
                            np.asarray(s2.beta, dtype=float)])
 
 
+def _check_nsim(nsim: object) -> int:
+    """nsim as a positive whole number, else lme4's error (bootMer's check)."""
+    if isinstance(nsim, bool) or not isinstance(nsim, (int, float, np.integer, np.floating)):
+        raise TypeError(f"nsim must be a positive integer, not {type(nsim).__name__}")
+    if not math.isfinite(float(nsim)) or int(nsim) < 1:
+        raise ValueError(f"(nsim <- as.integer(nsim[1])) > 0 is not TRUE: nsim must be a "
+                         f"positive integer, not {nsim!r}")
+    return int(nsim)
+
+
 def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | None = None,
                  ncpus: int = 1, progress: bool = False, type: str = "perc") -> pd.DataFrame:
     """Parametric-bootstrap intervals: nsim responses simulated from the fitted model, each
@@ -468,8 +478,9 @@ def confint_boot(fit: Any, level: float = 0.95, nsim: int = 500, seed: int | Non
     depend on ``ncpus`` (worker processes via concurrent.futures). The stream is NumPy's,
     not R's: the intervals agree with lme4's in distribution, not digit for digit.
     """
+    nsim = _check_nsim(nsim)
     sol = as_solution(fit)
-    children = np.random.SeedSequence(seed).spawn(int(nsim))
+    children = np.random.SeedSequence(seed).spawn(nsim)
     # a light payload for worker processes (the fit's caches hold compiled objects)
     model = dataclasses.replace(sol.model)
     base = (model, bool(sol.REML), np.asarray(sol.theta, dtype=float),

@@ -52,6 +52,11 @@ def anova_lrt(*fits: Any, model_names: list[str] | None = None, refit: bool = Tr
     heading. ``model_names`` default to the caller's variable names (else MODEL1, ...)."""
     if len(fits) < 2:
         raise ValueError("anova_lrt needs at least two fitted models")
+    for f in fits:
+        if type(f).__name__ in ("LmeFit", "GlsFit"):
+            raise TypeError(f"anova() of an lmer or glmer fit compares it with other lmer or "
+                            f"glmer fits, not with nlme's kind ({type(f).__name__}): compare "
+                            "lme and gls fits with each other, or refit with lmer")
     sols = [_any_solution(f) for f in fits]
     nobs = [int(s.model.n) for s in sols]
     if len(set(nobs)) > 1:

@@ -1,5 +1,5 @@
-"""Threads for the dense linear algebra: OpenBLAS's (behind scipy's cython_lapack, which our
-kernels call) and the OpenMP threads of the LMM's dense factor.
+"""Threads for the dense linear algebra: OpenBLAS's (behind numpy and scipy's cython_lapack,
+which our kernels call) and the OpenMP threads of the LMM's dense factor.
 
 The LMM's dense factor (``lmepy.kernels.blocked.potrf_lower``) shares fixed tiles among its own
 threads while OpenBLAS runs one, so it rounds the same on any number of threads: threads only
@@ -7,68 +7,87 @@ change the speed. They do not always pay: idle threads spin while waiting, and o
 whose cores are busy with other work one evaluation can become many times slower. The LMM fit
 therefore runs small dense parts single-threaded and larger ones through ``AdaptiveThreads``
 (see ``lmepy.fit.lmm.LmmProblem.thread_mode``).
+
+OpenBLAS's thread count is process-wide, so fits running in several Python threads at once
+share it: ``limit_threads`` keeps one process-wide record of who holds a limit. The first
+holder saves the libraries' counts, every change applies the smallest limit held, and the
+last holder to leave restores the saved counts (threadpoolctl finds and sets the libraries).
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-_lib = None
-_tried = False
+_lock = threading.Lock()
+_held: list[int] = []  # the limits currently held, one entry per holder
+_saved: list[tuple[Any, int]] = []  # (library controller, its count before the first holder)
+_controllers: list[Any] | None = None
 
 
-def _openblas() -> ctypes.CDLL | None:
-    global _lib, _tried
-    if _tried:
-        return _lib
-    _tried = True
-    try:
-        import scipy
-        from scipy.linalg import cython_lapack  # noqa: F401  (loads the library)
+def _blas_controllers() -> list[Any]:
+    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's and scipy's
+    OpenBLAS once scipy.linalg is imported; threadpoolctl knows their scipy_openblas names
+    from 3.5), found once."""
+    global _controllers
+    if _controllers is None:
+        try:
+            from scipy.linalg import cython_lapack  # noqa: F401  (loads scipy's BLAS)
+            from threadpoolctl import ThreadpoolController
 
-        base = os.path.dirname(scipy.__file__)
-        paths = glob.glob(os.path.join(base + ".libs", "libscipy_openblas*.so*"))
-        paths += glob.glob(os.path.join(base, "..", "scipy_openblas*", "lib", "*.so*"))
-        for p in paths:
-            lib = ctypes.CDLL(p)
-            if hasattr(lib, "scipy_openblas_set_num_threads") and hasattr(
-                    lib, "scipy_openblas_get_num_threads"):
-                lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
-                _lib = lib
-                break
-    except Exception:  # pragma: no cover - any other BLAS: leave its threads alone
-        _lib = None
-    return _lib
+            _controllers = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:  # pragma: no cover - no controllable BLAS: leave threads alone
+            _controllers = []
+    return _controllers
 
 
 def get_num_threads() -> int | None:
-    """Current thread count of scipy's OpenBLAS, or None when it cannot be controlled."""
-    lib = _openblas()
-    return None if lib is None else int(lib.scipy_openblas_get_num_threads())
+    """Current thread count of the first BLAS library found (scipy's or numpy's OpenBLAS),
+    or None when none can be controlled."""
+    libs = _blas_controllers()
+    return int(libs[0].num_threads) if libs else None
+
+
+def _apply(n: int) -> None:
+    for lib, _ in _saved:
+        if lib.num_threads != n:
+            lib.set_num_threads(n)
 
 
 @contextmanager
 def limit_threads(n: int | None) -> Iterator[None]:
-    """Run the block with scipy's OpenBLAS limited to n threads (None: unchanged), restoring
-    the previous count afterwards."""
-    lib = _openblas()
-    if n is None or lib is None:
+    """Run the block with the BLAS libraries limited to n threads (None: unchanged).
+
+    Safe when fits run in several Python threads: the limits held are counted under one
+    lock, the smallest one is in force, and the counts found by the first holder are restored
+    when the last one leaves."""
+    if n is None:
         yield
         return
-    old = int(lib.scipy_openblas_get_num_threads())
-    if old == n:
-        yield
-        return
-    lib.scipy_openblas_set_num_threads(ctypes.c_int(n))
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"the number of BLAS threads must be at least 1, not {n}")
+    with _lock:
+        if not _held:
+            _saved[:] = [(lib, int(lib.num_threads)) for lib in _blas_controllers()]
+        _held.append(n)
+        _apply(min(_held))
     try:
         yield
     finally:
-        lib.scipy_openblas_set_num_threads(ctypes.c_int(old))
+        with _lock:
+            _held.remove(n)
+            if _held:
+                _apply(min(_held))
+            else:
+                for lib, old in _saved:
+                    if lib.num_threads != old:
+                        lib.set_num_threads(old)
+                _saved.clear()
 
 
 def usable_cores() -> int:

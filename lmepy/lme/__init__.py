@@ -19,14 +19,20 @@ def lme(fixed: str, data: Any, random: Any, correlation: Any = None, weights: An
     random: ``"~ x | g"``, ``"~ 1 | a/b"``, ``{"g": "pdDiag(~ x)"}``, ``{"Dog": "~ day",
     "Side": "~ 1"}`` (outer first); correlation: ``"corAR1()"`` etc. (grouped by the innermost
     random-effects grouping unless its form names one); weights: ``"varIdent(form = ~ 1 | g)"``,
-    ``"varPower()"``, ... ; method "REML" or "ML".
+    ``"varPower()"``, ... ; method "REML" or "ML". control: ``allow_n_lt_q`` (nlme's
+    allow.n.lt.q: False, the default, stops when every innermost group has fewer rows than
+    random effects; None warns; True allows it), and the optimizer's settings.
     """
     from lmepy.callnames import caller_name
 
     if method not in ("REML", "ML"):
         raise ValueError("method must be \"REML\" or \"ML\"")
     name = data_name or caller_name(data)
-    design = build_design(fixed, data, random, correlation, weights, data_name=name)
+    from lmepy.fit.control import check_control
+
+    checked = check_control(control, "lme")
+    design = build_design(fixed, data, random, correlation, weights, data_name=name,
+                          allow_n_lt_q=checked.get("allow_n_lt_q", False))
     sol = fit_lme(design, REML=(method == "REML"), control=control)
     return LmeFit(sol, data_name=name)
 

@@ -221,8 +221,26 @@ def _parse_random(random: object) -> list[Any]:
     return parse_random(random)  # type: ignore[arg-type]
 
 
+def _check_n_vs_q(inner: Level, nlevels: int, allow: bool | None) -> None:
+    """nlme's check (lmeControl(allow.n.lt.q)): when every innermost group has fewer rows
+    than the innermost level has random effects, the random effects are not identifiable and
+    the optimizer wanders for minutes. False: an error (nlme's default), None: a warning,
+    True: no check."""
+    if allow is True:
+        return
+    q = int(np.asarray(inner.rows).shape[1]) if np.ndim(inner.rows) == 2 else 1
+    sizes = np.bincount(np.asarray(inner.codes)[np.asarray(inner.codes) >= 0])
+    if sizes.size and int(sizes.max()) < q:
+        msg = f"fewer observations than random effects in all level {nlevels} groups"
+        if allow is None:
+            warn(msg)
+        else:
+            raise DataError(msg)
+
+
 def build_design(fixed: str, data: object, random: object, correlation: object = None,
-                 weights: object = None, data_name: str = "data") -> LmeDesign:
+                 weights: object = None, data_name: str = "data",
+                 allow_n_lt_q: bool | None = False) -> LmeDesign:
     """Everything the fit needs, from nlme's arguments; errors name the offending piece."""
     df = check_data_frame(data)
     if not isinstance(fixed, str):
@@ -275,7 +293,13 @@ def build_design(fixed: str, data: object, random: object, correlation: object =
         codes, labels = _group_codes(df, tuple(gvars))
         pd_, rows = _pd_struct(lv.pd, df, fx)
         levels.append(Level(lv.group, tuple(gvars), codes, labels, pd_, rows))
+    for lv in levels:
+        if np.ndim(lv.rows) == 2 and np.shape(lv.rows)[1] == 0:
+            # nlme: "'data' must be of a vector type, was 'NULL'"
+            raise DataError(f"the random effects for '{lv.name}' have no columns (such as "
+                            "'~ 0 | g'): give at least one term, e.g. '~ 1 | g'")
     inner = levels[-1]
+    _check_n_vs_q(inner, len(levels), allow_n_lt_q)
     cor = resolve_structure(correlation, "cor")
     bcor = None
     if cor is not None:

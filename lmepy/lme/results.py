@@ -22,7 +22,7 @@ from lmepy.args import (
 from lmepy.covariance import varIdent
 from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.design.values import level_label
-from lmepy.errors import DataError, LmepyError, warn
+from lmepy.errors import DataError, LmepyError
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
@@ -717,51 +717,16 @@ class LmeFit:
 
     # ---- comparisons and diagnostics ---------------------------------------------------------
     @checked(others=fits_arg)
-    def anova(self, *others: LmeFit, names: list[str] | None = None) -> _Text:
-        """nlme's likelihood-ratio table for nested fits (in the order given)."""
-        fits = [self, *others]
-        if names is None:  # R prints the deparsed arguments: the caller's variable names
-            from lmepy.callnames import caller_names
-            names = caller_names(fits)
-            if len(set(names)) < len(names) or None in names:
-                names = [f"fit{i + 1}" for i in range(len(fits))]
-        if len(fits) == 1:
+    def anova(self, *others: Any, names: list[str] | None = None,
+              model_names: list[str] | None = None) -> Any:
+        """nlme's anova(): sequential F tests of this fit's terms, or, given other lme and/or
+        gls fits, likelihood-ratio tests between them in the order given (nlme's
+        anova.lme; lmepy.gls.anova.anova_fits). Rows are named by ``names`` (or
+        ``model_names``), by default the caller's variable names."""
+        if not others:
             return self._anova_single()
-        methods = {f.method for f in fits}
-        if len(methods) > 1:
-            raise ValueError("all fitted objects must have the same estimation method")
-        if self.method == "REML":
-            fx = {tuple(f.d.xnames) for f in fits}
-            if len(fx) > 1:
-                warn("fitted objects with different fixed effects. REML comparisons "
-                     "are not meaningful.")
-        rows = []
-        for i, f in enumerate(fits):
-            r = {"Model": i + 1, "df": f.df(), "AIC": f.AIC(), "BIC": f.BIC(),
-                 "logLik": f.logLik(), "Test": "", "L.Ratio": np.nan, "p-value": np.nan}
-            if i > 0:
-                g = fits[i - 1]
-                r["Test"] = f"{i} vs {i + 1}"
-                r["L.Ratio"] = abs(2 * (f.logLik() - g.logLik()))
-                ddf = abs(f.df() - g.df())
-                r["p-value"] = float(stats.chi2.sf(r["L.Ratio"], ddf)) if ddf else np.nan
-            rows.append(r)
-        tab = pd.DataFrame(rows, index=names)
-        cells = []
-        fm = {c: format_num(list(tab[c].values)) for c in ["AIC", "BIC", "logLik"]}
-        lr = [v for v in tab["L.Ratio"].values if not np.isnan(v)]
-        lrs = iter(format_num(lr)) if lr else iter(())
-        pv = [r_round(v, 4) for v in tab["p-value"].values if not np.isnan(v)]
-        pvs = iter(format_num(pv)) if pv else iter(())
-        for i in range(len(tab)):
-            lrt = next(lrs) if not np.isnan(tab["L.Ratio"].iloc[i]) else ""
-            pvt = next(pvs) if not np.isnan(tab["p-value"].iloc[i]) else ""
-            if pvt.strip() and float(pvt) == 0:
-                pvt = "<.0001"
-            cells.append([str(tab["Model"].iloc[i]), str(tab["df"].iloc[i]), fm["AIC"][i],
-                          fm["BIC"][i], fm["logLik"][i], tab["Test"].iloc[i], lrt, pvt])
-        text = print_matrix(cells, names, list(tab.columns), right=True)
-        return _Text(text, tab)
+        from lmepy.gls.anova import anova_fits
+        return anova_fits([self, *others], _model_names([self, *others], names, model_names))
 
     def _anova_single(self) -> _Text:
         """nlme's sequential F tests: F = |R β|² / numDF over each term's columns, R the
@@ -909,3 +874,17 @@ def _struct_name(pd_: Any) -> str:
 
 
 __all__ = ["LmeFit", "LmeProblem", "containment_df"]
+
+
+def _model_names(fits: list[Any], names: list[str] | None, model_names: list[str] | None
+                 ) -> list[str]:
+    """Row names of a comparison table: those given, else the caller's variable names (R
+    prints the deparsed arguments), else fit1, fit2, ..."""
+    given = names if names is not None else model_names
+    if given is not None:
+        return [str(n) for n in given]
+    from lmepy.callnames import caller_names
+    found = caller_names(fits)
+    if None in found or len(set(found)) < len(found):
+        return [f"fit{i + 1}" for i in range(len(fits))]
+    return [str(n) for n in found]

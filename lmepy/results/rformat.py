@@ -460,6 +460,8 @@ def quantile7(x: Sequence[float], probs: Sequence[float] = (0.0, 0.25, 0.5, 0.75
     """R's ``quantile(x, probs, type = 7, na.rm = TRUE)`` with R's arithmetic order."""
     xs = np.sort(np.asarray([v for v in x if v is not None and not math.isnan(v)], float))
     n = xs.size
+    if n == 0:  # all NA (e.g. a zero residual scale): R's quantile gives NA
+        return [math.nan for _ in probs]
     out = []
     for p in probs:
         index = 1 + max(n - 1, 0) * p
