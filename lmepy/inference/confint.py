@@ -214,6 +214,33 @@ def confint_wald(fit: Any, level: float = 0.95) -> pd.DataFrame:
                         index=names)
 
 
+def confint_glmer(fit: Any, level: float = 0.95, method: str = "profile",
+                  parm: Sequence[str] | str | None = None) -> ConfintTable:
+    """lme4's ``confint(glmer_fit, method = "Wald")``: NA rows ``.sig01``, ... (and
+    ``.sigma`` for families with a scale), then the fixed effects +/- z se. lme4's profile and
+    bootstrap intervals of a GLMM are not implemented: a clear error rather than lmer's
+    intervals computed for the wrong model."""
+    m = str(method).lower()
+    if m != "wald":
+        raise NotImplementedError(
+            f"confint(method={method!r}) is not implemented for glmer fits in lmepy; "
+            "method='Wald' gives lme4's Wald intervals")
+    z = stats.norm.ppf((1.0 + level) / 2.0)
+    beta = fit.fixef().to_numpy(dtype=float)
+    se = np.sqrt(np.diag(fit.vcov().to_numpy(dtype=float)))
+    nvar = fit._ntheta() + (1 if fit._has_scale else 0)
+    names = [f".sig{i + 1:02d}" for i in range(fit._ntheta())]
+    names += [".sigma"] if fit._has_scale else []
+    names += list(fit.fixef().index)
+    lo = [np.nan] * nvar + list(beta - z * se)
+    hi = [np.nan] * nvar + list(beta + z * se)
+    out = pd.DataFrame({c: v for c, v in zip(_pct_names(level), (lo, hi), strict=True)},
+                       index=names)
+    if parm is not None:
+        out = out.iloc[_which(parm, names, nvar)]
+    return _as_table(out)
+
+
 # ---------------------------------------------------------------------------------------------
 # profile
 

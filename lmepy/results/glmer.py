@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from lmepy.args import bool_arg, checked, nsim_arg, seed_arg
+from lmepy.args import (
+    bool_arg,
+    checked,
+    level_arg,
+    nsim_arg,
+    optional_str_arg,
+    parm_arg,
+    seed_arg,
+)
 from lmepy.errors import warn
 from lmepy.results import lme4print as lp
 from lmepy.results.lmer import LmerMod
@@ -91,6 +99,15 @@ class GlmerMod(LmerMod):
 
     def _vc_sigma(self) -> float | None:
         return self.sigma() if self._has_scale else None
+
+    @checked(parm=parm_arg, level=level_arg, method=optional_str_arg)
+    def confint(self, parm: list[str] | None = None, level: float = 0.95,
+                method: str = "profile", **kwargs: Any) -> pd.DataFrame:
+        """lme4's ``confint(glmer_fit, method = "Wald")`` (rows ``.sig01``, ... NA, then the
+        fixed effects); profile and bootstrap intervals of a GLMM raise NotImplementedError."""
+        from lmepy.inference.confint import confint_glmer
+
+        return confint_glmer(self, level=level, method=method, parm=parm)
 
     def _linear_predictor(self) -> np.ndarray:
         return np.asarray(self.sol.eta, dtype=float)
