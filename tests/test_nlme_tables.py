@@ -122,3 +122,21 @@ def test_gls_stationary_start_stops_as_nlme_with_a_warning(orthodont: pd.DataFra
         fm2 = lmepy.gls("distance ~ age * Sex", data=orthodont,
                         correlation="corAR1(0.5, form = ~ age | Subject)")
     assert fm2.logLik() > nlme_loglik + 19
+
+
+def test_lme_prints_corsymm_as_nlme(orthodont: pd.DataFrame) -> None:
+    """nlme prints a general correlation structure as a correlation matrix. The likelihood
+    is flat in the correlations (the fits agree to 1e-7 in logLik, to ~0.03 in the
+    correlations), so the matrix's numbers are compared to 0.05."""
+    ref = REF["lme_corsymm"]
+    fit = lmepy.lme("distance ~ age", data=orthodont, random="~ 1 | Subject",
+                    correlation="corSymm()")
+    assert fit.logLik() >= ref["logLik"] - 1e-7 * abs(ref["logLik"])
+    lines = str(fit).splitlines()
+    i = lines.index("Correlation Structure: General")
+    got, exp = lines[i:i + 9], ref["corstruct_lines"]
+    assert got[:5] == exp[:5]
+    num = re.compile(r"-?\d\.\d+")
+    assert [num.sub("#", g) for g in got[5:]] == [num.sub("#", e) for e in exp[5:]]
+    np.testing.assert_allclose([float(x) for g in got[5:] for x in num.findall(g)],
+                               [float(x) for e in exp[5:] for x in num.findall(e)], atol=0.05)

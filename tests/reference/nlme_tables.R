@@ -32,5 +32,9 @@ out$lme_varpower_strata <- list(logLik = as.numeric(logLik(vp)),
                                 power = as.list(coef(vp$modelStruct$varStruct,
                                                      unconstrained = FALSE)),
                                 varfunc_lines = s[i:(i + 2)])
+cs <- lme(distance ~ age, data = Orthodont, random = ~ 1 | Subject, correlation = corSymm())
+p <- capture.output(print(cs))
+i <- grep("^Correlation Structure", p)
+out$lme_corsymm <- list(logLik = as.numeric(logLik(cs)), corstruct_lines = p[i:(i + 8)])
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null"),
            "tests/reference/nlme_tables.json")
