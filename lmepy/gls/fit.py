@@ -155,11 +155,14 @@ def _stationary(f: object, x: np.ndarray, fx: float, h: float = 1e-4) -> bool:
 
 
 def optimize_theta(prob: GlsProblem, control: dict | None = None,
-                   step: np.ndarray | None = None, polish: int = 1) -> dict:
+                   step: np.ndarray | None = None, polish: int = 1,
+                   check_start: bool = True) -> dict:
     """Minimize -logLik over the unconstrained structure parameters with the BOBYQA lmer and
     lme use (lmepy.fit.optimize.bobyqa), then one Newton step (lme's newton_polish): BOBYQA
     stops ~1e-7 from the optimum along flat directions, the step takes it there. ``step``:
-    BOBYQA's first steps (by default initial_step(prob)); ``polish``: Newton steps."""
+    BOBYQA's first steps (by default initial_step(prob)); ``polish``: Newton steps;
+    ``check_start``: stop at a stationary start as nlme does (the structures' initial values,
+    not a later round's start, which is near an optimum)."""
     from lmepy.lme.fit import newton_polish
 
     control = control or {}
@@ -171,7 +174,7 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None,
     if not math.isfinite(f0):
         raise LmepyError("the log-likelihood is not finite at the structures' initial values: "
                          "give other initial values")
-    if _stationary(f, theta0, f0):
+    if check_start and _stationary(f, theta0, f0):
         warn("the log-likelihood is stationary at the structures' initial values (its "
              "gradient is zero, e.g. an AR(1) whose lags are all even): the fit stops there, "
              "as nlme's does; other initial values may reach a higher log-likelihood",
@@ -279,7 +282,8 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
     while True:
         old = np.concatenate([est.beta, prob.get_theta()])
         # each round of an alternation needs its exact optimum: two Newton steps
-        info = optimize_theta(prob, control, step, polish=2 if needs_update else 1)
+        info = optimize_theta(prob, control, step, polish=2 if needs_update else 1,
+                              check_start=n_iter == 0)
         feval += info["feval"]
         est = prob.estimate()
         if not needs_update:
