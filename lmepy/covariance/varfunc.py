@@ -163,6 +163,24 @@ class VarFunc:
         self._need_bound()
         return int(np.sum(self._free))
 
+    def initial_step(self) -> np.ndarray:
+        """An optimizer's first steps on the unconstrained parameters: small enough that
+        exp(step * covariate) or |v|^step stays near 1 (varExp over times up to 64 would
+        otherwise leap to weights of e^±64); 0.25 where the covariate plays no part."""
+        cov = self.covariate
+        scale = 1.0
+        if cov is not None and len(cov):
+            a = np.abs(np.asarray(cov, dtype=float))
+            if self.nlme_class == "varExp":
+                scale = max(1.0, float(a.max()))
+            elif self.nlme_class in ("varPower", "varConstPower"):
+                la = np.abs(np.log(a[a > 0])) if np.any(a > 0) else np.zeros(1)
+                scale = max(1.0, float(la.max()))
+        st = np.full(self.n_params, 0.25 / scale)
+        if self.nlme_class == "varConstPower" and len(st):
+            st[0] = 0.25
+        return st
+
     def get_unconstrained(self) -> np.ndarray:
         """The estimated parameters on nlme's unconstrained scale (fixed ones left out)."""
         self._need_bound()

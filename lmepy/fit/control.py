@@ -147,7 +147,7 @@ _IMPLEMENTED: dict[str, dict[str, Check]] = {
               "xtol_abs2": _nonneg, "ftol_abs2": _nonneg, "warm_start": _bool, "tol2": _pos},
     "lme": {"maxIter": _posint, "tolerance": _pos, "start": _start, "optCtrl": _optctrl,
             "at": _start, "polish": _bool, "restart": _bool, "allow_n_lt_q": _bool_or_none},
-    "gls": {"maxIter": _posint, "tolerance": _pos, "gtol": _pos},
+    "gls": {"maxIter": _posint, "tolerance": _pos, "optCtrl": _optctrl},
 }
 # lmer(correlation=) is fitted by lme's machinery: lmer's names, lme's implementation
 _IMPLEMENTED["lmer_cor"] = {"optCtrl": _optctrl}

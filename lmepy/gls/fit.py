@@ -3,9 +3,10 @@
 The likelihood is profiled over beta and sigma: for given structure parameters the rows are
 scaled by the variance weights and whitened group by group, and beta comes from the QR of the
 whitened X. What remains, the structure parameters on nlme's unconstrained scale, is optimized
-numerically (BFGS with central-difference gradients). A variance function of fitted(.) is
-handled as nlme does: optimize with the fitted values held fixed, refit beta, recompute the
-fitted values, and repeat until the parameters change by less than the tolerance.
+numerically with the BOBYQA of lmer and lme (lmepy.fit.optimize), then one Newton step.
+A variance function of fitted(.) is handled as nlme does: optimize with the fitted values
+held fixed, refit beta, recompute the fitted values, and repeat until the parameters change
+by less than the tolerance.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.linalg import qr, solve_triangular
-from scipy.optimize import minimize
 
 from lmepy.covariance import CorStruct, VarFunc, from_spec
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, warn
 from lmepy.fit.control import check_control
 from lmepy.fit.guard import fit_guard, require_finite
+from lmepy.fit.optimize import bobyqa
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -113,47 +114,87 @@ class GlsProblem:
         return v if math.isfinite(v) else math.inf
 
 
-def _grad(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    g = np.zeros_like(x)
+def _aitken(path: list[np.ndarray]) -> np.ndarray | None:
+    """The limit of a linearly converging alternation from its last three points, when its
+    last two steps point the same way and shrink by a steady ratio r < 1: x + d r / (1 - r).
+    With a variance function of fitted(.) on a flat ridge the alternation creeps along the
+    ridge by nearly equal steps (BodyWeight, varPower(form = ~ fitted(.) | Diet): 50 rounds
+    do not reach it)."""
+    if len(path) < 3:
+        return None
+    d1, d2 = path[-2] - path[-3], path[-1] - path[-2]
+    n1, n2 = float(np.linalg.norm(d1)), float(np.linalg.norm(d2))
+    if n1 == 0.0 or n2 == 0.0 or float(d1 @ d2) < 0.99 * n1 * n2:
+        return None
+    r = n2 / n1
+    if not 0.5 < r < 0.999:
+        return None
+    return path[-1] + d2 * r / (1.0 - r)
+
+
+def initial_step(prob: GlsProblem) -> np.ndarray:
+    """BOBYQA's first steps, as lme's for the same structures: 0.25 on the correlation
+    scales, the variance function's own (VarFunc.initial_step)."""
+    steps = [np.full(prob.n_cor, 0.25)]
+    if prob.n_var:
+        steps.append(prob.var.initial_step())  # type: ignore[union-attr]
+    return np.concatenate(steps)
+
+
+def _stationary(f: object, x: np.ndarray, fx: float, h: float = 1e-4) -> bool:
+    """True when the central-difference gradient at x is zero to rounding: nlme's
+    gradient-based optimizer does not move from such a point (a symmetric objective at its
+    centre), BOBYQA would; the fits then differ from nlme's."""
+    tol = 1e-13 * max(1.0, abs(fx))
     for i in range(len(x)):
-        step = h * max(1.0, abs(x[i]))
-        e = np.zeros_like(x)
-        e[i] = step
-        g[i] = (f(x + e) - f(x - e)) / (2.0 * step)
-    return g
+        e = np.zeros(len(x))
+        e[i] = h * max(1.0, abs(x[i]))
+        if abs(f(x + e) - f(x - e)) > tol:  # type: ignore[operator]
+            return False
+    return True
 
 
-def optimize_theta(prob: GlsProblem, control: dict | None = None) -> dict:
-    """Minimize -logLik over the unconstrained structure parameters."""
+def optimize_theta(prob: GlsProblem, control: dict | None = None,
+                   step: np.ndarray | None = None, polish: int = 1,
+                   check_start: bool = True) -> dict:
+    """Minimize -logLik over the unconstrained structure parameters with the BOBYQA lmer and
+    lme use (lmepy.fit.optimize.bobyqa), then one Newton step (lme's newton_polish): BOBYQA
+    stops ~1e-7 from the optimum along flat directions, the step takes it there. ``step``:
+    BOBYQA's first steps (by default initial_step(prob)); ``polish``: Newton steps;
+    ``check_start``: stop at a stationary start as nlme does (the structures' initial values,
+    not a later round's start, which is near an optimum)."""
+    from lmepy.lme.fit import newton_polish
+
     control = control or {}
     theta0 = prob.get_theta()
     if len(theta0) == 0:
-        return {"theta": theta0, "converged": True, "nit": 0, "message": "no parameters"}
+        return {"theta": theta0, "converged": True, "feval": 0, "message": "no parameters"}
     f = prob.objective
     f0 = f(theta0)
     if not math.isfinite(f0):
         raise LmepyError("the log-likelihood is not finite at the structures' initial values: "
                          "give other initial values")
-    # gradient tolerance relative to the objective's size: central differences carry its
-    # rounding (about 1e-16 |f| / 1e-5), and asking for less noise only costs line searches
-    gtol = control.get("gtol", 1e-9 * max(100.0, abs(f0) if math.isfinite(f0) else 100.0))
-    best = minimize(f, theta0, jac=lambda t: _grad(f, t), method="BFGS",
-                    options={"gtol": gtol, "maxiter": control.get("maxIter", 500)})
-    theta = best.x
-    # "precision loss" at a gradient that is zero to the objective's own rounding (it grows
-    # with the number of rows) is convergence
-    ok = bool(best.success) or float(np.max(np.abs(best.jac))) < 1e-7 * max(1.0, abs(best.fun))
-    if not ok:
-        # BFGS stops short in flat directions (precision loss): Nelder-Mead from there
-        nm = minimize(f, theta, method="Nelder-Mead",
-                      options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
-        if nm.fun <= best.fun:
-            theta = nm.x
-        ok = bool(nm.success)
+    if check_start and _stationary(f, theta0, f0):
+        warn("the log-likelihood is stationary at the structures' initial values (its "
+             "gradient is zero, e.g. an AR(1) whose lags are all even): the fit stops there, "
+             "as nlme's does; other initial values may reach a higher log-likelihood",
+             ConvergenceWarning)
+        prob.set_theta(theta0)
+        return {"theta": theta0, "converged": True, "feval": 1 + 2 * len(theta0),
+                "message": "stationary at the initial values"}
+    lower = np.full(len(theta0), -np.inf)
+    # stop when a step gains less than 1e-11 of -logLik (lme's settings on its scale)
+    optctrl = {"xtol_abs": 1e-9, "ftol_abs": 1e-11, "ftol_rel": 1e-10, "maxeval": 100000,
+               "initial_step": initial_step(prob) if step is None else step}
+    optctrl.update(control.get("optCtrl", {}))
+    opt = bobyqa(f, theta0, lower, optctrl)
+    theta = newton_polish(f, opt["par"], lower, iters=polish)
     prob.set_theta(theta)
+    ok = opt["conv"] == 0
     if not ok:
-        warn(f"gls optimization did not converge: {best.message}", ConvergenceWarning)
-    return {"theta": theta, "converged": ok, "nit": int(best.nit), "message": str(best.message)}
+        warn(f"gls optimization did not converge: {opt['message']}", ConvergenceWarning)
+    return {"theta": theta, "converged": ok, "feval": int(opt["feval"]),
+            "message": str(opt["message"])}
 
 
 def _check_arg(x: object, what: str, example: str) -> None:
@@ -234,9 +275,16 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
     max_iter = control.get("maxIter", 50)
     n_iter = 0
     info: dict = {}
+    step = initial_step(prob)
+    lls: list[float] = []
+    path: list[np.ndarray] = []
+    feval = 0
     while True:
         old = np.concatenate([est.beta, prob.get_theta()])
-        info = optimize_theta(prob, control)
+        # each round of an alternation needs its exact optimum: two Newton steps
+        info = optimize_theta(prob, control, step, polish=2 if needs_update else 1,
+                              check_start=n_iter == 0)
+        feval += info["feval"]
         est = prob.estimate()
         if not needs_update:
             break
@@ -244,9 +292,24 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
         bvar.update_fitted(X @ est.beta)  # type: ignore[union-attr]
         new = np.concatenate([est.beta, prob.get_theta()])
         conv = np.abs((old - new) / np.where(new == 0, 1.0, new))
-        if np.max(conv) < tol:
+        # later rounds start at the previous answer: small first steps (as lme's)
+        theta = prob.get_theta()
+        step = 0.1 * np.maximum(initial_step(prob), 0.25 * np.abs(theta))
+        lls.append(est.logLik)
+        # nlme's test (relative change < tolerance), or no progress in the log-likelihood
+        # over the last three rounds (the parameters may wander along a flat ridge)
+        stalled = len(lls) >= 4 and abs(lls[-1] - lls[-4]) < 1e-9 * abs(lls[-1])
+        if np.max(conv) < tol or stalled:
             break
+        path.append(theta)
+        jump = _aitken(path)
+        if jump is not None:  # a slow linear drift: go to its limit
+            prob.set_theta(jump)
+            bvar.update_fitted(X @ prob.estimate().beta)  # type: ignore[union-attr]
+            path = []
+            lls = []
         if n_iter > max_iter:
             warn("maximum number of iterations reached without convergence", ConvergenceWarning)
             break
+    info["feval"] = feval
     return {"problem": prob, "estimate": est, "opt": info, "n_iter": n_iter}

@@ -4,23 +4,22 @@ BIC, residuals, fitted, intervals) and nlme's modelStruct()."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from lmepy.args import checked, fits_arg, level_arg, nsim_arg, optional_str_arg, parm_arg, seed_arg
-from lmepy.covariance import corSymm
 from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.errors import LmepyError
-from lmepy.fit.optimize import richardson_hessian
 from lmepy.gls.fit import GlsEstimate, GlsProblem
+from lmepy.inference.nlme_anova import anova_nlme, gls_anova_terms
+from lmepy.inference.nlme_intervals import NlmeIntervals, gls_apvar, gls_intervals
+from lmepy.inference.tables import AnovaTable
+from lmepy.results import nlmeprint
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
-
-if TYPE_CHECKING:
-    from lmepy.gls.printing import GlsSummary
-
+from lmepy.results.nlmeprint import NlmeSummary
 
 
 class GlsFit:
@@ -220,155 +219,41 @@ class GlsFit:
         return pd.DataFrame({"Value": b, "Std.Error": se, "t-value": t, "p-value": pv},
                             index=list(self.X.columns))
 
-    # -- approximate covariance of the variance-covariance parameters --------------------------
-    def _natural(self) -> np.ndarray:
-        """Structure parameters as nlme's apVar uses them: unconstrained, except corSymm's
-        correlations, which enter as log((1 + r) / (1 - r))."""
-        prob = self.problem
-        theta = prob.get_theta()
-        if prob.n_cor and isinstance(prob.cor, corSymm):
-            r = prob.cor.constrained()
-            theta = theta.copy()
-            theta[:prob.n_cor] = np.log((1 + r) / (1 - r))
-        return theta
-
-    def _set_natural(self, nat: np.ndarray) -> None:
-        prob = self.problem
-        if prob.n_cor and isinstance(prob.cor, corSymm):
-            z = nat[:prob.n_cor]
-            prob.cor.set_constrained(np.tanh(z / 2.0))
-            if prob.n_var:
-                prob.var.set_unconstrained(nat[prob.n_cor:])  # type: ignore[union-attr]
-        else:
-            prob.set_theta(nat)
-
-    def _full_loglik(self, pars: np.ndarray) -> float:
-        """The (restricted) log-likelihood at structure parameters and log(sigma), sigma not
-        profiled out: what nlme differentiates for apVar."""
-        nat, lsig = pars[:-1], pars[-1]
-        self._set_natural(nat)
-        est = self.problem.estimate()
-        ne = self.N - self.p if self.REML else self.N
-        # profiled value minus its RSS part, plus the sigma-dependent part
-        base = est.logLik + 0.5 * ne * (1.0 + math.log(est.rss / ne))
-        return base - ne * lsig - 0.5 * est.rss * math.exp(-2.0 * lsig)
-
+    # -- inference (lmepy.inference.nlme_intervals, nlme_anova) --------------------------------
     def apVar(self) -> np.ndarray | str:
-        """Approximate covariance of (structure parameters, log sigma): the inverse of minus the
-        numerical Hessian of the full log-likelihood, as nlme's apVar."""
-        if self._apvar is not None:
-            return self._apvar
-        saved = self.problem.get_theta()
-        x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
-        from lmepy.gls.fit import one_blas_thread
-        with one_blas_thread():
-            H = richardson_hessian(self._full_loglik, x0, step=5e-4, floor=0.1)
-        self.problem.set_theta(saved)
-        if np.all(np.linalg.eigvalsh(H) < 0):
-            self._apvar = np.linalg.inv(-H)
-        else:
-            self._apvar = "Non-positive definite approximate variance-covariance"
+        """Approximate covariance of (structure parameters, log sigma), as nlme's apVar (or
+        nlme's message when it is not positive definite); computed once."""
+        if self._apvar is None:
+            self._apvar = gls_apvar(self)
         return self._apvar
 
     @checked(level=level_arg)
-    def intervals(self, level: float = 0.95) -> GlsIntervals:
-        """nlme's intervals(fit): "coef" (t intervals), "corStruct"/"varStruct" and "sigma"
-        (normal intervals on the apVar scale, transformed back). A dict of tables whose str()
-        is nlme's printed text."""
-        out = GlsIntervals(level=level)
-        b = self.estimate.beta
-        se = np.sqrt(np.diag(self.vcov().to_numpy()))
-        q = stats.t.ppf(1 - (1 - level) / 2, self.N - self.p)
-        out["coef"] = pd.DataFrame({"lower": b - q * se, "est.": b, "upper": b + q * se},
-                                   index=list(self.X.columns))
-        prob = self.problem
-        if prob.n_theta == 0:
-            ne = self.N - self.p if self.REML else self.N
-            est = self.estimate.sigma * math.sqrt(ne)
-            out["sigma"] = pd.Series({
-                "lower": est / math.sqrt(stats.chi2.ppf((1 + level) / 2, ne)),
-                "est.": self.estimate.sigma,
-                "upper": est / math.sqrt(stats.chi2.ppf((1 - level) / 2, ne))})
-            return out
-        av = self.apVar()
-        if isinstance(av, str):
-            raise ValueError(f"cannot get confidence intervals on var-cov components: {av}")
-        z = stats.norm.ppf(1 - (1 - level) / 2)
-        x0 = np.concatenate([self._natural(), [math.log(self.estimate.sigma)]])
-        half = z * np.sqrt(np.diag(av))
-        cols = {"lower": x0 - half, "est.": x0, "upper": x0 + half}
-        saved = prob.get_theta()
-        cons: dict[str, list[np.ndarray]] = {"cor": [], "var": []}
-        for key in ("lower", "est.", "upper"):
-            self._set_natural(cols[key][:-1])
-            if prob.n_cor:
-                cons["cor"].append(np.array(list(prob.cor.coef().values())))  # type: ignore[union-attr]
-            if prob.n_var:
-                cons["var"].append(np.array(list(prob.var.coef().values())))  # type: ignore[union-attr]
-        prob.set_theta(saved)
-        if prob.n_cor:
-            out["corStruct"] = pd.DataFrame(np.column_stack(cons["cor"]),
-                                            index=prob.cor.coef_names(),  # type: ignore[union-attr]
-                                            columns=["lower", "est.", "upper"])
-        if prob.n_var:
-            out["varStruct"] = pd.DataFrame(np.column_stack(cons["var"]),
-                                            index=prob.var.coef_names(),  # type: ignore[union-attr]
-                                            columns=["lower", "est.", "upper"])
-        s = np.exp([cols["lower"][-1], cols["est."][-1], cols["upper"][-1]])
-        out["sigma"] = pd.Series(dict(zip(["lower", "est.", "upper"], s, strict=True)))
-        return out
+    def intervals(self, level: float = 0.95) -> NlmeIntervals:
+        """nlme's intervals(fit): a mapping of DataFrames "coef" (t intervals),
+        "corStruct"/"varStruct" and "sigma" whose str() is nlme's printed text."""
+        return gls_intervals(self, level)
 
-    def summary(self) -> GlsSummary:
+    def summary(self) -> NlmeSummary:
         """nlme's summary(fit): str() is its printed text; .coefficients is the tTable."""
-        from lmepy.gls.printing import GlsSummary as _S
-        return _S(self)
+        return nlmeprint.gls_summary(self)
 
     @checked(others=fits_arg)
     def anova(self, *others: Any, names: list[str] | None = None,
-              model_names: list[str] | None = None) -> pd.DataFrame:
+              model_names: list[str] | None = None) -> AnovaTable:
         """nlme's anova(): sequential F tests of this fit's terms, or, given other gls and/or
         lme fits, likelihood-ratio tests between them (rows named by ``names`` or
-        ``model_names``, by default the callers' variable names). str() of the result is
-        nlme's printed table."""
-        from lmepy.gls.anova import anova_fits, anova_terms
-        from lmepy.lme.results import _model_names
-        if not others:
-            return anova_terms(self)
-        fits = [self, *others]
-        return anova_fits(fits, _model_names(fits, names, model_names))
+        ``model_names``, by default the callers' variable names). A DataFrame that prints as
+        nlme's table."""
+        return anova_nlme(self, others, gls_anova_terms, names, model_names)
+
+    def nlme_data(self) -> tuple[str, int, np.ndarray]:
+        """(model formula, number of observations, response): what nlme's anova compares
+        between fits."""
+        return self.formula, self.N, self.y
 
     def __str__(self) -> str:
         """nlme's print(fit)."""
-        from lmepy.gls.printing import print_gls
-        return print_gls(self)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-_LABELS = {"coef": "Coefficients:", "corStruct": "Correlation structure:",
-           "varStruct": "Variance function:", "sigma": "Residual standard error:"}
-
-
-class GlsIntervals(dict):
-    """intervals(gls_fit): tables keyed "coef", "corStruct", "varStruct", "sigma"."""
-
-    def __init__(self, level: float = 0.95):
-        super().__init__()
-        self.level = level
-
-    def __str__(self) -> str:
-        from lmepy.results import rformat as rf
-        pct = rf.format1(self.level * 100, digits=15)
-        out = [f"Approximate {pct}% confidence intervals\n"]
-        for key, tab in self.items():
-            out.append(f"\n {_LABELS.get(key, key + ':')}\n")
-            if isinstance(tab, pd.Series):
-                out.append(rf.print_named_num(list(tab.to_numpy()), list(tab.index)))
-            else:
-                out.append(rf.print_num_matrix(tab.to_numpy().tolist(), list(tab.index),
-                                               list(tab.columns)))
-        return "".join(out).rstrip("\n")
+        return nlmeprint.gls_print(self)
 
     def __repr__(self) -> str:
         return str(self)

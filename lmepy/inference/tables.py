@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from lmepy.results import rformat as rf
 
 __all__ = ["coef_table", "format_coef_table", "anova_type3", "anova_table", "format_anova",
            "type1_contrasts", "type2_contrasts", "type3_contrasts", "AnovaTable",
-           "normalize_ddf", "contest"]
+           "normalize_ddf", "contest", "format_nlme_anova"]
 
 _DDF = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger",
         "kr": "Kenward-Roger", "none": "lme4", "lme4": "lme4"}
@@ -252,7 +253,10 @@ def type2_contrasts(fit: Any) -> dict[str, np.ndarray]:
 
 
 class AnovaTable(pd.DataFrame):
-    """A DataFrame that prints as R's ``print.anova`` (heading lines, then the table)."""
+    """Every anova table of lmepy (lmer's, lmerTest's, lme's and gls's): a DataFrame with
+    R's row and column names whose str() prints as R prints it: ``print.anova`` (lme4,
+    lmerTest: heading lines, then printCoefmat) or, for ``kind`` "nlme", nlme's
+    ``print.anova.lme``."""
 
     _metadata = ["heading", "kind"]
 
@@ -260,9 +264,16 @@ class AnovaTable(pd.DataFrame):
     def _constructor(self) -> type:
         return AnovaTable
 
+    @property
+    def value(self) -> pd.DataFrame:
+        """The numbers as a plain DataFrame."""
+        return pd.DataFrame(self)
+
     def format(self, digits: int = 5, signif_stars: bool = True) -> str:
-        return format_anova(self, list(getattr(self, "heading", []) or []), digits=digits,
-                            signif_stars=signif_stars)
+        heading = list(getattr(self, "heading", []) or [])
+        if getattr(self, "kind", None) == "nlme":
+            return format_nlme_anova(self, heading)
+        return format_anova(self, heading, digits=digits, signif_stars=signif_stars)
 
     def __str__(self) -> str:
         return self.format()
@@ -366,6 +377,46 @@ def format_anova(table: pd.DataFrame, heading: list[str], digits: int = 5,
                             cs_ind=[], zap_ind=zap, tst_ind=tst, na_print="")
     head = "".join(h + "\n" for h in heading)
     return head + body
+
+
+def _nlme_pvalues(p: list[float]) -> list[str]:
+    """nlme: format(round(p, 4)) of the non-missing values; exact zeros print as <.0001."""
+    idx = [i for i, v in enumerate(p) if v is not None and not math.isnan(v)]
+    out = [""] * len(p)
+    if idx:
+        f = rf.format_num([rf.r_round(p[i], 4) for i in idx])
+        for i, s in zip(idx, f, strict=True):
+            out[i] = "<.0001" if float(s) == 0 else s
+    return out
+
+
+def _nlme_numbers(v: list[float]) -> list[str]:
+    """A column formatted together after zapsmall, NA printed blank."""
+    na = [math.isnan(x) for x in v]
+    f = rf.format_num(rf.zapsmall([0.0 if m else x for x, m in zip(v, na, strict=True)]))
+    return ["" if m else s for s, m in zip(f, na, strict=True)]
+
+
+def format_nlme_anova(table: pd.DataFrame, heading: list[str]) -> str:
+    """nlme's ``print.anova.lme``: counts as integers, the p-values rounded to 4 digits
+    (<.0001), other numbers formatted by column, right-justified, NA blank."""
+    columns = []
+    for name in table.columns:
+        v = list(table[name])
+        if name in ("Model", "numDF", "denDF"):
+            columns.append([str(int(x)) for x in v])
+        elif name == "df":
+            columns.append(rf.format_num([float(x) for x in v]))
+        elif name == "Test":
+            columns.append([str(x) for x in v])
+        elif name == "p-value":
+            columns.append(_nlme_pvalues([float(x) for x in v]))
+        else:
+            columns.append(_nlme_numbers([float(x) for x in v]))
+    cells = [[c[i] for c in columns] for i in range(len(table))]
+    body = rf.print_matrix(cells, [str(i) for i in table.index], [str(c) for c in table.columns],
+                           right=True)
+    return ("".join(h + "\n" for h in heading) + body).rstrip("\n")
 
 
 def method_title(REML: bool, ddf: str = "Satterthwaite") -> str:

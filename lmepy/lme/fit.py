@@ -190,9 +190,8 @@ class LmeProblem:
         return np.concatenate(parts)
 
     def initial_step(self, x: np.ndarray) -> np.ndarray:
-        """BOBYQA's first steps: moderate on the pdMat and correlation scales, and for a
-        variance function small enough that exp(step * covariate) or |v|^step stays near 1
-        (varExp over times up to 64 would otherwise leap to weights of e^±64)."""
+        """BOBYQA's first steps: moderate on the pdMat and correlation scales, the variance
+        function's own (VarFunc.initial_step) for its parameters."""
         steps = []
         pos = 0
         for lv in self.d.levels:  # relative to the start's scale (moment starts can be 100s)
@@ -200,22 +199,8 @@ class LmeProblem:
             steps.append(0.25 * np.maximum(STEPFLOOR, np.abs(np.asarray(x[pos:pos + m]))))
             pos += m
         steps.append(np.full(self.n_cor, 0.25))
-        var = self.d.var
         if self.n_var:
-            assert var is not None
-            cov = var.covariate if var.covariate is not None else None
-            scale = 1.0
-            if cov is not None and len(cov):
-                a = np.abs(np.asarray(cov, dtype=float))
-                if var.nlme_class == "varExp":
-                    scale = max(1.0, float(a.max()))
-                elif var.nlme_class in ("varPower", "varConstPower"):
-                    la = np.abs(np.log(a[a > 0])) if np.any(a > 0) else np.zeros(1)
-                    scale = max(1.0, float(la.max()))
-            st = np.full(self.n_var, 0.25 / scale)
-            if var.nlme_class == "varConstPower":
-                st[0] = 0.25
-            steps.append(st)
+            steps.append(self.d.var.initial_step())  # type: ignore[union-attr]
         return np.concatenate(steps)
 
     def lower(self) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""The fitted lme object: nlme's extractors and nlme 3.1-162's printed text."""
+"""The fitted lme object: nlme's extractors as methods. Its printed text comes from
+lmepy.results.nlmeprint, its intervals, apVar and anova tables from lmepy.inference
+(nlme_intervals, nlme_anova)."""
 
 from __future__ import annotations
 
@@ -19,135 +21,18 @@ from lmepy.args import (
     parm_arg,
     seed_arg,
 )
-from lmepy.covariance import varIdent
 from lmepy.covariance.draws import residual_draws, sim_frame
 from lmepy.design.values import level_label
 from lmepy.errors import DataError, LmepyError
-from lmepy.fit.optimize import richardson_hessian
+from lmepy.inference.nlme_anova import anova_nlme, containment_df, lme_anova_terms
+from lmepy.inference.nlme_intervals import NlmeIntervals, lme_apvar, lme_intervals
+from lmepy.inference.tables import AnovaTable
 from lmepy.lme.fit import LmeProblem, LmeSolution
+from lmepy.results import nlmeprint
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
-from lmepy.results.rformat import (
-    abbreviate,
-    format_num,
-    print_matrix,
-    print_named,
-    print_named_num,
-    print_num_matrix,
-    quantile7,
-    r_round,
-    zapsmall,
-)
+from lmepy.results.nlmeprint import NlmeSummary, RText
 
-COR_TEXT = {"corAR1": "AR(1)", "corCAR1": "Continuous AR(1)", "corCompSymm": "Compound symmetry",
-            "corSymm": "General correlation", "corARMA": "ARMA"}
-VAR_TEXT = {"varIdent": "Different standard deviations per stratum",
-            "varPower": "Power of variance covariate",
-            "varExp": "Exponential of variance covariate",
-            "varConstPower": "Constant plus power of variance covariate",
-            "varFixed": "fixed weights"}
-
-
-def containment_df(X: np.ndarray, level_codes: list[np.ndarray], N: int) -> np.ndarray:
-    """nlme's denominator degrees of freedom (``getFixDF``): a column is estimated in the
-    innermost stratum within whose groups of the next outer level it varies; each stratum's
-    DF is its number of groups (N for the residual stratum) less those of the outer strata
-    and less its own columns; columns constant over all rows get the largest DF."""
-    Q = len(level_codes)
-    ng = [int(c.max()) + 1 for c in level_codes]
-    dfs = np.array([ng[0]] + [ng[i] - ng[i - 1] for i in range(1, Q)] + [N - ng[-1]],
-                   dtype=float)
-    p = X.shape[1]
-    const = np.zeros(p, dtype=bool)
-    strat = np.zeros(p, dtype=int)
-    tol = math.sqrt(np.finfo(float).eps)
-    for j in range(p):
-        x = X[:, j]
-        const[j] = bool(np.all(np.abs(x if x[0] == 0 else x / x[0] - 1) < tol))
-        s = 0
-        for q, codes in enumerate(level_codes):
-            order = np.argsort(codes, kind="stable")
-            xs, cs = x[order], codes[order]
-            diff = (cs[1:] == cs[:-1]) & (xs[1:] != xs[:-1])
-            if diff.any():
-                s = q + 1
-        strat[j] = s
-    out = np.zeros(p)
-    if (~const).any():
-        for s in strat[~const]:
-            dfs[s] -= 1
-        if const.any():
-            dfs[0] -= 1
-        else:
-            dfs[1:] += 1
-        out[~const] = dfs[strat[~const]]
-    if const.any():
-        out[const] = dfs.max()
-    return out
-
-
-def containment_term_df(X: np.ndarray, level_codes: list[np.ndarray], N: int,
-                        assign: list[int]) -> np.ndarray:
-    """nlme's denominator DF per model term (``getFixDF(...)$terms``): a term sits in the
-    innermost stratum of its columns; each stratum loses the columns of its terms."""
-    Q = len(level_codes)
-    ng = [int(c.max()) + 1 for c in level_codes]
-    dfs = np.array([ng[0]] + [ng[i] - ng[i - 1] for i in range(1, Q)] + [N - ng[-1]],
-                   dtype=float)
-    p = X.shape[1]
-    tol = math.sqrt(np.finfo(float).eps)
-    const = np.zeros(p, dtype=bool)
-    strat = np.zeros(p, dtype=int)
-    for j in range(p):
-        x = X[:, j]
-        const[j] = bool(np.all(np.abs(x if x[0] == 0 else x / x[0] - 1) < tol))
-        for q, codes in enumerate(level_codes):
-            order = np.argsort(codes, kind="stable")
-            xs, cs = x[order], codes[order]
-            if ((cs[1:] == cs[:-1]) & (xs[1:] != xs[:-1])).any():
-                strat[j] = q + 1
-    terms = sorted(set(assign))
-    t_notint = {t: bool(any(not const[j] for j in range(p) if assign[j] == t)) for t in terms}
-    t_strat = {t: max(strat[j] for j in range(p) if assign[j] == t) for t in terms}
-    t_len = {t: sum(1 for j in range(p) if assign[j] == t) for t in terms}
-    out = {}
-    if any(t_notint.values()):
-        for t in terms:
-            if t_notint[t]:
-                dfs[t_strat[t]] -= t_len[t]
-        if not all(t_notint.values()):
-            dfs[0] -= 1
-        else:
-            dfs[1:] += 1
-        for t in terms:
-            if t_notint[t]:
-                out[t] = dfs[t_strat[t]]
-    for t in terms:
-        if not t_notint[t]:
-            out[t] = dfs.max()
-    return np.array([out[t] for t in terms])
-
-
-def _level_names(names: list[str]) -> list[str]:
-    """"Side %in% Dog" for each level, outer first."""
-    return [" %in% ".join(reversed(names[:i + 1])) for i in range(len(names))]
-
-
-def _fmt7(v: float) -> str:
-    return format_num([v], digits=7)[0]
-
-
-class _Text:
-    """A value whose str() is R's printed text; ``.value`` holds the numbers."""
-
-    def __init__(self, text: str, value: Any = None):
-        self.text = text
-        self.value = value
-
-    def __str__(self) -> str:
-        return self.text.rstrip("\n")
-
-    def __repr__(self) -> str:
-        return self.text.rstrip("\n")
+_Text = RText  # lmer(correlation=)'s results print through it (lmepy.lme.ar1)
 
 
 class LmeFit:
@@ -412,121 +297,14 @@ class LmeFit:
         return pd.DataFrame({"Value": self.sol.beta, "Std.Error": se, "DF": self.DF,
                              "t-value": t, "p-value": p}, index=self.d.xnames)
 
-    # ---- text ----------------------------------------------------------------------------------
-    def _cor_block(self) -> str:
-        cor = self.d.cor
-        if cor is None:
-            return ""
-        self._set_structs()
-        spec = self.d.cor_spec
-        cls = type(spec).__name__ if spec is not None else cor.nlme_class
-        name = COR_TEXT.get(cls, cls)
-        if cls == "corARMA":
-            name = f"ARMA({cor.p},{cor.q})"  # type: ignore[attr-defined]
-        form = cor.form
-        cov = "1" if form.covariate is None else form.covariate
-        groups = form.groups or tuple([self.d.levels[-1].name])
-        ftxt = f"~{cov} | {'/'.join(groups)}"
-        coef = cor.coef(unconstrained=False)
-        assert isinstance(coef, dict)
-        return (f"Correlation Structure: {name}\n Formula: {ftxt} \n Parameter estimate(s):\n"
-                + print_named_num(list(coef.values()), list(coef.keys())))
-
-    def _var_block(self, header: bool = True) -> str:
-        var = self.d.var
-        if var is None:
-            return ""
-        self._set_structs()
-        cls = var.nlme_class
-        if isinstance(var, varIdent):
-            vals = var.ratios() if hasattr(var, "ratios") else var.coef()
-            names, values = list(vals.keys()), list(vals.values())  # type: ignore[union-attr]
-        else:
-            c = var.coef(unconstrained=False)
-            assert isinstance(c, dict)
-            names, values = list(c.keys()), list(c.values())
-        ftxt = _form_text(var.form)
-        if cls == "varFixed":
-            return (("Variance function:\n" if header else "")
-                    + f" Structure: {VAR_TEXT[cls]}\n Formula: {ftxt} \n")
-        if not names:
-            return ""
-        return (("Variance function:\n" if header else "")
-                + f" Structure: {VAR_TEXT.get(cls, cls)}\n Formula: {ftxt} \n"
-                + " Parameter estimates:\n" + print_named_num(values, names))
-
-    def _re_block(self) -> str:
-        d = self.d
-        sig = self.sol.sigma
-        names = _level_names([lv.name for lv in d.levels])
-        out = ["Random effects:\n"]
-        Q = len(d.levels)
-        for i, (lv, pp) in enumerate(zip(d.levels, self.sol.pd_pars, strict=True)):
-            out.append(_pd_summary(lv.pd, pp, sig, names[i], resid=(i == Q - 1)))
-            if i < Q - 1:
-                out.append("\n")
-        return "".join(out)
-
-    def _aic_table(self) -> str:
-        cols = ["AIC", "BIC", "logLik"]
-        vals = [self.AIC(), self.BIC(), self.logLik()]
-        cells = [[_fmt7(v) for v in vals]]
-        return print_matrix(cells, [" "], cols, right=True)
-
-    def summary(self) -> _Text:
-        """nlme's ``print(summary(fit))`` as text; ``.value`` is the tTable."""
-        d = self.d
-        title = "REML" if self.method == "REML" else "maximum likelihood"
-        s = [f"Linear mixed-effects model fit by {title}\n", f"  Data: {self.data_name} \n",
-             self._aic_table(), "\n", self._re_block(), "\n"]
-        cb = self._cor_block()
-        if cb:
-            s.append(cb)
-        vb = self._var_block()
-        if vb:
-            s.append(vb)
-        s.append(f"Fixed effects:  {d.fixed_text} \n")
-        tt = self.tTable()
-        cells_cols = []
-        for c in ["Value", "Std.Error", "DF", "t-value"]:
-            cells_cols.append(format_num(zapsmall(list(tt[c].values))))
-        pv = [r_round(v, 4) for v in tt["p-value"].values]
-        cells_cols.append(format_num(pv))
-        cells = [[col[i] for col in cells_cols] for i in range(len(tt))]
-        s.append(print_matrix(cells, d.xnames, ["Value", "Std.Error", "DF", "t-value",
-                                                "p-value"], right=True))
-        if d.p > 1:
-            s.append(_correlation_text(self.sol.vcov, d.xnames))
-        s.append("\nStandardized Within-Group Residuals:\n")
-        q = quantile7(self.residuals("pearson"))
-        s.append(print_named_num(q, ["Min", "Q1", "Med", "Q3", "Max"]))
-        s.append(f"\nNumber of Observations: {d.N}")
-        s.append(self._groups_text())
-        out = _Text("".join(s), tt)
-        out.tTable = tt  # type: ignore[attr-defined]
-        out.coefficients = tt  # type: ignore[attr-defined]
-        return out
+    # ---- printing (lmepy.results.nlmeprint) ------------------------------------------------
+    def summary(self) -> NlmeSummary:
+        """nlme's ``print(summary(fit))`` as str(); ``.coefficients`` is the tTable."""
+        return nlmeprint.lme_summary(self)
 
     def print_text(self) -> str:
-        """nlme's ``print(fit)``: log-likelihood, fixed effects, model structures, groups."""
-        d = self.d
-        title = "REML" if self.method == "REML" else "maximum likelihood"
-        s = [f"Linear mixed-effects model fit by {title}\n", f"  Data: {self.data_name} \n",
-             "  Log-" + ("restricted-" if self.method == "REML" else "")
-             + f"likelihood: {_fmt7(self.logLik())}\n",
-             f"  Fixed: {d.fixed_text} \n",
-             print_named_num(list(self.sol.beta), d.xnames), "\n",
-             self._re_block(), "\n", self._cor_block(), self._var_block(),
-             f"Number of Observations: {d.N}", self._groups_text()]
-        return "".join(s).rstrip("\n")
-
-    def _groups_text(self) -> str:
-        """nlme's "Number of Groups:" line: a count, or a named row per level."""
-        levels = self.d.levels
-        if len(levels) == 1:
-            return f"\nNumber of Groups: {levels[0].nlevels} \n"
-        return "\nNumber of Groups: \n" + print_named(
-            [str(lv.nlevels) for lv in levels], _level_names([lv.name for lv in levels]))
+        """nlme's ``print(fit)``."""
+        return nlmeprint.lme_print(self)
 
     def __str__(self) -> str:
         return self.print_text()
@@ -534,225 +312,36 @@ class LmeFit:
     def __repr__(self) -> str:
         return self.print_text()
 
-    def VarCorr(self) -> _Text:
+    def VarCorr(self) -> RText:
         """nlme's ``VarCorr(fit)`` as printed."""
-        d = self.d
-        sig = self.sol.sigma
-        blocks = []
-        for lv, pp in zip(d.levels, self.sol.pd_pars, strict=True):
-            P = lv.pd.relcov(pp) * sig ** 2
-            sd = np.sqrt(np.diag(P))
-            corr = None
-            if lv.pd.k >= 2 and lv.pd.kind not in ("pdDiag", "pdIdent", "pdBlocked"):
-                C = P / np.outer(sd, sd)
-                ll = np.tril_indices(lv.pd.k, -1)
-                fm = format_num([r_round(v, 3) for v in C[ll]])
-                cm = [[""] * lv.pd.k for _ in range(lv.pd.k)]
-                for (a, b), s in zip(zip(*ll, strict=True), fm, strict=True):
-                    cm[a][b] = s
-                if lv.pd.kind != "pdCompSymm":  # its corMatrix has no column names
-                    ab = abbreviate(lv.pd.cnms, 6)
-                    for j in range(lv.pd.k):
-                        cm[0][j] = ab[j]
-                corr = [row[:-1] for row in cm]
-            blocks.append((lv, list(np.diag(P)), list(sd), corr, _form_str(lv.pd)))
-        ncorr = max([len(b[3][0]) if b[3] else 0 for b in blocks] + [0])
-        colnames = ["Variance", "StdDev"] + (["Corr"] + [""] * (ncorr - 1) if ncorr else [])
-        if len(blocks) == 1:
-            lv, var, sd, corr, fs = blocks[0]
-            v1 = format_num(var + [sig ** 2])
-            v2 = format_num(sd + [sig])
-            rows = []
-            for i in range(len(var) + 1):
-                r = [v1[i], v2[i]]
-                if ncorr:
-                    r += (corr[i] if (corr and i < len(var)) else [""] * ncorr)
-                rows.append(r)
-            text = f"{lv.name} = {fs} \n" + print_matrix(rows, lv.pd.cnms + ["Residual"],
-                                                          colnames)
-            return _Text(text)
-        allv = [v for b in blocks for v in b[1]] + [sig ** 2]
-        alls = [v for b in blocks for v in b[2]] + [sig]
-        f1, f2 = format_num(allv), format_num(alls)
-        rows, rn = [], []
-        pos = 0
-        for lv, var, _sd, corr, fs in blocks:
-            rows.append([fs, ""] + [""] * ncorr)
-            rn.append(f"{lv.name} =")
-            for i in range(len(var)):
-                r = [f1[pos], f2[pos]]
-                r += ((corr[i] + [""] * (ncorr - len(corr[i]))) if corr else [""] * ncorr)
-                rows.append(r)
-                rn.append(lv.pd.cnms[i])
-                pos += 1
-        rows.append([f1[pos], f2[pos]] + [""] * ncorr)
-        rn.append("Residual")
-        return _Text(print_matrix(rows, rn, colnames))
+        return nlmeprint.lme_varcorr(self)
 
-    # ---- approximate intervals ---------------------------------------------------------------
+    # ---- inference (lmepy.inference.nlme_intervals, nlme_anova) ------------------------------
     def apVar(self) -> tuple[np.ndarray, list[tuple[str, str, int]], np.ndarray]:
-        """nlme's approximate covariance of the variance parameters: the inverse of minus the
-        Hessian of the log-likelihood in (natural reStruct, corStruct and varStruct on their
-        unconstrained scales, log σ). Returns (estimates, labels, covariance)."""
-        pr = self.sol.problem
-        assert pr is not None
-        d = self.d
-        sig = self.sol.sigma
-        _, cu, vu = pr.split(self.sol.par)
-        nat, labels = [], []
-        for li, (lv, pp) in enumerate(zip(d.levels, self.sol.pd_pars, strict=True)):
-            v = lv.pd.natural(pp, sig)
-            nat.append(v)
-            labels += [("re", lv.name, li)] * len(v)
-        nat.append(cu)
-        labels += [("cor", "", 0)] * len(cu)
-        nat.append(vu)
-        labels += [("var", "", 0)] * len(vu)
-        nat.append(np.array([math.log(sig)]))
-        labels.append(("sigma", "", 0))
-        est = np.concatenate(nat)
-
-        def ll(z: np.ndarray) -> float:
-            try:
-                return _ll(z)
-            except (OverflowError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
-                return float("nan")
-
-        def _ll(z: np.ndarray) -> float:
-            s = math.exp(z[-1])
-            parts = []
-            pos = 0
-            for lv in d.levels:
-                m = len(lv.pd.natural_names())
-                parts.append(lv.pd.from_natural(z[pos:pos + m], s))
-                pos += m
-            x = np.concatenate(parts + [z[pos:pos + len(cu)],
-                                        z[pos + len(cu):pos + len(cu) + len(vu)]])
-            return pr.full_loglik(x, s)
-
-        from lmepy.lme.threads import one_thread
-        with one_thread():
-            H = richardson_hessian(ll, est, step=1e-3, floor=1.0)
-        pr._key = None
-        ev = np.linalg.eigvalsh((H + H.T) / 2) if np.all(np.isfinite(H)) else np.array([1.0])
-        # negative definite, and not merely up to rounding (a flat direction, e.g. a
-        # correlation at ±1, has an eigenvalue ~0 of either sign)
-        if not np.all(ev < -1e-6 * np.max(np.abs(ev))):
-            raise LmepyError("cannot get confidence intervals on var-cov components: "
-                             "Non-positive definite approximate variance-covariance\n "
-                             "Consider 'which = \"fixed\"'")
-        V = np.linalg.inv(-H)
-        return est, labels, V
+        """nlme's approximate covariance of the variance parameters (estimates, labels,
+        covariance): see lmepy.inference.nlme_intervals.lme_apvar."""
+        return lme_apvar(self)
 
     @checked(level=level_arg, which=optional_str_arg)
-    def intervals(self, level: float = 0.95, which: str = "all") -> _Text:
-        """nlme's ``intervals(fit)``: t intervals for the fixed effects (containment DF),
-        normal intervals on the natural scales for the variance parameters (``which``:
-        "all", "fixed" or "var-cov")."""
-        if which not in ("all", "fixed", "var-cov"):
-            raise ValueError("which must be \"all\", \"fixed\" or \"var-cov\"")
-        d = self.d
-        se = np.sqrt(np.diag(self.sol.vcov))  # varFix, not adjusted under ML
-        qt = stats.t.ppf(1 - (1 - level) / 2, self.DF)
-        b = self.sol.beta
-        fixed = pd.DataFrame({"lower": b - qt * se, "est.": b, "upper": b + qt * se},
-                             index=d.xnames)
-        out: dict[str, Any] = {}
-        txt = [f"Approximate {_fmt_pct(level)}% confidence intervals\n"]
-        if which != "var-cov":
-            out["fixed"] = fixed
-            txt += ["\n Fixed effects:\n",
-                    print_num_matrix(fixed.values.tolist(), d.xnames, ["lower", "est.", "upper"])]
-        if which == "fixed":
-            return _Text("".join(txt), out)
-        est, labels, V = self.apVar()
-        z = stats.norm.ppf(1 - (1 - level) / 2)
-        se = np.sqrt(np.diag(V))
-        re: dict[str, pd.DataFrame] = {}
-        txt.append("\n Random Effects:\n")
-        pos = 0
-        for lv in d.levels:
-            names = lv.pd.natural_names()
-            m = len(names)
-            e = est[pos:pos + m]
-            s = se[pos:pos + m]
-            tab = pd.DataFrame({"lower": lv.pd.natural_back(names, e - z * s),
-                                "est.": lv.pd.natural_back(names, e),
-                                "upper": lv.pd.natural_back(names, e + z * s)}, index=names)
-            re[lv.name] = tab
-            pos += m
-        for lv in reversed(d.levels) if False else d.levels:
-            tab = re[lv.name]
-            txt.append(f"  Level: {lv.name} \n")
-            txt.append(print_num_matrix(tab.values.tolist(), list(tab.index),
-                                        ["lower", "est.", "upper"]))
-        out["reStruct"] = re
-        self._set_structs()
-        for key, struct, title in (("cor", d.cor, "Correlation structure"),
-                                   ("var", d.var, "Variance function")):
-            if struct is None or pos >= len(est) - 1 or labels[pos][0] != key:
-                continue
-            m = struct.n_params
-            e, s = est[pos:pos + m], se[pos:pos + m]
-            names = struct.coef_names()
-            vals = []
-            for u in (e - z * s, e, e + z * s):  # the interval ends on nlme's constrained scale
-                struct.set_unconstrained(u)
-                vals.append(list(struct.constrained()))
-            struct.set_unconstrained(e)
-            tab = pd.DataFrame({"lower": vals[0], "est.": vals[1], "upper": vals[2]},
-                               index=names)
-            out[f"{key}Struct"] = tab
-            txt.append(f"\n {title}:\n")
-            txt.append(print_num_matrix(tab.values.tolist(), names, ["lower", "est.", "upper"]))
-            pos += m
-        ls, sls = est[-1], se[-1]
-        sg = {"lower": math.exp(ls - z * sls), "est.": math.exp(ls),
-              "upper": math.exp(ls + z * sls)}
-        out["sigma"] = sg
-        txt.append("\n Within-group standard error:\n")
-        txt.append(print_named_num(list(sg.values()), list(sg.keys())))
-        self._set_structs()
-        return _Text("".join(txt), out)
+    def intervals(self, level: float = 0.95, which: str = "all") -> NlmeIntervals:
+        """nlme's ``intervals(fit)``: a mapping of DataFrames ("fixed", "reStruct" by level,
+        "corStruct", "varStruct", "sigma") whose str() is nlme's printed text; ``which``:
+        "all", "fixed" or "var-cov"."""
+        return lme_intervals(self, level, which)
 
-    # ---- comparisons and diagnostics ---------------------------------------------------------
     @checked(others=fits_arg)
     def anova(self, *others: Any, names: list[str] | None = None,
-              model_names: list[str] | None = None) -> Any:
+              model_names: list[str] | None = None) -> AnovaTable:
         """nlme's anova(): sequential F tests of this fit's terms, or, given other lme and/or
-        gls fits, likelihood-ratio tests between them in the order given (nlme's
-        anova.lme; lmepy.gls.anova.anova_fits). Rows are named by ``names`` (or
-        ``model_names``), by default the caller's variable names."""
-        if not others:
-            return self._anova_single()
-        from lmepy.gls.anova import anova_fits
-        return anova_fits([self, *others], _model_names([self, *others], names, model_names))
+        gls fits, likelihood-ratio tests between them in the order given. Rows are named by
+        ``names`` (or ``model_names``), by default the caller's variable names. A DataFrame
+        that prints as nlme's table."""
+        return anova_nlme(self, others, lme_anova_terms, names, model_names)
 
-    def _anova_single(self) -> _Text:
-        """nlme's sequential F tests: F = |R β|² / numDF over each term's columns, R the
-        upper Cholesky factor of vcov(β)⁻¹; denominator DF by containment."""
-        d = self.d
-        V = self.sol.vcov
-        if self.method == "ML":
-            V = V * d.N / (d.N - d.p)
-        R = np.linalg.cholesky(np.linalg.inv(V)).T
-        c0 = R @ self.sol.beta
-        assign = list(d.assign)
-        terms = sorted(set(assign))
-        names = (["(Intercept)"] if d.intercept else []) + list(d.term_labels)
-        num = [sum(1 for a in assign if a == t) for t in terms]
-        F = [float(np.sum(c0[[j for j, a in enumerate(assign) if a == t]] ** 2)) / n
-             for t, n in zip(terms, num, strict=True)]
-        den = containment_term_df(d.X, [lv.codes for lv in d.levels], d.N, assign)
-        pv = [float(stats.f.sf(f, n, dd)) for f, n, dd in zip(F, num, den, strict=True)]
-        tab = pd.DataFrame({"numDF": num, "denDF": den.astype(int), "F-value": F,
-                            "p-value": pv}, index=names)
-        pvs = format_num([r_round(v, 4) for v in pv])
-        pvs = ["<.0001" if float(v) == 0 else v for v in pvs]
-        fs = format_num(zapsmall(F))
-        cells = [[str(n), str(int(dd)), f, p_] for n, dd, f, p_ in
-                 zip(num, den, fs, pvs, strict=True)]
-        return _Text(print_matrix(cells, names, list(tab.columns), right=True), tab)
+    def nlme_data(self) -> tuple[str, int, np.ndarray]:
+        """(fixed-effects formula, number of observations, response): what nlme's anova
+        compares between fits."""
+        return self.d.fixed_text, self.d.N, self.d.y
 
     def ACF(self, maxLag: int | None = None, resType: str = "pearson") -> pd.DataFrame:
         """nlme's ``ACF(fit)``: empirical autocorrelation of the within-group residuals by
@@ -780,11 +369,6 @@ class LmeFit:
                              "ACF": [v[0] / c0 for v in vals]})
 
 
-def _fmt_pct(level: float) -> str:
-    v = level * 100
-    return str(int(v)) if float(v).is_integer() else format_num([v])[0]
-
-
 def _with_levels(newdata: pd.DataFrame, data: pd.DataFrame | None) -> pd.DataFrame:
     """newdata with the fit's factor levels, so contrasts code it as in the fit."""
     if data is None:
@@ -799,92 +383,4 @@ def _with_levels(newdata: pd.DataFrame, data: pd.DataFrame | None) -> pd.DataFra
     return nd
 
 
-def _form_text(form: Any) -> str:
-    cov = "1" if form.covariate is None else form.covariate
-    return f"~{cov}" + (f" | {'/'.join(form.groups)}" if form.groups else "")
-
-
-def _form_str(pd_: Any) -> str:
-    if pd_.kind == "pdBlocked":
-        return ", ".join(_form_str(b) for b in pd_.blocks)
-    return f"{pd_.kind}({pd_.formula_text[1:].strip()})"
-
-
-def _correlation_text(V: np.ndarray, names: list[str]) -> str:
-    sd = np.sqrt(np.diag(V))
-    C = V / np.outer(sd, sd)
-    p = len(names)
-    ll = np.tril_indices(p, -1)
-    fm = format_num([r_round(v, 3) for v in C[ll]])
-    cm = [[""] * p for _ in range(p)]
-    for (a, b), s in zip(zip(*ll, strict=True), fm, strict=True):
-        cm[a][b] = s
-    ab = abbreviate(names, 6)
-    cells = [row[:-1] for row in cm[1:]]
-    return " Correlation: \n" + print_matrix(cells, names[1:], ab[:-1])
-
-
-def _pd_summary(pd_: Any, pp: np.ndarray, sigma: float, level: str, resid: bool) -> str:
-    """nlme's print.summary.pdMat for one level."""
-    if pd_.kind == "pdBlocked":
-        out = [" Composite Structure: Blocked\n"]
-        pos = 0
-        for i, b in enumerate(pd_.blocks):
-            m = b.n_params
-            out.append(f"\n Block {i + 1}: {', '.join(b.cnms)}\n")
-            out.append(_pd_summary(b, pp[pos:pos + m], sigma, level,
-                                   resid and i == len(pd_.blocks) - 1))
-            pos += m
-        return "".join(out)
-    P = pd_.relcov(pp)
-    sd = np.sqrt(np.diag(P))
-    out = [f" Formula: {pd_.formula_text} | {level}\n"]
-    cn = pd_.cnms
-    if pd_.k == 1 or pd_.kind in ("pdDiag", "pdIdent"):
-        if pd_.k > 1:
-            out.append(f" Structure: {_struct_name(pd_)}\n")
-        vals = list(sigma * sd) + ([sigma] if resid else [])
-        names = cn + (["Residual"] if resid else [])
-        out.append(print_num_matrix([vals], ["StdDev:"], names))
-        return "".join(out)
-    out.append(f" Structure: {_struct_name(pd_)}\n")
-    p = pd_.k
-    C = P / np.outer(sd, sd)
-    ll = np.tril_indices(p, -1)
-    fm = format_num([r_round(v, 3) for v in C[ll]])
-    cm = [[""] * p for _ in range(p)]
-    for (a, b), s in zip(zip(*ll, strict=True), fm, strict=True):
-        cm[a][b] = s
-    ab = abbreviate(cn, 6) if pd_.kind != "pdCompSymm" else [""] * p
-    sds = format_num(list(sigma * sd) + ([sigma] if resid else []))
-    rows = []
-    for i in range(p):
-        corr = ab[:-1] if i == 0 else cm[i][:-1]
-        rows.append([sds[i]] + corr)
-    if resid:
-        rows.append([sds[-1]] + [""] * (p - 1))
-    colnames = ["StdDev", "Corr"] + [""] * (p - 2)
-    out.append(print_matrix(rows, cn + (["Residual"] if resid else []), colnames))
-    return "".join(out)
-
-
-def _struct_name(pd_: Any) -> str:
-    from lmepy.lme.pd import STRUCTURE_TEXT
-    return STRUCTURE_TEXT[pd_.kind]
-
-
 __all__ = ["LmeFit", "LmeProblem", "containment_df"]
-
-
-def _model_names(fits: list[Any], names: list[str] | None, model_names: list[str] | None
-                 ) -> list[str]:
-    """Row names of a comparison table: those given, else the caller's variable names (R
-    prints the deparsed arguments), else fit1, fit2, ..."""
-    given = names if names is not None else model_names
-    if given is not None:
-        return [str(n) for n in given]
-    from lmepy.callnames import caller_names
-    found = caller_names(fits)
-    if None in found or len(set(found)) < len(found):
-        return [f"fit{i + 1}" for i in range(len(fits))]
-    return [str(n) for n in found]
