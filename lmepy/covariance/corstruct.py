@@ -52,17 +52,6 @@ class CorStruct:
         self._u: np.ndarray | None = None
         self.bound = False
 
-    # -- construction from a parsed spec or R text ------------------------------------------
-    @classmethod
-    def from_spec(cls, spec: object) -> CorStruct:
-        """From lmepy.formula's parsed spec (attributes name/args/kwargs or value/form/...),
-        a dict, or the R text of the call."""
-        from lmepy.covariance import _from_any
-        out = _from_any(spec)
-        if not isinstance(out, CorStruct):
-            raise TypeError(f"{spec!r} is not a correlation structure")
-        return out
-
     # -- binding to data ----------------------------------------------------------------------
     def bind(self, data: pd.DataFrame, groups: np.ndarray | None = None,
              group_labels: list[str] | None = None) -> CorStruct:

@@ -58,15 +58,6 @@ class VarFunc:
         self._u: np.ndarray | None = None
         self.bound = False
 
-    @classmethod
-    def from_spec(cls, spec: object) -> VarFunc:
-        """From lmepy.formula's parsed spec, a dict, or the R text of the call."""
-        from lmepy.covariance import _from_any
-        out = _from_any(spec)
-        if not isinstance(out, VarFunc):
-            raise TypeError(f"{spec!r} is not a variance function")
-        return out
-
     @property
     def needs_fitted(self) -> bool:
         """True when the covariate is fitted(.): gls/lme alternate fits and updates."""

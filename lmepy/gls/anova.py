@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy import rtext as rf
 from lmepy.errors import warn
-from lmepy.results import rformat as rf
 
 
 class AnovaTable(pd.DataFrame):

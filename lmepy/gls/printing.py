@@ -1,12 +1,12 @@
 """nlme's print(summary(gls_fit)) text, built from the fit's numbers with R's formatting
-rules (lmepy.results.rformat)."""
+rules (lmepy.rtext)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from lmepy import rtext as rf
 from lmepy.covariance import CorStruct, VarFunc, corSymm, varIdent
-from lmepy.results import rformat as rf
 
 _VAR_NAMES = {
     "varIdent": "Different standard deviations per stratum",

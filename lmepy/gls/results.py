@@ -358,7 +358,7 @@ class GlsIntervals(dict):
         self.level = level
 
     def __str__(self) -> str:
-        from lmepy.results import rformat as rf
+        from lmepy import rtext as rf
         pct = rf.format1(self.level * 100, digits=15)
         out = [f"Approximate {pct}% confidence intervals\n"]
         for key, tab in self.items():

@@ -11,6 +11,7 @@ import numpy as np
 
 from lmepy.errors import quiet
 from lmepy.fit.lmm import LmmProblem, LmmSolution
+from lmepy.formula.deparse import deparse_lme4_formula
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -182,12 +183,7 @@ def formula_text(fit: Any, sol: LmmSolution) -> str:
     form = getattr(terms, "formula", None)
     if form is None:
         return str(terms) if terms is not None else ""
-    try:
-        from lmepy.results.lmer import deparse_lme4_formula
-
-        text = deparse_lme4_formula(form)
-    except ImportError:  # pragma: no cover - results stage absent
-        return str(form)
+    text = deparse_lme4_formula(form)
     if isinstance(text, (list, tuple)):
         return " ".join(str(t) for t in text)
     return str(text)

@@ -39,7 +39,7 @@ class ConfintTable(pd.DataFrame):
         return ConfintTable
 
     def format(self, digits: int | None = None) -> str:
-        from lmepy.results import rformat as rf
+        from lmepy import rtext as rf
 
         vals = [[None if not np.isfinite(v) else float(v) for v in row]
                 for row in self.to_numpy(dtype=float).tolist()]
@@ -171,7 +171,7 @@ def _sdcor_bounds(ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 def _pct_names(level: float) -> list[str]:
     """lme4's column names: ``paste(format(100 * a, trim = TRUE, scientific = FALSE,
     digits = 3), "%")`` for a = (1 - level)/2 and 1 - a."""
-    from lmepy.results import rformat as rf
+    from lmepy import rtext as rf
 
     a = (1.0 - level) / 2.0
     return [f"{t.strip()} %" for t in rf.format_num([100 * a, 100 * (1 - a)], digits=3)]

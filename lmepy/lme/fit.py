@@ -8,7 +8,7 @@ lmer cross-products and blocked Cholesky. nlme's log-likelihood is the lmer one 
 whitened data plus the log-Jacobian of the whitening: -1/2 log|C| + sum(log w).
 
 When some random-effects term is not constant within correlation groups (crossed terms under
-``lmer_ar1``), a dense path forms the same penalized system from the sparse whitened Z.
+``lmer_residual``), a dense path forms the same penalized system from the sparse whitened Z.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from lmepy.errors import DataError, LmepyError, warn
 from lmepy.fit.optimize import richardson_hessian
 from lmepy.lme.fit import LmeProblem, LmeSolution
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
-from lmepy.results.rformat import (
+from lmepy.rtext import (
     abbreviate,
     format_num,
     print_matrix,
