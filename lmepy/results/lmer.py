@@ -31,6 +31,7 @@ from lmepy.args import (
 from lmepy.errors import warn
 from lmepy.formula.deparse import deparse_lines, deparse_lme4_formula
 from lmepy.results import lme4print as lp
+from lmepy.rtext import make_unique
 
 __all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCorr",
            "lmertest_summary_text"]
@@ -39,28 +40,6 @@ __all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCo
 def _printed(text: str) -> str:
     """R's printed text for ``str()``: without the final newline, which ``print()`` adds."""
     return text[:-1] if text.endswith("\n") else text
-
-
-def make_unique(names: list[str]) -> list[str]:
-    """R's ``make.unique``: repeated names get ``.1``, ``.2``, ..."""
-    seen: dict[str, int] = {}
-    used = set(names)
-    out = []
-    for n in names:
-        if n not in seen:
-            seen[n] = 0
-            out.append(n)
-            continue
-        k = seen[n]
-        while True:
-            k += 1
-            cand = f"{n}.{k}"
-            if cand not in used:
-                break
-        seen[n] = k
-        used.add(cand)
-        out.append(cand)
-    return out
 
 
 def theta_factor(theta: np.ndarray, k: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from lmepy.rtext.printing import (
     print_num_matrix,
     print_vector,
 )
-from lmepy.rtext.strings import abbreviate, format_str
+from lmepy.rtext.strings import abbreviate, format_str, make_unique
 
 __all__ = [
     "DBL_EPS",
@@ -48,6 +48,7 @@ __all__ = [
     "format_pval",
     "format_str",
     "formatC",
+    "make_unique",
     "print_coefmat",
     "print_matrix",
     "print_named",

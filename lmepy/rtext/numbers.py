@@ -14,7 +14,7 @@ Missing values: ``None`` (or ``pandas.NA``) is R's ``NA``; a float NaN is R's ``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,14 +106,19 @@ def _round1(x: float, digits: float) -> float:
     return sgn * (xu if (du < dd or (math.fmod(i10, 2.0) == 1 and du == dd)) else xd)
 
 
-def r_round(x: Any, digits: float = 0) -> Any:
-    """R's ``round(x, digits)`` (R >= 4.0.0 algorithm); scalars, sequences and arrays."""
+def _elementwise(fn: Callable[[float, float], float], x: Any, digits: float) -> Any:
+    """`fn(value, digits)` on a scalar (None for R's NA) or on each entry of an array."""
     if np.ndim(x) == 0:
         v = _as_float(x)
-        return None if v is None else _round1(v, float(digits))
+        return None if v is None else fn(v, float(digits))
     arr = np.asarray(x, dtype=float)
-    out = np.array([_round1(float(v), float(digits)) for v in arr.ravel()])
+    out = np.array([fn(float(v), float(digits)) for v in arr.ravel()])
     return out.reshape(arr.shape)
+
+
+def r_round(x: Any, digits: float = 0) -> Any:
+    """R's ``round(x, digits)`` (R >= 4.0.0 algorithm); scalars, sequences and arrays."""
+    return _elementwise(_round1, x, digits)
 
 
 def _signif1(x: float, digits: float) -> float:
@@ -161,12 +166,7 @@ def _signif1(x: float, digits: float) -> float:
 
 def r_signif(x: Any, digits: int = 6) -> Any:
     """R's ``signif(x, digits)``."""
-    if np.ndim(x) == 0:
-        v = _as_float(x)
-        return None if v is None else _signif1(v, float(digits))
-    arr = np.asarray(x, dtype=float)
-    out = np.array([_signif1(float(v), float(digits)) for v in arr.ravel()])
-    return out.reshape(arr.shape)
+    return _elementwise(_signif1, x, digits)
 
 
 def zapsmall(x: Sequence[Any], digits: int = R_DIGITS) -> list[float | None]:

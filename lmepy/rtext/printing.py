@@ -187,6 +187,17 @@ def _as_r_number(s: str) -> float | None:
         return None
 
 
+def _fill_rounded(cf: list[list[str]], cols: Sequence[int], vals: list[float | None],
+                  rd: int, digits: int) -> None:
+    """printCoefmat's ``format(round(x[, cols], rd), digits = digits)``: the columns `cols`
+    of `cf` (`vals` column after column) formatted together."""
+    nr = len(cf)
+    it = iter(format_num([None if v is None else _round1(v, rd) for v in vals], digits=digits))
+    for j in cols:
+        for i in range(nr):
+            cf[i][j] = next(it)
+
+
 def print_coefmat(x: Sequence[Sequence[Any]], rownames: Sequence[str] | None,
                   colnames: Sequence[str], digits: int = max(3, R_DIGITS - 2),
                   signif_stars: bool = True, signif_legend: bool | None = None,
@@ -241,20 +252,10 @@ def print_coefmat(x: Sequence[Sequence[Any]], rownames: Sequence[str] | None,
             # R: max(1, digits - digmin) over both ends of the range: the smallest wins
             digmin = 1 + math.floor(math.log10(min(nz))) if nz else 1
             rd = max(1, digits - digmin)
-            f = format_num([None if v is None else _round1(v, rd) for v in vals],
-                           digits=digits)
-            it = iter(f)
-            for j in cs_ind:
-                for i in range(nr):
-                    cf[i][j] = next(it)
+            _fill_rounded(cf, cs_ind, vals, rd, digits)
     if len(tst_ind):
         vals = [xm[i][j] for j in tst_ind for i in range(nr)]
-        f = format_num([None if v is None else _round1(v, dig_tst) for v in vals],
-                       digits=digits)
-        it = iter(f)
-        for j in tst_ind:
-            for i in range(nr):
-                cf[i][j] = next(it)
+        _fill_rounded(cf, tst_ind, vals, dig_tst, digits)
     special = set(cs_ind) | set(tst_ind) | ({nc - 1} if has_Pvalue else set())
     for j in range(nc):
         if j not in special:

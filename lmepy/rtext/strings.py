@@ -1,5 +1,6 @@
 """R's character-vector helpers for printed text: ``format()`` of strings (padding and
-justification) and ``abbreviate()`` (the names in nlme's and lme4's correlation tables)."""
+justification), ``abbreviate()`` (the names in nlme's and lme4's correlation tables) and
+``make.unique()`` (lme4's ``Subject.1``, read.csv's repeated headers)."""
 
 from __future__ import annotations
 
@@ -112,3 +113,25 @@ def abbreviate(names: Sequence[str], minlength: int = 4) -> list[str]:
         dup2 = [d or (x[i] in dupvals) for i, d in enumerate(dup)]
     lookup = dict(zip(uniq, x, strict=True))
     return [lookup[n] for n in old]
+
+
+def make_unique(names: Sequence[str]) -> list[str]:
+    """R's ``make.unique``: repeated names get ``.1``, ``.2``, ..."""
+    seen: dict[str, int] = {}
+    used = set(names)
+    out = []
+    for n in names:
+        if n not in seen:
+            seen[n] = 0
+            out.append(n)
+            continue
+        k = seen[n]
+        while True:
+            k += 1
+            cand = f"{n}.{k}"
+            if cand not in used:
+                break
+        seen[n] = k
+        used.add(cand)
+        out.append(cand)
+    return out
