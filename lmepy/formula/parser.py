@@ -33,6 +33,7 @@ from lmepy.formula.ir import (
     String,
     UnaryOp,
 )
+from lmepy.rtext.numbers import special_number_text
 
 # Functions a formula may call: what the design stage's evaluator knows (lme4/stats side) ...
 MODEL_FUNCTIONS = frozenset({
@@ -108,12 +109,9 @@ class _Located(FormulaError):
 def format_number(value: float) -> str:
     """A double as R's ``deparse()`` prints it: 15 significant digits, fixed notation unless
     scientific is narrower (R's formatReal with scipen = 0)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "0"
+    special = special_number_text(value)
+    if special is not None:
+        return special
     neg = value < 0
     a = abs(value)
     full = float(f"{a:.14e}")

@@ -218,6 +218,23 @@ def confint_wald(fit: Any, level: float = 0.95) -> pd.DataFrame:
 # profile
 
 
+def minimize_others(fn: Any, opt: np.ndarray, w: int, x: float, lower: np.ndarray,
+                    upper: np.ndarray, start: np.ndarray | None = None
+                    ) -> tuple[float, np.ndarray]:
+    """A profile's point: fn minimized over every coordinate but `w`, which is held at `x`
+    (from `start`, else from the optimum `opt`); the minimum and the other coordinates."""
+    others = [i for i in range(len(opt)) if i != w]
+    x0 = opt[others] if start is None else start
+
+    def fn_others(y: np.ndarray) -> float:
+        p = np.empty(len(opt))
+        p[w] = x
+        p[others] = y
+        return fn(p)
+
+    return _minimize(fn_others, x0, lower[others], upper[others])
+
+
 def _minimize(fn: Any, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float,
                                                                                       np.ndarray]:
     """Bounded minimization (BOBYQA, as lme4's default nloptwrap) of fn from x0."""
@@ -284,16 +301,7 @@ class _Profiler:
     def zeta_var(self, w: int, x: float, start: np.ndarray | None = None
                  ) -> tuple[float, np.ndarray]:
         """ζ at variance parameter w = x, the others re-optimized."""
-        others = [i for i in range(len(self.opt_v)) if i != w]
-        x0 = self.opt_v[others] if start is None else start
-
-        def fn(y: np.ndarray) -> float:
-            p = np.empty(len(self.opt_v))
-            p[w] = x
-            p[others] = y
-            return self.dev_sdcor(p)
-
-        val, y = _minimize(fn, x0, self.lo[others], self.up[others])
+        val, y = minimize_others(self.dev_sdcor, self.opt_v, w, x, self.lo, self.up, start)
         dd = max(0.0, val - self.base)
         return math.copysign(math.sqrt(dd), x - self.opt_v[w]), y
 

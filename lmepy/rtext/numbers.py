@@ -51,6 +51,18 @@ def _as_float(v: Any) -> float | None:
 # round() and signif()
 
 
+def special_number_text(v: float) -> str | None:
+    """How R writes NaN, Inf, -Inf and 0 in ``deparse()`` and ``as.character()`` (before
+    choosing digits and notation for any other double), else None."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    if v == 0:
+        return "0"
+    return None
+
+
 def _pow_di(x: float, n: int) -> float:
     """R_pow_di: x^n by repeated squaring (exact for 10^n up to 10^22)."""
     result = 1.0
