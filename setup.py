@@ -60,6 +60,18 @@ def kernel_sources() -> list[Path]:
     return found
 
 
+def packages() -> tuple[list[str], dict[str, str]]:
+    """lmepy's packages and where their sources are: every package under lmepy/, and
+    lmepy.grammar from the top-level grammar/ folder (the language's specification lives at
+    the repository root, DESIGN.md; it is installed inside the package)."""
+    from setuptools import find_packages
+
+    found = find_packages(include=["lmepy", "lmepy.*"])
+    if "lmepy.grammar" in found:
+        raise SystemExit("setup.py: lmepy/grammar/ must not exist; the grammar is grammar/")
+    return [*found, "lmepy.grammar"], {"lmepy.grammar": "grammar"}
+
+
 def main() -> None:
     """Cythonizes and compiles every kernel, with the flags the compiler accepts: -O3; -s,
     which strips the extensions' symbols and debug information at link time (the wheel is
@@ -84,7 +96,10 @@ def main() -> None:
         )
         for p in sources
     ]
+    names, dirs = packages()
     setup(
+        packages=names,
+        package_dir=dirs,
         ext_modules=cythonize(
             extensions,
             language_level=3,

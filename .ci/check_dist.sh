@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packaging check: what a stranger gets from the sdist, in a fresh venv without pip's cache.
 #  1. `python -m build --sdist` from this checkout, without a warning; the sdist holds every
-#     tracked file under lmepy/, tests/ and .ci/ (the .pyx kernels, grammar, datasets, tests and
-#     their R fixtures) and no generated or binary file (.c, .so, .o, .pyc).
+#     tracked file under lmepy/, grammar/, tests/ and .ci/ (the .pyx kernels, the grammar,
+#     datasets, tests and their R fixtures) and no generated or binary file (.c, .so, .o, .pyc).
 #  2. `pip install` of the sdist compiles the kernels with no compiler or Cython warning
 #     from lmepy's sources and no setuptools deprecation warning.
 #  3. The wheel pip built from the sdist (its RECORD: the installed files) carries no .c
@@ -34,12 +34,15 @@ pip install -q build
 step "1. sdist"
 python -m build --sdist -o "$WORK/dist" "$ROOT" >"$WORK/sdist.log" 2>&1 ||
     { cat "$WORK/sdist.log"; fail "python -m build --sdist"; }
-if grep -i "warning" "$WORK/sdist.log"; then fail "the sdist build warned (above)"; fi
+# (file names such as tests/reference/warnings.R in the "copying ..." lines are not warnings)
+if grep -i "warning" "$WORK/sdist.log" | grep -vE "^(copying|hard linking|adding) "; then
+    fail "the sdist build warned (above)"
+fi
 SDIST=$(echo "$WORK"/dist/lmepy-*.tar.gz)
 [ -f "$SDIST" ] || fail "no sdist in $WORK/dist"
 tar tzf "$SDIST" | sed 's|^[^/]*/||' | grep -v '/$' | sort >"$WORK/sdist.txt"
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-    git -C "$ROOT" ls-files lmepy tests .ci | grep -v '\.c$' | sort >"$WORK/tracked.txt"
+    git -C "$ROOT" ls-files lmepy grammar tests .ci | grep -v '\.c$' | sort >"$WORK/tracked.txt"
     missing=$(comm -23 "$WORK/tracked.txt" "$WORK/sdist.txt")
     [ -z "$missing" ] || fail "tracked files missing from the sdist (MANIFEST.in / package-data):
 $missing"
@@ -48,7 +51,7 @@ if grep -E '\.(c|so|pyd|dylib|o|pyc)$' "$WORK/sdist.txt"; then
     fail "the sdist carries generated or binary files (above)"
 fi
 for f in LICENSE README.md pyproject.toml setup.py lmepy/kernels/blocked.pyx \
-    lmepy/grammar/formula.lark lmepy/datasets/data/sleepstudy.csv.gz \
+    grammar/formula.lark grammar/__init__.py lmepy/datasets/data/sleepstudy.csv.gz \
     tests/refdata.py tests/rtext.py tests/conftest.py tests/reference/lmer.json; do
     grep -qx "$f" "$WORK/sdist.txt" || fail "$f is not in the sdist"
 done
@@ -80,6 +83,9 @@ if grep -E '\.c$' "$WORK/wheel.txt"; then fail "the wheel carries .c files (abov
 SITE=$(python -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")
 mapfile -t EXTS < <(grep -E '^lmepy/kernels/.*\.(so|pyd)$' "$WORK/wheel.txt")
 [ "${#EXTS[@]}" -ge 4 ] || fail "the wheel holds ${#EXTS[@]} compiled kernels, not 4 or more"
+for f in lmepy/grammar/__init__.py lmepy/grammar/formula.lark; do
+    grep -qx "$f" "$WORK/wheel.txt" || fail "the wheel does not install $f (grammar/ at the root)"
+done
 if [ "$(uname -s)" = Linux ] && command -v readelf >/dev/null; then
     for so in "${EXTS[@]}"; do
         if readelf -S -W "$SITE/$so" | grep -E '\] \.(symtab|debug_[a-z]+) '; then

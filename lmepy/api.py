@@ -46,10 +46,10 @@ def lmer(
     control = check_control(control, "lmer" if correlation is None else "lmer_cor")
     name = check_str(data_name, "data_name", optional=True) or caller_name(data)
     if correlation is not None:
-        from lmepy.lme.ar1 import lmer_ar1
+        from lmepy.lme.lmer_residual import lmer_residual
 
-        return lmer_ar1(formula, data, correlation=correlation, weights=weights, REML=REML,
-                        control=control, data_name=name)
+        return lmer_residual(formula, data, correlation=correlation, weights=weights, REML=REML,
+                             control=control, data_name=name)
     from lmepy.design import lFormula
     from lmepy.fit.lmm import fit_lmm
     from lmepy.results.lmer import LmerMod

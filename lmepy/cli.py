@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lmepy import __version__
+from lmepy.rtext import make_unique
 
 DEFAULT_FORMULA = "Reaction ~ Days + (Days | Subject)"
 DEFAULT_DATA = "sleepstudy"
@@ -107,25 +108,7 @@ def make_names(names: Sequence[str]) -> list[str]:
             s += "."
         out.append(s)
     # make.unique(): the second "a" becomes "a.1", never a name already taken
-    seen = set(out)
-    counts: dict[str, int] = {}
-    first: set[str] = set()
-    unique = []
-    for s in out:
-        if s not in first:
-            first.add(s)
-            unique.append(s)
-            continue
-        k = counts.get(s, 0)
-        while True:
-            k += 1
-            cand = f"{s}.{k}"
-            if cand not in seen:
-                break
-        counts[s] = k
-        seen.add(cand)
-        unique.append(cand)
-    return unique
+    return make_unique(out)
 
 
 _PLAIN_INT = frozenset("0123456789+-")

@@ -68,3 +68,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     import lmepy
 
     return f"lmepy from {Path(lmepy.__file__).parent}"
+
+
+# ---- fitted models shared by test files (tests/fitted_models.py), once per session ----------
+# (imported inside the fixtures: lmepy must not be imported before _use_built_lmepy has run)
+
+
+@pytest.fixture(scope="session")
+def fm1():  # noqa: ANN201 - an LmerMod
+    """lme4's fm1: lmer(Reaction ~ Days + (Days | Subject), sleepstudy), REML."""
+    from fitted_models import fitted
+
+    return fitted("fm1")
+
+
+@pytest.fixture(scope="session")
+def fm0():  # noqa: ANN201 - an LmerMod
+    """lmer(Reaction ~ 1 + (Days | Subject), sleepstudy), REML: fm1 without Days."""
+    from fitted_models import fitted
+
+    return fitted("fm0")
+
+
+@pytest.fixture(scope="session")
+def gm1():  # noqa: ANN201 - a GlmerMod
+    """lme4's gm1: glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+    binomial)."""
+    from fitted_models import fitted
+
+    return fitted("gm1")

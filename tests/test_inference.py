@@ -432,8 +432,7 @@ def test_print_full_lmertest_summary(cid: str) -> None:
     """The whole lmerTest summary through the results stage's LmerMod printer."""
     import dataclasses
 
-    from lmepy.inference.tables import lmertest_summary_text
-    from lmepy.results.lmer import LmerMod
+    from lmepy.results.lmer import LmerMod, lmertest_summary_text
 
     c = FITS[cid]
     base = r_fit(cid)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from refdata import reference
 
 import lmepy
 from lmepy.errors import DataError, LmepyError
 from lmepy.fit.control import check_control, valid_keys
-from tests.refdata import reference
 
 R = reference("inputs")
 FORM = "Reaction ~ Days + (Days | Subject)"

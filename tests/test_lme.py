@@ -371,9 +371,9 @@ def _ar1_data(case: dict) -> pd.DataFrame:
 
 
 def test_lmer_ar1_nested_matches_nlme() -> None:
-    from lmepy.lme.ar1 import lmer_ar1
+    from lmepy.lme.lmer_residual import lmer_residual
     r = AR1["nested"]
-    fit = lmer_ar1(r["formula"], _ar1_data(r), r["correlation"])
+    fit = lmer_residual(r["formula"], _ar1_data(r), r["correlation"])
     assert fit.logLik() >= r["logLik"] - 1e-5 * abs(r["logLik"])
     np.testing.assert_allclose(fit.fixef().values, list(r["fixef"].values()), rtol=1e-4)
     assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
@@ -386,11 +386,11 @@ def test_lmer_ar1_nested_matches_nlme() -> None:
 def test_lmer_ar1_against_r_dense_reml(case_id: str) -> None:
     """(Days | Subject) + AR(1), where nlme's lme() stops with an nlminb error, and crossed
     terms under AR(1): R's dense REML likelihood maximized by optim is the reference."""
-    from lmepy.lme.ar1 import lmer_ar1
+    from lmepy.lme.lmer_residual import lmer_residual
     r = AR1[case_id]
     if case_id == "slope":
         assert r["nlme_error"].startswith("nlminb problem")
-    fit = lmer_ar1(r["formula"], _ar1_data(r), r["correlation"])
+    fit = lmer_residual(r["formula"], _ar1_data(r), r["correlation"])
     assert fit.logLik() >= r["logLik"] - 1e-5 * abs(r["logLik"])
     np.testing.assert_allclose(fit.fixef().values, list(r["beta"].values()), rtol=1e-4)
     assert fit.modelStruct()["corStruct"]["Phi"] == pytest.approx(r["Phi"], rel=1e-3)
@@ -401,12 +401,12 @@ def test_lmer_ar1_against_r_dense_reml(case_id: str) -> None:
 
 
 def test_lmer_ar1_errors() -> None:
-    from lmepy.lme.ar1 import lmer_ar1
+    from lmepy.lme.lmer_residual import lmer_residual
     ss = D.load("sleepstudy")
     with pytest.raises(DataError, match="grouping"):
-        lmer_ar1("Reaction ~ Days + (1 | Subject)", ss, "corAR1()")
+        lmer_residual("Reaction ~ Days + (1 | Subject)", ss, "corAR1()")
     with pytest.raises(FormulaError):
-        lmer_ar1("Reaction ~ Days + (1 | Subject)", ss, "varPower()")
+        lmer_residual("Reaction ~ Days + (1 | Subject)", ss, "varPower()")
 
 
 def _tokens(line: str) -> list[str]:

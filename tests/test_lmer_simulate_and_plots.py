@@ -10,12 +10,8 @@ import lmepy
 REF = json.loads((Path(__file__).parent / "reference" / "lmer.json").read_text())["cases"]
 
 
-def _fit():
-    return lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=lmepy.datasets.load("sleepstudy"))
-
-
-def test_simulate_use_u_centres_on_the_fitted_values():
-    fit = _fit()
+def test_simulate_use_u_centres_on_the_fitted_values(fm1):
+    fit = fm1
     sims = lmepy.simulate(fit, nsim=4000, seed=1, use_u=True).to_numpy()
     fitted = np.asarray(REF["ss_full_reml"]["fitted"])
     sigma = REF["ss_full_reml"]["sigma"]
@@ -24,8 +20,8 @@ def test_simulate_use_u_centres_on_the_fitted_values():
     assert abs(sims.std(axis=1, ddof=1).mean() / sigma - 1) < 0.01
 
 
-def test_simulate_new_effects_have_the_marginal_variance():
-    fit = _fit()
+def test_simulate_new_effects_have_the_marginal_variance(fm1):
+    fit = fm1
     sims = fit.simulate(nsim=4000, seed=2).to_numpy()
     c = REF["ss_full_reml"]
     vc = {(r["var1"], r["var2"]): r for r in
@@ -41,8 +37,8 @@ def test_simulate_new_effects_have_the_marginal_variance():
     assert abs(got.mean() / implied.mean() - 1) < 0.02
 
 
-def test_plot_methods_write_pngs(tmp_path):
-    fit = _fit()
+def test_plot_methods_write_pngs(tmp_path, fm1):
+    fit = fm1
     for name, call in [("resid", fit.plot), ("cater", fit.dotplot_ranef),
                        ("qq", lambda file: fit.qqnorm(file=file))]:
         path = tmp_path / f"{name}.png"

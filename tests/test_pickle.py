@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fitted_models import fitted
 
 import lmepy
 from lmepy.errors import SingularFitWarning
@@ -47,15 +48,14 @@ def _fits(kind: str) -> tuple[Any, Any]:
         return _CACHE[kind]
     ss = _data("sleepstudy")
     if kind == "lmer":
-        out = (lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=ss),
-               lmepy.lmer("Reaction ~ Days + (1 | Subject)", data=ss))
+        out = (fitted("fm1"),  # shared; anova needs the same data name on both fits
+               lmepy.lmer("Reaction ~ Days + (1 | Subject)", data=ss, data_name="sleepstudy"))
     elif kind == "lmer_ml":
         out = (lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=ss, REML=False),
                lmepy.lmer("Reaction ~ 1 + (Days | Subject)", data=ss, REML=False))
     elif kind == "glmer":
         cbpp = _data("cbpp")
-        f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
-        out = (lmepy.glmer(f, data=cbpp, family=lmepy.binomial()),
+        out = (fitted("gm1"),
                lmepy.glmer("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", data=cbpp,
                            family=lmepy.binomial()))
     elif kind == "lme":

@@ -28,6 +28,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from fitted_models import fitted
 from scipy import stats
 from scipy.interpolate import CubicSpline
 
@@ -50,12 +51,15 @@ FORMULAS = {"sleepstudy": ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
             "Penicillin": ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin")}
 
 
+# the fits other test files use too come from tests/fitted_models.py, fitted once per session
+SHARED = {"sleepstudy": "fm1", "cbpp": "gm1", "Dyestuff2": "dyestuff2"}
+
+
 def _fit(key: str) -> object:
+    if key in SHARED:
+        return fitted(SHARED[key])
     if key not in _FITS:
-        if key == "cbpp":
-            _FITS[key] = lmepy.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
-                                     data=datasets.load("cbpp"), family=lmepy.binomial())
-        elif key == "sleepstudy_weights":  # the prior weights of tests/reference/lmer.R
+        if key == "sleepstudy_weights":  # the prior weights of tests/reference/lmer.R
             f, d = FORMULAS[key]
             w = 1 + ((np.arange(1, 181) * 7) % 11) / 10
             _FITS[key] = lmepy.lmer(f, data=datasets.load(d), weights=w)

@@ -231,7 +231,7 @@ def test_fitted_residuals(cid):
     rq = c["resid_quantiles"]
     sres = fit.residuals(type="pearson", scaled=True).to_numpy()
     q = np.array([rq[k] for k in ("Min", "1Q", "Median", "3Q", "Max")])
-    from lmepy.results.rformat import quantile7
+    from lmepy.rtext import quantile7
 
     assert np.abs(np.array(quantile7(sres)) - q).max() <= 1e-4 * np.abs(q).max()
 

@@ -104,7 +104,7 @@ def test_correlation_on_request_message():
 @pytest.mark.parametrize("i", range(len(RF["deparse"])))
 def test_deparse_formula_lines(i):
     from lmepy.formula import parse_formula
-    from lmepy.results.lmer import deparse_lme4_formula
+    from lmepy.formula.deparse import deparse_lme4_formula
 
     case = RF["deparse"][i]
     expected = case["deparse"] if isinstance(case["deparse"], list) else [case["deparse"]]
@@ -121,7 +121,7 @@ def _na(v):
 
 
 def glmer_data(c: dict) -> lp.PrintData:
-    from lmepy.results.rformat import quantile7
+    from lmepy.rtext import quantile7
 
     vc = c["varcorr"]
     cols = [v if isinstance(v, list) else [v] for v in vc]

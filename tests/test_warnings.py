@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fitted_models import fitted
 from refdata import reference
 
 import lmepy
@@ -24,16 +25,16 @@ HERE = os.path.abspath(__file__)
 
 
 @pytest.fixture(scope="module")
-def fits() -> dict:
-    """The fits the cases call methods on, fitted quietly once."""
-    ss = lmepy.datasets.load("sleepstudy")
+def fits(fm1, fm0) -> dict:  # noqa: ANN001 - LmerMod fits of tests/conftest.py
+    """The fits the cases call methods on, fitted quietly once (the lmer ones shared with
+    other test files: tests/fitted_models.py)."""
     orth = lmepy.datasets.load("Orthodont")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return {
-            "fm1": lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=ss),
-            "fm0": lmepy.lmer("Reaction ~ 1 + (Days | Subject)", data=ss),
-            "fitS": lmepy.lmer("Yield ~ 1 + (1 | Batch)", data=lmepy.datasets.load("Dyestuff2")),
+            "fm1": fm1,
+            "fm0": fm0,
+            "fitS": fitted("dyestuff2"),
             "lm1": lmepy.lme("distance ~ age", data=orth, random="~ 1 | Subject"),
             "lm2": lmepy.lme("distance ~ age + Sex", data=orth, random="~ 1 | Subject"),
         }

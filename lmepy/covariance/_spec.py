@@ -101,6 +101,19 @@ def column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
     return pd.Series(arr, index=data.index)
 
 
+def numeric_column(data: pd.DataFrame, name: str, what: str, label: str) -> np.ndarray:
+    """A structure's covariate as floats: the column (or expression) `name` as `column`
+    reads it, numeric, with no missing or infinite value (else a DataError naming `label`,
+    e.g. "variance covariate 'age'")."""
+    from lmepy.design.frame import check_finite
+
+    cov = np.asarray(pd.to_numeric(column(data, name, what), errors="coerce"), dtype=float)
+    if np.isnan(cov).any():
+        raise DataError(f"{label} '{name}' must be numeric without missing values")
+    check_finite({name: cov})
+    return cov
+
+
 def group_codes(data: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     """Integer group codes in nlme's group order (factor levels; sorted values otherwise) and the
     group labels; nested groups g1/g2 are grouped by their combination, labelled "a/b"."""

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import solve_triangular
 
-from lmepy.covariance._spec import Form, column, group_codes, parse_form
+from lmepy.covariance._spec import Form, group_codes, numeric_column, parse_form
+from lmepy.covariance.base import Structure
 from lmepy.covariance.whiten_ref import whiten as _bidiag_whiten
-from lmepy.design.frame import check_finite
 from lmepy.errors import DataError
 
 
@@ -34,7 +34,7 @@ def _expit_pm1(u: np.ndarray | float) -> np.ndarray:
     return np.tanh(np.asarray(u, dtype=float) / 2.0)
 
 
-class CorStruct:
+class CorStruct(Structure):
     """Base class: parameters, groups, correlation matrices, log-determinant and whitening."""
 
     nlme_class = "corStruct"
@@ -51,17 +51,6 @@ class CorStruct:
         self.fixed = bool(fixed)
         self._u: np.ndarray | None = None
         self.bound = False
-
-    # -- construction from a parsed spec or R text ------------------------------------------
-    @classmethod
-    def from_spec(cls, spec: object) -> CorStruct:
-        """From lmepy.formula's parsed spec (attributes name/args/kwargs or value/form/...),
-        a dict, or the R text of the call."""
-        from lmepy.covariance import _from_any
-        out = _from_any(spec)
-        if not isinstance(out, CorStruct):
-            raise TypeError(f"{spec!r} is not a correlation structure")
-        return out
 
     # -- binding to data ----------------------------------------------------------------------
     def bind(self, data: pd.DataFrame, groups: np.ndarray | None = None,
@@ -97,12 +86,7 @@ class CorStruct:
             cov = np.empty(n, dtype=float)
             cov[order] = np.arange(n) - bounds[sorted_codes] + 1.0
         else:
-            col = column(data, self.form.covariate, "correlation covariate")
-            cov = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=float)
-            if np.isnan(cov).any():
-                raise DataError(f"covariate '{self.form.covariate}' must be numeric without "
-                                "missing values")
-            check_finite({self.form.covariate: cov})
+            cov = numeric_column(data, self.form.covariate, "correlation covariate", "covariate")
         self.perm = order
         cov_sorted = cov[order]
         self._cov_sorted, self._first = cov_sorted, first
@@ -132,38 +116,7 @@ class CorStruct:
     def _setup_extra(self) -> None:
         pass
 
-    def _need_bound(self) -> None:
-        if not self.bound:
-            raise RuntimeError(f"{self.nlme_class} must be bound to data first (bind(data))")
-
-    # -- parameters ---------------------------------------------------------------------------
-    def _initial_u(self) -> np.ndarray:
-        raise NotImplementedError
-
-    @property
-    def n_params(self) -> int:
-        self._need_bound()
-        assert self._u is not None
-        return len(self._u)
-
-    def get_unconstrained(self) -> np.ndarray:
-        self._need_bound()
-        assert self._u is not None
-        return self._u.copy()
-
-    def set_unconstrained(self, u: np.ndarray) -> None:
-        self._need_bound()
-        u = np.asarray(u, dtype=float).ravel()
-        if self._u is None or len(u) != len(self._u):
-            raise ValueError("wrong number of parameters")
-        self._u = u.copy()
-
-    def coef_names(self) -> list[str]:
-        raise NotImplementedError
-
-    def constrained(self) -> np.ndarray:
-        raise NotImplementedError
-
+    # -- parameters: lmepy.covariance.base.Structure ------------------------------------------
     def coef(self, unconstrained: bool = False) -> dict[str, float] | np.ndarray:
         """nlme's `coef(cs, unconstrained = ...)`: the unconstrained vector, or the constrained
         values keyed by nlme's names."""

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lmepy.covariance._spec import Form, column, parse_form
-from lmepy.design.frame import check_finite
+from lmepy.covariance._spec import Form, column, numeric_column, parse_form
+from lmepy.covariance.base import Structure
 from lmepy.errors import DataError
 
 
@@ -45,7 +45,7 @@ def _values(value: object) -> tuple[list[float], dict[str, float]]:
     return [float(v) for v in np.ravel(np.asarray(value, dtype=float))], {}
 
 
-class VarFunc:
+class VarFunc(Structure):
     """Base class."""
 
     nlme_class = "varFunc"
@@ -57,15 +57,6 @@ class VarFunc:
         self.fixed = fixed
         self._u: np.ndarray | None = None
         self.bound = False
-
-    @classmethod
-    def from_spec(cls, spec: object) -> VarFunc:
-        """From lmepy.formula's parsed spec, a dict, or the R text of the call."""
-        from lmepy.covariance import _from_any
-        out = _from_any(spec)
-        if not isinstance(out, VarFunc):
-            raise TypeError(f"{spec!r} is not a variance function")
-        return out
 
     @property
     def needs_fitted(self) -> bool:
@@ -97,13 +88,8 @@ class VarFunc:
             if self.needs_fitted:
                 self.covariate = None if fitted is None else np.asarray(fitted, dtype=float)
             else:
-                col = column(data, self.form.covariate, "variance covariate")
-                cov = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=float)
-                if np.isnan(cov).any():
-                    raise DataError(f"variance covariate '{self.form.covariate}' must be "
-                                    "numeric without missing values")
-                check_finite({self.form.covariate: cov})
-                self.covariate = cov
+                self.covariate = numeric_column(data, self.form.covariate, "variance covariate",
+                                                "variance covariate")
         self._u = self._initial_u()
         self._free = self._free_mask()
         self._wcache: tuple[bytes, np.ndarray] | None = None
@@ -150,18 +136,8 @@ class VarFunc:
             self.covariate = np.asarray(fitted, dtype=float)
             self._wcache = None
 
-    def _need_bound(self) -> None:
-        if not self.bound:
-            raise RuntimeError(f"{self.nlme_class} must be bound to data first (bind(data))")
-
-    def _initial_u(self) -> np.ndarray:
-        raise NotImplementedError
-
-    @property
-    def n_params(self) -> int:
-        """Number of estimated (not fixed) parameters."""
-        self._need_bound()
-        return int(np.sum(self._free))
+    def _estimated(self) -> np.ndarray:
+        return self._free
 
     def initial_step(self) -> np.ndarray:
         """An optimizer's first steps on the unconstrained parameters: small enough that
@@ -180,24 +156,6 @@ class VarFunc:
         if self.nlme_class == "varConstPower" and len(st):
             st[0] = 0.25
         return st
-
-    def get_unconstrained(self) -> np.ndarray:
-        """The estimated parameters on nlme's unconstrained scale (fixed ones left out)."""
-        self._need_bound()
-        assert self._u is not None
-        return self._u[self._free].copy()
-
-    def set_unconstrained(self, u: np.ndarray) -> None:
-        self._need_bound()
-        u = np.asarray(u, dtype=float).ravel()
-        if self._u is None or len(u) != int(np.sum(self._free)):
-            raise ValueError("wrong number of parameters")
-        full = self._u.copy()
-        full[self._free] = u
-        self._u = full
-
-    def coef_names(self) -> list[str]:
-        raise NotImplementedError
 
     def constrained(self) -> np.ndarray:
         """All parameters (fixed ones included) on nlme's constrained scale."""

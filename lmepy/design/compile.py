@@ -27,6 +27,7 @@ from lmepy.formula.ir import (
     RandomTerm,
     UnaryOp,
 )
+from lmepy.formula.terms import model_variables
 
 from .evaluate import Evaluator, check_data_frame, locate
 from .frame import ModelFrame, build_frame, check_finite
@@ -155,7 +156,7 @@ def _frame_exprs(mt: ModelTerms) -> list[Expr]:
     """R's model-frame variables of the fixed part: every variable the formula names, removed
     terms included (R evaluates them, and na.omit looks at them too)."""
     try:
-        out = list(mt.variables())
+        out = list(model_variables(mt))
     except Exception:  # hand-built terms that do not print back to a formula
         out = []
     for e in _fixed_exprs(mt):

@@ -15,17 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lmepy.errors import DataError, EvaluationWarning, FormulaError, close_matches, warn
-from lmepy.formula.ir import (
-    BinOp,
-    Call,
-    Expr,
-    Logical,
-    Name,
-    Number,
-    Paren,
-    String,
-    UnaryOp,
-)
+from lmepy.formula import ir
 
 from .limits import MAX_SPLINE_DEGREE, size_problem
 from .values import CHR, FAC, LGL, MAT, NUM, Value, column_value, drop_unused
@@ -66,7 +56,7 @@ class Evaluator:
         return FormulaError(message, self.text, pos, len(token) if pos is not None else 1)
 
     # -- entry ----------------------------------------------------------------------------
-    def value(self, expr: Expr) -> Value:
+    def value(self, expr: ir.Expr) -> Value:
         """The variable ``expr`` (full length N), as R's model.frame evaluates it."""
         key = str(expr)
         v = self.cache.get(key)
@@ -92,22 +82,22 @@ class Evaluator:
             self.cache[key] = v
         return v
 
-    def eval(self, e: Expr) -> Value:
-        if isinstance(e, Paren):
+    def eval(self, e: ir.Expr) -> Value:
+        if isinstance(e, ir.Paren):
             return self.eval(e.body)
-        if isinstance(e, Name):
+        if isinstance(e, ir.Name):
             return self._name(e.id)
-        if isinstance(e, Number):
+        if isinstance(e, ir.Number):
             return Value(NUM, np.array(float(e.value)))
-        if isinstance(e, Logical):
+        if isinstance(e, ir.Logical):
             return Value(LGL, np.array(1 if e.value else 0, dtype=np.int8))
-        if isinstance(e, String):
+        if isinstance(e, ir.String):
             return Value(CHR, np.array(e.value, dtype=object))
-        if isinstance(e, UnaryOp):
+        if isinstance(e, ir.UnaryOp):
             return self._unary(e)
-        if isinstance(e, BinOp):
+        if isinstance(e, ir.BinOp):
             return self._binop(e)
-        if isinstance(e, Call):
+        if isinstance(e, ir.Call):
             return self._call(e)
         raise self._error(f"cannot evaluate '{e}' in a model formula", str(e))
 
@@ -154,7 +144,7 @@ class Evaluator:
             raise self._error("non-conformable arrays", op)
         return x, y
 
-    def _unary(self, e: UnaryOp) -> Value:
+    def _unary(self, e: ir.UnaryOp) -> Value:
         v = self.eval(e.operand)
         if e.op == "-":
             return _num_like(v, -self._numeric(v, "-"))
@@ -168,7 +158,7 @@ class Evaluator:
             return _logical(x == 0, np.isnan(x))
         raise self._error(f"operator '{e.op}' cannot be used here", e.op)
 
-    def _binop(self, e: BinOp) -> Value:
+    def _binop(self, e: ir.BinOp) -> Value:
         op = e.op
         a, b = self.eval(e.left), self.eval(e.right)
         if op in ("==", "!=") and (a.kind in (FAC, CHR) or b.kind in (FAC, CHR)):
@@ -215,7 +205,7 @@ class Evaluator:
         return _logical(res, na)
 
     # -- calls --------------------------------------------------------------------------------
-    def _call(self, e: Call) -> Value:
+    def _call(self, e: ir.Call) -> Value:
         fn = _FUNCTIONS.get(e.func)
         if fn is None:
             raise self._error(
@@ -223,7 +213,7 @@ class Evaluator:
                 e.func, call=True)
         return fn(self, e)
 
-    def arg(self, e: Call, i: int, name: str, required: bool = True) -> Expr | None:
+    def arg(self, e: ir.Call, i: int, name: str, required: bool = True) -> ir.Expr | None:
         """The i-th positional argument or the named one."""
         v = e.kwarg(name)
         if v is not None:
@@ -235,7 +225,7 @@ class Evaluator:
                               call=True)
         return None
 
-    def const(self, e: Expr | None, default: float | bool | None = None):
+    def const(self, e: ir.Expr | None, default: float | bool | None = None):
         """A constant argument (number or TRUE/FALSE), evaluated without data."""
         if e is None:
             return default
@@ -249,7 +239,7 @@ class Evaluator:
             return float(x)
         raise self._error(f"'{e}' must be a single number", str(e))
 
-    def whole(self, e: Expr | None, name: str, func: str, default: float | None = None
+    def whole(self, e: ir.Expr | None, name: str, func: str, default: float | None = None
               ) -> float | None:
         """A count argument (``degree``, ``df``): a finite number, truncated towards zero as R's
         ``as.integer`` (``poly(x, 2.5)`` has degree 2). Inf and NaN are errors naming the
@@ -342,7 +332,7 @@ def _str_na(a: np.ndarray) -> np.ndarray:
 
 
 def _unary_math(func: Callable, rname: str) -> Callable:
-    def f(ev: Evaluator, e: Call) -> Value:
+    def f(ev: Evaluator, e: ir.Call) -> Value:
         if len(e.args) + len(e.kwargs) != 1:
             raise ev._error(f"{len(e.args) + len(e.kwargs)} arguments passed to '{rname}' "
                             "which requires 1", rname, call=True)
@@ -356,7 +346,7 @@ def _unary_math(func: Callable, rname: str) -> Callable:
     return f
 
 
-def _log(ev: Evaluator, e: Call) -> Value:
+def _log(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     x = ev._numeric(v, "log")
     base_e = ev.arg(e, 1, "base", required=False)
@@ -373,19 +363,19 @@ def _log(ev: Evaluator, e: Call) -> Value:
     return _num_like(v, out)
 
 
-def _identity(ev: Evaluator, e: Call) -> Value:
+def _identity(ev: Evaluator, e: ir.Call) -> Value:
     if len(e.args) != 1:
         raise ev._error(f"{e.func}() takes one argument", e.func, call=True)
     return ev.eval(e.args[0])
 
 
-def _offset(ev: Evaluator, e: Call) -> Value:
+def _offset(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "object"))
     x = ev._flat(ev._numeric(v, "offset"), v, "offset")
     return Value(NUM, np.asarray(x, dtype=np.float64))
 
 
-def _as_numeric(ev: Evaluator, e: Call) -> Value:
+def _as_numeric(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     if v.kind == FAC:
         return Value(NUM, np.where(v.data < 0, np.nan, v.data + 1.0))
@@ -402,7 +392,7 @@ def _as_numeric(ev: Evaluator, e: Call) -> Value:
     return Value(NUM, np.asarray(x, dtype=np.float64))
 
 
-def _factor(ev: Evaluator, e: Call) -> Value:
+def _factor(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     if v.is_scalar:
         v = Value(v.kind, v.data.reshape(1), v.levels)
@@ -415,7 +405,7 @@ def _factor(ev: Evaluator, e: Call) -> Value:
     return Value(FAC, f.data, f.levels, ordered)
 
 
-def _poly(ev: Evaluator, e: Call) -> Value:
+def _poly(ev: Evaluator, e: ir.Call) -> Value:
     if len(e.args) > 2:
         raise ev._error("poly() of several variables is not supported", e.func, call=True)
     v = ev.eval(ev.arg(e, 0, "x"))
@@ -479,7 +469,7 @@ def orthopoly_predict(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np
     return z[:, 1:] / np.sqrt(norm2[2:])[None, :]
 
 
-def _scale(ev: Evaluator, e: Call) -> Value:
+def _scale(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     x = np.atleast_1d(np.asarray(ev._numeric(v, "scale"), dtype=np.float64))
     if x.ndim == 1:
@@ -513,17 +503,17 @@ def _scale(ev: Evaluator, e: Call) -> Value:
     return Value(MAT, out, colnames=v.colnames if v.kind == MAT else None, attrs=attrs)
 
 
-def _cbind(ev: Evaluator, e: Call) -> Value:
+def _cbind(ev: Evaluator, e: ir.Call) -> Value:
     """R's cbind(): columns named after symbol arguments (deparse.level = 1), length-one
     arguments recycled to the longest."""
     parts: list[tuple[np.ndarray, list[str]]] = []
-    items: list[tuple[str | None, Expr]] = [(None, a) for a in e.args] + list(e.kwargs)
+    items: list[tuple[str | None, ir.Expr]] = [(None, a) for a in e.args] + list(e.kwargs)
     for k, a in items:
         v = ev.eval(a)
         x = np.atleast_1d(np.asarray(ev._numeric(v, "cbind"), dtype=np.float64))
         if x.ndim == 1:
-            inner = a.body if isinstance(a, Paren) else a
-            name = k if k is not None else (inner.id if isinstance(inner, Name) else "")
+            inner = a.body if isinstance(a, ir.Paren) else a
+            name = k if k is not None else (inner.id if isinstance(inner, ir.Name) else "")
             parts.append((x[:, None], [name]))
         else:
             parts.append((x, list(v.colnames) if v.colnames else [""] * x.shape[1]))
@@ -543,7 +533,7 @@ def _cbind(ev: Evaluator, e: Call) -> Value:
 
 def _summary(func: Callable[[np.ndarray], float], rname: str) -> Callable:
     """mean(), median(), sd(), var(), min(), max(): one number (NA unless na.rm = TRUE)."""
-    def f(ev: Evaluator, e: Call) -> Value:
+    def f(ev: Evaluator, e: ir.Call) -> Value:
         v = ev.eval(ev.arg(e, 0, "x"))
         x = np.asarray(ev._numeric(v, rname), dtype=np.float64).reshape(-1)
         if bool(ev.const(e.kwarg("na.rm"), False)):
@@ -556,7 +546,7 @@ def _summary(func: Callable[[np.ndarray], float], rname: str) -> Callable:
     return f
 
 
-def _round(ev: Evaluator, e: Call) -> Value:
+def _round(ev: Evaluator, e: ir.Call) -> Value:
     v = ev.eval(ev.arg(e, 0, "x"))
     digits = float(ev.const(ev.arg(e, 1, "digits", required=False), 0.0))
     x = ev._numeric(v, "round")
@@ -571,7 +561,7 @@ def _round(ev: Evaluator, e: Call) -> Value:
     return _num_like(v, np.round(x, int(digits)))
 
 
-def _relevel(ev: Evaluator, e: Call) -> Value:
+def _relevel(ev: Evaluator, e: ir.Call) -> Value:
     """relevel(f, ref): the reference level first, the others in their order."""
     v = ev.eval(ev.arg(e, 0, "x"))
     ref_e = ev.arg(e, 1, "ref")
@@ -580,7 +570,7 @@ def _relevel(ev: Evaluator, e: Call) -> Value:
     if v.ordered:
         raise ev._error("'relevel' only for unordered factors", e.func, call=True)
     levels = list(v.levels or [])
-    if isinstance(ref_e, String):
+    if isinstance(ref_e, ir.String):
         ref = ref_e.value
         if ref not in levels:
             raise ev._error("'ref' must be an existing level", e.func, call=True)
@@ -596,11 +586,11 @@ def _relevel(ev: Evaluator, e: Call) -> Value:
     return Value(FAC, codes.astype(np.int64), [levels[j] for j in order])
 
 
-def _interaction(ev: Evaluator, e: Call) -> Value:
+def _interaction(ev: Evaluator, e: ir.Call) -> Value:
     """interaction(a, b, ...): every combination as a level (drop = FALSE), the first factor
     varying fastest, labels joined by "."."""
     sep = e.kwarg("sep")
-    sep_s = sep.value if isinstance(sep, String) else "."
+    sep_s = sep.value if isinstance(sep, ir.String) else "."
     vals = [ev.eval(a) for a in e.args]
     if not vals:
         raise ev._error("No factors specified", e.func, call=True)
@@ -628,7 +618,7 @@ def _interaction(ev: Evaluator, e: Call) -> Value:
     return drop_unused(out) if drop else out
 
 
-def _vector_arg(ev: Evaluator, e: Expr | None) -> np.ndarray | None:
+def _vector_arg(ev: Evaluator, e: ir.Expr | None) -> np.ndarray | None:
     """A constant numeric vector argument such as ``knots = c(2, 5)``."""
     if e is None:
         return None
@@ -643,7 +633,7 @@ def _spline(kind: str) -> Callable:
     names = (["x", "df", "knots", "degree", "intercept", "Boundary.knots"] if kind == "bs"
              else ["x", "df", "knots", "intercept", "Boundary.knots"])
 
-    def f(ev: Evaluator, e: Call) -> Value:
+    def f(ev: Evaluator, e: ir.Call) -> Value:
         from .splines import bs_basis, ns_basis
 
         args = {nm: ev.arg(e, i, nm, required=(i == 0)) for i, nm in enumerate(names)}
@@ -690,13 +680,13 @@ def _spline(kind: str) -> Callable:
     return f
 
 
-def _c(ev: Evaluator, e: Call) -> Value:
+def _c(ev: Evaluator, e: ir.Call) -> Value:
     parts = [_vector_arg(ev, a) for a in e.args]
     return Value(NUM, np.concatenate([p for p in parts if p is not None]) if parts
                  else np.zeros(0))
 
 
-_FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
+_FUNCTIONS: dict[str, Callable[[Evaluator, ir.Call], Value]] = {
     "I": _identity,
     "(": _identity,
     "log": _log,

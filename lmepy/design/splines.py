@@ -106,6 +106,20 @@ def spline_deriv_row(knots: np.ndarray, x: float, ord: int, nder: int) -> np.nda
     return row
 
 
+def _knots(xo: np.ndarray, n_inner: int | None, knots: np.ndarray | None,
+           boundary: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """bs()'s and ns()'s knots: the given ones, else `n_inner` inner knots at quantiles of
+    the x inside the boundary knots (the range of x unless given), as R places them."""
+    bk = np.array([xo.min(), xo.max()]) if boundary is None else np.sort(boundary)
+    if knots is None:
+        knots = np.zeros(0)
+        if n_inner is not None and n_inner > 0:
+            probs = np.linspace(0, 1, n_inner + 2)[1:-1]
+            inside = xo[(xo >= bk[0]) & (xo <= bk[1])]
+            knots = quantile7(inside, probs)
+    return knots, bk
+
+
 def bs_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = None,
              degree: int = 3, intercept: bool = False,
              boundary: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -114,15 +128,8 @@ def bs_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = No
     ord_ = degree + 1
     ok = ~np.isnan(x)
     xo = x[ok]
-    bk = np.array([xo.min(), xo.max()]) if boundary is None else np.sort(boundary)
-    if knots is None:
-        knots = np.zeros(0)
-        if df is not None:
-            nik = int(df) - ord_ + (1 - int(intercept))
-            if nik > 0:
-                probs = np.linspace(0, 1, nik + 2)[1:-1]
-                inside = xo[(xo >= bk[0]) & (xo <= bk[1])]
-                knots = quantile7(inside, probs)
+    n_inner = None if df is None else int(df) - ord_ + (1 - int(intercept))
+    knots, bk = _knots(xo, n_inner, knots, boundary)
     aknots = np.sort(np.concatenate([np.repeat(bk, ord_), knots]))
     basis = _bs_raw(aknots, xo, bk, ord_)
     if not intercept:
@@ -140,15 +147,8 @@ def ns_basis(x: np.ndarray, df: int | None = None, knots: np.ndarray | None = No
     both boundary knots (the QR step of R)."""
     ok = ~np.isnan(x)
     xo = x[ok]
-    bk = np.array([xo.min(), xo.max()]) if boundary is None else np.sort(boundary)
-    if knots is None:
-        knots = np.zeros(0)
-        if df is not None:
-            nik = int(df) - 1 - int(intercept)
-            if nik > 0:
-                probs = np.linspace(0, 1, nik + 2)[1:-1]
-                inside = xo[(xo >= bk[0]) & (xo <= bk[1])]
-                knots = quantile7(inside, probs)
+    knots, bk = _knots(xo, None if df is None else int(df) - 1 - int(intercept), knots,
+                       boundary)
     aknots = np.sort(np.concatenate([np.repeat(bk, 4), knots]))
     basis = _ns_raw(aknots, xo, bk)
     const = np.vstack([spline_deriv_row(aknots, float(b), 4, 2) for b in bk])

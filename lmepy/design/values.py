@@ -8,7 +8,6 @@ instead of turning everything into floats early.
 from __future__ import annotations
 
 import datetime
-import math
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lmepy.errors import DataError
+from lmepy.rtext.numbers import special_number_text
 
 NUM, MAT, FAC, LGL, CHR = "numeric", "matrix", "factor", "logical", "character"
 
@@ -120,12 +120,9 @@ def drop_unused(v: Value) -> Value:
 def r_num_str(v: float) -> str:
     """``as.character()`` of a double: 15 significant digits, fixed or scientific, whichever R
     picks (the shorter, fixed on ties)."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "0"
+    special = special_number_text(v)
+    if special is not None:
+        return special
     mant, exp = f"{v:.14e}".split("e")
     e = int(exp)
     neg = mant.startswith("-")

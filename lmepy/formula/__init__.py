@@ -42,6 +42,7 @@ from lmepy.formula.terms import (
     findbars,
     fixed_terms,
     model_terms,
+    model_variables,
     nobars,
 )
 
@@ -49,7 +50,7 @@ __all__ = [
     "FUNCTIONS", "MODEL_FUNCTIONS", "BinOp", "Call", "Expr", "Formula", "GroupTerm", "Logical",
     "ModelTerms", "Name", "Number", "Paren", "RandomTerm", "String", "Term", "UnaryOp",
     "expand_double_verts", "expand_slash", "findbars", "fixed_terms", "format_number",
-    "model_terms", "nobars",
+    "model_terms", "model_variables", "nobars",
     "parse_expr", "parse_formula", "CorSpec", "PdSpec", "RandomLevel", "VarSpec", "parse_cor",
     "parse_one_sided", "parse_pd", "parse_random", "parse_var", "split_form",
 ]

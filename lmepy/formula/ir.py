@@ -267,17 +267,6 @@ class ModelTerms:
     def term_labels(self) -> tuple[str, ...]:
         return tuple(t.label for t in self.terms)
 
-    def variables(self) -> tuple[Expr, ...]:
-        """R's ``attr(terms(f), "variables")`` of the fixed part: response first, then the
-        variables in order of first appearance (``offset(...)`` calls included)."""
-        from lmepy.formula.terms import nobars, term_variables
-
-        if self.formula is None:
-            from lmepy.formula.parser import parse_formula
-
-            return term_variables(nobars(parse_formula(str(self))))
-        return term_variables(nobars(self.formula))
-
     def rhs_text(self) -> str:
         parts: list[str] = []
         if not self.intercept:
@@ -324,9 +313,6 @@ def _merge_double_bar(random: tuple[RandomTerm, ...], start: int) -> tuple[str, 
 
 def _merge_double_bar_groups(random: tuple[RandomTerm, ...], start: int,
                              max_groups: int) -> tuple[str, int] | None:
-    from lmepy.formula.parser import parse_expr
-    from lmepy.formula.terms import expand_slash
-
     first = random[start]
     groups = [first.group]
     j = start + 1
@@ -354,11 +340,19 @@ def _merge_double_bar_groups(random: tuple[RandomTerm, ...], start: int,
     if m == 1:
         group_text = groups[0].label
     else:
-        group_text = "/".join(str(g.factors[0]) for g in reversed(groups))
-        try:
-            expanded = [str(e) for e in expand_slash(parse_expr(group_text))]
-        except Exception:  # noqa: BLE001 - any failure means: print the terms one by one
-            return None
-        if expanded != [g.label for g in groups]:
+        levels = [g.factors[0] for g in reversed(groups)]  # outermost first
+        if not all(isinstance(v, Name) for v in levels):
+            return None  # lme4 nests with '/' only within plain names: print one by one
+        group_text = "/".join(str(v) for v in levels)
+        if _slash_labels([str(v) for v in levels]) != [g.label for g in groups]:
             return None
     return f"({lhs_text} || {group_text})", j
+
+
+def _slash_labels(names: list[str]) -> list[str]:
+    """The group labels lme4 gives ``a/b/c`` (names outermost first): ``c:(b:a)``, ``b:a``,
+    ``a``, innermost first (the text of lmepy.formula.terms.expand_slash for plain names)."""
+    out = [names[0]]
+    for name in names[1:]:
+        out.insert(0, f"{name}:{out[0]}" if len(out) == 1 else f"{name}:({out[0]})")
+    return out

@@ -1,6 +1,7 @@
 """Formula text -> expression tree (the IR of ``lmepy.formula.ir``).
 
-The grammar lives in ``lmepy/grammar/formula.lark`` (package data) and is compiled once into an
+The grammar lives in ``grammar/formula.lark`` at the repository root (installed as the package
+data of ``lmepy.grammar``) and is compiled once into an
 LALR(1) parser. Formula text is data: it is never handed to Python's ``eval``/``exec``; every
 function name must be on a whitelist, and anything else is a ``FormulaError`` with a caret.
 """
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
@@ -33,6 +34,7 @@ from lmepy.formula.ir import (
     String,
     UnaryOp,
 )
+from lmepy.rtext.numbers import special_number_text
 
 # Functions a formula may call: what the design stage's evaluator knows (lme4/stats side) ...
 MODEL_FUNCTIONS = frozenset({
@@ -59,10 +61,26 @@ _KEYWORDS = {
 }
 
 
+def grammar_text() -> str:
+    """The formula grammar's text, from the installed package ``lmepy.grammar``. A source tree
+    imported without an install (``PYTHONPATH=.`` after ``setup.py build_ext --inplace``) has
+    no such package, only the folder it is installed from: ``grammar/`` beside ``lmepy/``."""
+    try:
+        import lmepy.grammar as grammar
+    except ModuleNotFoundError:
+        beside = Path(__file__).resolve().parents[2] / "grammar" / "formula.lark"
+        if not beside.is_file():
+            raise ImportError("lmepy's formula grammar is missing: neither the package "
+                              f"lmepy.grammar nor {beside} exists; reinstall lmepy "
+                              "(pip install .)") from None
+        return beside.read_text(encoding="utf-8")
+    return grammar.read("formula.lark")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     # The transformer runs inside the LALR parser: no parse tree is built, and no recursion.
-    text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
+    text = grammar_text()
     return Lark(text, parser="lalr", maybe_placeholders=True, transformer=_ToIR(), cache=True)
 
 
@@ -103,12 +121,9 @@ class _Located(FormulaError):
 def format_number(value: float) -> str:
     """A double as R's ``deparse()`` prints it: 15 significant digits, fixed notation unless
     scientific is narrower (R's formatReal with scipen = 0)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "0"
+    special = special_number_text(value)
+    if special is not None:
+        return special
     neg = value < 0
     a = abs(value)
     full = float(f"{a:.14e}")
@@ -279,7 +294,7 @@ def _syntax_error(text: str, err: UnexpectedInput) -> FormulaError:
 @lru_cache(maxsize=1)
 def _tree_parser() -> Lark:
     # Only on the error path: a parse tree with positions, to put a caret under an expression.
-    text = resources.files("lmepy.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
+    text = grammar_text()
     return Lark(text, parser="lalr", maybe_placeholders=True, propagate_positions=True)
 
 

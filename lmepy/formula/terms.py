@@ -226,6 +226,14 @@ def term_variables(formula: Formula) -> tuple[Expr, ...]:
     return tuple(enc.vars)
 
 
+def model_variables(mt: ModelTerms) -> tuple[Expr, ...]:
+    """R's ``attr(terms(f), "variables")`` of the fixed part of `mt`: response first, then
+    the variables in order of first appearance (``offset(...)`` calls included). Terms
+    built by hand (no source formula) are read back from their R text."""
+    f = mt.formula if mt.formula is not None else parse_formula(str(mt))
+    return term_variables(nobars(f))
+
+
 # ---------------------------------------------------------------------------------------------
 # lme4: nobars / findbars
 

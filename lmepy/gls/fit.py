@@ -163,7 +163,7 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None,
     BOBYQA's first steps (by default initial_step(prob)); ``polish``: Newton steps;
     ``check_start``: stop at a stationary start as nlme does (the structures' initial values,
     not a later round's start, which is near an optimum)."""
-    from lmepy.lme.fit import newton_polish
+    from lmepy.fit.optimize import newton_polish
 
     control = control or {}
     theta0 = prob.get_theta()
@@ -233,7 +233,7 @@ def one_blas_thread():  # noqa: ANN201 - a context manager
     """numpy's and scipy's OpenBLAS on one thread: the fit makes many small products, and
     OpenBLAS threads spinning on a busy machine make them 10-100 times slower."""
     try:
-        from lmepy.lme.threads import one_thread
+        from lmepy.kernels.blas_threads import one_thread
     except ImportError:  # pragma: no cover
         from contextlib import nullcontext
         return nullcontext()
@@ -263,7 +263,7 @@ def _fit_structures(X: np.ndarray, y: np.ndarray, data: pd.DataFrame, cor: CorSt
     prob = GlsProblem(X, y, bcor, bvar, reml,
                       free_cor=not (bcor is not None and bcor.fixed),
                       free_var=True)  # a variance function's fixed values are its own
-    from lmepy.lme.fit import check_parameter_count
+    from lmepy.fit.guard import check_parameter_count
     check_parameter_count(prob.n_theta, p, N, {
         type(bcor).__name__ if bcor is not None else "": prob.n_cor,
         type(bvar).__name__ if bvar is not None else "": prob.n_var})

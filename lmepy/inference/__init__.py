@@ -4,7 +4,7 @@ summary table and type III anova, lme4's likelihood-ratio table, and confidence 
 
 Every function takes an ``LmmSolution`` or a fit object holding one (``LmerMod.sol``).
 The fit object's methods map onto:
-``summary(ddf=...)`` -> ``coef_table`` / ``lmertest_summary_text``,
+``summary(ddf=...)`` -> ``coef_table`` (printed by ``results.lmer.lmertest_summary_text``),
 ``anova()`` -> ``anova`` (one fit: type III F-tests; several: likelihood-ratio table),
 ``confint(method=...)`` -> ``confint``.
 """
@@ -29,7 +29,6 @@ from lmepy.inference.tables import (
     contest,
     format_anova,
     format_coef_table,
-    lmertest_summary_text,
     method_title,
     summary_title,
     type3_contrasts,
@@ -72,7 +71,6 @@ __all__ = [
     "kenward_roger",
     "kr_contest1d",
     "kr_contest_md",
-    "lmertest_summary_text",
     "method_title",
     "satterthwaite",
     "summary_title",

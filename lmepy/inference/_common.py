@@ -11,6 +11,7 @@ import numpy as np
 
 from lmepy.errors import quiet
 from lmepy.fit.lmm import LmmProblem, LmmSolution
+from lmepy.formula.deparse import deparse_lme4_formula
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -91,6 +92,24 @@ def _richardson(a: list[Any], r: int) -> Any:
     return a[0]
 
 
+def _step(n: int, h: np.ndarray, *coords: int) -> np.ndarray:
+    """The step vector: h along `coords`, 0 elsewhere."""
+    e = np.zeros(n)
+    for k in coords:
+        e[k] = h[k]
+    return e
+
+
+def _extrapolated(diff: Callable[[np.ndarray], Any], h0: np.ndarray, r: int, v: float) -> Any:
+    """A difference quotient at steps h0, h0/v, ..., h0/v^(r-1), Richardson-extrapolated."""
+    h = h0.copy()
+    approx = []
+    for _ in range(r):
+        approx.append(diff(h))
+        h = h / v
+    return _richardson(approx, r)
+
+
 def jacobian(fn: Callable[[np.ndarray], Any], x: np.ndarray, d: float = 1e-4, eps: float = 1e-4,
              r: int = 4, v: float = 2.0) -> list[np.ndarray]:
     """Derivatives of an array-valued fn along each coordinate of x: central differences with
@@ -99,14 +118,11 @@ def jacobian(fn: Callable[[np.ndarray], Any], x: np.ndarray, d: float = 1e-4, ep
     h0 = _steps(x, d, eps, _ZERO_TOL)
     out = []
     for i in range(len(x)):
-        h = h0[i]
-        approx = []
-        for _ in range(r):
-            e = np.zeros_like(x)
-            e[i] = h
-            approx.append((np.asarray(fn(x + e)) - np.asarray(fn(x - e))) / (2.0 * h))
-            h /= v
-        out.append(_richardson(approx, r))
+        def diff(h: np.ndarray, i: int = i) -> Any:
+            e = _step(len(x), h, i)
+            return (np.asarray(fn(x + e)) - np.asarray(fn(x - e))) / (2.0 * h[i])
+
+        out.append(_extrapolated(diff, h0, r, v))
     return out
 
 
@@ -120,26 +136,19 @@ def hessian(fn: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1, ep
     h0 = _steps(x, d, eps, _ZERO_TOL)
     H = np.zeros((n, n))
     for i in range(n):
-        h = h0.copy()
-        approx = []
-        for _ in range(r):
-            e = np.zeros(n)
-            e[i] = h[i]
-            approx.append((fn(x + e) - 2.0 * f0 + fn(x - e)) / h[i] ** 2)
-            h = h / v
-        H[i, i] = _richardson(approx, r)
+        def diag(h: np.ndarray, i: int = i) -> float:
+            e = _step(n, h, i)
+            return (fn(x + e) - 2.0 * f0 + fn(x - e)) / h[i] ** 2
+
+        H[i, i] = _extrapolated(diag, h0, r, v)
     for i in range(n):
         for j in range(i):
-            h = h0.copy()
-            approx = []
-            for _ in range(r):
-                e = np.zeros(n)
-                e[i] = h[i]
-                e[j] = h[j]
-                approx.append((fn(x + e) - 2.0 * f0 + fn(x - e) - H[i, i] * h[i] ** 2
-                               - H[j, j] * h[j] ** 2) / (2.0 * h[i] * h[j]))
-                h = h / v
-            H[i, j] = H[j, i] = _richardson(approx, r)
+            def mixed(h: np.ndarray, i: int = i, j: int = j) -> float:
+                e = _step(n, h, i, j)
+                return (fn(x + e) - 2.0 * f0 + fn(x - e) - H[i, i] * h[i] ** 2
+                        - H[j, j] * h[j] ** 2) / (2.0 * h[i] * h[j])
+
+            H[i, j] = H[j, i] = _extrapolated(mixed, h0, r, v)
     return H
 
 
@@ -182,12 +191,7 @@ def formula_text(fit: Any, sol: LmmSolution) -> str:
     form = getattr(terms, "formula", None)
     if form is None:
         return str(terms) if terms is not None else ""
-    try:
-        from lmepy.results.lmer import deparse_lme4_formula
-
-        text = deparse_lme4_formula(form)
-    except ImportError:  # pragma: no cover - results stage absent
-        return str(form)
+    text = deparse_lme4_formula(form)
     if isinstance(text, (list, tuple)):
         return " ".join(str(t) for t in text)
     return str(text)

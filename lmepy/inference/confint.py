@@ -39,7 +39,7 @@ class ConfintTable(pd.DataFrame):
         return ConfintTable
 
     def format(self, digits: int | None = None) -> str:
-        from lmepy.results import rformat as rf
+        from lmepy import rtext as rf
 
         vals = [[None if not np.isfinite(v) else float(v) for v in row]
                 for row in self.to_numpy(dtype=float).tolist()]
@@ -171,7 +171,7 @@ def _sdcor_bounds(ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 def _pct_names(level: float) -> list[str]:
     """lme4's column names: ``paste(format(100 * a, trim = TRUE, scientific = FALSE,
     digits = 3), "%")`` for a = (1 - level)/2 and 1 - a."""
-    from lmepy.results import rformat as rf
+    from lmepy import rtext as rf
 
     a = (1.0 - level) / 2.0
     return [f"{t.strip()} %" for t in rf.format_num([100 * a, 100 * (1 - a)], digits=3)]
@@ -243,6 +243,23 @@ def confint_glmer(fit: Any, level: float = 0.95, method: str = "profile",
 
 # ---------------------------------------------------------------------------------------------
 # profile
+
+
+def minimize_others(fn: Any, opt: np.ndarray, w: int, x: float, lower: np.ndarray,
+                    upper: np.ndarray, start: np.ndarray | None = None
+                    ) -> tuple[float, np.ndarray]:
+    """A profile's point: fn minimized over every coordinate but `w`, which is held at `x`
+    (from `start`, else from the optimum `opt`); the minimum and the other coordinates."""
+    others = [i for i in range(len(opt)) if i != w]
+    x0 = opt[others] if start is None else start
+
+    def fn_others(y: np.ndarray) -> float:
+        p = np.empty(len(opt))
+        p[w] = x
+        p[others] = y
+        return fn(p)
+
+    return _minimize(fn_others, x0, lower[others], upper[others])
 
 
 def _minimize(fn: Any, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float,
@@ -324,16 +341,7 @@ class _Profiler:
     def zeta_var(self, w: int, x: float, start: np.ndarray | None = None
                  ) -> tuple[float, np.ndarray]:
         """ζ at variance parameter w = x, the others re-optimized."""
-        others = [i for i in range(len(self.opt_v)) if i != w]
-        x0 = self.opt_v[others] if start is None else start
-
-        def fn(y: np.ndarray) -> float:
-            p = np.empty(len(self.opt_v))
-            p[w] = x
-            p[others] = y
-            return self.dev_sdcor(p)
-
-        val, y = _minimize(fn, x0, self.lo[others], self.up[others])
+        val, y = minimize_others(self.dev_sdcor, self.opt_v, w, x, self.lo, self.up, start)
         dd = max(0.0, val - self.base)
         return math.copysign(math.sqrt(dd), x - self.opt_v[w]), y
 

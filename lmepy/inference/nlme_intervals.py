@@ -15,7 +15,7 @@ from scipy import stats
 
 from lmepy.errors import LmepyError
 from lmepy.fit.optimize import richardson_hessian
-from lmepy.results.rformat import format1, print_named_num, print_num_matrix
+from lmepy.rtext import format1, print_named_num, print_num_matrix
 
 __all__ = ["NlmeIntervals", "gls_apvar", "gls_intervals", "lme_apvar", "lme_intervals"]
 
@@ -134,7 +134,7 @@ def lme_apvar(fit: Any) -> tuple[np.ndarray, list[tuple[str, str, int]], np.ndar
         except (OverflowError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
             return float("nan")
 
-    from lmepy.lme.threads import one_thread
+    from lmepy.kernels.blas_threads import one_thread
     with one_thread():
         H = richardson_hessian(ll, est, step=1e-3, floor=1.0)
     pr._key = None
@@ -227,7 +227,7 @@ def gls_apvar(fit: Any) -> np.ndarray | str:
     prob = fit.problem
     saved = prob.get_theta()
     x0 = np.concatenate([_gls_natural(prob), [math.log(fit.estimate.sigma)]])
-    from lmepy.lme.threads import one_thread
+    from lmepy.kernels.blas_threads import one_thread
     with one_thread():
         H = richardson_hessian(lambda x: _gls_full_loglik(fit, x), x0, step=5e-4, floor=0.1)
     prob.set_theta(saved)

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy import rtext as rf
 from lmepy.inference._common import as_solution, vcov_beta, xnames
 from lmepy.inference.kenward_roger import kenward_roger, kr_contest1d, kr_contest_md
 from lmepy.inference.satterthwaite import contest1d, contest_md, satterthwaite
-from lmepy.results import rformat as rf
 
 __all__ = ["coef_table", "format_coef_table", "anova_type3", "anova_table", "format_anova",
            "type1_contrasts", "type2_contrasts", "type3_contrasts", "AnovaTable",
@@ -424,35 +424,6 @@ def method_title(REML: bool, ddf: str = "Satterthwaite") -> str:
     method = normalize_ddf(ddf)
     title = "Linear mixed model fit by " + ("REML" if REML else "maximum likelihood ")
     return title + (f". t-tests use {method}'s method" if method != "lme4" else "")
-
-
-def lmertest_summary_text(fit: Any, ddf: str = "Satterthwaite", digits: int = 4,
-                          correlation: bool | None = None,
-                          table: pd.DataFrame | None = None) -> str:
-    """lmerTest's ``print(summary(fit, ddf = ...))`` for an ``LmerMod``: lme4's summary
-    with lmerTest's title and class and the df / Pr(>|t|) columns (``table``: an already
-    computed ``coef_table``)."""
-    import dataclasses
-
-    from lmepy.results import lme4print as lp
-
-    method = normalize_ddf(ddf)
-    pd_fn = getattr(fit, "_print_data", None)
-    if pd_fn is None:
-        raise TypeError("lmertest_summary_text needs an LmerMod (lmepy.results.lmer)")
-    d = pd_fn()
-    tab = coef_table(fit, method) if table is None else table
-    # lmerTest refits through its own call: the formula is printed as written, without
-    # lme4's expansion of (x || g)
-    form = getattr(getattr(as_solution(fit).model, "terms", None), "formula", None)
-    if form is not None:
-        d = dataclasses.replace(d, formula=lp.deparse_lines(form))
-    d = dataclasses.replace(d, coefficients=tab.to_numpy(dtype=float),
-                            coef_colnames=tuple(tab.columns),
-                            title=method_title(bool(as_solution(fit).REML), method),
-                            cls="lmerModLmerTest")
-    out, _msgs, _pos = lp.summary_parts(d, digits=digits, correlation=correlation)
-    return out
 
 
 def contest(fit: Any, L: Any, rhs: Any = 0.0, joint: bool = True, confint: bool = True,

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 _lock = threading.Lock()
@@ -132,3 +132,10 @@ class AdaptiveThreads:
         if time.perf_counter() - t >= self.single:
             self.multi = False
         return out
+
+
+def one_thread() -> AbstractContextManager[None]:
+    """numpy's and scipy's OpenBLAS on one thread for the block: lme and gls fits make
+    thousands of small products (tens to a few hundred rows), where OpenBLAS threads spin
+    while they wait and, on a busy machine, turn microseconds into milliseconds."""
+    return limit_threads(1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lmepy.lme.ar1 import LmerCorFit, lmer_ar1
 from lmepy.lme.design import build_design
 from lmepy.lme.fit import LmeProblem, LmeSolution, fit_lme
+from lmepy.lme.lmer_residual import LmerCorFit, lmer_residual
 from lmepy.lme.results import LmeFit, containment_df
 
 
@@ -38,4 +38,4 @@ def lme(fixed: str, data: Any, random: Any, correlation: Any = None, weights: An
 
 
 __all__ = ["LmeFit", "LmeProblem", "LmeSolution", "LmerCorFit", "build_design",
-           "containment_df", "fit_lme", "lme", "lmer_ar1"]
+           "containment_df", "fit_lme", "lme", "lmer_residual"]

@@ -8,7 +8,7 @@ lmer cross-products and blocked Cholesky. nlme's log-likelihood is the lmer one 
 whitened data plus the log-Jacobian of the whitening: -1/2 log|C| + sum(log w).
 
 When some random-effects term is not constant within correlation groups (crossed terms under
-``lmer_ar1``), a dense path forms the same penalized system from the sparse whitened Z.
+``lmer_residual``), a dense path forms the same penalized system from the sparse whitened Z.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import numpy as np
 import scipy.linalg as sla
 
 from lmepy.design.types import ReTerm, tril_colmajor
-from lmepy.errors import ConvergenceWarning, DataError, warn
+from lmepy.errors import ConvergenceWarning, warn
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
-from lmepy.fit.guard import fit_guard, require_finite
-from lmepy.fit.optimize import bobyqa
+from lmepy.fit.guard import check_parameter_count, fit_guard, require_finite
+from lmepy.fit.optimize import bobyqa, newton_polish
+from lmepy.kernels.blas_threads import one_thread
 from lmepy.lme.design import LmeDesign
 from lmepy.lme.single import MarkovSums, SingleLevel
-from lmepy.lme.threads import one_thread
 
 try:  # one-pass kernel for one grouping level (numpy path below when not compiled)
     from lmepy.kernels import lme_single as _KERNEL
@@ -533,83 +533,6 @@ def _settle(prob: LmeProblem, x: np.ndarray, var: Any, iters: int = 50) -> None:
     prob._key = None
 
 
-def _grad_hess(f: Any, x: np.ndarray, fx: float, h: float = 1e-3
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian for a Newton step near the optimum.
-
-    Gradient: central differences at steps h and 2h, Richardson-combined, so the O(h²) error
-    cancels, and a step this large keeps the criterion's rounding noise (~1e-13 relative) to
-    ~1e-8 in the gradient, which then locates the optimum far better than derivative-free
-    stopping rules do. Hessian: its diagonal from the same points (central second
-    differences), the off-diagonal from one more point per pair (f(x + e_i + e_j), a forward
-    difference): O(h) relative error in H only scales the (already tiny) step by 1 + O(h).
-    4n + n(n-1)/2 evaluations instead of 4n + 2n²."""
-    n = len(x)
-    g = np.empty(n)
-    H = np.empty((n, n))
-    steps = h * np.maximum(1.0, np.abs(x))
-    fp = np.empty(n)
-    for i in range(n):
-        e = np.zeros(n)
-        e[i] = steps[i]
-        f1p, f1m = f(x + e), f(x - e)
-        g1 = (f1p - f1m) / (2 * e[i])
-        g2 = (f(x + 2 * e) - f(x - 2 * e)) / (4 * e[i])
-        g[i] = (4.0 * g1 - g2) / 3.0
-        H[i, i] = (f1p - 2.0 * fx + f1m) / (e[i] * e[i])
-        fp[i] = f1p
-    for i in range(n):
-        for j in range(i):
-            e = np.zeros(n)
-            e[i], e[j] = steps[i], steps[j]
-            H[i, j] = H[j, i] = (f(x + e) - fp[i] - fp[j] + fx) / (steps[i] * steps[j])
-    return g, H
-
-
-def newton_polish(f: Any, x: np.ndarray, lower: np.ndarray, iters: int = 2) -> np.ndarray:
-    """Newton steps after BOBYQA (gradient by Richardson differences, Hessian by second
-    differences, see _grad_hess): derivative-free searches stop a few 1e-7..1e-6 from the
-    optimum in flat directions. Parameters on a bound stay there; a step is kept only if it
-    is small and the criterion does not get worse (beyond rounding)."""
-    x = np.array(x, dtype=float)
-    fin = np.isfinite(lower)
-    edge = np.where(fin, lower + 1e-6 * np.maximum(1.0, np.abs(np.where(fin, lower, 0.0))),
-                    -np.inf)
-    free = ~(x <= edge)
-    if not free.any():
-        return x
-    idx = np.flatnonzero(free)
-    fx = f(x)
-    for _ in range(iters):
-        def sub(z: np.ndarray, x: np.ndarray = x) -> float:
-            w = x.copy()
-            w[idx] = z
-            return f(w)
-
-        try:
-            g, H = _grad_hess(sub, x[idx], fx)
-            if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
-                break
-            if np.any(np.linalg.eigvalsh((H + H.T) / 2) <= 0):
-                break
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            break
-        if np.max(np.abs(step) / np.maximum(np.abs(x[idx]), 1.0)) > 1e-2:
-            break
-        xn = x.copy()
-        xn[idx] = x[idx] - step
-        if np.any(xn[idx] < lower[idx]):
-            break
-        fn = f(xn)
-        if not fn <= fx + 1e-12 * max(1.0, abs(fx)):
-            break
-        x, fx = xn, fn
-        if np.max(np.abs(step) / np.maximum(np.abs(x[idx]), 1.0)) < 1e-9:
-            break
-    return x
-
-
 class _WeightScaled:
     """BOBYQA's coordinates when the model has variance parameters: the pdMat parameters
     divided by the geometric mean of the standard-deviation function (1 / weights) at the
@@ -659,24 +582,11 @@ class _WeightScaled:
         return opt
 
 
-def check_parameter_count(n_struct: int, p: int, N: int, parts: dict[str, int]) -> None:
-    """More parameters than observations cannot be estimated; with corSymm on long groups
-    (Ovary: 31 times, 465 correlations for 308 rows) nlme's optimizer runs to its iteration
-    limit and stops with an error after many seconds, lmepy's for many minutes. Say so at
-    once, naming the structures and their parameter counts."""
-    total = n_struct + p + 1
-    if total > N:
-        detail = ", ".join(f"{k}: {v}" for k, v in parts.items() if v)
-        raise DataError(f"the model has {total} parameters ({detail}, {p} fixed effects and "
-                        f"sigma) for {N} observations: more parameters than observations "
-                        "cannot be estimated")
-
-
 def fit_lme(design: LmeDesign, REML: bool = True, control: dict | None = None) -> LmeSolution:
     """Maximize nlme's (restricted) log-likelihood jointly over all structure parameters with
     BOBYQA; a variance function of fitted(.) alternates with updates of the fitted values
     (nlme's scheme) until the estimates stop changing. BLAS runs on one thread (small
-    products; see lmepy.lme.threads)."""
+    products; see lmepy.kernels.blas_threads.one_thread)."""
     with one_thread(), fit_guard("log-likelihood"):
         sol = _fit_lme(design, REML, control)
     require_finite("log-likelihood", logLik=sol.logLik, beta=sol.beta, sigma=sol.sigma)

@@ -13,15 +13,6 @@ import numpy as np
 
 from lmepy.design.types import tril_colmajor
 
-STRUCTURE_TEXT = {
-    "pdLogChol": "General positive-definite, Log-Cholesky parametrization",
-    "pdSymm": "General positive-definite",
-    "pdDiag": "Diagonal",
-    "pdIdent": "Multiple of an Identity",
-    "pdCompSymm": "Compound Symmetry",
-    "pdBlocked": "Blocked",
-}
-
 
 class PdStruct:
     """One pdMat over the columns ``cnms``; parameters on the fit's (bounded) scale."""

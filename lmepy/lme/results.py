@@ -32,7 +32,7 @@ from lmepy.results import nlmeprint
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
 from lmepy.results.nlmeprint import NlmeSummary, RText
 
-_Text = RText  # lmer(correlation=)'s results print through it (lmepy.lme.ar1)
+_Text = RText  # lmer(correlation=)'s results print through it (lmepy.lme.lmer_residual)
 
 
 class LmeFit:

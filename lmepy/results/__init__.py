@@ -1,7 +1,7 @@
 """results stage: fit objects that answer with R's generic names and print as lme4 prints.
 
 ``LmerMod`` (an lmer fit), ``GlmerMod`` (a glmer fit), their ``VarCorr``, ``LogLik`` and
-``SummaryMerMod``; R's number formatting in :mod:`lmepy.results.rformat`; R's generics as
+``SummaryMerMod``; R's number formatting in :mod:`lmepy.rtext`; R's generics as
 functions in :mod:`lmepy.results.generics`.
 """
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -21,79 +22,41 @@ def _call(fit: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     return method(*args, **kwargs)
 
 
-def summary(fit: Any, **kwargs: Any) -> Any:
-    """``summary(fit)``."""
-    return _call(fit, "summary", **kwargs)
+def _generic(name: str, doc: str) -> Callable[..., Any]:
+    """R's generic `name` as a module-level function: ``name(fit, ...)`` is
+    ``fit.name(...)``, and an object without that method gets R's "no applicable method"."""
+
+    def generic(fit: Any, *args: Any, **kwargs: Any) -> Any:
+        return _call(fit, name, *args, **kwargs)
+
+    generic.__name__ = generic.__qualname__ = name
+    generic.__doc__ = doc
+    return generic
 
 
-def fixef(fit: Any) -> Any:
-    """``fixef(fit)``."""
-    return _call(fit, "fixef")
+summary = _generic("summary", "``summary(fit)``.")
+fixef = _generic("fixef", "``fixef(fit)``.")
+coef = _generic("coef", "``coef(fit)``.")
+vcov = _generic("vcov", "``vcov(fit)``.")
+sigma = _generic("sigma", "``sigma(fit)``.")
+VarCorr = _generic("VarCorr", "``VarCorr(fit)``.")
+logLik = _generic("logLik", "``logLik(fit)``.")
+AIC = _generic("AIC", "``AIC(fit)``.")
+BIC = _generic("BIC", "``BIC(fit)``.")
+deviance = _generic("deviance", "``deviance(fit)``.")
+REMLcrit = _generic("REMLcrit", "``REMLcrit(fit)``.")
+nobs = _generic("nobs", "``nobs(fit)``.")
+ngrps = _generic("ngrps", "``ngrps(fit)``.")
+fitted = _generic("fitted", "``fitted(fit)``.")
+formula = _generic("formula", "``formula(fit)``.")
+weights = _generic("weights", "``weights(fit)``.")
+modelStruct = _generic("modelStruct", "nlme's ``coef(fit$modelStruct, unconstrained = FALSE)`` "
+                                      "(lme and gls fits).")
 
 
 def ranef(fit: Any, condVar: bool = True) -> Any:
     """``ranef(fit, condVar)``."""
     return _call(fit, "ranef", condVar=condVar)
-
-
-def coef(fit: Any) -> Any:
-    """``coef(fit)``."""
-    return _call(fit, "coef")
-
-
-def vcov(fit: Any) -> Any:
-    """``vcov(fit)``."""
-    return _call(fit, "vcov")
-
-
-def sigma(fit: Any) -> float:
-    """``sigma(fit)``."""
-    return _call(fit, "sigma")
-
-
-def VarCorr(fit: Any) -> Any:
-    """``VarCorr(fit)``."""
-    return _call(fit, "VarCorr")
-
-
-def logLik(fit: Any, **kwargs: Any) -> Any:
-    """``logLik(fit)``."""
-    return _call(fit, "logLik", **kwargs)
-
-
-def AIC(fit: Any) -> float:
-    """``AIC(fit)``."""
-    return _call(fit, "AIC")
-
-
-def BIC(fit: Any) -> float:
-    """``BIC(fit)``."""
-    return _call(fit, "BIC")
-
-
-def deviance(fit: Any, **kwargs: Any) -> float:
-    """``deviance(fit)``."""
-    return _call(fit, "deviance", **kwargs)
-
-
-def REMLcrit(fit: Any) -> float:
-    """``REMLcrit(fit)``."""
-    return _call(fit, "REMLcrit")
-
-
-def nobs(fit: Any) -> int:
-    """``nobs(fit)``."""
-    return _call(fit, "nobs")
-
-
-def ngrps(fit: Any) -> Any:
-    """``ngrps(fit)``."""
-    return _call(fit, "ngrps")
-
-
-def fitted(fit: Any) -> Any:
-    """``fitted(fit)``."""
-    return _call(fit, "fitted")
 
 
 def residuals(fit: Any, type: str = "response", scaled: bool = False) -> Any:
@@ -139,21 +102,6 @@ def anova(fit: Any, *others: Any, **kwargs: Any) -> Any:
         if names is not None:
             kwargs["model_names"] = names
     return _call(fit, "anova", *others, **kwargs)
-
-
-def formula(fit: Any) -> Any:
-    """``formula(fit)``."""
-    return _call(fit, "formula")
-
-
-def weights(fit: Any) -> Any:
-    """``weights(fit)``."""
-    return _call(fit, "weights")
-
-
-def modelStruct(fit: Any) -> Any:
-    """nlme's ``coef(fit$modelStruct, unconstrained = FALSE)`` (lme and gls fits)."""
-    return _call(fit, "modelStruct")
 
 
 def getVarCov(fit: Any, *args: Any, **kwargs: Any) -> Any:

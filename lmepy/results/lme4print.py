@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lmepy.results import rformat as rf
+from lmepy import rtext as rf
 
 COR_MAX = 12  # getOption("lme4.summary.cor.max")
 
@@ -390,100 +390,6 @@ def groups_from_frame(grp: Sequence[str], var1: Sequence[str | None],
             c[i, j] = c[j, i] = v
         groups.append(VCGroup(g, cn, np.array([sd[g][n] for n in cn]), c))
     return groups, sigma
-
-
-# ---------------------------------------------------------------------------------------------
-# deparse() with R's line breaking (width.cutoff = 60), for the Formula: line
-
-
-class _Deparser:
-    """R's ``deparse`` of a formula expression tree: a line is broken after a spaced binary
-    operator (``+``, ``~``, ``|``, ...) or an argument's comma once it passes the cutoff, and
-    continuation lines are indented by four spaces per level, as R does."""
-
-    def __init__(self, cutoff: int = 60):
-        self.cutoff = cutoff
-        self.lines: list[str] = []
-        self.cur = ""
-        self.indent = 0
-        self.startline = True
-
-    def write(self, s: str) -> None:
-        if self.startline:
-            self.startline = False
-            self.cur += "".join("    " if i <= 4 else "  " for i in range(1, self.indent + 1))
-        self.cur += s
-
-    def linebreak(self, flag: bool) -> bool:
-        if len(self.cur) > self.cutoff:
-            if not flag:
-                flag = True
-                self.indent += 1
-            self.lines.append(self.cur)
-            self.cur = ""
-            self.startline = True
-        return flag
-
-    def finish(self) -> list[str]:
-        if self.cur or not self.lines:
-            self.lines.append(self.cur)
-        return self.lines
-
-    def expr(self, e: object) -> None:
-        from lmepy.formula import ir
-
-        if isinstance(e, ir.Formula):
-            if e.lhs is None:
-                self.write("~")
-                self.expr(e.rhs)
-            else:
-                self._binary("~", e.lhs, e.rhs)
-        elif isinstance(e, ir.BinOp):
-            if e.op in ir._SPACED:
-                self._binary(e.op, e.left, e.right)
-            else:
-                self.expr(e.left)
-                self.write(e.op)
-                self.expr(e.right)
-        elif isinstance(e, ir.Paren):
-            self.write("(")
-            self.expr(e.body)
-            self.write(")")
-        elif isinstance(e, ir.UnaryOp):
-            self.write(e.op)
-            self.expr(e.operand)
-        elif isinstance(e, ir.Call):
-            self.write(ir.r_name(e.func) + "(")
-            args: list[tuple[str | None, object]] = [(None, a) for a in e.args]
-            args += [(k, v) for k, v in e.kwargs]
-            flag = False
-            for i, (k, v) in enumerate(args):
-                if k is not None:
-                    self.write(ir.r_name(k) + " = ")
-                self.expr(v)
-                if i < len(args) - 1:
-                    self.write(", ")
-                    flag = self.linebreak(flag)
-            if flag:
-                self.indent -= 1
-            self.write(")")
-        else:
-            self.write(str(e))
-
-    def _binary(self, op: str, left: object, right: object) -> None:
-        self.expr(left)
-        self.write(f" {op} ")
-        flag = self.linebreak(False)
-        self.expr(right)
-        if flag:
-            self.indent -= 1
-
-
-def deparse_lines(e: object, cutoff: int = 60) -> list[str]:
-    """R's ``deparse(e)``: the expression as one or more lines."""
-    d = _Deparser(cutoff)
-    d.expr(e)
-    return d.finish()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from lmepy import rtext as rf
 from lmepy.args import (
     bool_arg,
     checked,
@@ -28,37 +29,17 @@ from lmepy.args import (
     seed_arg,
 )
 from lmepy.errors import warn
+from lmepy.formula.deparse import deparse_lines, deparse_lme4_formula
 from lmepy.results import lme4print as lp
-from lmepy.results import rformat as rf
+from lmepy.rtext import make_unique
 
-__all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCorr"]
+__all__ = ["CoefDict", "LmerMod", "LogLik", "RanefDict", "SummaryMerMod", "VarCorr",
+           "lmertest_summary_text"]
 
 
 def _printed(text: str) -> str:
     """R's printed text for ``str()``: without the final newline, which ``print()`` adds."""
     return text[:-1] if text.endswith("\n") else text
-
-
-def make_unique(names: list[str]) -> list[str]:
-    """R's ``make.unique``: repeated names get ``.1``, ``.2``, ..."""
-    seen: dict[str, int] = {}
-    used = set(names)
-    out = []
-    for n in names:
-        if n not in seen:
-            seen[n] = 0
-            out.append(n)
-            continue
-        k = seen[n]
-        while True:
-            k += 1
-            cand = f"{n}.{k}"
-            if cand not in used:
-                break
-        seen[n] = k
-        used.add(cand)
-        out.append(cand)
-    return out
 
 
 def theta_factor(theta: np.ndarray, k: int) -> np.ndarray:
@@ -714,41 +695,6 @@ class LmerMod:
         return _printed(self.format())
 
 
-def expand_double_verts(e: Any) -> Any:
-    """lme4's ``expandDoubleVerts``: each ``x || g`` becomes ``(1 | g) + (0 + x | g)`` (the
-    intercept term only when x has one), as lme4 rewrites the formula it keeps."""
-    from lmepy.formula import fixed_terms, ir
-
-    if isinstance(e, ir.BinOp) and e.op == "||":
-        mt = fixed_terms(ir.Formula(None, e.left), response=False)
-        parts: list[Any] = []
-        if mt.intercept:
-            parts.append(ir.Number(1.0, "1"))
-        for t in mt.terms:
-            lab: Any = t.factors[0]
-            for f in t.factors[1:]:
-                lab = ir.BinOp(":", lab, f)
-            parts.append(ir.BinOp("+", ir.Number(0.0, "0"), lab))
-        bars = [ir.Paren(ir.BinOp("|", p, e.right)) for p in parts]
-        out = bars[0]
-        for b in bars[1:]:
-            out = ir.BinOp("+", out, b)
-        return out
-    if isinstance(e, ir.BinOp):
-        return ir.BinOp(e.op, expand_double_verts(e.left), expand_double_verts(e.right))
-    if isinstance(e, ir.Paren):
-        return ir.Paren(expand_double_verts(e.body))
-    if isinstance(e, ir.Formula):
-        return ir.Formula(e.lhs, expand_double_verts(e.rhs))
-    return e
-
-
-def deparse_lme4_formula(f: Any) -> list[str]:
-    """The formula as lme4 prints it from its call: written as given except for lme4's
-    ``||`` expansion, deparsed (and broken into lines) as R deparses."""
-    return lp.deparse_lines(expand_double_verts(f))
-
-
 def _re_form_text(re_form: Any) -> Any:
     """R's re.form spellings: NA (here float nan or "NA") means no random effects."""
     if isinstance(re_form, float) and math.isnan(re_form):
@@ -758,8 +704,10 @@ def _re_form_text(re_form: Any) -> Any:
     return re_form
 
 
-def _lmertest_data(fit: LmerMod, d: lp.PrintData, ddf: str) -> lp.PrintData:
-    """lmerTest's summary: the df/Pr(>|t|) table, title and class on lme4's print data."""
+def _lmertest_data(fit: LmerMod, d: lp.PrintData, ddf: str,
+                   table: pd.DataFrame | None = None) -> lp.PrintData:
+    """lmerTest's summary: the df/Pr(>|t|) table (``table``: an already computed
+    ``coef_table``), title and class on lme4's print data."""
     import dataclasses
 
     from lmepy.inference.tables import coef_table, method_title, normalize_ddf
@@ -767,12 +715,25 @@ def _lmertest_data(fit: LmerMod, d: lp.PrintData, ddf: str) -> lp.PrintData:
     method = normalize_ddf(ddf)
     if method == "lme4":
         return d
-    tab = coef_table(fit, method)
+    tab = coef_table(fit, method) if table is None else table
     # lmerTest keeps the call as the user wrote it: no expansion of `||` in its Formula line
     terms = getattr(fit.model, "terms", None)
     f = getattr(terms, "formula", None) if terms is not None else None
-    formula = lp.deparse_lines(f) if f is not None else d.formula
+    formula = deparse_lines(f) if f is not None else d.formula
     return dataclasses.replace(d, formula=formula, coefficients=tab.to_numpy(dtype=float),
                                coef_colnames=tuple(str(c) for c in tab.columns),
                                title=method_title(fit.isREML(), method),
                                cls="lmerModLmerTest")
+
+
+def lmertest_summary_text(fit: LmerMod, ddf: str = "Satterthwaite", digits: int = 4,
+                          correlation: bool | None = None,
+                          table: pd.DataFrame | None = None) -> str:
+    """lmerTest's ``print(summary(fit, ddf = ...))`` for an ``LmerMod``: lme4's summary
+    with lmerTest's title and class and the df / Pr(>|t|) columns (``table``: an already
+    computed ``coef_table``). It prints, so it lives with the fit object, above inference."""
+    if not isinstance(fit, LmerMod):
+        raise TypeError(f"lmertest_summary_text needs an LmerMod, not {type(fit).__name__}")
+    d = _lmertest_data(fit, fit._print_data(), ddf, table)
+    out, _msgs, _pos = lp.summary_parts(d, digits=digits, correlation=correlation)
+    return out

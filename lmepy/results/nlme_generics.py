@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lmepy import rtext as rf
 from lmepy.errors import warn
-from lmepy.results import rformat as rf
 
 
 def nlme_deviance(loglik: float, reml: bool) -> float | None:

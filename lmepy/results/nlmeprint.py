@@ -14,7 +14,7 @@ import pandas as pd
 
 from lmepy.covariance import CorStruct, VarFunc, corSymm, varIdent
 from lmepy.covariance._spec import Form
-from lmepy.results.rformat import (
+from lmepy.rtext import (
     abbreviate,
     format_num,
     print_matrix,
@@ -25,6 +25,15 @@ from lmepy.results.rformat import (
     r_round,
     zapsmall,
 )
+
+STRUCTURE_TEXT = {
+    "pdLogChol": "General positive-definite, Log-Cholesky parametrization",
+    "pdSymm": "General positive-definite",
+    "pdDiag": "Diagonal",
+    "pdIdent": "Multiple of an Identity",
+    "pdCompSymm": "Compound Symmetry",
+    "pdBlocked": "Blocked",
+}
 
 VAR_TEXT = {"varIdent": "Different standard deviations per stratum",
             "varPower": "Power of variance covariate",
@@ -318,7 +327,6 @@ def _pd_summary(pd_: Any, pp: np.ndarray, sigma: float, level: str, resid: bool)
                                    resid and i == len(pd_.blocks) - 1))
             pos += m
         return "".join(out)
-    from lmepy.lme.pd import STRUCTURE_TEXT
     P = pd_.relcov(pp)
     sd = np.sqrt(np.diag(P))
     out = [f" Formula: {pd_.formula_text} | {level}\n"]

@@ -352,18 +352,10 @@ class _GlmmProfile:
 
     def point(self, w: int, x: float, start: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-        from lmepy.inference.confint import _minimize
+        from lmepy.inference.confint import minimize_others
 
         others = [i for i in range(len(self.opt)) if i != w]
-        x0 = self.opt[others] if start is None else start
-
-        def fn(y: np.ndarray) -> float:
-            p = np.empty(len(self.opt))
-            p[w] = x
-            p[others] = y
-            return self._deviance(p)
-
-        val, y = _minimize(fn, x0, self.lo[others], self.up[others])
+        val, y = minimize_others(self._deviance, self.opt, w, x, self.lo, self.up, start)
         zeta = math.copysign(math.sqrt(max(0.0, val - self.base)), float(x) - self.opt[w])
         row = np.empty(len(self.opt))
         row[w] = x

@@ -123,7 +123,7 @@ writeLines(toJSON(j17(out), auto_unbox = TRUE, json_verbatim = TRUE, null = "nul
                   na = "null", pretty = TRUE, digits = NA), "tests/reference/lme.json")
 
 # ---------------------------------------------------------------------------------------------
-# lmer with a residual AR(1) (lmepy.lme.lmer_ar1) on sleepstudy, corAR1(form = ~ Days | Subject).
+# lmer with a residual AR(1) (lmepy.lme.lmer_residual) on sleepstudy, corAR1(form = ~ Days | Subject).
 # (a) nested-compatible Reaction ~ Days + (1 | Subject): the same model as nlme's lme();
 # (b) Reaction ~ Days + (Days | Subject), where nlme's lme() stops with "nlminb problem,
 #     convergence error code = 1" (default control and larger iteration limits alike), and

@@ -1,4 +1,4 @@
-"""R's number formatting (lmepy.results.rformat) against R 4.2.2's own output
+"""R's number formatting (lmepy.rtext) against R 4.2.2's own output
 (tests/reference/rformat.json, written by tests/reference/rformat.R)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lmepy.results import rformat as rf
+from lmepy import rtext as rf
 
 REF = json.loads((Path(__file__).parent / "reference" / "rformat.json").read_text())
 

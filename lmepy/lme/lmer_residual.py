@@ -1,5 +1,6 @@
-"""lmer with a residual correlation structure: lme4 formulas (crossed terms allowed) plus an
-nlme corStruct/varFunc on the within-group errors.
+"""lmer with residual structures: lme4 formulas (crossed terms allowed) plus any of nlme's
+correlation structures (corAR1, corCAR1, corARMA, corCompSymm, corSymm) and variance functions
+(varIdent, varPower, varExp, varConstPower, varFixed) on the within-group errors.
 
 Each lme4 random-effects term becomes one level with a general (pdSymm) factor, which is
 exactly lme4's θ; the errors are whitened within the correlation groups. When every term is
@@ -17,16 +18,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lmepy import rtext as rf
 from lmepy.covariance import varIdent
 from lmepy.design import lFormula
 from lmepy.errors import DataError, SingularFitWarning, warn
 from lmepy.fit.control import check_control
 from lmepy.formula import parse_formula
+from lmepy.formula.deparse import deparse_lme4_formula
 from lmepy.lme.design import Level, LmeDesign, resolve_structure
 from lmepy.lme.fit import fit_lme
 from lmepy.lme.pd import PdStruct
 from lmepy.lme.results import LmeFit
-from lmepy.results import rformat as rf
 from lmepy.results.lme4print import (
     OptInfo,
     PrintData,
@@ -35,7 +37,6 @@ from lmepy.results.lme4print import (
     summary_parts,
     varcorr_text,
 )
-from lmepy.results.lmer import deparse_lme4_formula
 
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
 
@@ -218,9 +219,9 @@ def _form(form: Any) -> str:
     return f"~{cov}" + (f" | {'/'.join(form.groups)}" if form.groups else "")
 
 
-def lmer_ar1(formula: str, data: pd.DataFrame, correlation: Any = None, weights: Any = None,
-             REML: bool = True, control: dict | None = None, data_name: str | None = None
-             ) -> LmerCorFit:
+def lmer_residual(formula: str, data: pd.DataFrame, correlation: Any = None,
+                  weights: Any = None, REML: bool = True, control: dict | None = None,
+                  data_name: str | None = None) -> LmerCorFit:
     """``lmer(formula, data)`` with nlme's residual correlation (and optionally a variance
     function) on the errors, e.g. ``correlation="corAR1(form = ~ Days | Subject)"``.
 
