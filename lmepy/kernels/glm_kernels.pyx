@@ -12,6 +12,9 @@ from libc.math cimport exp, log, fabs, isfinite, sqrt, INFINITY
 from libc.float cimport DBL_EPSILON
 from scipy.linalg.cython_blas cimport dtrsv
 
+from lmepy.kernels.smallblock cimport (chol_lower, logdet_acc, syr_lower, trsv_lower,
+                                      trsv_lower_t)
+
 cdef double THRESH = 30.0
 cdef double MTHRESH = -30.0
 
@@ -400,42 +403,22 @@ def joint_single_solve(double lam, const double[::1] w, const double[::1] z,
             for k in range(p):
                 B[j, k] += wx * X[i, k]
                 rhs[k] += wi * X[i, k] * z[i]
-                for l in range(k + 1):
-                    S[k, l] += wi * X[i, k] * X[i, l]
+            syr_lower(&S[0, 0], p, p, wi, &X[i, 0], 1)
         for j in range(m):
             a[j] = lam2 * a[j] + 1.0  # d_j
             ld += log(a[j])
             f = lam2 / a[j]
             for k in range(p):
                 rhs[k] -= f * B[j, k] * c[j]
-                for l in range(k + 1):
-                    S[k, l] -= f * B[j, k] * B[j, l]
+            syr_lower(&S[0, 0], p, p, -f, &B[j, 0], 1)
         # Cholesky S = L L' in the lower triangle, then L L' β = rhs
-        for k in range(p):
-            s = S[k, k]
-            for l in range(k):
-                s -= S[k, l] * S[k, l]
-            if not (s > 0.0):
-                ok = False
-                break
-            S[k, k] = sqrt(s)
-            ldx += 2.0 * log(S[k, k])
-            for i in range(k + 1, p):
-                s = S[i, k]
-                for l in range(k):
-                    s -= S[i, l] * S[k, l]
-                S[i, k] = s / S[k, k]
+        ok = chol_lower(&S[0, 0], p, p) == 0
         if ok:
+            ldx = logdet_acc(0.0, &S[0, 0], p, p)
             for k in range(p):
-                s = rhs[k]
-                for l in range(k):
-                    s -= S[k, l] * beta[l]
-                beta[k] = s / S[k, k]
-            for k in range(p - 1, -1, -1):
-                s = beta[k]
-                for l in range(k + 1, p):
-                    s -= S[l, k] * beta[l]
-                beta[k] = s / S[k, k]
+                beta[k] = rhs[k]
+            trsv_lower(&S[0, 0], p, p, &beta[0], 1)
+            trsv_lower_t(&S[0, 0], p, p, &beta[0], 1)
             for j in range(m):
                 s = c[j]
                 for k in range(p):
@@ -749,6 +732,7 @@ def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
     cdef double[::1] u = u_arr, uold = uold_arr, b = b_arr, bold = bold_arr
     cdef double[::1] d = d_arr, c = c_arr, cx = cx_arr
     cdef double[:, ::1] E = E_arr, G = G_arr, S = S_arr
+    cdef Py_ssize_t sp = S.shape[1]
     cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
     cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0, ldx = 0.0
     cdef double e, mi, me, ex, opexp, r, wi, xt, lv, uu, zz
@@ -787,8 +771,7 @@ def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
                         G[nd, l] += wi * xt * X[i, l]
                 for l in range(p):
                     cx[l] += wi * X[i, l] * r
-                    for l2 in range(l + 1):
-                        S[l, l2] += wi * X[i, l] * X[i, l2]
+                syr_lower(&S[0, 0], p, sp, wi, &X[i, 0], 1)
             # eliminate the tree nodes
             ld = 0.0
             for j in range(q):
@@ -810,27 +793,12 @@ def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
                             E[a, k2 - k - 1] -= E[j, k] * E[j, k2]
                     for l in range(p):
                         G[a, l] -= E[j, k] * G[j, l]
-                for l in range(p):
-                    for l2 in range(l + 1):
-                        S[l, l2] -= G[j, l] * G[j, l2]
+                syr_lower(&S[0, 0], p, sp, -1.0, &G[j, 0], 1)
             # R_X: Cholesky of the Schur complement (lower)
-            ldx = 0.0
-            for l in range(p):
-                zz = S[l, l]
-                for l2 in range(l):
-                    zz -= S[l, l2] * S[l, l2]
-                if not (zz > 0.0):
-                    status = 3
-                    break
-                S[l, l] = sqrt(zz)
-                ldx += 2.0 * log(S[l, l])
-                for i in range(l + 1, p):
-                    zz = S[i, l]
-                    for l2 in range(l):
-                        zz -= S[i, l2] * S[l, l2]
-                    S[i, l] = zz / S[l, l]
-            if status == 3:
+            if chol_lower(&S[0, 0], p, sp):
+                status = 3
                 break
+            ldx = logdet_acc(0.0, &S[0, 0], p, sp)
             # forward over the nodes, then β, then back over the nodes
             for j in range(q):
                 c[j] /= d[j]
@@ -842,15 +810,9 @@ def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
                 for l in range(p):
                     cx[l] -= G[j, l] * c[j]
             for l in range(p):
-                zz = cx[l]
-                for l2 in range(l):
-                    zz -= S[l, l2] * b[l2]
-                b[l] = zz / S[l, l]
-            for l in range(p - 1, -1, -1):
-                zz = b[l]
-                for l2 in range(l + 1, p):
-                    zz -= S[l2, l] * b[l2]
-                b[l] = zz / S[l, l]
+                b[l] = cx[l]
+            trsv_lower(&S[0, 0], p, sp, &b[0], 1)
+            trsv_lower_t(&S[0, 0], p, sp, &b[0], 1)
             uu = 0.0
             for j in range(q - 1, -1, -1):
                 zz = c[j]
