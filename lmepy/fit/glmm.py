@@ -48,9 +48,10 @@ except ImportError:  # pragma: no cover
         return nullcontext()
 
 try:  # Cython kernels; the numpy code below is the reference and the fallback
+    from lmepy.kernels import glm_family as _gf
     from lmepy.kernels import glm_kernels as _gk
 except ImportError:  # pragma: no cover - only when the extension is not built
-    _gk = None
+    _gf = _gk = None
 
 AGQ_SCALAR_ONLY = "nAGQ > 1 is only available for models with a single, scalar random-effects term"
 # lme4 warns with this text and refits with lmer(); the API layer does that, the GLMM core refuses
@@ -93,8 +94,22 @@ def gh_rule(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # The response: y, prior weights, trials, offset, and the per-row GLM quantities
 
 
+# the (family, link) pairs whose whole PIRLS loop runs in one kernel call (glm_kernels)
+_FUSED = {("binomial", "logit"), ("poisson", "log")}
+
+
 @dataclass(eq=False)
 class _Response:
+    """y, prior weights, trials and offset with the family: the per-row quantities (μ, working
+    weights and response, deviance residuals, aic) through the one Cython family layer
+    (lmepy/kernels/glm_family.pyx) or the family's numpy twin (lmepy/fit/family.py).
+
+    The kernels serve the pairs they served before the layer was shared (binomial-logit and
+    Poisson-log for μ and the working pair; binomial and Poisson for deviance residuals and
+    aic); the other families keep the numpy twin, whose SIMD exp/log may differ from libm's
+    in the last bit: routing them through the kernels moves the Gamma-log reference fit by
+    1e-9 relative (bench/README.md), a change to make deliberately, not in passing."""
+
     family: Family
     y: np.ndarray
     weights: np.ndarray  # prior weights (times trials for binomial), as glm.fit's initialize
@@ -102,7 +117,9 @@ class _Response:
     offset: np.ndarray
     mustart: np.ndarray
     integer_y: bool = False  # the counts (trials x proportion, or Poisson y) are whole
-    fam_code: int = -1
+    fam_code: int = -1  # the kernels' family code (glm_family.codes), -1: numpy twin
+    link_code: int = -1
+    fused: bool = False  # binomial-logit or Poisson-log: kernels for μ, working pair, PIRLS
     _aic_m: np.ndarray | None = None  # binomial aic's m (trials, or the weights for 0/1)
 
     def __post_init__(self) -> None:
@@ -111,11 +128,10 @@ class _Response:
         self.offset = np.ascontiguousarray(self.offset, dtype=float)
         self.n = np.ascontiguousarray(self.n, dtype=float)
         fam = self.family
-        self.fam_code = -1  # the fused kernels' family code: 0 binomial-logit, 1 Poisson-log
-        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
-            self.fam_code = 0
-        elif _gk is not None and fam.family == "poisson" and fam.link == "log":
-            self.fam_code = 1
+        self.fam_code = self.link_code = -1
+        if _gf is not None and _gk is not None:
+            self.fam_code, self.link_code = _gf.codes(fam.family, fam.link)
+        self.fused = self.fam_code >= 0 and (fam.family, fam.link) in _FUSED
         if self.family.family == "poisson":
             self.integer_y = bool(np.all(self.y == np.round(self.y)) and np.all(self.y >= 0))
         elif self.family.family == "binomial":
@@ -123,11 +139,10 @@ class _Response:
 
     def working(self, eta: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PIRLS working weights and working response (without the offset)."""
+        if self.fused:
+            return _gf.working(self.fam_code, self.link_code, eta, mu, self.y, self.weights,
+                               self.offset)
         fam = self.family
-        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
-            return _gk.logit_working(eta, mu, self.y, self.weights, self.offset)
-        if _gk is not None and fam.family == "poisson" and fam.link == "log":
-            return _gk.log_poisson_working(eta, mu, self.y, self.weights, self.offset)
         mueta = fam.mu_eta(eta)
         var = fam.variance(mu)
         w = self.weights * mueta * mueta / var
@@ -135,44 +150,44 @@ class _Response:
         return w, z
 
     def mu_dev(self, eta: np.ndarray) -> tuple[np.ndarray, float]:
-        """μ = linkinv(η) and the sum of deviance residuals (one kernel pass when there is
-        one for the family and link)."""
-        fam = self.family
-        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
-            return _gk.logit_mu_dev(eta, self.y, self.weights)
-        if _gk is not None and fam.family == "poisson" and fam.link == "log":
-            return _gk.log_poisson_mu_dev(eta, self.y, self.weights)
-        mu = fam.linkinv(eta)
+        """μ = linkinv(η) and the sum of deviance residuals."""
+        if self.fused:
+            return _gf.mu_dev(self.fam_code, self.link_code, eta, self.y, self.weights)
+        mu = self.family.linkinv(eta)
         return mu, float(np.sum(self.dev_resids(mu)))
 
     def mu_dev_working(self, eta: np.ndarray) -> tuple[np.ndarray, float, Any]:
         """``mu_dev`` plus, when a kernel does both in one pass, the next working weights and
         response as a pair (else None: call ``working``)."""
-        code = self.fam_code
-        if code >= 0:
-            mu, dr, w, z = _gk.mu_dev_working(code, eta, self.y, self.weights, self.offset)
+        if self.fused:
+            mu, dr, w, z = _gf.mu_dev_working(self.fam_code, self.link_code, eta, self.y,
+                                              self.weights, self.offset)
             return mu, dr, (w, z)
         mu, dr = self.mu_dev(eta)
         return mu, dr, None
 
     def dev_resids(self, mu: np.ndarray) -> np.ndarray:
-        fam = self.family
-        if _gk is not None and fam.family == "binomial":
-            return _gk.binomial_dev_resids(self.y, mu, self.weights)
-        if _gk is not None and fam.family == "poisson":
-            return _gk.poisson_dev_resids(self.y, mu, self.weights)
-        return fam.dev_resids(self.y, mu, self.weights)
+        if self.fam_code >= 0 and self.family.family in ("binomial", "poisson"):
+            return _gf.dev_resids(self.fam_code, self.y, mu, self.weights)
+        return self.family.dev_resids(self.y, mu, self.weights)
+
+    def group_dev(self, eta: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
+        """Per-level sums of the deviance residuals at μ = linkinv(η)."""
+        if self.fused:
+            return _gf.group_dev(self.fam_code, self.link_code, eta, self.y, self.weights,
+                                 np.ascontiguousarray(codes, dtype=np.int64), m)
+        return np.bincount(codes, self.dev_resids(self.family.linkinv(eta)), minlength=m)
 
     def aic(self, mu: np.ndarray, dev: float) -> float:
         fam = self.family
-        if _gk is not None and self.integer_y:
+        if self.fam_code >= 0 and self.integer_y:
             if fam.family == "binomial":
                 if self._aic_m is None:
                     m = self.n if np.any(self.n > 1) else self.weights
                     self._aic_m = np.ascontiguousarray(m, dtype=float)
-                return _gk.binomial_aic(self.y, self._aic_m, mu, self.weights)
+                return _gf.binomial_aic(self.y, self._aic_m, mu, self.weights)
             if fam.family == "poisson":
-                return _gk.poisson_aic(self.y, mu, self.weights)
+                return _gf.poisson_aic(self.y, mu, self.weights)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return self.family.aic(self.y, self.n, mu, self.weights, dev)
@@ -296,13 +311,8 @@ class _Glmm:
         # stage 2 inside fit_glmm: PIRLS starts from the previous evaluation's u (as lme4's
         # pp$u0 carries over), so one or two Newton steps reach a tight tolerance
         self.warm_u: np.ndarray | None = None
-        fam = resp.family
-        single = len(self.terms) == 1 and self.terms[0].k == 1 and _gk is not None
-        self._fam_code = -1  # the single-term PIRLS kernel's family code, -1: none
-        if single and fam.family == "binomial" and fam.link == "logit":
-            self._fam_code = 0
-        elif single and fam.family == "poisson" and fam.link == "log":
-            self._fam_code = 1
+        # one scalar term with a fused family: the single-term PIRLS and AGQ kernels
+        self._single_kernel = resp.fused and len(self.terms) == 1 and self.terms[0].k == 1
         self._gh: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lp0_cache: tuple | None = None  # (lp0, μ, drsum, working pair) at lp0
         self._nest = self._nested_plan()  # nested scalar terms: the tree PIRLS kernel
@@ -498,7 +508,7 @@ class _Glmm:
             eta0 = self._eta(theta, u_old, beta)
             tol = self.tol2 if self.tol2 is not None else tol
         eta = self.lp0 if eta0 is None else eta0
-        if beta is not None and self._fam_code >= 0 and not warm and not final_factor:
+        if beta is not None and self._single_kernel and not warm and not final_factor:
             return self._pirls_single(theta, beta, eta)
         if self._nest is not None and not warm and not final_factor:
             if beta is not None:
@@ -571,7 +581,7 @@ class _Glmm:
         glm_kernels.pirls_nested; None when the terms are not so nested."""
         terms = self.terms
         T = len(terms)
-        if T < 2 or _gk is None or self.resp.fam_code < 0 or any(t.k != 1 for t in terms):
+        if T < 2 or not self.resp.fused or any(t.k != 1 for t in terms):
             return None
         offs = np.concatenate([[0], np.cumsum([t.q for t in terms])]).astype(np.int64)
         codes = [np.asarray(t.codes, dtype=np.int64) for t in terms]
@@ -597,9 +607,9 @@ class _Glmm:
         xb = self.X @ beta
         fixed = resp.offset + xb
         status, u, eta, mu, dr, ld, it, w = _gk.pirls_nested(
-            resp.fam_code, np.ascontiguousarray(theta, dtype=float), fixed, xb, resp.offset,
-            np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
-            node_term, self.q, float(self.tol), int(self.maxit))
+            resp.fam_code, resp.link_code, np.ascontiguousarray(theta, dtype=float), fixed, xb,
+            resp.offset, np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes,
+            xs, anc, node_term, self.q, float(self.tol), int(self.maxit))
         _check_kernel_status(status)
         return _PirlsState(u=u, beta=np.asarray(beta, dtype=float), eta=eta, mu=mu,
                            drsum=float(dr), ussq=float(u @ u), ldL2=float(ld), ldRX2=0.0,
@@ -611,7 +621,7 @@ class _Glmm:
         resp = self.resp
         nodes, xs, anc, node_term = self._nest
         status, u, b, eta, mu, dr, ld, ldx, it, w = _gk.pirls_nested_joint(
-            resp.fam_code, np.ascontiguousarray(theta, dtype=float), resp.offset,
+            resp.fam_code, resp.link_code, np.ascontiguousarray(theta, dtype=float), resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
             node_term, self.X, self.q, float(self.tol), int(self.maxit))
         if status == 3:
@@ -630,7 +640,7 @@ class _Glmm:
         xb = self.X @ beta
         fixed = resp.offset + xb
         status, u, eta, mu, dr, ld, it, w = _gk.pirls_single(
-            self._fam_code, float(theta[0]), fixed, xb, resp.offset,
+            resp.fam_code, resp.link_code, float(theta[0]), fixed, xb, resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, codes,
             np.ascontiguousarray(rows[:, 0]), self.q, float(self.tol), int(self.maxit))
         _check_kernel_status(status)
@@ -674,7 +684,7 @@ class _Glmm:
         """Adaptive Gauss-Hermite for one scalar term: each group's integral over its u_j,
         centred at the mode with scale 1/L_jj, replaces the group's Laplace factor."""
         t = self.terms[0]
-        resp, fam = self.resp, self.resp.family
+        resp = self.resp
         m = t.nlevels
         codes = t.codes
         x = t.rows[:, 0]
@@ -689,27 +699,19 @@ class _Glmm:
             self._gh[nAGQ] = gh_rule(nAGQ)
         z, w, _ = self._gh[nAGQ]
         base = st.drsum + st.ussq + st.ldL2
-        if self._fam_code >= 0:
+        if self._single_kernel:
             codes, rows = self._term_rows[0]
-            return base - 2.0 * _gk.agq_log_mult(self._fam_code, lam, fixed, rows[:, 0].copy(),
-                                                 codes, resp.y, resp.weights, u0, sd, g0, z, w)
+            return base - 2.0 * _gk.agq_log_mult(resp.fam_code, resp.link_code, lam, fixed,
+                                                 rows[:, 0].copy(), codes, resp.y,
+                                                 resp.weights, u0, sd, g0, z, w)
         mult = np.zeros(m)
-        kernel = None
-        if _gk is not None and fam.family == "binomial" and fam.link == "logit":
-            kernel = _gk.logit_group_dev
-        elif _gk is not None and fam.family == "poisson" and fam.link == "log":
-            kernel = _gk.log_poisson_group_dev
-        codes64 = np.ascontiguousarray(codes, dtype=np.int64)
         for zk, wk in zip(z, w, strict=True):
             if zk == 0.0:
                 mult += wk
                 continue
             uk = u0 + zk * sd
             eta_k = fixed + lam * x * uk[codes]
-            if kernel is not None:
-                devk = kernel(eta_k, resp.y, resp.weights, codes64, m)
-            else:  # numpy reference
-                devk = np.bincount(codes, resp.dev_resids(fam.linkinv(eta_k)), minlength=m)
+            devk = resp.group_dev(eta_k, codes, m)
             gk = devk + uk * uk
             mult += wk * np.exp(-0.5 * (gk - g0) + 0.5 * zk * zk)
         # lme4's AGQ objective is built on the deviance residuals (no saturated-model constant
