@@ -311,7 +311,7 @@ def test_reweighter_matches_cross_products() -> None:
     """PIRLS refills the LMM core's cross-products in place; they must equal a fresh
     ``cross_products`` with the same weights and response (layout drift shows here)."""
     from lmepy.fit.blocks import BlockedCholesky, cross_products
-    from lmepy.fit.glmm_cross import Reweighter
+    from lmepy.fit.reweight import Reweighter
 
     rng = np.random.default_rng(11)
     for name, theta in [("grouseticks", np.array([0.5, 0.7, 0.4])),
@@ -454,7 +454,7 @@ def test_fused_and_aic_kernels_match_family_references() -> None:
 def test_scatter_refill_and_scalar_solve_match_general_paths() -> None:
     """The per-row scatter kernel fills the same blocks as the sparse-product refill, and the
     scalar-terms solve gives BlockedCholesky.solve's (u, β)."""
-    from lmepy.fit.glmm_cross import Reweighter
+    from lmepy.fit.reweight import Reweighter
 
     rng = np.random.default_rng(5)
     for name, theta in [("grouseticks", np.array([0.5, 0.7, 0.4])),
@@ -528,7 +528,7 @@ def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPat
     v_fast = [fast.devfun0(pars[:ntheta])]
     fast.lp0 = fast.pirls(pars[:ntheta], None).eta
     v_fast.append(fast.devfun(pars, max(nagq, 1)))
-    import lmepy.fit.glmm_cross as cross_mod
+    import lmepy.fit.reweight as cross_mod
 
     monkeypatch.setattr(glmm_mod, "_gk", None)
     monkeypatch.setattr(cross_mod, "_gk", None)

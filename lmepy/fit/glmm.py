@@ -36,8 +36,8 @@ from lmepy.design.types import CompiledModel, ReTerm, tril_colmajor
 from lmepy.errors import ConvergenceWarning, DataError, LmepyError, SingularFitWarning
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.family import Family, get_family
-from lmepy.fit.glmm_cross import Reweighter
 from lmepy.fit.optimize import bobyqa, deriv12
+from lmepy.fit.reweight import Reweighter
 
 try:  # OpenBLAS threads spin on busy machines; small dense factors run single-threaded
     from lmepy.kernels.blas_threads import limit_threads
