@@ -50,8 +50,9 @@ except ImportError:  # pragma: no cover
 try:  # Cython kernels; the numpy code below is the reference and the fallback
     from lmepy.kernels import glm_family as _gf
     from lmepy.kernels import glm_kernels as _gk
+    from lmepy.kernels import pirls as _pk
 except ImportError:  # pragma: no cover - only when the extension is not built
-    _gf = _gk = None
+    _gf = _gk = _pk = None
 
 AGQ_SCALAR_ONLY = "nAGQ > 1 is only available for models with a single, scalar random-effects term"
 # lme4 warns with this text and refits with lmer(); the API layer does that, the GLMM core refuses
@@ -606,7 +607,7 @@ class _Glmm:
         nodes, xs, anc, node_term = self._nest
         xb = self.X @ beta
         fixed = resp.offset + xb
-        status, u, eta, mu, dr, ld, it, w = _gk.pirls_nested(
+        status, u, eta, mu, dr, ld, it, w = _pk.pirls_nested(
             resp.fam_code, resp.link_code, np.ascontiguousarray(theta, dtype=float), fixed, xb,
             resp.offset, np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes,
             xs, anc, node_term, self.q, float(self.tol), int(self.maxit))
@@ -620,7 +621,7 @@ class _Glmm:
         is not positive definite (the general code then handles it)."""
         resp = self.resp
         nodes, xs, anc, node_term = self._nest
-        status, u, b, eta, mu, dr, ld, ldx, it, w = _gk.pirls_nested_joint(
+        status, u, b, eta, mu, dr, ld, ldx, it, w = _pk.pirls_nested_joint(
             resp.fam_code, resp.link_code, np.ascontiguousarray(theta, dtype=float), resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, nodes, xs, anc,
             node_term, self.X, self.q, float(self.tol), int(self.maxit))
@@ -639,7 +640,7 @@ class _Glmm:
         codes, rows = self._term_rows[0]
         xb = self.X @ beta
         fixed = resp.offset + xb
-        status, u, eta, mu, dr, ld, it, w = _gk.pirls_single(
+        status, u, eta, mu, dr, ld, it, w = _pk.pirls_single(
             resp.fam_code, resp.link_code, float(theta[0]), fixed, xb, resp.offset,
             np.ascontiguousarray(eta0, dtype=float), resp.y, resp.weights, codes,
             np.ascontiguousarray(rows[:, 0]), self.q, float(self.tol), int(self.maxit))

@@ -1,0 +1,536 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""One PIRLS iteration (lme4's pwrssUpdate) for every block structure the kernels solve.
+
+``_pwrss`` is the loop, written once: working weights and residuals from the family layer
+(glmrow.pxd), the penalized solve, the new μ and deviance, the convergence test on the
+penalized deviance and lme4's step-halving. What differs between models is only the
+penalized solve, a predictor (the ``Predictor`` fused type; Cython compiles the loop once
+per predictor, with direct calls, so the shared loop costs nothing against a hand-written
+one):
+
+- ``_ScalarPredictor``: u alone, one scalar random-effects term (the level blocks of
+  Λ'Z'WZΛ + I are scalars);
+- ``_TreePredictor`` / ``_TreeJointPredictor``: u alone, or u and β together, for scalar
+  terms nested in one another (Λ'Z'WZΛ + I is then a tree: a node couples only with its
+  ancestors, and its Cholesky factor has no fill beyond them; β's p x p Schur complement is
+  factored by smallblock.pxd). One source (the fused ``_tree_*`` functions) for both.
+
+The general case (vector-valued or crossed terms, the blocked factor of lmepy/fit/blocks.py)
+runs the same iteration in lmepy/fit/glmm.py's ``_Glmm.pirls``, the numpy reference of these
+kernels (tests/test_pirls.py compares them directly).
+
+Entry points keep the signatures the fit code calls: ``pirls_single``, ``pirls_nested``,
+``pirls_nested_joint``. Status codes: 0 converged, 1 step-halvings failed, 2 no convergence in
+maxit, 3 β's Schur complement not positive definite.
+"""
+
+import cython
+import numpy as np
+
+from libc.float cimport DBL_MAX
+from libc.math cimport fabs, isfinite, log, sqrt
+
+from lmepy.kernels cimport glmrow as R
+from lmepy.kernels.smallblock cimport (chol_lower, logdet_acc, syr_lower, trsv_lower,
+                                      trsv_lower_t)
+
+
+cdef class _Predictor:
+    """What every penalized solve holds: u, the previous iterate, and the solve's log|L|²
+    (``ld``), log|R_X|² (``ldx``) and ||u||² (``uu``). A predictor (a final subclass) adds
+    ``accumulate(w, r)`` (the normal equations from every row's working weight and
+    residual), ``solve`` (nonzero when a factor is not positive definite), ``set_eta`` (η at
+    the current iterate), ``halve`` (half-way back to the previous iterate, ||u||² updated)
+    and ``save`` (the current iterate becomes the previous one)."""
+
+    cdef object u_arr
+    cdef double[::1] u, uold
+    cdef double ld, ldx, uu
+
+    def __init__(self, Py_ssize_t q):
+        self.u_arr = np.zeros(q)
+        self.u = self.u_arr
+        self.uold = np.zeros(q)
+        self.ld = self.ldx = self.uu = 0.0
+
+    cdef void halve_u(self) noexcept nogil:
+        """u half-way back to the previous iterate, and its ||u||²."""
+        cdef Py_ssize_t j
+        cdef double uu = 0.0
+        cdef double* u = &self.u[0]
+        cdef const double* uold = &self.uold[0]
+        for j in range(self.u.shape[0]):
+            u[j] = 0.5 * (uold[j] + u[j])
+            uu += u[j] * u[j]
+        self.uu = uu
+
+    cdef void save_u(self) noexcept nogil:
+        cdef Py_ssize_t j
+        cdef const double* u = &self.u[0]
+        cdef double* uold = &self.uold[0]
+        for j in range(self.u.shape[0]):
+            uold[j] = u[j]
+
+
+@cython.final
+cdef class _ScalarPredictor(_Predictor):
+    """u alone for one scalar term: d_j = λ² Σ w x² + 1, u_j = λ Σ w x r / d_j."""
+
+    cdef double lam
+    cdef const double[::1] fixed, x
+    cdef const long long[::1] codes
+    cdef double[::1] a, c, b
+
+    def __init__(self, double lam, const double[::1] fixed, const long long[::1] codes,
+                 const double[::1] x, Py_ssize_t m):
+        super().__init__(m)
+        self.lam = lam
+        self.fixed = fixed
+        self.codes = codes
+        self.x = x
+        self.a = np.zeros(m)
+        self.c = np.zeros(m)
+        self.b = np.zeros(m)
+
+    cdef inline void accumulate(self, const double[::1] w,
+                                const double[::1] r) noexcept nogil:
+        cdef Py_ssize_t i, j
+        cdef double wx
+        cdef double* a = &self.a[0]
+        cdef double* c = &self.c[0]
+        cdef const double* x = &self.x[0]
+        cdef const long long* codes = &self.codes[0]
+        for j in range(self.a.shape[0]):
+            a[j] = 0.0
+            c[j] = 0.0
+        for i in range(w.shape[0]):
+            wx = w[i] * x[i]
+            a[codes[i]] += wx * x[i]
+            c[codes[i]] += wx * r[i]
+
+    cdef inline int solve(self) noexcept nogil:
+        cdef Py_ssize_t j
+        cdef double d, lam = self.lam, ld = 0.0, uu = 0.0
+        cdef double* u = &self.u[0]
+        cdef const double* a = &self.a[0]
+        cdef const double* c = &self.c[0]
+        for j in range(self.a.shape[0]):
+            d = lam * lam * a[j] + 1.0
+            u[j] = lam * c[j] / d
+            ld += log(d)
+            uu += u[j] * u[j]
+        self.ld = ld
+        self.uu = uu
+        return 0
+
+    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double lam = self.lam
+        cdef double* b = &self.b[0]
+        cdef const double* u = &self.u[0]
+        cdef const double* x = &self.x[0]
+        cdef const double* fixed = &self.fixed[0]
+        cdef const long long* codes = &self.codes[0]
+        for i in range(self.b.shape[0]):
+            b[i] = u[i] * lam
+        for i in range(eta.shape[0]):
+            eta[i] = fixed[i] + x[i] * b[codes[i]]
+
+    cdef inline void halve(self) noexcept nogil:
+        self.halve_u()
+
+    cdef inline void save(self) noexcept nogil:
+        self.save_u()
+
+
+_PLACEHOLDER_2D = np.zeros((1, 1))
+_PLACEHOLDER_1D = np.zeros(1)
+_NO_BETA = np.zeros(0)
+
+
+cdef class _TreeBase(_Predictor):
+    """Nested scalar terms: node j (a Zt row) couples with its ancestors anc[j, k] only, so
+    the factor is the node diagonal d and the ancestor entries E. ``_TreePredictor`` solves
+    for u alone; ``_TreeJointPredictor`` for u and β, the p columns of X last (G: node x
+    column entries, S: the Schur complement R_X'R_X). Their methods are the fused functions
+    ``_tree_*`` below: one source, compiled once without the X columns and once with."""
+
+    cdef const double[::1] lam, fixed, offset
+    cdef const double[:, ::1] x, X
+    cdef const long long[:, ::1] nodes, anc
+    cdef const long long[::1] node_term
+    cdef Py_ssize_t T, p, sp
+    cdef bint joint
+    cdef object b_arr
+    cdef double[::1] d, c, cx, b, bold
+    cdef double[:, ::1] E, G, S
+
+    def __init__(self, const double[::1] lam, const double[::1] fixed,
+                 const double[::1] offset, const double[:, ::1] x,
+                 const long long[:, ::1] nodes, const long long[:, ::1] anc,
+                 const long long[::1] node_term, const double[:, ::1] X, Py_ssize_t q,
+                 bint joint):
+        super().__init__(q)
+        cdef Py_ssize_t K = anc.shape[1]
+        self.lam = lam
+        self.fixed = fixed
+        self.offset = offset
+        self.x = x
+        self.nodes = nodes
+        self.anc = anc
+        self.node_term = node_term
+        self.T = nodes.shape[0]
+        self.joint = joint
+        self.X = X
+        self.p = X.shape[1] if joint else 0
+        self.d = np.zeros(q)
+        self.c = np.zeros(q)
+        self.E = np.zeros((q, max(K, 1)))
+        if joint:
+            self.G = np.zeros((q, max(self.p, 1)))
+            self.S = np.zeros((max(self.p, 1), max(self.p, 1)))
+            self.cx = np.zeros(max(self.p, 1))
+            self.b_arr = np.zeros(self.p)
+            self.bold = np.zeros(self.p)
+        else:  # never read or written (p = 0): shared placeholders
+            self.G = self.S = _PLACEHOLDER_2D
+            self.cx = self.bold = _PLACEHOLDER_1D
+            self.b_arr = _NO_BETA
+        self.b = self.b_arr
+        self.sp = self.S.shape[1]
+
+@cython.final
+cdef class _TreePredictor(_TreeBase):
+    cdef inline void accumulate(self, const double[::1] w,
+                                const double[::1] r) noexcept nogil:
+        _tree_accumulate(self, w, r)
+
+    cdef inline int solve(self) noexcept nogil:
+        return _tree_solve(self)
+
+    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
+        _tree_set_eta(self, eta)
+
+    cdef inline void halve(self) noexcept nogil:
+        self.halve_u()
+
+    cdef inline void save(self) noexcept nogil:
+        self.save_u()
+
+
+@cython.final
+cdef class _TreeJointPredictor(_TreeBase):
+    cdef inline void accumulate(self, const double[::1] w,
+                                const double[::1] r) noexcept nogil:
+        _tree_accumulate(self, w, r)
+
+    cdef inline int solve(self) noexcept nogil:
+        return _tree_solve(self)
+
+    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
+        _tree_set_eta(self, eta)
+
+    cdef inline void halve(self) noexcept nogil:
+        _tree_halve(self)
+
+    cdef inline void save(self) noexcept nogil:
+        _tree_save(self)
+
+
+ctypedef fused TreeT:
+    _TreePredictor
+    _TreeJointPredictor
+
+
+cdef inline void _tree_accumulate(TreeT P, const double[::1] w,
+                                  const double[::1] r) noexcept nogil:
+    cdef Py_ssize_t p = P.p if TreeT is _TreeJointPredictor else 0  # 0: no X columns
+    cdef Py_ssize_t i, j, k, t, s, l, l2, nd, T = P.T
+    cdef Py_ssize_t K = P.E.shape[1], ld_x = P.x.shape[1], ld_X = P.X.shape[1]
+    cdef Py_ssize_t ld_n = P.nodes.shape[1], ldg = P.G.shape[1], sp = P.sp
+    cdef double wi, ri, xt
+    cdef double* d = &P.d[0]
+    cdef double* c = &P.c[0]
+    cdef double* E = &P.E[0, 0]
+    cdef double* G = &P.G[0, 0]
+    cdef double* cx = &P.cx[0]
+    cdef double* S = &P.S[0, 0]
+    cdef const double* x = &P.x[0, 0]
+    cdef const double* X = &P.X[0, 0]
+    cdef const double* lam = &P.lam[0]
+    cdef const long long* nodes = &P.nodes[0, 0]
+    for j in range(P.d.shape[0]):
+        d[j] = 0.0
+        c[j] = 0.0
+        for k in range(K):
+            E[j * K + k] = 0.0
+        for l in range(p):
+            G[j * ldg + l] = 0.0
+    for l in range(p):
+        cx[l] = 0.0
+        for l2 in range(p):
+            S[l * sp + l2] = 0.0
+    for i in range(w.shape[0]):
+        wi = w[i]
+        ri = r[i]
+        for t in range(T):
+            nd = nodes[t * ld_n + i]
+            xt = x[t * ld_x + i] * lam[t]
+            d[nd] += wi * xt * xt
+            c[nd] += wi * xt * ri
+            for s in range(t + 1, T):
+                E[nd * K + s - t - 1] += wi * xt * x[s * ld_x + i] * lam[s]
+            for l in range(p):
+                G[nd * ldg + l] += wi * xt * X[i * ld_X + l]
+        if p:
+            for l in range(p):
+                cx[l] += wi * X[i * ld_X + l] * ri
+            syr_lower(S, p, sp, wi, &X[i * ld_X], 1)
+
+cdef inline int _tree_solve(TreeT P) noexcept nogil:
+    cdef Py_ssize_t p = P.p if TreeT is _TreeJointPredictor else 0  # 0: no X columns
+    cdef Py_ssize_t j, k, k2, a, l, t, T = P.T, q = P.d.shape[0]
+    cdef Py_ssize_t K = P.E.shape[1], ldg = P.G.shape[1], kmax
+    cdef double lv, zz, ld = 0.0, uu = 0.0
+    cdef double* d = &P.d[0]
+    cdef double* c = &P.c[0]
+    cdef double* E = &P.E[0, 0]
+    cdef double* G = &P.G[0, 0]
+    cdef double* cx = &P.cx[0]
+    cdef double* S = &P.S[0, 0]
+    cdef double* u = &P.u[0]
+    cdef double* b = &P.b[0] if p else NULL
+    cdef const long long* anc = &P.anc[0, 0]
+    cdef const long long* node_term = &P.node_term[0]
+    cdef Py_ssize_t lda = P.anc.shape[1]
+    # eliminate the tree nodes in node order (term 1's levels first): no fill
+    for j in range(q):
+        lv = sqrt(d[j] + 1.0)
+        d[j] = lv
+        ld += 2.0 * log(lv)
+        kmax = T - 1 - node_term[j]
+        for k in range(kmax):
+            E[j * K + k] /= lv
+        for l in range(p):
+            G[j * ldg + l] /= lv
+        for k in range(kmax):
+            a = anc[j * lda + k]
+            if a < 0:
+                continue
+            d[a] -= E[j * K + k] * E[j * K + k]
+            for k2 in range(k + 1, kmax):
+                if anc[j * lda + k2] >= 0:
+                    E[a * K + k2 - k - 1] -= E[j * K + k] * E[j * K + k2]
+            for l in range(p):
+                G[a * ldg + l] -= E[j * K + k] * G[j * ldg + l]
+        if p:
+            syr_lower(S, p, P.sp, -1.0, &G[j * ldg], 1)
+    P.ld = ld
+    # R_X: the Cholesky factor of the Schur complement
+    if p:
+        if chol_lower(S, p, P.sp):
+            return 3
+        P.ldx = logdet_acc(0.0, S, p, P.sp)
+    else:
+        P.ldx = 0.0
+    # forward over the nodes, then β, then back over the nodes
+    for j in range(q):
+        c[j] /= d[j]
+        kmax = T - 1 - node_term[j]
+        for k in range(kmax):
+            a = anc[j * lda + k]
+            if a >= 0:
+                c[a] -= E[j * K + k] * c[j]
+        for l in range(p):
+            cx[l] -= G[j * ldg + l] * c[j]
+    if p:
+        for l in range(p):
+            b[l] = cx[l]
+        trsv_lower(S, p, P.sp, b, 1)
+        trsv_lower_t(S, p, P.sp, b, 1)
+    for j in range(q - 1, -1, -1):
+        zz = c[j]
+        kmax = T - 1 - node_term[j]
+        for k in range(kmax):
+            a = anc[j * lda + k]
+            if a >= 0:
+                zz -= E[j * K + k] * u[a]
+        for l in range(p):
+            zz -= G[j * ldg + l] * b[l]
+        u[j] = zz / d[j]
+        uu += u[j] * u[j]
+    P.uu = uu
+    return 0
+
+
+cdef inline void _tree_set_eta(TreeT P, double[::1] eta) noexcept nogil:
+    cdef Py_ssize_t p = P.p if TreeT is _TreeJointPredictor else 0  # 0: no X columns
+    cdef Py_ssize_t i, t, l, T = P.T, n = eta.shape[0]
+    cdef Py_ssize_t ld_x = P.x.shape[1], ld_n = P.nodes.shape[1]
+    cdef Py_ssize_t ld_X = P.X.shape[1]
+    cdef double e
+    cdef const double* x = &P.x[0, 0]
+    cdef const double* X = &P.X[0, 0]
+    cdef const double* lam = &P.lam[0]
+    cdef const double* fixed = &P.fixed[0]
+    cdef const double* offset = &P.offset[0]
+    cdef const long long* nodes = &P.nodes[0, 0]
+    cdef const double* u = &P.u[0]
+    cdef const double* b = &P.b[0] if p else NULL
+    for i in range(n):
+        if TreeT is _TreeJointPredictor:
+            e = 0.0
+            for l in range(p):
+                e += X[i * ld_X + l] * b[l]
+            e += offset[i]
+        else:
+            e = fixed[i]
+        for t in range(T):
+            e += x[t * ld_x + i] * (lam[t] * u[nodes[t * ld_n + i]])
+        eta[i] = e
+
+
+cdef inline void _tree_halve(TreeT P) noexcept nogil:
+    cdef Py_ssize_t l
+    P.halve_u()
+    for l in range(P.p):
+        P.b[l] = 0.5 * (P.bold[l] + P.b[l])
+
+
+cdef inline void _tree_save(TreeT P) noexcept nogil:
+    cdef Py_ssize_t l
+    P.save_u()
+    for l in range(P.p):
+        P.bold[l] = P.b[l]
+
+
+ctypedef fused Predictor:
+    _ScalarPredictor
+    _TreePredictor
+    _TreeJointPredictor
+
+
+cdef double _mu_dev(Predictor P, int fam, int link, double[::1] eta, double[::1] mu,
+                    const double[::1] y, const double[::1] wt) noexcept nogil:
+    """η from the predictor, then μ and the sum of deviance residuals."""
+    cdef Py_ssize_t i
+    cdef double s = 0.0, mi
+    P.set_eta(eta)
+    for i in range(eta.shape[0]):
+        mi = R.linkinv(link, eta[i])
+        mu[i] = mi
+        s += R.dev_resid(fam, y[i], mi, wt[i])
+    return s
+
+
+cdef int _pwrss(Predictor P, int fam, int link, const double[::1] offset,
+                const double[::1] xb, bint has_xb, double[::1] eta, double[::1] mu,
+                double[::1] w, double[::1] r, const double[::1] y, const double[::1] wt,
+                double tol, int maxit, double* dr, int* nit) noexcept nogil:
+    """lme4's pwrssUpdate from η (in ``eta``) to convergence of the penalized deviance
+    ||u||² + Σ dev.resid; w receives the weights of the last solve. Working residuals are
+    taken less xb (offset + Xβ's Xβ) when has_xb (β fixed, u alone); r is work space.
+    Written once; Cython makes one copy per predictor type (a fused type), with direct
+    calls."""
+    cdef Py_ssize_t n = eta.shape[0], i
+    cdef double oldpdev = DBL_MAX, pdev = 0.0, e, mi, me
+    cdef int it, h
+    for i in range(n):
+        mu[i] = R.linkinv(link, eta[i])
+    for it in range(1, maxit + 1):
+        nit[0] = it
+        for i in range(n):
+            e = eta[i]
+            mi = mu[i]
+            me = R.mu_eta(link, e)
+            w[i] = R.working_weight(fam, wt[i], me, mi)
+            r[i] = R.working_resid(e, offset[i], y[i], mi, me)
+            if has_xb:
+                r[i] = r[i] - xb[i]
+        P.accumulate(w, r)
+        if P.solve() != 0:
+            return 3
+        dr[0] = _mu_dev(P, fam, link, eta, mu, y, wt)
+        pdev = dr[0] + P.uu
+        if fabs((oldpdev - pdev) / pdev) < tol:
+            return 0
+        if not isfinite(pdev) or pdev > oldpdev:
+            for h in range(10):
+                P.halve()
+                dr[0] = _mu_dev(P, fam, link, eta, mu, y, wt)
+                pdev = dr[0] + P.uu
+                if isfinite(pdev) and pdev <= oldpdev:
+                    break
+            if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
+                return 1
+            if fabs((oldpdev - pdev) / pdev) < tol:
+                return 0
+        oldpdev = pdev
+        P.save()
+    return 2
+
+
+_NO_X = np.zeros((1, 0))
+
+
+cdef tuple _run(Predictor P, int fam, int link, const double[::1] offset,
+                const double[::1] xb, bint has_xb, const double[::1] eta0,
+                const double[::1] y, const double[::1] wt, double tol, int maxit):
+    """(status, eta, mu, drsum, iterations, w) of ``_pwrss`` from eta0."""
+    cdef Py_ssize_t n = y.shape[0]
+    if eta0.shape[0] != n or wt.shape[0] != n or offset.shape[0] != n or (
+            has_xb and xb.shape[0] != n):
+        raise ValueError("eta0, y, weights and offset must have one value per row")
+    eta_arr = np.array(eta0, dtype=float)
+    mu_arr = np.empty(n)
+    w_arr = np.empty(n)
+    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr, r = np.empty(n)
+    cdef double dr = 0.0
+    cdef int nit = 0, status
+    with nogil:
+        status = _pwrss(P, fam, link, offset, xb, has_xb, eta, mu, w, r, y, wt, tol, maxit,
+                        &dr, &nit)
+    return status, eta_arr, mu_arr, dr, nit, w_arr
+
+
+# The entry points leave their array arguments untyped: each is converted to a typed view
+# once, where it is stored (a typed view passed on to a Python-level call would be turned
+# back into an object and converted again, which costs more than a small model's iteration).
+
+def pirls_single(int fam, int link, double lam, fixed, xb, offset, eta0, y, wt, codes, x,
+                 Py_ssize_t m, double tol, int maxit):
+    """PIRLS for u alone with one scalar random-effects term (β in ``fixed`` = offset + Xβ,
+    xb = Xβ). Returns (status, u, eta, mu, drsum, ldL2, iterations, w), w the weights of
+    the last solve."""
+    cdef _ScalarPredictor P = _ScalarPredictor(lam, fixed, codes, x, m)
+    status, eta, mu, dr, nit, w = _run[_ScalarPredictor](P,
+        fam, link, offset, xb, True, eta0, y, wt, tol, maxit)
+    return status, P.u_arr, eta, mu, dr, P.ld, nit, w
+
+
+def pirls_nested(int fam, int link, lam, fixed, xb, offset, eta0, y, wt, nodes, x, anc,
+                 node_term, Py_ssize_t q, double tol, int maxit):
+    """PIRLS for u alone when the T scalar terms are nested (each level of term t lies in
+    one level of every later term, e.g. INDEX in BROOD in LOCATION). ``nodes[t, i]``: row
+    i's node (Zt row) in term t; ``x[t, i]`` its model row value; ``anc[node, k]``: the
+    node's ancestor in term node_term + 1 + k (-1: none). Returns (status, u, eta, mu,
+    drsum, ldL2, iterations, w)."""
+    cdef _TreePredictor P = _TreePredictor(lam, fixed, offset, x, nodes, anc, node_term,
+                                           _NO_X, q, False)
+    status, eta, mu, dr, nit, w = _run[_TreePredictor](P,
+        fam, link, offset, xb, True, eta0, y, wt, tol, maxit)
+    return status, P.u_arr, eta, mu, dr, P.ld, nit, w
+
+
+def pirls_nested_joint(int fam, int link, lam, offset, eta0, y, wt, nodes, x, anc, node_term,
+                       X, Py_ssize_t q, double tol, int maxit):
+    """``pirls_nested`` for u and β together (stage 1, nAGQ = 0): the tree nodes are
+    eliminated first, each with its tree ancestors and the p columns of X as the only
+    other entries, leaving the p x p Schur complement (R_X'R_X) for β; step-halving moves
+    u and β together. Returns (status, u, beta, eta, mu, drsum, ldL2, ldRX2, iterations,
+    w); status 3 when R_X'R_X is not positive definite."""
+    cdef _TreeJointPredictor P = _TreeJointPredictor(lam, offset, offset, x, nodes, anc,
+                                                     node_term, X, q, True)
+    status, eta, mu, dr, nit, w = _run[_TreeJointPredictor](P,
+        fam, link, offset, offset, False, eta0, y, wt, tol, maxit)
+    return status, P.u_arr, P.b_arr, eta, mu, dr, P.ld, P.ldx, nit, w
