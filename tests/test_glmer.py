@@ -516,7 +516,7 @@ def test_single_term_kernels_match_general_pirls(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "cbpp_agq9", "contraception", "grouseticks"])
 def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the Cython kernels (module attribute _gk None) the numpy code gives the
+    """Without the Cython kernels (the modules' _gf/_gk/_pk None) the numpy code gives the
     same deviance functions: the kernels' references."""
     import lmepy.fit.glmm as glmm_mod
 
@@ -528,10 +528,15 @@ def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPat
     v_fast = [fast.devfun0(pars[:ntheta])]
     fast.lp0 = fast.pirls(pars[:ntheta], None).eta
     v_fast.append(fast.devfun(pars, max(nagq, 1)))
+    import lmepy.fit.pirls as pirls_mod
+    import lmepy.fit.predictor as pred_mod
+    import lmepy.fit.response as resp_mod
     import lmepy.fit.reweight as cross_mod
 
-    monkeypatch.setattr(glmm_mod, "_gk", None)
-    monkeypatch.setattr(cross_mod, "_gk", None)
+    for mod in (resp_mod, pred_mod, pirls_mod, cross_mod):
+        for attr in ("_gf", "_gk", "_pk"):
+            if hasattr(mod, attr):
+                monkeypatch.setattr(mod, attr, None)
     slow = glmm_mod._Glmm(m, glmm_mod._prepare_response(m, family, None, None))
     v_slow = [slow.devfun0(pars[:ntheta])]
     slow.lp0 = slow.pirls(pars[:ntheta], None).eta
