@@ -169,3 +169,45 @@ def test_argument_lengths_are_checked() -> None:
         pk.pirls_single(0, 0, 0.5, resp.offset, resp.offset, resp.offset, g.lp0[:-1],
                         resp.y, resp.weights, codes, np.ascontiguousarray(rows[:, 0]), g.q,
                         1e-7, 10)
+
+
+@pytest.mark.parametrize("family", [fam.binomial(), fam.binomial("probit")],
+                         ids=["logit-kernel-family", "probit-numpy-family"])
+def test_general_loop_kernel_and_numpy_twin_agree_to_the_bit(family: fam.Family,
+                                                             monkeypatch) -> None:
+    """The general penalized solve through the Cython loop (pirls.pyx's pirls_general) and
+    through its numpy twin (lmepy/fit/pirls.py's pwrss_reference): the same steps in the same
+    order, so the same bits, for a kernel family and a numpy-twin family, stage 1 and 2."""
+    import lmepy.fit.pirls as pirls_mod
+
+    g = _cbpp_glmm(family)
+    g._single_kernel = False
+    beta = np.array([-1.4, -1.0, -1.1, -1.6])
+    runs = []
+    for pk_mod in (pk, None):
+        monkeypatch.setattr(pirls_mod, "_pk", pk_mod)
+        g._lp0_cache = None
+        runs.append([g.pirls(np.array([th]), b, eta0=g.lp0)
+                     for th in (0.0, 0.64, 3.0) for b in (None, beta)])
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a.u, b.u)
+        np.testing.assert_array_equal(a.beta, b.beta)
+        np.testing.assert_array_equal(a.eta, b.eta)
+        np.testing.assert_array_equal(a.working_weights, b.working_weights)
+        assert (a.drsum, a.ldL2, a.ldRX2, a.iterations) == (b.drsum, b.ldL2, b.ldRX2,
+                                                             b.iterations)
+
+
+def test_general_loop_raises_the_solves_error() -> None:
+    """An exception in the penalized solve (a Python callback) ends the Cython loop and
+    reaches the caller unchanged."""
+    g = _cbpp_glmm(fam.binomial())
+    resp = g.resp
+
+    def bad_solve(w, z):
+        raise PirlsError("Downdated VtV is not positive definite")
+
+    with pytest.raises(PirlsError, match="Downdated VtV"):
+        pk.pirls_general(resp, resp.fam_code, resp.link_code, resp.offset, resp.y,
+                         resp.weights, bad_solve, lambda u, b: g.lp0, g.lp0, np.zeros(g.q),
+                         np.zeros(g.p), True, None, 1e-7, 10)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
@@ -20,8 +21,6 @@ from numpy.polynomial.hermite_e import hermegauss
 from lmepy.design.types import CompiledModel
 from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.predictor import (
-    _HALVING_FAILED,
-    _NOT_CONVERGED,
     GlmPredictor,
     PirlsError,
     _check_kernel_status,
@@ -59,6 +58,52 @@ class _PirlsState:
     iterations: int
     chol: BlockedCholesky | None = None
     working_weights: np.ndarray | None = None
+
+
+def pwrss_reference(resp: _Response, fam: int, link: int, offset: np.ndarray, y: np.ndarray,
+                    wt: np.ndarray, solve: Any, eta_of: Any, eta0: np.ndarray,
+                    u0: np.ndarray, b0: np.ndarray, joint: bool, init: tuple | None,
+                    tol: float, maxit: int) -> tuple:
+    """The numpy twin of lmepy/kernels/pirls.pyx's ``pirls_general`` (the same arguments and
+    results, the same steps in the same order): lme4's pwrssUpdate with the penalized solve
+    ``solve(w, z)`` -> (u, β, log|L|², log|R_X|²) and ``eta_of(u, β)`` -> η; the response by
+    ``resp``'s methods (fam and link unused: ``resp`` knows its family). Status 0 converged,
+    1 step-halvings failed, 2 no convergence in maxit."""
+    eta = np.array(eta0, dtype=float)
+    if init is not None:
+        mu, wz = init
+    else:
+        mu, _, wz = resp.mu_dev_working(eta)
+    u, b, u_old, b_old = u0, b0, u0, b0
+    oldpdev = np.finfo(float).max
+    ldL2 = ldRX2 = dr = math.nan
+    w_last = None
+    for it in range(1, maxit + 1):
+        w, z = wz if wz is not None else resp.working(eta, mu)
+        w_last = w
+        u, b, ldL2, ldRX2 = solve(w, z)
+        eta = eta_of(u, b)
+        mu, dr, wz = resp.mu_dev_working(eta)
+        pdev = dr + float(u @ u)
+        if abs((oldpdev - pdev) / pdev) < tol:
+            return 0, u, b, eta, mu, dr, ldL2, ldRX2, it, w_last
+        if not np.isfinite(pdev) or pdev > oldpdev:
+            for _ in range(10):
+                u = 0.5 * (u_old + u)
+                if joint:
+                    b = 0.5 * (b_old + b)
+                eta = eta_of(u, b)
+                mu, dr, wz = resp.mu_dev_working(eta)
+                pdev = dr + float(u @ u)
+                if np.isfinite(pdev) and pdev <= oldpdev:
+                    break
+            if not np.isfinite(pdev) or (pdev - oldpdev) > tol * abs(oldpdev):
+                return 1, u, b, eta, mu, dr, ldL2, ldRX2, it, w_last
+            if abs((oldpdev - pdev) / pdev) < tol:
+                return 0, u, b, eta, mu, dr, ldL2, ldRX2, it, w_last
+        oldpdev = pdev
+        u_old, b_old = u, b
+    return 2, u, b, eta, mu, dr, ldL2, ldRX2, maxit, w_last
 
 
 class _Glmm(GlmPredictor):
@@ -111,52 +156,32 @@ class _Glmm(GlmPredictor):
             st = self._pirls_nested_joint(theta, eta)
             if st is not None:
                 return st
-        # the working pair at the current η, when the fused kernel gives it; every evaluation
-        # of a stage restarts from the same lp0, so its pass is kept
-        if eta is self.lp0:
-            if self._lp0_cache is None or self._lp0_cache[0] is not eta:
-                self._lp0_cache = (eta, *resp.mu_dev_working(eta))
-            mu, _, wz = self._lp0_cache[1:]
-        else:
-            mu, _, wz = resp.mu_dev_working(eta)
-        oldpdev = np.finfo(float).max
-        b_old = np.zeros(self.p) if beta is None else beta
-        cvgd = False
-        it = 0
-        ldL2 = ldRX2 = math.nan
-        w = None
         xb = fixed = None
         if beta is not None:
             xb = self.X @ beta
             fixed = resp.offset + xb
-        for it in range(1, self.maxit + 1):  # noqa: B007
-            w, z = wz if wz is not None else resp.working(eta, mu)
-            u, b, ldL2, ldRX2, _ = self._solve(theta, w, z, beta, xb)
-            eta = self._eta(theta, u, b, fixed)
-            mu, dr, wz = resp.mu_dev_working(eta)
-            pdev = dr + float(u @ u)
-            if abs((oldpdev - pdev) / pdev) < tol:
-                cvgd = True
-                break
-            if not np.isfinite(pdev) or pdev > oldpdev:
-                for _ in range(10):
-                    u = 0.5 * (u_old + u)
-                    if beta is None:
-                        b = 0.5 * (b_old + b)
-                    eta = self._eta(theta, u, b, fixed)
-                    mu, dr, wz = resp.mu_dev_working(eta)
-                    pdev = dr + float(u @ u)
-                    if np.isfinite(pdev) and pdev <= oldpdev:
-                        break
-                if not np.isfinite(pdev) or (pdev - oldpdev) > tol * abs(oldpdev):
-                    raise PirlsError(_HALVING_FAILED)
-                if abs((oldpdev - pdev) / pdev) < tol:
-                    cvgd = True
-                    break
-            oldpdev = pdev
-            u_old, b_old = u, b
-        if not cvgd:
-            raise PirlsError(_NOT_CONVERGED)
+        b_old = np.zeros(self.p) if beta is None else beta
+        # the working pair at lp0, when the fused kernel gives it: every evaluation of a stage
+        # restarts from the same lp0, so its pass is kept
+        init = None
+        if eta is self.lp0:
+            if self._lp0_cache is None or self._lp0_cache[0] is not eta:
+                self._lp0_cache = (eta, *resp.mu_dev_working(eta))
+            mu, _, wz = self._lp0_cache[1:]
+            init = (mu, wz)
+
+        def solve(w: np.ndarray, z: np.ndarray) -> tuple:
+            return self._solve(theta, w, z, beta, xb)[:4]
+
+        def eta_of(u: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return self._eta(theta, u, b, fixed)
+
+        loop = _pk.pirls_general if _pk is not None else pwrss_reference
+        status, u, b, eta, mu, dr, ldL2, ldRX2, it, w = loop(
+            resp, resp.fam_code if resp.fused else -1, resp.link_code, resp.offset, resp.y,
+            resp.weights, solve, eta_of, eta, u_old, b_old, beta is None, init, tol,
+            self.maxit)
+        _check_kernel_status(status)
         bc = None
         ww = w  # lme4 keeps the factor of the last solve: weights before the final update
         if final_factor:

@@ -53,6 +53,9 @@ cdef class _Predictor:
         self.uold = np.zeros(q)
         self.ld = self.ldx = self.uu = 0.0
 
+    cdef bint failed(self) noexcept nogil:
+        return False
+
     cdef void halve_u(self) noexcept nogil:
         """u half-way back to the previous iterate, and its ||u||²."""
         cdef Py_ssize_t j
@@ -404,60 +407,212 @@ cdef inline void _tree_save(TreeT P) noexcept nogil:
         P.bold[l] = P.b[l]
 
 
+@cython.final
+cdef class _PyPredictor(_Predictor):
+    """The general penalized solve (lmepy/fit/predictor.py's blocked factor) called from the
+    loop: ``solve_fn(w, z)`` -> (u, β, log|L|², log|R_X|²) and ``eta_fn(u, β)`` -> η, Python
+    callables; ||u||² as numpy's u @ u. An exception in them ends the loop (status 4) and is
+    raised again by the entry point."""
+
+    cdef object solve_fn, eta_fn, eta_obj, w_obj, r_obj, b_arr, bold_arr, uold_arr, error
+    cdef bint joint
+
+    def __init__(self, solve_fn, eta_fn, u0, b0, bint joint):
+        self.solve_fn = solve_fn
+        self.eta_fn = eta_fn
+        self.u_arr = np.asarray(u0, dtype=float)
+        self.uold_arr = self.u_arr
+        self.b_arr = np.asarray(b0, dtype=float)
+        self.bold_arr = self.b_arr
+        self.joint = joint
+        self.error = None
+        self.ld = self.ldx = self.uu = 0.0
+
+    cdef inline void accumulate(self, const double[::1] w,
+                                const double[::1] r) noexcept nogil:
+        pass  # solve_fn reads the working pair from the buffers (w_obj, r_obj)
+
+    cdef inline int solve(self) noexcept nogil:
+        with gil:
+            try:
+                u, b, ld, ldx = self.solve_fn(self.w_obj, self.r_obj)
+                self.u_arr, self.b_arr = u, b
+                self.ld, self.ldx = ld, ldx
+                self.uu = float(u @ u)
+            except Exception as e:  # PirlsError and friends, raised again by the caller
+                self.error = e
+                return 4
+        return 0
+
+    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
+        with gil:
+            try:
+                self.eta_obj[...] = self.eta_fn(self.u_arr, self.b_arr)
+            except Exception as e:
+                self.error = e
+
+    cdef inline void halve(self) noexcept nogil:
+        with gil:
+            self.u_arr = 0.5 * (self.uold_arr + self.u_arr)
+            if self.joint:
+                self.b_arr = 0.5 * (self.bold_arr + self.b_arr)
+            self.uu = float(self.u_arr @ self.u_arr)
+
+    cdef inline void save(self) noexcept nogil:
+        with gil:
+            self.uold_arr = self.u_arr
+            self.bold_arr = self.b_arr
+
+    cdef bint failed(self) noexcept nogil:
+        with gil:
+            return self.error is not None
+
+
 ctypedef fused Predictor:
     _ScalarPredictor
     _TreePredictor
     _TreeJointPredictor
+    _PyPredictor
 
 
-cdef double _mu_dev(Predictor P, int fam, int link, double[::1] eta, double[::1] mu,
-                    const double[::1] y, const double[::1] wt) noexcept nogil:
-    """η from the predictor, then μ and the sum of deviance residuals."""
-    cdef Py_ssize_t i
-    cdef double s = 0.0, mi
-    P.set_eta(eta)
-    for i in range(eta.shape[0]):
-        mi = R.linkinv(link, eta[i])
-        mu[i] = mi
-        s += R.dev_resid(fam, y[i], mi, wt[i])
-    return s
+# ---- the response: μ, the deviance and the next working pair from η ------------------------
 
+@cython.final
+cdef class _CodeResponse:
+    """The family by its kernel codes (glmrow.pxd): one pass gives μ, Σ dev.resid and the
+    next iteration's working weights and residuals (less xb when has_xb)."""
 
-cdef int _pwrss(Predictor P, int fam, int link, const double[::1] offset,
-                const double[::1] xb, bint has_xb, double[::1] eta, double[::1] mu,
-                double[::1] w, double[::1] r, const double[::1] y, const double[::1] wt,
-                double tol, int maxit, double* dr, int* nit) noexcept nogil:
-    """lme4's pwrssUpdate from η (in ``eta``) to convergence of the penalized deviance
-    ||u||² + Σ dev.resid; w receives the weights of the last solve. Working residuals are
-    taken less xb (offset + Xβ's Xβ) when has_xb (β fixed, u alone); r is work space.
-    Written once; Cython makes one copy per predictor type (a fused type), with direct
-    calls."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    cdef double oldpdev = DBL_MAX, pdev = 0.0, e, mi, me
-    cdef int it, h
-    for i in range(n):
-        mu[i] = R.linkinv(link, eta[i])
-    for it in range(1, maxit + 1):
-        nit[0] = it
-        for i in range(n):
+    cdef int fam, link
+    cdef bint has_xb
+    cdef const double[::1] offset, xb, y, wt
+
+    def __init__(self, int fam, int link, const double[::1] offset, const double[::1] xb,
+                 bint has_xb, const double[::1] y, const double[::1] wt):
+        cdef Py_ssize_t n = y.shape[0]
+        if wt.shape[0] != n or offset.shape[0] != n or (has_xb and xb.shape[0] != n):
+            raise ValueError("eta0, y, weights and offset must have one value per row")
+        self.fam = fam
+        self.link = link
+        self.offset = offset
+        self.xb = xb
+        self.has_xb = has_xb
+        self.y = y
+        self.wt = wt
+
+    cdef inline double update(self, const double[::1] eta, double[::1] mu, double[::1] w,
+                              double[::1] r) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef int fam = self.fam, link = self.link
+        cdef bint has_xb = self.has_xb
+        cdef double e, m, me, s = 0.0
+        cdef const double* y = &self.y[0]
+        cdef const double* wt = &self.wt[0]
+        cdef const double* offset = &self.offset[0]
+        cdef const double* xb = &self.xb[0]
+        for i in range(eta.shape[0]):
             e = eta[i]
-            mi = mu[i]
-            me = R.mu_eta(link, e)
-            w[i] = R.working_weight(fam, wt[i], me, mi)
-            r[i] = R.working_resid(e, offset[i], y[i], mi, me)
+            R.linkinv_mu_eta(link, e, &m, &me)
+            mu[i] = m
+            s += R.dev_resid(fam, y[i], m, wt[i])
+            w[i] = R.working_weight(fam, wt[i], me, m)
+            r[i] = R.working_resid(e, offset[i], y[i], m, me)
             if has_xb:
                 r[i] = r[i] - xb[i]
+        return s
+
+    cdef inline void prepare(self, const double[::1] eta, const double[::1] mu, double[::1] w,
+                             double[::1] r) noexcept nogil:
+        pass  # update() gave the working pair already
+
+    cdef inline bint failed(self) noexcept nogil:
+        return False
+
+
+@cython.final
+cdef class _PyResponse:
+    """The family by lmepy/fit/response.py's methods (the numpy twin, for the families whose
+    fits the kernel layer would move in the last bits): ``mu_dev(eta)`` in ``update``, and
+    ``working`` only when an iteration starts (``prepare``)."""
+
+    cdef object resp, eta_obj, mu_obj, w_obj, r_obj, error
+
+    def __init__(self, resp):
+        self.resp = resp
+        self.error = None
+
+    cdef inline double update(self, const double[::1] eta, double[::1] mu, double[::1] w,
+                              double[::1] r) noexcept nogil:
+        cdef double dr = 0.0
+        with gil:
+            try:
+                m, dr = self.resp.mu_dev(self.eta_obj)
+                self.mu_obj[...] = m
+            except Exception as e:
+                self.error = e
+        return dr
+
+    cdef inline void prepare(self, const double[::1] eta, const double[::1] mu, double[::1] w,
+                             double[::1] r) noexcept nogil:
+        """The working pair at the current η and μ, when an iteration needs it."""
+        with gil:
+            try:
+                ww, zz = self.resp.working(self.eta_obj, self.mu_obj)
+                self.w_obj[...] = ww
+                self.r_obj[...] = zz
+            except Exception as e:
+                self.error = e
+
+    cdef inline bint failed(self) noexcept nogil:
+        with gil:
+            return self.error is not None
+
+
+ctypedef fused Response:
+    _CodeResponse
+    _PyResponse
+
+
+cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, double[::1] w,
+                double[::1] r, double[::1] w_last, bint have_init, double tol, int maxit,
+                double* dr, int* nit) noexcept nogil:
+    """lme4's pwrssUpdate from η (in ``eta``) to convergence of the penalized deviance
+    ||u||² + Σ dev.resid. Each update of η gives μ and the deviance (with the kernel
+    family, the next working pair (w, r) in the same pass; otherwise ``prepare`` forms it
+    when the next iteration starts); w_last receives the weights of the last solve.
+    have_init: mu, w and r already hold their values at the starting η. Written once;
+    Cython makes one copy per response and predictor type, with direct calls."""
+    cdef Py_ssize_t n = eta.shape[0], i
+    cdef double oldpdev = DBL_MAX, pdev = 0.0
+    cdef int it, h
+    if not have_init:
+        Rs.update(eta, mu, w, r)
+        if Rs.failed():
+            return 4
+    for it in range(1, maxit + 1):
+        nit[0] = it
+        Rs.prepare(eta, mu, w, r)
+        if Rs.failed():
+            return 4
+        for i in range(n):
+            w_last[i] = w[i]
         P.accumulate(w, r)
-        if P.solve() != 0:
-            return 3
-        dr[0] = _mu_dev(P, fam, link, eta, mu, y, wt)
+        h = P.solve()
+        if h != 0:
+            return h
+        P.set_eta(eta)
+        dr[0] = Rs.update(eta, mu, w, r)
+        if Rs.failed() or P.failed():
+            return 4
         pdev = dr[0] + P.uu
         if fabs((oldpdev - pdev) / pdev) < tol:
             return 0
         if not isfinite(pdev) or pdev > oldpdev:
             for h in range(10):
                 P.halve()
-                dr[0] = _mu_dev(P, fam, link, eta, mu, y, wt)
+                P.set_eta(eta)
+                dr[0] = Rs.update(eta, mu, w, r)
+                if Rs.failed() or P.failed():
+                    return 4
                 pdev = dr[0] + P.uu
                 if isfinite(pdev) and pdev <= oldpdev:
                     break
@@ -473,24 +628,68 @@ cdef int _pwrss(Predictor P, int fam, int link, const double[::1] offset,
 _NO_X = np.zeros((1, 0))
 
 
-cdef tuple _run(Predictor P, int fam, int link, const double[::1] offset,
-                const double[::1] xb, bint has_xb, const double[::1] eta0,
-                const double[::1] y, const double[::1] wt, double tol, int maxit):
-    """(status, eta, mu, drsum, iterations, w) of ``_pwrss`` from eta0."""
-    cdef Py_ssize_t n = y.shape[0]
-    if eta0.shape[0] != n or wt.shape[0] != n or offset.shape[0] != n or (
-            has_xb and xb.shape[0] != n):
-        raise ValueError("eta0, y, weights and offset must have one value per row")
+cdef tuple _run(Response Rs, Predictor P, eta0, init, double tol, int maxit):
+    """(status, eta, mu, drsum, iterations, w) of ``_pwrss`` from eta0; init: None or
+    (μ, (w, r)) at eta0, (w, r) None when the response forms them itself (``prepare``)."""
     eta_arr = np.array(eta0, dtype=float)
+    cdef Py_ssize_t n = eta_arr.shape[0]
+    if Response is _CodeResponse:
+        if Rs.y.shape[0] != n:
+            raise ValueError("eta0, y, weights and offset must have one value per row")
+        if init is not None and init[1] is None:
+            raise ValueError("init needs the working pair (w, z) with a kernel family")
     mu_arr = np.empty(n)
     w_arr = np.empty(n)
-    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr, r = np.empty(n)
+    r_arr = np.empty(n)
+    wl_arr = np.empty(n)
+    if init is not None:
+        np.copyto(mu_arr, init[0])
+        if init[1] is not None:
+            np.copyto(w_arr, init[1][0])
+            np.copyto(r_arr, init[1][1])
+    if Response is _PyResponse:
+        Rs.eta_obj, Rs.mu_obj, Rs.w_obj, Rs.r_obj = eta_arr, mu_arr, w_arr, r_arr
+    if Predictor is _PyPredictor:
+        P.eta_obj, P.w_obj, P.r_obj = eta_arr, w_arr, r_arr
+    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr, r = r_arr, wl = wl_arr
     cdef double dr = 0.0
     cdef int nit = 0, status
-    with nogil:
-        status = _pwrss(P, fam, link, offset, xb, has_xb, eta, mu, w, r, y, wt, tol, maxit,
-                        &dr, &nit)
-    return status, eta_arr, mu_arr, dr, nit, w_arr
+    cdef bint have_init = init is not None
+    if Predictor is _PyPredictor:  # calls back into Python at every step: keep the GIL
+        status = _pwrss(Rs, P, eta, mu, w, r, wl, have_init, tol, maxit, &dr, &nit)
+    else:
+        with nogil:
+            status = _pwrss(Rs, P, eta, mu, w, r, wl, have_init, tol, maxit, &dr, &nit)
+    if status == 4:
+        err = None
+        if Predictor is _PyPredictor:
+            err = P.error
+        if Response is _PyResponse:
+            err = err if err is not None else Rs.error
+        raise err
+    return status, eta_arr, mu_arr, dr, nit, wl_arr
+
+
+def pirls_general(resp, int fam, int link, offset, y, wt, solve_fn, eta_fn, eta0, u0, b0,
+                  bint joint, init, double tol, int maxit):
+    """PIRLS with the general penalized solve: ``solve_fn(w, z)`` -> (u, β, log|L|²,
+    log|R_X|²) and ``eta_fn(u, β)`` -> η (lmepy/fit/predictor.py); the family by its kernel
+    codes when fam >= 0, else by ``resp``'s numpy methods. u0, b0: the previous iterate
+    for step-halving (β halved too when joint); init: None or (μ, (w, z) or None) at eta0.
+    Returns
+    (status, u, β, eta, mu, drsum, ldL2, ldRX2, iterations, w)."""
+    cdef _PyPredictor P = _PyPredictor(solve_fn, eta_fn, u0, b0, joint)
+    cdef _CodeResponse Rc
+    cdef _PyResponse Rp
+    if fam >= 0:
+        Rc = _CodeResponse(fam, link, offset, offset, False, y, wt)
+        status, eta, mu, dr, nit, w = _run[_CodeResponse, _PyPredictor](Rc, P, eta0, init,
+                                                                       tol, maxit)
+    else:
+        Rp = _PyResponse(resp)
+        status, eta, mu, dr, nit, w = _run[_PyResponse, _PyPredictor](Rp, P, eta0, init,
+                                                                     tol, maxit)
+    return status, P.u_arr, P.b_arr, eta, mu, dr, P.ld, P.ldx, nit, w
 
 
 # The entry points leave their array arguments untyped: each is converted to a typed view
@@ -503,8 +702,9 @@ def pirls_single(int fam, int link, double lam, fixed, xb, offset, eta0, y, wt, 
     xb = Xβ). Returns (status, u, eta, mu, drsum, ldL2, iterations, w), w the weights of
     the last solve."""
     cdef _ScalarPredictor P = _ScalarPredictor(lam, fixed, codes, x, m)
-    status, eta, mu, dr, nit, w = _run[_ScalarPredictor](P,
-        fam, link, offset, xb, True, eta0, y, wt, tol, maxit)
+    cdef _CodeResponse Rs = _CodeResponse(fam, link, offset, xb, True, y, wt)
+    status, eta, mu, dr, nit, w = _run[_CodeResponse, _ScalarPredictor](Rs, P, eta0, None,
+                                                                       tol, maxit)
     return status, P.u_arr, eta, mu, dr, P.ld, nit, w
 
 
@@ -517,8 +717,9 @@ def pirls_nested(int fam, int link, lam, fixed, xb, offset, eta0, y, wt, nodes, 
     drsum, ldL2, iterations, w)."""
     cdef _TreePredictor P = _TreePredictor(lam, fixed, offset, x, nodes, anc, node_term,
                                            _NO_X, q, False)
-    status, eta, mu, dr, nit, w = _run[_TreePredictor](P,
-        fam, link, offset, xb, True, eta0, y, wt, tol, maxit)
+    cdef _CodeResponse Rs = _CodeResponse(fam, link, offset, xb, True, y, wt)
+    status, eta, mu, dr, nit, w = _run[_CodeResponse, _TreePredictor](Rs, P, eta0, None,
+                                                                     tol, maxit)
     return status, P.u_arr, eta, mu, dr, P.ld, nit, w
 
 
@@ -531,6 +732,7 @@ def pirls_nested_joint(int fam, int link, lam, offset, eta0, y, wt, nodes, x, an
     w); status 3 when R_X'R_X is not positive definite."""
     cdef _TreeJointPredictor P = _TreeJointPredictor(lam, offset, offset, x, nodes, anc,
                                                      node_term, X, q, True)
-    status, eta, mu, dr, nit, w = _run[_TreeJointPredictor](P,
-        fam, link, offset, offset, False, eta0, y, wt, tol, maxit)
+    cdef _CodeResponse Rs = _CodeResponse(fam, link, offset, offset, False, y, wt)
+    status, eta, mu, dr, nit, w = _run[_CodeResponse, _TreeJointPredictor](Rs, P, eta0,
+                                                                          None, tol, maxit)
     return status, P.u_arr, P.b_arr, eta, mu, dr, P.ld, P.ldx, nit, w
