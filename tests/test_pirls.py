@@ -208,6 +208,10 @@ def test_general_loop_raises_the_solves_error() -> None:
         raise PirlsError("Downdated VtV is not positive definite")
 
     with pytest.raises(PirlsError, match="Downdated VtV"):
-        pk.pirls_general(resp, resp.fam_code, resp.link_code, resp.offset, resp.y,
-                         resp.weights, bad_solve, lambda u, b: g.lp0, g.lp0, np.zeros(g.q),
+        pk.pirls_general(pk.code_response(resp.fam_code, resp.link_code, resp.offset,
+                                          resp.y, resp.weights),
+                         bad_solve, lambda u, b: g.lp0, g.lp0, np.zeros(g.q), np.zeros(g.p),
+                         True, None, 1e-7, 10)
+    with pytest.raises(PirlsError, match="Downdated VtV"):  # the numpy-twin family
+        pk.pirls_general(resp, bad_solve, lambda u, b: g.lp0, g.lp0, np.zeros(g.q),
                          np.zeros(g.p), True, None, 1e-7, 10)

@@ -60,15 +60,14 @@ class _PirlsState:
     working_weights: np.ndarray | None = None
 
 
-def pwrss_reference(resp: _Response, fam: int, link: int, offset: np.ndarray, y: np.ndarray,
-                    wt: np.ndarray, solve: Any, eta_of: Any, eta0: np.ndarray,
+def pwrss_reference(resp: _Response, solve: Any, eta_of: Any, eta0: np.ndarray,
                     u0: np.ndarray, b0: np.ndarray, joint: bool, init: tuple | None,
                     tol: float, maxit: int) -> tuple:
     """The numpy twin of lmepy/kernels/pirls.pyx's ``pirls_general`` (the same arguments and
     results, the same steps in the same order): lme4's pwrssUpdate with the penalized solve
-    ``solve(w, z)`` -> (u, β, log|L|², log|R_X|²) and ``eta_of(u, β)`` -> η; the response by
-    ``resp``'s methods (fam and link unused: ``resp`` knows its family). Status 0 converged,
-    1 step-halvings failed, 2 no convergence in maxit."""
+    ``solve(w, z)`` -> (u, β, log|L|², log|R_X|²) and ``eta_of(u, β)`` -> η, the response by
+    ``resp``'s methods. Status 0 converged, 1 step-halvings failed, 2 no convergence in
+    maxit."""
     eta = np.array(eta0, dtype=float)
     if init is not None:
         mu, wz = init
@@ -126,6 +125,7 @@ class _Glmm(GlmPredictor):
         self._lp0_cache: tuple | None = None  # (lp0, μ, drsum, working pair) at lp0
         self.tol2: float | None = None  # stage-2 tolerance while optimizing (None: tol)
         self.warm_keep = False  # devfun stores each evaluation's u as the next start
+        self._kresp = None  # the family by kernel codes for the PIRLS loop, built once
 
     def pirls(self, theta: np.ndarray, beta: np.ndarray | None,
               eta0: np.ndarray | None = None, final_factor: bool | None = None) -> _PirlsState:
@@ -176,11 +176,15 @@ class _Glmm(GlmPredictor):
         def eta_of(u: np.ndarray, b: np.ndarray) -> np.ndarray:
             return self._eta(theta, u, b, fixed)
 
-        loop = _pk.pirls_general if _pk is not None else pwrss_reference
+        if _pk is not None:  # the Cython loop, the family by kernel codes when fused
+            if resp.fused and self._kresp is None:
+                self._kresp = _pk.code_response(resp.fam_code, resp.link_code, resp.offset,
+                                                resp.y, resp.weights)
+            loop, response = _pk.pirls_general, (self._kresp if resp.fused else resp)
+        else:
+            loop, response = pwrss_reference, resp
         status, u, b, eta, mu, dr, ldL2, ldRX2, it, w = loop(
-            resp, resp.fam_code if resp.fused else -1, resp.link_code, resp.offset, resp.y,
-            resp.weights, solve, eta_of, eta, u_old, b_old, beta is None, init, tol,
-            self.maxit)
+            response, solve, eta_of, eta, u_old, b_old, beta is None, init, tol, self.maxit)
         _check_kernel_status(status)
         bc = None
         ww = w  # lme4 keeps the factor of the last solve: weights before the final update

@@ -670,23 +670,29 @@ cdef tuple _run(Response Rs, Predictor P, eta0, init, double tol, int maxit):
     return status, eta_arr, mu_arr, dr, nit, wl_arr
 
 
-def pirls_general(resp, int fam, int link, offset, y, wt, solve_fn, eta_fn, eta0, u0, b0,
-                  bint joint, init, double tol, int maxit):
+def code_response(int fam, int link, offset, y, wt) -> _CodeResponse:
+    """The family by its kernel codes for ``pirls_general`` (build once per model: it holds
+    typed views of offset, y and the prior weights)."""
+    return _CodeResponse(fam, link, offset, offset, False, y, wt)
+
+
+def pirls_general(response, solve_fn, eta_fn, eta0, u0, b0, bint joint, init, double tol,
+                  int maxit):
     """PIRLS with the general penalized solve: ``solve_fn(w, z)`` -> (u, β, log|L|²,
-    log|R_X|²) and ``eta_fn(u, β)`` -> η (lmepy/fit/predictor.py); the family by its kernel
-    codes when fam >= 0, else by ``resp``'s numpy methods. u0, b0: the previous iterate
-    for step-halving (β halved too when joint); init: None or (μ, (w, z) or None) at eta0.
-    Returns
-    (status, u, β, eta, mu, drsum, ldL2, ldRX2, iterations, w)."""
+    log|R_X|²) and ``eta_fn(u, β)`` -> η (lmepy/fit/predictor.py). ``response``: a
+    ``code_response`` (the family by kernel codes) or an object with lmepy/fit/response.py's
+    ``mu_dev`` and ``working`` (the numpy twin). u0, b0: the previous iterate for
+    step-halving (β halved too when joint); init: None or (μ, (w, z) or None) at eta0.
+    Returns (status, u, β, eta, mu, drsum, ldL2, ldRX2, iterations, w)."""
     cdef _PyPredictor P = _PyPredictor(solve_fn, eta_fn, u0, b0, joint)
     cdef _CodeResponse Rc
     cdef _PyResponse Rp
-    if fam >= 0:
-        Rc = _CodeResponse(fam, link, offset, offset, False, y, wt)
+    if isinstance(response, _CodeResponse):
+        Rc = response
         status, eta, mu, dr, nit, w = _run[_CodeResponse, _PyPredictor](Rc, P, eta0, init,
                                                                        tol, maxit)
     else:
-        Rp = _PyResponse(resp)
+        Rp = _PyResponse(response)
         status, eta, mu, dr, nit, w = _run[_PyResponse, _PyPredictor](Rp, P, eta0, init,
                                                                      tol, maxit)
     return status, P.u_arr, P.b_arr, eta, mu, dr, P.ld, P.ldx, nit, w
