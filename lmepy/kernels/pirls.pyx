@@ -37,11 +37,12 @@ from lmepy.kernels.smallblock cimport (chol_lower, logdet_acc, syr_lower, trsv_l
 
 cdef class _Predictor:
     """What every penalized solve holds: u, the previous iterate, and the solve's log|L|²
-    (``ld``), log|R_X|² (``ldx``) and ||u||² (``uu``). A predictor (a final subclass) adds
-    ``accumulate(w, r)`` (the normal equations from every row's working weight and
+    (``ld``), log|R_X|² (``ldx``) and ||u||² (``uu``). A predictor (a final subclass) has the
+    steps ``accumulate(w, r)`` (the normal equations from every row's working weight and
     residual), ``solve`` (nonzero when a factor is not positive definite), ``set_eta`` (η at
     the current iterate), ``halve`` (half-way back to the previous iterate, ||u||² updated)
-    and ``save`` (the current iterate becomes the previous one)."""
+    and ``save`` (the current iterate becomes the previous one), as methods or as the fused
+    ``_tree_*`` functions; ``_accumulate`` ... ``_save`` below pick them at compile time."""
 
     cdef object u_arr
     cdef double[::1] u, uold
@@ -139,13 +140,6 @@ cdef class _ScalarPredictor(_Predictor):
         for i in range(eta.shape[0]):
             eta[i] = fixed[i] + x[i] * b[codes[i]]
 
-    cdef inline void halve(self) noexcept nogil:
-        self.halve_u()
-
-    cdef inline void save(self) noexcept nogil:
-        self.save_u()
-
-
 _PLACEHOLDER_2D = np.zeros((1, 1))
 _PLACEHOLDER_1D = np.zeros(1)
 _NO_BETA = np.zeros(0)
@@ -204,40 +198,12 @@ cdef class _TreeBase(_Predictor):
 
 @cython.final
 cdef class _TreePredictor(_TreeBase):
-    cdef inline void accumulate(self, const double[::1] w,
-                                const double[::1] r) noexcept nogil:
-        _tree_accumulate(self, w, r)
-
-    cdef inline int solve(self) noexcept nogil:
-        return _tree_solve(self)
-
-    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
-        _tree_set_eta(self, eta)
-
-    cdef inline void halve(self) noexcept nogil:
-        self.halve_u()
-
-    cdef inline void save(self) noexcept nogil:
-        self.save_u()
+    """u alone (β fixed, in ``fixed``); its methods are the ``_tree_*`` functions."""
 
 
 @cython.final
 cdef class _TreeJointPredictor(_TreeBase):
-    cdef inline void accumulate(self, const double[::1] w,
-                                const double[::1] r) noexcept nogil:
-        _tree_accumulate(self, w, r)
-
-    cdef inline int solve(self) noexcept nogil:
-        return _tree_solve(self)
-
-    cdef inline void set_eta(self, double[::1] eta) noexcept nogil:
-        _tree_set_eta(self, eta)
-
-    cdef inline void halve(self) noexcept nogil:
-        _tree_halve(self)
-
-    cdef inline void save(self) noexcept nogil:
-        _tree_save(self)
+    """u and β together; its methods are the ``_tree_*`` functions."""
 
 
 ctypedef fused TreeT:
@@ -572,6 +538,49 @@ ctypedef fused Response:
     _PyResponse
 
 
+# the predictor's steps: the tree predictors' are the fused _tree_* functions, the others'
+# their methods (all resolved at compile time, one copy of _pwrss per predictor type)
+
+cdef inline void _accumulate(Predictor P, const double[::1] w,
+                             const double[::1] r) noexcept nogil:
+    if Predictor is _TreePredictor or Predictor is _TreeJointPredictor:
+        _tree_accumulate(P, w, r)
+    else:
+        P.accumulate(w, r)
+
+
+cdef inline int _solve(Predictor P) noexcept nogil:
+    if Predictor is _TreePredictor or Predictor is _TreeJointPredictor:
+        return _tree_solve(P)
+    else:
+        return P.solve()
+
+
+cdef inline void _set_eta(Predictor P, double[::1] eta) noexcept nogil:
+    if Predictor is _TreePredictor or Predictor is _TreeJointPredictor:
+        _tree_set_eta(P, eta)
+    else:
+        P.set_eta(eta)
+
+
+cdef inline void _halve(Predictor P) noexcept nogil:
+    if Predictor is _TreeJointPredictor:
+        _tree_halve(P)
+    elif Predictor is _PyPredictor:
+        P.halve()
+    else:
+        P.halve_u()
+
+
+cdef inline void _save(Predictor P) noexcept nogil:
+    if Predictor is _TreeJointPredictor:
+        _tree_save(P)
+    elif Predictor is _PyPredictor:
+        P.save()
+    else:
+        P.save_u()
+
+
 cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, double[::1] w,
                 double[::1] r, double[::1] w_last, bint have_init, double tol, int maxit,
                 double* dr, int* nit) noexcept nogil:
@@ -595,11 +604,11 @@ cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, doubl
             return 4
         for i in range(n):
             w_last[i] = w[i]
-        P.accumulate(w, r)
-        h = P.solve()
+        _accumulate(P, w, r)
+        h = _solve(P)
         if h != 0:
             return h
-        P.set_eta(eta)
+        _set_eta(P, eta)
         dr[0] = Rs.update(eta, mu, w, r)
         if Rs.failed() or P.failed():
             return 4
@@ -608,8 +617,8 @@ cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, doubl
             return 0
         if not isfinite(pdev) or pdev > oldpdev:
             for h in range(10):
-                P.halve()
-                P.set_eta(eta)
+                _halve(P)
+                _set_eta(P, eta)
                 dr[0] = Rs.update(eta, mu, w, r)
                 if Rs.failed() or P.failed():
                     return 4
@@ -621,7 +630,7 @@ cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, doubl
             if fabs((oldpdev - pdev) / pdev) < tol:
                 return 0
         oldpdev = pdev
-        P.save()
+        _save(P)
     return 2
 
 
