@@ -234,7 +234,7 @@ class _Glmm(GlmPredictor):
     def _pirls_single(self, theta: np.ndarray, beta: np.ndarray,
                       eta0: np.ndarray) -> _PirlsState:
         """``pirls`` for u alone with one scalar term, binomial-logit or Poisson-log: the same
-        loop in one kernel call (glm_kernels.pirls_single)."""
+        loop in one kernel call (lmepy/kernels/pirls.pyx: pirls_single)."""
         resp = self.resp
         codes, rows = self._term_rows[0]
         xb = self.X @ beta

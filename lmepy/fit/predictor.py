@@ -283,7 +283,8 @@ class GlmPredictor:
     def _nested_plan(self) -> tuple | None:
         """For scalar terms nested in one another in lme4's order (each level of a term lies
         in one level of every later term: INDEX in BROOD in LOCATION), the arrays of
-        glm_kernels.pirls_nested; None when the terms are not so nested."""
+        the PIRLS kernels' tree predictor (lmepy/kernels/pirls.pyx: pirls_nested); None when
+        the terms are not so nested."""
         terms = self.terms
         T = len(terms)
         if T < 2 or not self.resp.fused or any(t.k != 1 for t in terms):

@@ -5,8 +5,8 @@ the re-weighted cross-products of the blocked factor (lmepy/fit/reweight.py).
 
 Every per-row family quantity (inverse link, mu_eta, working weights and residuals, deviance
 residuals) comes from the one layer in glmrow.pxd, dispatched by the (family, link) codes of
-glm_family.codes(); the small dense blocks use smallblock.pxd. The numpy references are
-lmepy/fit/glmm.py's general PIRLS (tests/test_glmer.py compares the two).
+glm_family.codes(); the small dense blocks use smallblock.pxd. The numpy references are in
+lmepy/fit/predictor.py and pirls.py (tests/test_glmer.py compares them).
 """
 
 import numpy as np

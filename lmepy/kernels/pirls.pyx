@@ -16,8 +16,10 @@ one):
   factored by smallblock.pxd). One source (the fused ``_tree_*`` functions) for both.
 
 The general case (vector-valued or crossed terms, the blocked factor of lmepy/fit/blocks.py)
-runs the same iteration in lmepy/fit/glmm.py's ``_Glmm.pirls``, the numpy reference of these
-kernels (tests/test_pirls.py compares them directly).
+runs the same loop (``pirls_general``) with the solve and η as Python callbacks from
+lmepy/fit/predictor.py and, for families outside the kernel layer's bit-neutral set, the
+response's numpy methods. The loop's numpy twin is lmepy/fit/pirls.py's ``pwrss_reference``
+(tests/test_pirls.py: kernels against the twin and the general solve).
 
 Entry points keep the signatures the fit code calls: ``pirls_single``, ``pirls_nested``,
 ``pirls_nested_joint``. Status codes: 0 converged, 1 step-halvings failed, 2 no convergence in
