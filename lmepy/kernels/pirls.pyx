@@ -21,9 +21,10 @@ lmepy/fit/predictor.py and, for families outside the kernel layer's bit-neutral 
 response's numpy methods. The loop's numpy twin is lmepy/fit/pirls.py's ``pwrss_reference``
 (tests/test_pirls.py: kernels against the twin and the general solve).
 
-Entry points keep the signatures the fit code calls: ``pirls_single``, ``pirls_nested``,
-``pirls_nested_joint``. Status codes: 0 converged, 1 step-halvings failed, 2 no convergence in
-maxit, 3 β's Schur complement not positive definite.
+Entry points: ``pirls_single``, ``pirls_nested``, ``pirls_nested_joint`` (the signatures the
+fit code called before), ``pirls_general`` with ``code_response``. Status codes: 0 converged,
+1 step-halvings failed, 2 no convergence in maxit, 3 β's Schur complement not positive
+definite (inside the loop: 4, an exception in a Python callback, raised again on return).
 """
 
 import cython
