@@ -331,6 +331,8 @@ def _solution(prob: LmmProblem, theta: np.ndarray, opt: dict, singular: bool,
                "derivs": None if derivs is None else {"gradient": derivs[0],
                                                       "Hessian": derivs[1]},
                "val": np.array(theta)}
+    if "polish" in opt:
+        optinfo["polish"] = dict(opt["polish"])
     return LmmSolution(model=prob.model, REML=prob.REML, theta=np.array(theta), beta=beta,
                        u=u, b=b, sigma=sigmaREML if prob.REML else sigmaML,
                        objective=objective, devcomp=devcomp,
