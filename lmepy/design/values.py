@@ -259,7 +259,13 @@ def column_value(col: pd.Series, name: str) -> Value:
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes, dtype=np.int64)
-        codes, levels = merge_levels(codes, [level_label(c) for c in dtype.categories])
+        cats = dtype.categories
+        # string levels are their own labels: skip the per-level call (thousands of levels)
+        if cats.inferred_type == "string":
+            labels = list(map(str, cats))
+        else:
+            labels = [level_label(c) for c in cats]
+        codes, levels = merge_levels(codes, labels)
         return Value(FAC, codes, levels, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         arr = col.to_numpy(dtype=object, na_value=None)

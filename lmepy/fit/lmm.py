@@ -270,20 +270,20 @@ def _r_var(x: np.ndarray) -> float:
 
 
 def _r_group_means(y: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
-    """R's mean() per group (long double, with the second-pass correction)."""
-    order = np.argsort(codes, kind="stable")
-    cs = codes[order]
-    ys = y[order].astype(np.longdouble)
+    """R's mean() per group (long double, with the second-pass correction); 0 for an empty
+    group. ``np.add.at`` adds the rows in their order, one at a time, so each group's sums
+    are R's sequential long-double loop over that group's rows, for all groups in one pass."""
+    codes = np.asarray(codes, dtype=np.int64)
+    yl = np.asarray(y, dtype=float).astype(np.longdouble)
     cnt = np.bincount(codes, minlength=m)
-    present = np.flatnonzero(cnt)
-    starts = np.searchsorted(cs, present)
-    out = np.zeros(m)
-    ends = np.append(starts[1:], len(cs))
-    for g, a, b in zip(present, starts, ends, strict=True):
-        seg = ys[a:b]  # sequential long-double sums, as R's loop
-        mu = np.cumsum(seg)[-1] / (b - a)
-        mu = mu + np.cumsum(seg - mu)[-1] / (b - a)
-        out[g] = float(mu)
+    n = np.maximum(cnt, 1)
+    total = np.zeros(m, dtype=np.longdouble)
+    np.add.at(total, codes, yl)
+    mu = total / n
+    corr = np.zeros(m, dtype=np.longdouble)
+    np.add.at(corr, codes, yl - mu[codes])
+    out = (mu + corr / n).astype(float)
+    out[cnt == 0] = 0.0
     return out
 
 
