@@ -262,7 +262,7 @@ def column_value(col: pd.Series, name: str) -> Value:
         cats = dtype.categories
         # string levels are their own labels: skip the per-level call (thousands of levels)
         if cats.inferred_type == "string":
-            labels = list(map(str, cats))
+            labels = list(map(str, np.asarray(cats, dtype=object)))
         else:
             labels = [level_label(c) for c in cats]
         codes, levels = merge_levels(codes, labels)
