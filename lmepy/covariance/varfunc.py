@@ -106,7 +106,9 @@ class VarFunc:
                 self.covariate = cov
         self._u = self._initial_u()
         self._free = self._free_mask()
+        self._nfree = int(np.sum(self._free))
         self._wcache: tuple[bytes, np.ndarray] | None = None
+        self._lwcache: tuple[np.ndarray, float] | None = None
         names = self.coef_names()
         for k, v in self._fixed_values().items():
             self._u[names.index(k)] = self._to_unconstrained(k, v)
@@ -172,7 +174,10 @@ class VarFunc:
     def set_unconstrained(self, u: np.ndarray) -> None:
         self._need_bound()
         u = np.asarray(u, dtype=float).ravel()
-        if self._u is None or len(u) != int(np.sum(self._free)):
+        nfree = getattr(self, "_nfree", None)
+        if nfree is None:
+            nfree = self._nfree = int(np.sum(self._free))
+        if self._u is None or len(u) != nfree:
             raise ValueError("wrong number of parameters")
         full = self._u.copy()
         full[self._free] = u
@@ -217,9 +222,20 @@ class VarFunc:
         self._wcache = (key, w)
         return w
 
+    def log_weights_sum(self) -> float:
+        """sum(log(weights)) at the current parameters, kept with the weights it was taken
+        from (an optimizer needs it twice per evaluation)."""
+        w = self.weights()
+        cached = getattr(self, "_lwcache", None)
+        if cached is not None and cached[0] is w:
+            return cached[1]
+        s = float(np.sum(np.log(w)))
+        self._lwcache = (w, s)
+        return s
+
     def logLik(self) -> float:
         """nlme's `logLik(varFunc)`: sum(log(weights))."""
-        return float(np.sum(np.log(self.weights())))
+        return self.log_weights_sum()
 
     def __repr__(self) -> str:
         vals = ""
