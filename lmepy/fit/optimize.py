@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,7 @@ def bobyqa(fn: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray,
     def f(x: np.ndarray, grad: np.ndarray) -> float:
         count[0] += 1
         v = fn(x)
-        if not np.isfinite(v):
+        if not math.isfinite(v):
             return 1e300
         if v < best[0]:
             best[0] = v
