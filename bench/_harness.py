@@ -52,10 +52,17 @@ def load_average() -> str:
         return "unknown"
 
 
-def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 7200) -> dict:
-    """module.func(*args) in a fresh interpreter (bench/ on its path); its JSON result. A fresh
-    process per program and case keeps one program's caches and peak memory out of another's
-    timings."""
+# what a fresh interpreter gets for a program whose BLAS should run on one thread, as lmepy
+# holds OpenBLAS during its fits: on a small model a second BLAS thread only waits (mixedlm on
+# sleepstudy: 2.0 ms on one thread, 76 ms with OpenBLAS's default two on this shared 2-core VM)
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 7200,
+                      env: dict[str, str] | None = None) -> dict:
+    """module.func(*args) in a fresh interpreter (bench/ on its path, ``env`` added to the
+    environment); its JSON result. A fresh process per program and case keeps one program's
+    caches and peak memory out of another's timings."""
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -63,7 +70,7 @@ def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 7200)
             f"print(json.dumps(b.{func}(*{list(args)!r})))")
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=timeout)
+                             timeout=timeout, env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _harness import (
+    ONE_BLAS_THREAD,
     fmt,
     load_average,
     load_data,
@@ -199,6 +200,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--no-mixedlm", action="store_true")
+    ap.add_argument("--mixedlm-default-blas", action="store_true",
+                    help="leave mixedlm's BLAS threads at OpenBLAS's default (else one)")
     ap.add_argument("--json", help="also write the raw numbers here")
     a = ap.parse_args()
     cases = [c for c in a.cases if not (a.quick and c == "bern1e5")]
@@ -211,7 +214,9 @@ def main() -> None:
             reps = max(1, spec["reps"] // (3 if a.quick else 1))
             res = {"lmepy": run_in_subprocess("bench_glmer", "run_lmepy", case, reps)}
             if not a.no_mixedlm:
-                res["mixedlm"] = run_in_subprocess("bench_glmer", "run_mixedlm", case, reps)
+                res["mixedlm"] = run_in_subprocess(
+                    "bench_glmer", "run_mixedlm", case, reps,
+                    env=None if a.mixedlm_default_blas else ONE_BLAS_THREAD)
             if not a.no_r:
                 csv = None
                 if case == "bern1e5":

@@ -8,12 +8,15 @@ Each program fits the same data from its data frame (formula in, fitted model ou
 calls it: ``lmepy.lmer()``, R's ``lmer()``, ``mixedlm.lmer()``), timed as the median of
 repeated calls after one warm-up call; lmepy and mixedlm each run in a fresh interpreter per
 case (so the peak RSS is that case's own and neither warms the other's caches), lme4 inside
-R (proc.time() differences). CPU times are printed beside wall times: on a shared machine
-wall time includes waiting for a core. The ratios lmepy / lme4 and lmepy / mixedlm are of
-the wall-time medians measured in the same run. Each program's objective (deviance or REML
-criterion) and evaluation count is printed too, so a faster fit that lands somewhere else
-shows. statsmodels' MixedLM (``--statsmodels``) is timed where it can fit the model (one
-grouping factor). See bench/README.md.
+R (proc.time() differences). mixedlm runs with its BLAS on one thread
+(OPENBLAS_NUM_THREADS=1): lmepy holds OpenBLAS at one thread during a fit too, and on small
+models a second BLAS thread only waits (``--mixedlm-default-blas`` leaves OpenBLAS's
+default). CPU times are printed beside wall times: on a shared machine wall time includes
+waiting for a core. The ratios lmepy / lme4 and lmepy / mixedlm are of the wall-time medians
+measured in the same run. Each program's objective (deviance or REML criterion) and
+evaluation count is printed too, so a faster fit that lands somewhere else shows.
+statsmodels' MixedLM (``--statsmodels``) is timed where it can fit the model (one grouping
+factor). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _harness import fmt as _fmt
 from _harness import (
+    ONE_BLAS_THREAD,
     load_average,
     load_data,
     median_time,
@@ -40,6 +43,7 @@ from _harness import (
     run_in_subprocess,
     run_rscript,
 )
+from _harness import fmt as _fmt
 
 CASES = {
     "sleepstudy": dict(formula="Reaction ~ Days + (Days | Subject)", data="sleepstudy",
@@ -198,6 +202,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--no-mixedlm", action="store_true")
+    ap.add_argument("--mixedlm-default-blas", action="store_true",
+                    help="leave mixedlm's BLAS threads at OpenBLAS's default (else one)")
     ap.add_argument("--statsmodels", action="store_true")
     ap.add_argument("--json", help="also write the raw numbers here")
     a = ap.parse_args()
@@ -212,8 +218,9 @@ def main() -> None:
             res = {"lmepy": run_in_subprocess("bench_lmer", "run_lmepy", case,
                                               max(1, spec["reps"] // div))}
             if not a.no_mixedlm:
-                res["mixedlm"] = run_in_subprocess("bench_lmer", "run_mixedlm", case,
-                                                   max(1, spec["m_reps"] // div))
+                res["mixedlm"] = run_in_subprocess(
+                    "bench_lmer", "run_mixedlm", case, max(1, spec["m_reps"] // div),
+                    env=None if a.mixedlm_default_blas else ONE_BLAS_THREAD)
             csv = None
             if case == "sim1e6" and not a.no_r:
                 csv = os.path.join(tmpdir, "sim1e6.csv")
