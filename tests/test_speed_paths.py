@@ -16,8 +16,9 @@ import lmepy
 from lmepy.covariance import varIdent, varPower
 from lmepy.design import lFormula
 from lmepy.errors import FormulaError
-from lmepy.fit.lmm import _r_group_means
+from lmepy.fit.lmm import _r_group_means, _r_group_means_numpy, _r_var, _r_var_numpy
 from lmepy.formula.parser import parse_formula
+from lmepy.kernels import rstats
 from lmepy.lme.single import SingleLevel
 
 EXTRA = json.loads((Path(__file__).parent / "reference" / "objective_vs_r.json").read_text())
@@ -50,10 +51,32 @@ def test_group_means_match_the_sequential_loop_to_the_bit(seed: int) -> None:
     y = rng.normal(rng.normal() * 10 ** rng.uniform(0, 4), 10 ** rng.uniform(-3, 3), n)
     if seed % 3 == 0:
         y = np.round(y, 1)  # ties and exact decimals, as scores are
-    got = _r_group_means(y, codes, m)
+    got = _r_group_means(y, codes, m)  # the kernel
     want = _group_means_loop(y, codes, m)
     assert np.array_equal(got, want)
+    assert np.array_equal(_r_group_means_numpy(y, codes, m), want)
     assert np.all(got[np.bincount(codes, minlength=m) == 0] == 0.0)
+    assert _r_var(y) == _r_var_numpy(y)
+    spread = want[codes]
+    assert _r_var(spread) == _r_var_numpy(spread)
+
+
+def test_r_var_matches_r_on_known_values() -> None:
+    """var() of values whose sample variance is exact, and R's var(sleepstudy$Reaction)
+    (tests/reference/objective_vs_r.json)."""
+    assert _r_var(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(5.0 / 3.0, rel=1e-16)
+    assert _r_var(np.array([2.5, 2.5])) == 0.0
+    y = lmepy.datasets.load("sleepstudy")["Reaction"].to_numpy(dtype=float)
+    assert _r_var(y) == pytest.approx(EXTRA["var"]["sleepstudy_Reaction"], rel=1e-15)
+
+
+def test_rstats_kernel_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="at least two"):
+        rstats.r_var(np.array([1.0]))
+    with pytest.raises(ValueError, match="outside"):
+        rstats.r_group_means(np.ones(3), np.array([0, 1, 5], dtype=np.int64), 2)
+    with pytest.raises(ValueError, match="length"):
+        rstats.r_group_means(np.ones(3), np.array([0, 1], dtype=np.int64), 2)
 
 
 def test_parsed_formula_is_reused_and_errors_repeat() -> None:

@@ -20,6 +20,7 @@ from lmepy.fit.blocks import BlockedCholesky, cross_products
 from lmepy.fit.control import check_control, check_start
 from lmepy.fit.guard import fit_guard, require_finite
 from lmepy.fit.optimize import check_conv, optimize_theta
+from lmepy.kernels import rstats as _rstats
 from lmepy.kernels.blas_threads import AdaptiveThreads, limit_threads
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -263,6 +264,18 @@ def _scalar_start(model: CompiledModel, theta0: np.ndarray, lower: np.ndarray) -
 
 
 def _r_var(x: np.ndarray) -> float:
+    """R's var() (lmepy/kernels/rstats.pyx; the numpy twin is _r_var_numpy)."""
+    return _rstats.r_var(np.ascontiguousarray(x, dtype=float))
+
+
+def _r_group_means(y: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
+    """R's mean() per group, 0 for an empty group (lmepy/kernels/rstats.pyx; the numpy twin
+    is _r_group_means_numpy)."""
+    return _rstats.r_group_means(np.ascontiguousarray(y, dtype=float),
+                                 np.ascontiguousarray(codes, dtype=np.int64), int(m))
+
+
+def _r_var_numpy(x: np.ndarray) -> float:
     """R's var(): long-double two-pass mean with correction, then the sum of squares."""
     n = len(x)
     xl = x.astype(np.longdouble)
@@ -272,7 +285,7 @@ def _r_var(x: np.ndarray) -> float:
     return float(np.cumsum(d * d)[-1] / (n - 1))
 
 
-def _r_group_means(y: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
+def _r_group_means_numpy(y: np.ndarray, codes: np.ndarray, m: int) -> np.ndarray:
     """R's mean() per group (long double, with the second-pass correction); 0 for an empty
     group. ``np.add.at`` adds the rows in their order, one at a time, so each group's sums
     are R's sequential long-double loop over that group's rows, for all groups in one pass."""

@@ -1,7 +1,8 @@
 # lme4's optimum for fits that issue 11 names outside lmer.json (bench/objective_vs_r.py and
 # tests/test_fit_lmm.py read it): the flat-ridge fit Reaction ~ 0 + Days + (Days | Subject)
 # (ML), where an optimizer stopping on ftol/xtol may end slightly above or below lme4, and
-# the bench's Chem97 model. Run from the repo root: Rscript tests/reference/objective_vs_r.R
+# the bench's Chem97 model; and R's var() of one column.
+# Run from the repo root: Rscript tests/reference/objective_vs_r.R
 suppressPackageStartupMessages({library(lme4); library(mlmRev)})
 source("tests/reference/_exact_json.R")
 stopifnot(packageVersion("lme4") == "1.1.31")
@@ -22,5 +23,8 @@ for (id in names(cases)) {
                     feval = m@optinfo$feval, theta = I(unname(getME(m, "theta"))),
                     beta = as.list(fixef(m)))
 }
-write_json17(list(lme4 = as.character(packageVersion("lme4")), lmer = out),
+# R's var() (long-double mean with correction): lmer's start for (1 | g) models uses it
+ss <- load_set("sleepstudy", "lme4")
+write_json17(list(lme4 = as.character(packageVersion("lme4")), lmer = out,
+                  var = list(sleepstudy_Reaction = var(ss$Reaction))),
              "tests/reference/objective_vs_r.json")
