@@ -285,20 +285,24 @@ def show(case: str, res: dict) -> None:
 
 
 def summary(results: dict) -> None:
-    """One table: each program's lmer() median wall time and lmepy's ratio to it."""
+    """One table: each program's lmer() median wall time, lmepy's ratio to it, and the same
+    ratio of CPU times (lme4's from R's proc.time, lmepy's and mixedlm's of their process)."""
     print(f"\n{'case':<12} {'lmepy':>10} {'lme4':>10} {'mixedlm':>10} "
-          f"{'lmepy/lme4':>11} {'lmepy/mixedlm':>14}")
+          f"{'lmepy/lme4':>11} {'lmepy/mixedlm':>14}   CPU: {'lmepy/lme4':>10} "
+          f"{'lmepy/mixedlm':>14}")
     for case, res in results.items():
         lp = res["lmepy"]
         if not _ok(lp):
             continue
-        cols, ratios = [], []
+        cols, ratios, cpu = [], [], []
         for name in ("lme4", "mixedlm"):
             r = res.get(name)
             cols.append(fmt(r["total"]) if _ok(r) else "-")
             ratios.append(f"{lp['total'] / r['total']:.3f}" if _ok(r) else "-")
+            cpu.append(f"{lp['cpu_total'] / r['cpu_total']:.3f}"
+                       if _ok(r) and r.get("cpu_total") else "-")
         print(f"{case:<12} {fmt(lp['total']):>10} {cols[0]:>10} {cols[1]:>10} "
-              f"{ratios[0]:>11} {ratios[1]:>14}")
+              f"{ratios[0]:>11} {ratios[1]:>14}        {cpu[0]:>10} {cpu[1]:>14}")
 
 
 if __name__ == "__main__":
