@@ -167,8 +167,9 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
              "ran_coefs": _ran_coefs}
     parts = [build[e](fit) for e in eff]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    out = out.astype({"effect": object, "group": object, "term": object})
     out["group"] = out["group"].astype(object).where(out["group"].notna(), None)
+    if eff == ["fixed"]:
+        out = out.drop(columns="group")  # broom.mixed has no group column then
     if conf_int:
         out = _conf(fit, out, conf_level, conf_method, kwargs)
     return out.reset_index(drop=True)

@@ -8,6 +8,7 @@ suppressPackageStartupMessages({
   library(insight)
   library(broom.mixed)
   library(jsonlite)
+  library(Matrix)
 })
 source("tests/reference/_exact_json.R")
 
@@ -80,6 +81,24 @@ for (nm in names(cases)) {
                       ".sqrtXwt", ".sqrtrwt", ".weights", ".wtres", ".eta"), names(a))
   r$augment <- a[keep]
   r$augment_names <- names(a)
+  if (isGLMM(fit)) {
+    # lme4's hatvalues.merMod for a GLMM uses its stored Cholesky factor, whose weights are
+    # those of the last PIRLS step; the same formula at the final weights (what lmepy computes)
+    w <- fit@resp$sqrtXwt^2; pw <- fit@resp$weights
+    LZ <- getME(fit, "Lambdat") %*% getME(fit, "Zt"); X <- getME(fit, "X")
+    A12 <- LZ %*% (w * X)
+    A <- rbind(cbind(LZ %*% Diagonal(x = w) %*% t(LZ) + Diagonal(nrow(LZ)), A12),
+               cbind(t(A12), crossprod(X, w * X)))
+    M <- rbind(LZ %*% Diagonal(x = sqrt(pw)), t(X * sqrt(pw)))
+    h <- colSums(as.matrix(M * solve(A, M)))
+    # and lme4's condVar for a GLMM from the same stale factor: diag(Λ A11⁻¹ Λ') at the final
+    # weights, in the order of b (per term, level-major; the cases here have scalar terms)
+    Lt <- getME(fit, "Lambdat")
+    r$condsd_final_weights <- sqrt(diag(as.matrix(t(Lt) %*% solve(A[seq_len(nrow(LZ)), seq_len(nrow(LZ))], Lt))))
+    pr <- residuals(fit, type = "pearson")
+    r$hat_final_weights <- list(.hat = unname(h),
+                                .cooksd = unname((pr / (1 - h))^2 * h / (sigma(fit)^2 * length(fixef(fit)))))
+  }
   res[[nm]] <- r
 }
 fm1ML <- quietly(eval(cases$fm1ML$call))
