@@ -202,6 +202,33 @@ def test_tidy_ran_vals_and_ran_coefs(name: str) -> None:
                 name, numeric_scaled=("estimate",))
 
 
+def test_tidy_lmertest_ddf() -> None:
+    """ddf= gives lmerTest's table: df and p.value, intervals on t quantiles."""
+    check_frame(lmepy.tidy(fit("fm1"), conf_int=True, ddf="Satterthwaite"),
+                REF["fm1"]["tidy_lmertest"], "fm1")
+    check_frame(lmepy.tidy(fit("fm1"), conf_int=True, ddf="Kenward-Roger"),
+                REF["fm1"]["tidy_lmertest_kr"], "fm1")
+    with pytest.raises(ValueError, match="lmer fits only"):
+        lmepy.tidy(fit("gm1"), ddf="Satterthwaite")
+    with pytest.raises(ValueError, match="Satterthwaite"):
+        lmepy.tidy(fit("fm1"), ddf="exact")
+
+
+def test_tidy_all_parts_stacked() -> None:
+    """Every part at once: broom.mixed's column order (level after group), parts in its
+    order whatever the order asked, Wald intervals for ran_vals, NA (with broom.mixed's
+    warning) for ran_coefs."""
+    with pytest.warns(lmepy.LmepyWarning, match="CIs not available for random-effects"):
+        ours = lmepy.tidy(fit("fm1"), effects=["ran_coefs", "ran_vals", "ran_pars", "fixed"],
+                          conf_int=True)
+    check_frame(ours, REF["fm1"]["tidy_all"], "fm1", numeric_scaled=("estimate", "conf.low",
+                                                                     "conf.high"))
+    ours = lmepy.tidy(fit("cake"), effects=("ran_vals", "ran_pars"), conf_int=True,
+                      conf_level=0.8)
+    check_frame(ours, REF["cake"]["tidy_vals_pars"], "cake",
+                numeric_scaled=("estimate", "conf.low", "conf.high"))
+
+
 def test_tidy_profile_intervals() -> None:
     """conf_method="profile" takes lme4's profile intervals for fixed effects and ran_pars
     (profiling locates the ends to about 1e-4)."""

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as t_dist
 
 from lmepy.args import check_bool, check_choice, check_number
+from lmepy.errors import warn
 from lmepy.results.glmer import GlmerMod
 from lmepy.results.lmer import LmerMod
 
@@ -18,6 +20,9 @@ __all__ = ["glance", "tidy"]
 
 _EFFECTS = ("fixed", "ran_pars", "ran_vals", "ran_coefs")
 _METHODS = ("Wald", "profile", "boot")
+# broom.mixed's column order after its parts are stacked
+_COLUMNS = ("effect", "group", "level", "term", "estimate", "std.error", "statistic", "df",
+            "p.value", "conf.low", "conf.high")
 
 
 def _check_fit(fit: Any, what: str) -> LmerMod:
@@ -40,16 +45,27 @@ def _effects_arg(effects: Any) -> list[str]:
             out.append(e)
     if not out:
         raise ValueError("'effects' is empty")
-    return out
+    return [e for e in _EFFECTS if e in out]  # broom.mixed stacks them in this order
 
 
-def _fixed(fit: LmerMod) -> pd.DataFrame:
+def _fixed(fit: LmerMod, ddf: str | None = None) -> pd.DataFrame:
     """The fixed effects: estimate, std.error, statistic (and p.value for a GLMM, whose
-    summary has Pr(>|z|))."""
-    tab = fit._coef_table()
+    summary has Pr(>|z|); df and p.value with lmerTest's ``ddf``)."""
     names = fit._xnames
-    cols = {"effect": ["fixed"] * len(names), "group": [None] * len(names), "term": names,
-            "estimate": tab[:, 0], "std.error": tab[:, 1], "statistic": tab[:, 2]}
+    cols: dict[str, Any] = {"effect": ["fixed"] * len(names), "group": [None] * len(names),
+                            "term": names}
+    if ddf is not None:
+        from lmepy.inference.tables import coef_table
+
+        tab = coef_table(fit, ddf)
+        cols.update({"estimate": tab["Estimate"].to_numpy(dtype=float),
+                     "std.error": tab["Std. Error"].to_numpy(dtype=float),
+                     "statistic": tab["t value"].to_numpy(dtype=float),
+                     "df": tab["df"].to_numpy(dtype=float),
+                     "p.value": tab["Pr(>|t|)"].to_numpy(dtype=float)})
+        return pd.DataFrame(cols)
+    tab = fit._coef_table()
+    cols.update({"estimate": tab[:, 0], "std.error": tab[:, 1], "statistic": tab[:, 2]})
     if isinstance(fit, GlmerMod):
         cols["p.value"] = tab[:, 3]
     return pd.DataFrame(cols)
@@ -102,11 +118,20 @@ def _conf(fit: LmerMod, out: pd.DataFrame, level: float, method: str,
     hi = np.full(len(out), np.nan)
     fixed = (out["effect"] == "fixed").to_numpy()
     if method == "Wald":
-        z = norm.ppf(0.5 + level / 2)
+        # normal quantiles; t quantiles on the df of lmerTest's ddf; ran_vals get Wald
+        # intervals from their conditional sds, ran_coefs none (broom.mixed warns)
+        q = norm.ppf(0.5 + level / 2)
+        if "df" in out:
+            df = out["df"].to_numpy(dtype=float)
+            q = np.where(np.isnan(df), q, t_dist.ppf(0.5 + level / 2, np.where(
+                np.isnan(df), 1.0, df)))
         est = out["estimate"].to_numpy(dtype=float)
-        se = out["std.error"].to_numpy(dtype=float) if "std.error" in out else est * np.nan
-        lo[fixed] = (est - z * se)[fixed]
-        hi[fixed] = (est + z * se)[fixed]
+        se = out["std.error"].to_numpy(dtype=float)
+        vals = fixed | (out["effect"] == "ran_vals").to_numpy()
+        lo[vals] = (est - q * se)[vals]
+        hi[vals] = (est + q * se)[vals]
+        if (out["effect"] == "ran_coefs").any():
+            warn("CIs not available for random-effects coefficients: returning NA")
     else:
         ci = fit.confint(level=level, method=method, **kwargs).to_numpy(dtype=float)
         npars = len(_ran_pars(fit))
@@ -120,7 +145,8 @@ def _conf(fit: LmerMod, out: pd.DataFrame, level: float, method: str,
 
 
 def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
-         conf_level: float = 0.95, conf_method: str = "Wald", **kwargs: Any) -> pd.DataFrame:
+         conf_level: float = 0.95, conf_method: str = "Wald", ddf: str | None = None,
+         **kwargs: Any) -> pd.DataFrame:
     """A fit's parameters as one data frame, one row per parameter, for tables and plots.
 
     Parameters
@@ -132,7 +158,8 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
         ``"ran_pars"`` (``sd__(Intercept)``, ``cor__(Intercept).Days``, ...,
         ``sd__Observation``), ``"ran_vals"`` (conditional modes with their conditional
         standard deviations) and ``"ran_coefs"`` (``coef(fit)``). Parts are stacked in
-        this order; columns a part lacks are missing (None/NaN).
+        this order whatever the order given; columns a part lacks are missing
+        (None/NaN).
     conf_int : bool
         Add ``conf.low`` and ``conf.high``.
     conf_level : float
@@ -140,14 +167,19 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
     conf_method : {"Wald", "profile", "boot"}
         Wald intervals cover the fixed effects only (NA for ran_pars, as broom.mixed);
         profile and boot take lme4's ``confint(fit, method=...)`` for fixed effects and
-        ran_pars (``kwargs`` such as ``nsim``, ``seed`` go to it).
+        ran_pars (``kwargs`` such as ``nsim``, ``seed`` go to it). Wald intervals of
+        ran_vals come from their conditional sds; ran_coefs get none (NA, with
+        broom.mixed's warning).
+    ddf : {None, "Satterthwaite", "Kenward-Roger"}
+        None: lme4's lmerMod table (no df, no p-value for lmer). Otherwise lmerTest's:
+        df and p.value columns, and Wald intervals on t quantiles with those df, as
+        broom.mixed gives for an ``lmerModLmerTest`` fit. lmer fits only.
 
     Returns
     -------
     pandas.DataFrame
         Columns effect, group, [level,] term, estimate, std.error, statistic, [p.value,]
-        [conf.low, conf.high], rows in broom.mixed's order. lme4's lmerMod has no df or
-        p.value columns (lmerTest's would; not provided here).
+        [df,] [p.value,] [conf.low, conf.high], rows in broom.mixed's order.
 
     R equivalent
     ------------
@@ -163,11 +195,21 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
     if kwargs and conf_method == "Wald":
         raise TypeError(f"unexpected argument(s) {', '.join(sorted(kwargs))} for Wald "
                         "intervals")
-    build = {"fixed": _fixed, "ran_pars": _ran_pars, "ran_vals": _ran_vals,
+    if ddf is not None:
+        if isinstance(fit, GlmerMod):
+            raise ValueError("'ddf' (lmerTest's denominator df) applies to lmer fits only")
+        from lmepy.inference.tables import normalize_ddf
+
+        ddf = normalize_ddf(ddf)
+        ddf = None if ddf == "lme4" else ddf
+    build = {"fixed": lambda f: _fixed(f, ddf), "ran_pars": _ran_pars, "ran_vals": _ran_vals,
              "ran_coefs": _ran_coefs}
     parts = [build[e](fit) for e in eff]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    out["group"] = out["group"].astype(object).where(out["group"].notna(), None)
+    out = out[[c for c in _COLUMNS if c in out.columns]]
+    for col in ("group", "level"):  # R's NA as None in the text columns
+        if col in out:
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
     if eff == ["fixed"]:
         out = out.drop(columns="group")  # broom.mixed has no group column then
     if conf_int:

@@ -107,6 +107,16 @@ fm1 <- quietly(eval(cases$fm1$call))
 nd <- data.frame(Days = c(0, 5, 9), Subject = factor(c("308", "309", "372"),
                                                       levels = levels(sleepstudy$Subject)))
 res$fm1$augment_newdata <- as.data.frame(augment(fm1, newdata = nd))[c(".fitted")]
+# lmerTest's fit: df and p.value (Satterthwaite by default, Kenward-Roger by ddf), t-based
+# Wald intervals; every part stacked, with intervals (ran_vals: Wald from condsd)
+fm1T <- quietly(lmerTest::lmer(Reaction ~ Days + (Days | Subject), sleepstudy))
+res$fm1$tidy_lmertest <- frame_of(tidy(fm1T, conf.int = TRUE))
+res$fm1$tidy_lmertest_kr <- frame_of(tidy(fm1T, conf.int = TRUE, ddf = "Kenward-Roger"))
+res$fm1$tidy_all <- frame_of(quietly(tidy(fm1, effects = c("fixed", "ran_pars", "ran_vals",
+                                                             "ran_coefs"), conf.int = TRUE)))
+cake_fit <- quietly(eval(cases$cake$call))
+res$cake$tidy_vals_pars <- frame_of(tidy(cake_fit, effects = c("ran_vals", "ran_pars"),
+                                         conf.int = TRUE, conf.level = 0.8))
 # performance's NA printing and the formatting of small values
 res$print_edge <- list(
   r2 = capture.output(print(structure(list(R2_conditional = c(`Conditional R2` = 1e-5),
