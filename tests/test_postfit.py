@@ -291,6 +291,16 @@ def test_augment(name: str) -> None:
         close(ours[".hat"], ref[".hat"], 1e-3, scaled=True)
 
 
+def test_augment_with_offset() -> None:
+    df = lmepy.datasets.load("sleepstudy")
+    fo = lmepy.lmer("Reaction ~ Days + offset(2 * Days) + (1 | Subject)", df)
+    ours = lmepy.augment(fo)
+    ref = REF["offset_augment"]
+    assert list(ours.columns) == ref["names"]
+    for col, values in ref["values"].items():
+        close(ours[col], values, 1e-6, scaled=True)
+
+
 def test_augment_glmm_warns_as_lme4() -> None:
     with pytest.warns(lmepy.LmepyWarning, match="the hat matrix may not make sense for GLMMs"):
         lmepy.augment(fit("gm1"))

@@ -117,6 +117,12 @@ res$fm1$tidy_all <- frame_of(quietly(tidy(fm1, effects = c("fixed", "ran_pars", 
 cake_fit <- quietly(eval(cases$cake$call))
 res$cake$tidy_vals_pars <- frame_of(tidy(cake_fit, effects = c("ran_vals", "ran_pars"),
                                          conf.int = TRUE, conf.level = 0.8))
+# augment with an offset: .fixed includes it, .offset holds it, the frame keeps offset()
+fo <- quietly(lmer(Reaction ~ Days + offset(2 * Days) + (1 | Subject), sleepstudy))
+ao <- as.data.frame(augment(fo))
+res$offset_augment <- list(names = names(ao),
+                           values = ao[c(".fitted", ".resid", ".hat", ".cooksd", ".fixed",
+                                         ".offset", ".wtres")])
 # performance's NA printing and the formatting of small values
 res$print_edge <- list(
   r2 = capture.output(print(structure(list(R2_conditional = c(`Conditional R2` = 1e-5),
