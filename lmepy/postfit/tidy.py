@@ -13,6 +13,9 @@ from scipy.stats import t as t_dist
 
 from lmepy.args import check_bool, check_choice, check_number
 from lmepy.errors import warn
+from lmepy.gls.results import GlsFit
+from lmepy.lme.results import LmeFit
+from lmepy.postfit import tidy_nlme
 from lmepy.results.glmer import GlmerMod
 from lmepy.results.lmer import LmerMod
 
@@ -27,7 +30,8 @@ _COLUMNS = ("effect", "group", "level", "term", "estimate", "std.error", "statis
 
 def _check_fit(fit: Any, what: str) -> LmerMod:
     if not isinstance(fit, LmerMod):
-        raise TypeError(f"{what} needs an lmer or glmer fit, not {type(fit).__name__}")
+        raise TypeError(f"{what} needs an lmer, glmer, lme or gls fit, not "
+                        f"{type(fit).__name__}")
     return fit
 
 
@@ -151,8 +155,10 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
 
     Parameters
     ----------
-    fit : LmerMod or GlmerMod
-        A fitted lmer or glmer model.
+    fit : LmerMod, GlmerMod, LmeFit or GlsFit
+        A fitted lmer or glmer model; or nlme's lme (effects "fixed" and "ran_pars", one
+        level of random effects; df and p.value on nlme's containment df, t intervals) or
+        gls (broom.mixed's term, estimate, std.error, statistic, p.value; normal intervals).
     effects : str or sequence of str
         Among ``"fixed"`` (estimate, std.error, statistic; p.value for a GLMM),
         ``"ran_pars"`` (``sd__(Intercept)``, ``cor__(Intercept).Days``, ...,
@@ -185,13 +191,20 @@ def tidy(fit: Any, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
     ------------
     ``broom.mixed::tidy(fit, effects, conf.int, conf.level, conf.method)``
     """
-    fit = _check_fit(fit, "tidy")
     eff = _effects_arg(effects)
     conf_int = check_bool(conf_int, "conf_int")
     conf_level = check_number(conf_level, "conf_level", lo=0, hi=1)
     if not 0 < conf_level < 1:
         raise ValueError("'conf_level' must be strictly between 0 and 1")
     conf_method = check_choice(conf_method, "conf_method", _METHODS)
+    if isinstance(fit, (LmeFit, GlsFit)):
+        if conf_method != "Wald" or kwargs or ddf is not None:
+            raise NotImplementedError("tidy of an lme or gls fit: Wald intervals only, "
+                                      "without ddf")
+        if isinstance(fit, GlsFit):
+            return tidy_nlme.tidy_gls(fit, conf_int, conf_level)
+        return tidy_nlme.tidy_lme(fit, eff, conf_int, conf_level)
+    fit = _check_fit(fit, "tidy")
     if kwargs and conf_method == "Wald":
         raise TypeError(f"unexpected argument(s) {', '.join(sorted(kwargs))} for Wald "
                         "intervals")
@@ -222,13 +235,15 @@ def glance(fit: Any) -> pd.DataFrame:
 
     Parameters
     ----------
-    fit : LmerMod or GlmerMod
-        A fitted lmer or glmer model.
+    fit : LmerMod, GlmerMod, LmeFit or GlsFit
+        A fitted model.
 
     Returns
     -------
     pandas.DataFrame
-        One row: nobs, sigma, logLik, AIC, BIC, then REMLcrit (REML fits) or deviance
+        For lme: nobs, sigma, logLik, AIC, BIC; for gls: sigma, df (the number of
+        coefficients), logLik, AIC, BIC, df.residual (broom.mixed's). Otherwise one row:
+        nobs, sigma, logLik, AIC, BIC, then REMLcrit (REML fits) or deviance
         (ML fits: the ML deviance; GLMMs: lme4's ``deviance()``, the sum of squared
         deviance residuals), and df.residual.
 
@@ -236,6 +251,10 @@ def glance(fit: Any) -> pd.DataFrame:
     ------------
     ``broom.mixed::glance(fit)``
     """
+    if isinstance(fit, LmeFit):
+        return tidy_nlme.glance_lme(fit)
+    if isinstance(fit, GlsFit):
+        return tidy_nlme.glance_gls(fit)
     fit = _check_fit(fit, "glance")
     row: dict[str, Any] = {"nobs": fit.nobs(), "sigma": fit.sigma(),
                            "logLik": float(fit.logLik()), "AIC": fit.AIC(), "BIC": fit.BIC()}

@@ -9,6 +9,7 @@ suppressPackageStartupMessages({
   library(broom.mixed)
   library(jsonlite)
   library(Matrix)
+  library(nlme)
 })
 source("tests/reference/_exact_json.R")
 
@@ -123,6 +124,20 @@ ao <- as.data.frame(augment(fo))
 res$offset_augment <- list(names = names(ao),
                            values = ao[c(".fitted", ".resid", ".hat", ".cooksd", ".fixed",
                                          ".offset", ".wtres")])
+# nlme: broom.mixed's tidy.lme / glance.lme and tidy.gls / glance.gls
+Orthodont <- load_set("Orthodont", "nlme")
+Ovary <- load_set("Ovary", "nlme")
+lme1 <- lme(distance ~ age + Sex, data = Orthodont, random = ~ 1 | Subject)
+lme2 <- lme(distance ~ age, data = Orthodont, random = ~ age | Subject)
+gls1 <- gls(follicles ~ sin(2 * pi * Time), Ovary, correlation = corAR1(form = ~ 1 | Mare))
+res$nlme <- list(
+  lme1_tidy = frame_of(tidy(lme1)),
+  lme1_tidy_fixed_ci = frame_of(tidy(lme1, effects = "fixed", conf.int = TRUE)),
+  lme1_glance = frame_of(glance(lme1)),
+  lme2_tidy_ci = frame_of(tidy(lme2, conf.int = TRUE)),  # (its conf.level is ignored)
+  lme2_glance = frame_of(glance(lme2)),
+  gls1_tidy_ci = frame_of(tidy(gls1, conf.int = TRUE)),
+  gls1_glance = frame_of(glance(gls1)))
 # performance's NA printing and the formatting of small values
 res$print_edge <- list(
   r2 = capture.output(print(structure(list(R2_conditional = c(`Conditional R2` = 1e-5),
