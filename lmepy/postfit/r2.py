@@ -79,9 +79,10 @@ def r2_nakagawa(fit: Any, tolerance: float = 1e-5) -> R2Nakagawa:
 
     Parameters
     ----------
-    fit : LmerMod or GlmerMod
-        A fitted lmer, or glmer with binomial (logit, probit, cloglog) or poisson (log)
-        family.
+    fit : LmerMod, GlmerMod or LmeFit
+        A fitted lmer; glmer with binomial (logit, probit, cloglog) or poisson (log)
+        family; or nlme's lme with one level of random effects and no correlation or
+        variance structure.
     tolerance : float
         Singularity tolerance (performance's ``tolerance``): below it the random variance
         is not computed and the conditional R² is NaN, with performance's warning.
@@ -114,9 +115,10 @@ def icc(fit: Any, tolerance: float = 1e-5) -> ICC | None:
 
     Parameters
     ----------
-    fit : LmerMod or GlmerMod
-        A fitted lmer, or glmer with binomial (logit, probit, cloglog) or poisson (log)
-        family.
+    fit : LmerMod, GlmerMod or LmeFit
+        A fitted lmer; glmer with binomial (logit, probit, cloglog) or poisson (log)
+        family; or nlme's lme with one level of random effects and no correlation or
+        variance structure.
     tolerance : float
         Singularity tolerance, as in :func:`r2_nakagawa`.
 

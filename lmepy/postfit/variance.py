@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from lmepy.errors import warn
+from lmepy.args import check_number
+from lmepy.errors import LmepyError, warn
+from lmepy.lme.results import LmeFit
 from lmepy.results.glmer import GlmerMod
 from lmepy.results.lmer import LmerMod, theta_factor
 
@@ -34,10 +36,29 @@ SINGULAR_WARNING = (
 _BINOMIAL = {"logit": math.pi ** 2 / 3, "probit": 1.0, "cloglog": math.pi ** 2 / 6}
 
 
-def _check_fit(fit: Any, what: str) -> LmerMod:
-    if not isinstance(fit, LmerMod):
-        raise TypeError(f"{what} needs an lmer or glmer fit, not {type(fit).__name__}")
+def _check_fit(fit: Any, what: str) -> Any:
+    if not isinstance(fit, (LmerMod, LmeFit)):
+        raise TypeError(f"{what} needs an lmer, glmer or lme fit, not {type(fit).__name__}")
     return fit
+
+
+def _lme_components(fit: LmeFit) -> tuple[float, float, float]:
+    """(fixed, random, residual) of an nlme ``lme`` fit with one level of random effects
+    and no correlation or variance structure (σ² is then the residual variance)."""
+    ms = fit.modelStruct()
+    if set(ms) - {"reStruct"}:
+        raise NotImplementedError("R2 and ICC of an lme fit with a correlation or variance "
+                                  "structure are not implemented")
+    try:
+        S = np.asarray(fit.getVarCov().matrix, dtype=float)
+    except LmepyError as e:
+        raise NotImplementedError("R2 and ICC of an lme fit with several levels of nesting "
+                                  "are not implemented") from e
+    rows = np.asarray(fit.d.levels[0].rows, dtype=float)
+    vr = float(np.mean(np.einsum("ij,jk,ik->i", rows, S, rows)))
+    eta = np.asarray(fit.d.X, dtype=float) @ np.asarray(fit.sol.beta, dtype=float)
+    vf = float(np.var(eta, ddof=1)) if eta.size > 1 else 0.0
+    return vf, vr, fit.sigma() ** 2
 
 
 def _term_covariances(fit: LmerMod) -> list[np.ndarray]:
@@ -109,8 +130,9 @@ def get_variance(fit: Any, tolerance: float = 1e-5) -> dict[str, float]:
 
     Parameters
     ----------
-    fit : LmerMod or GlmerMod
-        A fitted lmer or glmer model.
+    fit : LmerMod, GlmerMod or LmeFit
+        A fitted lmer or glmer model, or an nlme lme with one level of random effects and
+        no correlation or variance structure.
     tolerance : float
         Singularity tolerance: when a variance parameter on its boundary is below it
         (lme4's ``isSingular(fit, tol)``), the random-effects variance is not computed
@@ -127,9 +149,11 @@ def get_variance(fit: Any, tolerance: float = 1e-5) -> dict[str, float]:
     ``insight::get_variance(fit)``
     """
     fit = _check_fit(fit, "get_variance")
-    tol = float(tolerance)
-    if not math.isfinite(tol) or tol < 0:
-        raise ValueError("'tolerance' must be a non-negative number")
+    tol = check_number(tolerance, "tolerance", lo=0)
+    if isinstance(fit, LmeFit):
+        vf, vr, ve = _lme_components(fit)
+        return {"var.fixed": vf, "var.random": vr, "var.residual": ve,
+                "var.distribution": ve, "var.dispersion": 0.0}
     vr = math.nan if fit.isSingular(tol=tol) else var_random(fit)
     vd = var_distribution(fit)
     return {"var.fixed": var_fixed(fit), "var.random": vr, "var.residual": vd,

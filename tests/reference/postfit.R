@@ -48,6 +48,8 @@ cases <- list(
                                 cbpp, family = binomial))),
   gm1probit = list(call = quote(glmer(cbind(incidence, size - incidence) ~ period + (1 | herd),
                                       cbpp, family = binomial(link = "probit")))),
+  gm1cloglog = list(call = quote(glmer(cbind(incidence, size - incidence) ~ period + (1 | herd),
+                                       cbpp, family = binomial(link = "cloglog")))),
   grouse = list(call = quote(glmer(TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION), grouseticks,
                                    family = poisson)))
 )
@@ -137,7 +139,10 @@ res$nlme <- list(
   lme2_tidy_ci = frame_of(tidy(lme2, conf.int = TRUE)),  # (its conf.level is ignored)
   lme2_glance = frame_of(glance(lme2)),
   gls1_tidy_ci = frame_of(tidy(gls1, conf.int = TRUE)),
-  gls1_glance = frame_of(glance(gls1)))
+  gls1_glance = frame_of(glance(gls1)),
+  lme1_r2 = unname(unlist(r2_nakagawa(lme1))), lme1_icc = unlist(icc(lme1)[c("ICC_adjusted", "ICC_unadjusted")]),
+  lme2_r2 = unname(unlist(r2_nakagawa(lme2))), lme2_icc = unlist(icc(lme2)[c("ICC_adjusted", "ICC_unadjusted")]),
+  lme2_r2_printed = capture.output(print(r2_nakagawa(lme2))))
 # performance's NA printing and the formatting of small values
 res$print_edge <- list(
   r2 = capture.output(print(structure(list(R2_conditional = c(`Conditional R2` = 1e-5),
