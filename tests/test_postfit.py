@@ -428,3 +428,23 @@ def test_r2_icc_lme() -> None:
         O = lmepy.datasets.load("Orthodont")  # noqa: N806
         lmepy.icc(lmepy.lme("distance ~ age", data=O, random="~ 1 | Subject",
                             correlation="corAR1()"))
+
+
+def test_results_pickle_and_leave_data_alone() -> None:
+    """The result objects survive pickle and deepcopy; the Poisson null-model refit reads the
+    fit's data without changing it."""
+    import copy
+    import pickle
+
+    r2 = lmepy.r2_nakagawa(fit("fm1"))
+    for clone in (pickle.loads(pickle.dumps(r2)), copy.deepcopy(r2)):
+        assert dict(clone) == dict(r2)
+        assert str(clone) == str(r2)
+    df = lmepy.datasets.load("grouseticks")
+    before = df.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp = lmepy.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family=lmepy.poisson())
+        lmepy.icc(gp)
+        lmepy.augment(gp)
+    pd.testing.assert_frame_equal(df, before)
