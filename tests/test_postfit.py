@@ -448,3 +448,15 @@ def test_results_pickle_and_leave_data_alone() -> None:
         lmepy.icc(gp)
         lmepy.augment(gp)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_tidy_boot_intervals_are_lme4s_confint() -> None:
+    """conf_method="boot" passes nsim/seed to the fit's parametric bootstrap: the interval
+    ends are confint(method="boot") row for row (ran_pars rows .sig01.., .sigma; fixed)."""
+    fm1 = fit("fm1")
+    ours = lmepy.tidy(fm1, conf_int=True, conf_method="boot", nsim=20, seed=3)
+    ci = fm1.confint(method="boot", nsim=20, seed=3)
+    order = [4, 5, 0, 1, 2, 3]  # tidy's rows (fixed, then ran_pars) in confint's row order
+    np.testing.assert_array_equal(ours["conf.low"].to_numpy(), ci.iloc[order, 0].to_numpy())
+    np.testing.assert_array_equal(ours["conf.high"].to_numpy(), ci.iloc[order, 1].to_numpy())
+    assert list(ci.index) == [".sig01", ".sig02", ".sig03", ".sigma", "(Intercept)", "Days"]
