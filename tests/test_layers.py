@@ -37,6 +37,7 @@ TIERS: list[set[str]] = [
     {"results"},
     {"gls"},
     {"lme"},
+    {"postfit"},
     {"api"},
     {"<lmepy>"},
     {"cli"},
