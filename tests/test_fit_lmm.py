@@ -307,9 +307,10 @@ EXTRA = json.loads((Path(__file__).parent / "reference" / "objective_vs_r.json")
 
 
 def test_flat_ridge_ends_at_or_below_lme4() -> None:
-    """lmer(Reaction ~ 0 + Days + (Days | Subject), REML = FALSE): BOBYQA stops on ftol_abs
-    1.8e-7 above lme4's deviance on a flat ridge; the Newton polish ends below it (by 5e-7),
-    with Days and theta within 1e-4 of lme4's (lme4's own point is that far up the ridge)."""
+    """lmer(Reaction ~ 0 + Days + (Days | Subject), REML = FALSE): BOBYQA may stop on ftol_abs
+    above lme4's deviance on a flat ridge (1.8e-7 before the polish); the fit ends at or
+    below it, with Days and theta within 1e-4 of lme4's (lme4's own point is that far up the
+    ridge)."""
     case = EXTRA["lmer"]["ss_noint_ml"]
     fit = lmer(case["formula"], datasets.load("sleepstudy"), REML=False)
     obj = case["objective"]
@@ -317,10 +318,13 @@ def test_flat_ridge_ends_at_or_below_lme4() -> None:
     assert fit.deviance() >= obj - 1e-6 * obj
     close(fit.fixef().values, list(case["beta"].values()), rtol=1e-4)
     close(fit.getME("theta").values, case["theta"], rtol=2e-4)
-    polish = fit.sol.optinfo["polish"]
-    assert polish["fval_before"] > obj > polish["fval_after"] == fit.deviance()
-    assert fit.sol.optinfo["feval"] == 181  # BOBYQA's count; the polish is counted apart
-    assert polish["feval"] == 19
+    # where BOBYQA stops on this ridge depends on the last bits of the BLAS/numpy in use
+    # (1.8e-7 above lme4 with numpy 2.4 and OpenBLAS's Haswell kernel, already below it with
+    # numpy 1.26): when the polish ran, it only went down, and the fit reports its end point
+    polish = fit.sol.optinfo.get("polish")
+    if polish is not None:
+        assert polish["fval_before"] > polish["fval_after"] == fit.deviance()
+        assert polish["feval"] > 0
 
 
 def test_polish_leaves_lme4s_point_alone() -> None:
