@@ -4,6 +4,7 @@
 # `lmepy.lme` / `lmepy.gls` from the functions to the packages.
 import lmepy.gls
 import lmepy.lme  # noqa: F401
+import lmepy.lm  # noqa: F401  (before the lm/glm functions rebind lmepy.lm)
 from lmepy import datasets
 from lmepy.api import glmer, gls, lme, lmer
 from lmepy.covariance import (
@@ -33,6 +34,7 @@ from lmepy.errors import (
     UnfittableError,
 )
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
+from lmepy.lm import glm, lm
 from lmepy.results.generics import (
     AIC,
     BIC,
@@ -70,8 +72,8 @@ __all__ = [
     "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "binomial",
     "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
-    "fixef", "formula", "gaussian", "getME", "getVarCov", "glFormula", "glmer", "gls",
-    "intervals", "inverse_gaussian", "isSingular", "lFormula", "lme", "lmer", "logLik",
+    "fixef", "formula", "gaussian", "getME", "getVarCov", "glFormula", "glm", "glmer", "gls",
+    "intervals", "inverse_gaussian", "isSingular", "lFormula", "lm", "lme", "lmer", "logLik",
     "modelStruct", "model_matrix", "ngrps", "nobs", "poisson", "predict", "ranef", "resid",
     "residuals", "sigma", "simulate", "summary", "varConstPower", "varExp", "varFixed",
     "varIdent", "varPower", "vcov", "weights",
