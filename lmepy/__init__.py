@@ -1,10 +1,10 @@
 """lmepy: mixed-effects models for Python that speak R (lme4 and nlme formulas, numbers, output)."""
 
-# The lme and gls subpackages load first: a submodule loaded later would rebind the names
-# `lmepy.lme` / `lmepy.gls` from the functions to the packages.
+# The lme, gls and lm subpackages load first: a submodule loaded later would rebind the names
+# `lmepy.lme` / `lmepy.gls` / `lmepy.lm` from the functions to the packages.
 import lmepy.gls
+import lmepy.lm
 import lmepy.lme  # noqa: F401
-import lmepy.lm  # noqa: F401  (before the lm/glm functions rebind lmepy.lm)
 from lmepy import datasets
 from lmepy.api import glmer, gls, lme, lmer
 from lmepy.covariance import (

@@ -235,3 +235,12 @@ def glm_fit(X: np.ndarray, init, offset: np.ndarray | None, family, intercept: b
                     maxit, null_deviance=False)
         fit.null_deviance = fit2.deviance
     return fit
+
+
+def refit_glm(fit: GlmFit, X: np.ndarray, offset: np.ndarray | None, family,
+              intercept: bool) -> GlmFit:
+    """glm.fit of a fit's response, prior weights and offset on other columns (anova.glm's
+    submodels), started as glm.fit starts (the family's initialize)."""
+    init = family.initialize(fit.y, fit.prior_weights)
+    return irls(X, init.y, init.weights, fit.n, init.mustart, offset, family, intercept,
+                null_deviance=False)

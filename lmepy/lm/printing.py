@@ -14,6 +14,8 @@ from lmepy import rtext as rf
 from lmepy.errors import LmepyWarning, warn
 from lmepy.inference.tables import AnovaTable
 
+from .fit import refit_glm
+
 DIGITS = max(3, rf.R_DIGITS - 3)
 _QNAMES = ["Min", "1Q", "Median", "3Q", "Max"]
 
@@ -35,17 +37,20 @@ def deparse_call(name: str, args: list[tuple[str, str]], cutoff: int = 60) -> st
     return "\n".join(lines)
 
 
+def _is_glm(fit: Any) -> bool:
+    """A glm fit (it has a family); an lm fit has none."""
+    return hasattr(fit, "family")
+
+
 def _coef_line(fit: Any) -> str:
     co = fit.coef()
-    vals = rf.format_num(list(co.to_numpy()), digits=DIGITS)
+    vals = rf.format_num([None if np.isnan(v) else v for v in co.to_numpy()], digits=DIGITS)
     return rf.print_named(vals, list(co.index), gap=2)
 
 
 def format_fit(fit: Any) -> str:
     """``print(fit)``: R's print.lm / print.glm."""
-    from .results import LmFit
-
-    if isinstance(fit, LmFit):
+    if not _is_glm(fit):
         out = f"\nCall:\n{fit.call()}\n\n"
         out += "Coefficients:\n" + _coef_line(fit) if len(fit.names) else "No coefficients\n"
         return out + "\n"
@@ -252,11 +257,9 @@ def _table(cols: dict[str, Any], index: list[str], heading: list[str]) -> AnovaT
 def anova_sequential(fit: Any, test: str | None = None) -> AnovaTable:
     """anova.lm (F tests of terms added in order, from the QR's effects) or anova.glm
     (deviances of the nested glm.fit fits; ``test`` None, "Chisq"/"LRT" or "F")."""
-    from .results import LmFit, refit_glm
-
     lab = _term_labels(fit)
     assign = np.asarray(fit.model.X.attrs["assign"])
-    if isinstance(fit, LmFit):
+    if not _is_glm(fit):
         test = _check_test(test if test is not None else "F", lm=True)
         q = fit.fit.qr
         asgn = assign[q.pivot[: q.rank]]
@@ -286,7 +289,8 @@ def anova_sequential(fit: Any, test: str | None = None) -> AnovaTable:
     resdev = [fit.null_deviance()]
     resdf = [fit.df_null()]
     for i in range(1, nterm):
-        sub = refit_glm(fit, x[:, assign <= i])
+        sub = refit_glm(fit.fit, x[:, assign <= i], fit.model.offset, fit.family,
+                        fit.intercept)
         resdev.append(sub.deviance)
         resdf.append(sub.df_residual)
     if nterm:
@@ -311,12 +315,10 @@ def anova_sequential(fit: Any, test: str | None = None) -> AnovaTable:
 def anova_compare(fits: list[Any], test: str | None = None) -> AnovaTable:
     """anova.lmlist / anova.glmlist: residual df and deviance of each fit, their
     differences, and (``test``) R's stat.anova with the largest model's scale."""
-    from .results import LmFit
-
-    kinds = {isinstance(f, LmFit) for f in fits}
-    if len(kinds) > 1 or not all(hasattr(f, "family") or isinstance(f, LmFit) for f in fits):
+    kinds = {_is_glm(f) for f in fits}
+    if len(kinds) > 1 or not all(hasattr(f, "coef_table") for f in fits):
         raise TypeError("anova(): compare lm fits with lm fits and glm fits with glm fits")
-    is_lm = kinds == {True}
+    is_lm = kinds == {False}
     test = _check_test(test if (test is not None or not is_lm) else "F", lm=is_lm)
     nobs = {f.nobs() for f in fits}
     if len(nobs) > 1:

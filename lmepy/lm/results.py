@@ -15,7 +15,7 @@ from scipy import stats
 from lmepy.design.types import CompiledModel
 from lmepy.errors import LmepyWarning, warn
 
-from .fit import GlmFit, LinearFit, irls
+from .fit import GlmFit, LinearFit
 
 
 def _pct(a: float) -> str:
@@ -427,11 +427,3 @@ def _interval_table(fit: _Base, q: float, parm: Any, a: float) -> pd.DataFrame:
                              + ", ".join(fit.names))
         tab = tab.loc[names]
     return tab
-
-
-def refit_glm(fit: GlmFitResult, X: np.ndarray) -> GlmFit:
-    """glm.fit of the same response, prior weights, offset and family on other columns
-    (anova.glm's submodels), started as glm.fit starts (the family's initialize)."""
-    init = fit.family.initialize(fit.fit.y, fit.fit.prior_weights)
-    return irls(X, init.y, init.weights, fit.fit.n, init.mustart, fit.model.offset,
-                fit.family, fit.intercept, null_deviance=False)

@@ -72,7 +72,7 @@ m_sleep <- add("lm_sleep", "lm(Reaction ~ Days, data = sleepstudy)", "lm", c(1, 
 m_cake <- add("lm_cake", "lm(angle ~ recipe * temperature, data = cake)", "lm", c(1, 20, 100, 270))
 m_w <- add("lm_weighted", "lm(incidence/size ~ period, data = cbpp, weights = size)", "lm",
            c(1, 2, 3, 4))
-m_rd <- add("lm_rankdef", "lm(Reaction ~ Days + I(2 * Days) + Subject, data = sleepstudy)", "lm",
+m_rd <- add("lm_rankdef", "lm(log(Reaction) ~ Days + I(2 * Days) + Subject, data = sleepstudy)", "lm",
             c(1, 11, 100))
 g_logit <- add("glm_logit", "glm(cbind(incidence, size - incidence) ~ period, family = binomial, data = cbpp)",
                "glm", c(1, 2, 3, 4))
