@@ -1,6 +1,9 @@
 """R's ``lm()`` and ``glm()``: the fixed-effects fits every mixed-model analysis compares
 against, on lmer's formula compiler (``lmepy.design``) and glmer's families.
 
+The solves run on one BLAS thread: X'X of a tall X is one quick pass, and OpenBLAS's idle
+threads spinning on a busy machine made it many times slower (see lmepy.kernels.blas_threads).
+
 * ``fit.py``: lm.wfit and glm.fit (IRLS) with R's pivoting rule;
 * ``results.py``: the fit objects and R's generics;
 * ``printing.py``: R's printed text (print, summary, anova tables).
@@ -16,6 +19,7 @@ import pandas as pd
 
 from lmepy.args import check_str
 from lmepy.callnames import caller_name
+from lmepy.kernels.blas_threads import limit_threads
 
 from . import fit as _fit
 from . import printing as _printing  # noqa: F401  (loaded with the package, see lmepy/__init__)
@@ -64,7 +68,8 @@ def lm(formula: str, data: pd.DataFrame, weights: np.ndarray | str | None = None
     model = fixed_model(formula, data, weights=weights, offset=offset, subset=subset,
                         contrasts=contrasts, na_action=na_action, caller="lm")
     model.data_name = name
-    res = _fit.lm_fit(model.X.to_numpy(dtype=float), model.y, model.weights, model.offset)
+    with limit_threads(1):
+        res = _fit.lm_fit(model.X.to_numpy(dtype=float), model.y, model.weights, model.offset)
     text = _formula_text(formula)
     return LmFit(model, res, _call_args(text, name, weights, offset), text)
 
@@ -105,8 +110,9 @@ def glm(formula: str, data: pd.DataFrame, family: Any = None,
                         contrasts=contrasts, family=fam, na_action=na_action, caller="glm")
     model.data_name = name
     init = fam.initialize(model.y, model.weights)
-    res = _fit.glm_fit(model.X.to_numpy(dtype=float), init, model.offset, fam,
-                       bool(model.terms.intercept), epsilon=float(epsilon), maxit=maxit)
+    with limit_threads(1):
+        res = _fit.glm_fit(model.X.to_numpy(dtype=float), init, model.offset, fam,
+                           bool(model.terms.intercept), epsilon=float(epsilon), maxit=maxit)
     text = _formula_text(formula)
     return GlmFitResult(model, res, fam,
                         _call_args(text, name, weights, offset, _family_text(fam, family)), text)
