@@ -26,10 +26,13 @@ f <- as.formula(paste("y ~", paste0("x", 1:20, collapse = " + ")))
 fb <- as.formula(paste("yb ~", paste0("x", 1:20, collapse = " + ")))
 fp <- as.formula(paste("yp ~", paste0("x", 1:20, collapse = " + ")))
 tm <- function(fn) median(sapply(seq_len(reps), function(i) system.time(fn())[["elapsed"]]))
-t_lm <- tm(function() lm(f, data = d)); m <- lm(f, data = d)
-t_glm <- tm(function() glm(fb, family = binomial, data = d)); g <- glm(fb, family = binomial, data = d)
-t_pois <- tm(function() glm(fp, family = poisson, data = d)); p <- glm(fp, family = poisson, data = d)
-cat(sprintf('{"lm": %.6f, "glm_binomial": %.6f, "glm_poisson": %.6f, "lm_coef1": %.12g, "glm_dev": %.12g, "pois_dev": %.12g}\n',
+fl <- function() lm(f, data = d)
+fg <- function() glm(fb, family = binomial, data = d)
+fpo <- function() glm(fp, family = poisson, data = d)
+t_lm <- tm(fl); t_glm <- tm(fg); t_pois <- tm(fpo)
+m <- fl(); g <- fg(); p <- fpo()
+cat(sprintf(paste0('{"lm": %.6f, "glm_binomial": %.6f, "glm_poisson": %.6f, ',
+                   '"lm_coef1": %.12g, "glm_dev": %.12g, "pois_dev": %.12g}\n'),
             t_lm, t_glm, t_pois, coef(m)[2], deviance(g), deviance(p)))
 """
 

@@ -18,6 +18,8 @@ RTOL = 1e-8
 sleepstudy = lmepy.datasets.load("sleepstudy")
 cake = lmepy.datasets.load("cake")
 cbpp = lmepy.datasets.load("cbpp")
+sleepNA = sleepstudy.copy()
+sleepNA.loc[[i - 1 for i in REF["na_rows"]], "Reaction"] = np.nan
 
 
 def _fits():
@@ -36,6 +38,9 @@ def _fits():
         "glm_gamma_log": lambda: lmepy.glm("Reaction ~ Days", data=sleepstudy,
                                            family=lmepy.Gamma(link="log")),
         "glm_gaussian": lambda: lmepy.glm("Reaction ~ Days", data=sleepstudy),
+        "lm_subset_na": lambda: lmepy.lm("Reaction ~ Days", data=sleepNA, subset="Days >= 2"),
+        "glm_na": lambda: lmepy.glm("Reaction ~ Days", data=sleepNA,
+                                    family=lmepy.Gamma(link="log")),
         "glm_invgauss": lambda: lmepy.glm("Reaction ~ Days + Subject", data=sleepstudy,
                                           family=lmepy.inverse_gaussian(link="log")),
     }
@@ -131,7 +136,8 @@ def test_sequential_anova(name: str) -> None:
 def test_predict_se_fit(name: str) -> None:
     ref = REF["cases"][name]
     fit = fitted(name)
-    data = {"sleepstudy": sleepstudy, "cake": cake, "cbpp": cbpp}[fit.model.data_name]
+    data = {"sleepstudy": sleepstudy, "cake": cake, "cbpp": cbpp,
+            "sleepNA": sleepNA}[fit.model.data_name]
     rows = [int(i) - 1 for i in ref["newdata_rows"]]
     nd = data.iloc[rows]
     pr = ref["predict"]

@@ -29,23 +29,38 @@ LmFit = _results.LmFit
 GlmFitResult = _results.GlmFitResult
 
 
-def _arg_text(value: Any, what: str) -> str:
+def _arg_expr(value: Any, what: str) -> Any:
+    """An argument as R's call keeps it: text is an R expression (a column name, or
+    ``Days >= 2``), anything else the caller's variable name."""
+    from lmepy.formula import parse_expr
+    from lmepy.formula.ir import Name
+
     if isinstance(value, str):
-        return value
-    return caller_name(value, default=what)
+        try:
+            return parse_expr(value)
+        except Exception:
+            return Name(value)
+    return Name(caller_name(value, default=what))
 
 
-def _call_args(formula_text: str, data_name: str, weights: Any, offset: Any,
-               family_text: str | None = None) -> list[tuple[str, str]]:
-    args = [("formula", formula_text)]
-    if family_text is not None:
-        args.append(("family", family_text))
-    args.append(("data", data_name))
-    if weights is not None:
-        args.append(("weights", _arg_text(weights, "weights")))
-    if offset is not None:
-        args.append(("offset", _arg_text(offset, "offset")))
-    return args
+def _call_args(kind: str, formula: str, data_name: str, family: Any = None,
+               **args: Any) -> list[tuple[str, Any]]:
+    """The arguments R's match.call() keeps, in the order of lm's / glm's formals."""
+    from lmepy.formula import parse_expr
+    from lmepy.formula.ir import Name
+
+    order = (["subset", "weights", "na_action", "offset"] if kind == "lm"
+             else ["weights", "subset", "na_action", "offset"])
+    out: list[tuple[str, Any]] = [("formula", parse_expr(formula))]
+    if family is not None:
+        out.append(("family", family))
+    out.append(("data", Name(data_name)))
+    for key in order:
+        v = args.get(key)
+        if v is None or (key == "na_action" and v == "na.omit"):
+            continue
+        out.append((key.replace("_", "."), _arg_expr(v, key)))
+    return out
 
 
 def _formula_text(formula: str) -> str:
@@ -71,20 +86,22 @@ def lm(formula: str, data: pd.DataFrame, weights: np.ndarray | str | None = None
     with limit_threads(1):
         res = _fit.lm_fit(model.X.to_numpy(dtype=float), model.y, model.weights, model.offset)
     text = _formula_text(formula)
-    return LmFit(model, res, _call_args(text, name, weights, offset), text)
+    return LmFit(model, res, _call_args("lm", formula, name, subset=subset, weights=weights,
+                                        na_action=na_action, offset=offset), text)
 
 
-def _family_text(fam: Any, given: Any) -> str | None:
+def _family_expr(fam: Any, given: Any) -> Any:
     """How R deparses the family argument: ``binomial`` for the default link,
     ``binomial(link = "probit")`` otherwise; None when the family was not given."""
     if given is None:
         return None
     from lmepy.fit.family import get_family
+    from lmepy.formula.ir import Call, Name, String
 
     default = get_family(fam.family)
     if default.link == fam.link:
-        return fam.family
-    return f'{fam.family}(link = "{fam.link}")'
+        return Name(fam.family)
+    return Call(fam.family, kwargs=(("link", String(fam.link)),))
 
 
 def glm(formula: str, data: pd.DataFrame, family: Any = None,
@@ -114,8 +131,9 @@ def glm(formula: str, data: pd.DataFrame, family: Any = None,
         res = _fit.glm_fit(model.X.to_numpy(dtype=float), init, model.offset, fam,
                            bool(model.terms.intercept), epsilon=float(epsilon), maxit=maxit)
     text = _formula_text(formula)
-    return GlmFitResult(model, res, fam,
-                        _call_args(text, name, weights, offset, _family_text(fam, family)), text)
+    args = _call_args("glm", formula, name, _family_expr(fam, family), subset=subset,
+                      weights=weights, na_action=na_action, offset=offset)
+    return GlmFitResult(model, res, fam, args, text)
 
 
 __all__ = ["GlmFitResult", "LmFit", "glm", "lm"]

@@ -20,21 +20,13 @@ DIGITS = max(3, rf.R_DIGITS - 3)
 _QNAMES = ["Min", "1Q", "Median", "3Q", "Max"]
 
 
-def deparse_call(name: str, args: list[tuple[str, str]], cutoff: int = 60) -> str:
-    """R's ``deparse()`` of a call ``name(a = x, b = y)``: a line is broken after an
-    argument's comma once it is longer than ``cutoff``; continuation lines are indented by
-    four spaces (R keeps the trailing blank)."""
-    lines: list[str] = []
-    buf = f"{name}("
-    for i, (k, v) in enumerate(args):
-        buf += f"{k} = {v}"
-        if i < len(args) - 1:
-            buf += ", "
-            if len(buf) > cutoff:
-                lines.append(buf)
-                buf = "    "
-    lines.append(buf + ")")
-    return "\n".join(lines)
+def deparse_call(name: str, args: list[tuple[str, Any]], cutoff: int = 60) -> str:
+    """R's ``deparse()`` of the call ``name(a = x, b = y)`` (R's line breaking: after an
+    argument's comma or a spaced operator once a line passes ``cutoff``)."""
+    from lmepy.formula.deparse import deparse_lines
+    from lmepy.formula.ir import Call
+
+    return "\n".join(deparse_lines(Call(name, kwargs=tuple(args)), cutoff))
 
 
 def _is_glm(fit: Any) -> bool:

@@ -86,6 +86,13 @@ g_gauss <- add("glm_gaussian", "glm(Reaction ~ Days, data = sleepstudy)", "glm",
 g_ig <- add("glm_invgauss", "glm(Reaction ~ Days + Subject, family = inverse.gaussian(link = \"log\"), data = sleepstudy)",
             "glm", c(1, 5))
 
+# missing values (na.omit) and subset
+sleepNA <- sleepstudy
+na_rows <- c(3L, 50L, 51L)
+sleepNA$Reaction[na_rows] <- NA
+m_na <- add("lm_subset_na", "lm(Reaction ~ Days, data = sleepNA, subset = Days >= 2)", "lm", c(3, 5))
+g_na <- add("glm_na", "glm(Reaction ~ Days, family = Gamma(link = \"log\"), data = sleepNA)", "glm", c(1, 3))
+
 # comparisons
 m_sleep0 <- lm(Reaction ~ 1, data = sleepstudy)
 m_sleep2 <- lm(Reaction ~ Days + Subject, data = sleepstudy)
@@ -102,5 +109,5 @@ comparisons <- list(
   glm_seq_none = anova_rec(anova(g_pois))
 )
 
-write_json17(list(versions = list(R = R.version.string), cases = cases, comparisons = comparisons),
+write_json17(list(versions = list(R = R.version.string), na_rows = I(na_rows), cases = cases, comparisons = comparisons),
              "tests/reference/lm_glm.json")
