@@ -288,3 +288,26 @@ def test_generic_functions_dispatch() -> None:
     assert lmepy.AIC(fit) == fit.AIC()
     assert lmepy.coef(fit).equals(fit.coef())
     assert lmepy.nobs(fit) == 180
+
+
+@pytest.mark.parametrize("name", ["lm_cake", "glm_probit", "glm_poisson_offset"])
+def test_pickle_and_deepcopy(name: str) -> None:
+    """A fit (its family with every link included) survives pickle and deepcopy and answers
+    as the original."""
+    import copy
+    import pickle
+
+    fit = fitted(name)
+    for other in (pickle.loads(pickle.dumps(fit)), copy.deepcopy(fit)):
+        assert str(other.summary()) == str(fit.summary())
+        assert str(other.anova()) == str(fit.anova())
+        np.testing.assert_array_equal(other.predict(cbpp if "glm" in name else cake),
+                                      fit.predict(cbpp if "glm" in name else cake))
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog", "cauchit", "log"])
+def test_every_binomial_link_pickles(link: str) -> None:
+    import pickle
+
+    fam = lmepy.binomial(link=link)
+    assert pickle.loads(pickle.dumps(fam)) == fam
