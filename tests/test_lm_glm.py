@@ -311,3 +311,25 @@ def test_every_binomial_link_pickles(link: str) -> None:
 
     fam = lmepy.binomial(link=link)
     assert pickle.loads(pickle.dumps(fam)) == fam
+
+
+def test_anova_mixed_with_lm_and_glm(fm1, gm1) -> None:
+    """lme4's anova(merMod, lm) and anova(merMod, glm): the model without random effects is
+    a row of the likelihood-ratio table (its ML log-likelihood, rank (+ scale) parameters)."""
+    import warnings
+
+    fm_lm = fitted("lm_sleep")
+    gm_glm = fitted("glm_logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lmepy.RefitMLMessage)
+        tabs = {"lmer_lm": lmepy.anova(fm1, fm_lm), "glmer_glm": lmepy.anova(gm1, gm_glm)}
+        # the same table with the lm first (R's anova.lm would not take the mixed model)
+        assert str(fm_lm.anova(fm1, model_names=["fm_lm", "fm1"])) == str(tabs["lmer_lm"])
+    for name, tab in tabs.items():
+        ref = REF["comparisons"][name]
+        assert list(tab.index) == ref["rownames"]
+        assert list(tab.columns) == ref["colnames"]
+        for col in tab.columns:
+            # the mixed fits are lmepy's own optimum: 1e-6 relative
+            close(tab[col], ref["values"][col], rtol=1e-6 if name == "lmer_lm" else 2e-5)
+        assert str(tab).rstrip("\n").split("\n") == ref["text"].split("\n")

@@ -5,6 +5,7 @@ fitted, logLik, AIC, BIC, deviance, nobs, df.residual, anova, summary) on a fitt
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -193,14 +194,30 @@ class _Base:
         return eta, x, idx
 
     # ---- tests --------------------------------------------------------------------------
-    def anova(self, *others: Any, test: str | None = None) -> pd.DataFrame:
+    def anova(self, *others: Any, test: str | None = None,
+              model_names: list[str] | None = None) -> pd.DataFrame:
         """R's ``anova()``: the sequential table of this fit (``anova.lm``, ``anova.glm``)
-        or, with other fits, the comparison table (``anova.lmlist``, ``anova.glmlist``)."""
+        or, with other fits, the comparison table (``anova.lmlist``, ``anova.glmlist``).
+        With an lmer/glmer fit among the others it is lme4's likelihood-ratio table, as
+        ``anova(mixed_fit, this_fit)`` gives it (``model_names`` name its rows)."""
         from .printing import anova_compare, anova_sequential
 
+        if any(not hasattr(o, "lrt_solution") for o in others):
+            from lmepy.inference.lrt import anova_lrt
+
+            return anova_lrt(self, *others, model_names=model_names)
         if others:
             return anova_compare([self, *others], test=test)
         return anova_sequential(self, test=test)
+
+    def lrt_solution(self) -> SimpleNamespace:
+        """What lme4's anova() reads from a model without random effects (lme4 accepts lm
+        and glm fits beside merMod ones): the deviance -2 logLik as ``objective``, the
+        estimable coefficients, no θ, no REML, the family (whether there is a scale)."""
+        return SimpleNamespace(objective=-2.0 * self.logLik(),
+                               beta=self.fit.coef[~self.aliased], theta=np.zeros(0),
+                               model=self.model, REML=False,
+                               family=getattr(self, "family", None))
 
 
 class LmFit(_Base):

@@ -98,7 +98,13 @@ m_sleep0 <- lm(Reaction ~ 1, data = sleepstudy)
 m_sleep2 <- lm(Reaction ~ Days + Subject, data = sleepstudy)
 g_logit0 <- glm(cbind(incidence, size - incidence) ~ 1, family = binomial, data = cbpp)
 g_gamma2 <- glm(Reaction ~ Days + Subject, family = Gamma(link = "log"), data = sleepstudy)
+fm1 <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy)
+fm_lm <- m_sleep
+gm1 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), data = cbpp, family = binomial)
+gm_glm <- g_logit
 comparisons <- list(
+  lmer_lm = anova_rec(suppressMessages(anova(fm1, fm_lm))),
+  glmer_glm = anova_rec(anova(gm1, gm_glm)),
   lm_F = anova_rec(anova(m_sleep0, m_sleep, m_sleep2)),
   lm_Chisq = anova_rec(anova(m_sleep, m_sleep2, test = "Chisq")),
   glm_Chisq = anova_rec(anova(g_logit0, g_logit, test = "Chisq")),
