@@ -9,7 +9,7 @@ cbpp <- load_set("cbpp", "lme4")
 
 txt <- function(x) paste(capture.output(print(x)), collapse = "\n")
 
-anova_rec <- function(a) list(rownames = rownames(a), colnames = colnames(a),
+anova_rec <- function(a) list(rownames = I(rownames(a)), colnames = I(colnames(a)),
                               values = lapply(as.list(a), function(col) I(as.numeric(col))),
                               text = txt(a))
 
@@ -18,10 +18,10 @@ case <- function(name, m, kind, code, nd = NULL) {
   cf <- coef(m)
   rec <- list(
     code = code, kind = kind,
-    coef_names = names(cf), coef = I(unname(cf)),
-    coefmat = list(rownames = rownames(coef(s)), colnames = colnames(coef(s)),
+    coef_names = I(names(cf)), coef = I(unname(cf)),
+    coefmat = list(rownames = I(rownames(coef(s))), colnames = I(colnames(coef(s))),
                    values = lapply(seq_len(ncol(coef(s))), function(j) I(unname(coef(s)[, j])))),
-    vcov = I(unname(vcov(m))),
+    vcov = unname(vcov(m)),
     deviance = deviance(m), logLik = as.numeric(logLik(m)), logLik_df = attr(logLik(m), "df"),
     AIC = AIC(m), BIC = BIC(m), nobs = nobs(m), df_residual = df.residual(m),
     fitted = I(unname(fitted(m))),
@@ -85,6 +85,14 @@ g_gamma <- add("glm_gamma_log", "glm(Reaction ~ Days, family = Gamma(link = \"lo
 g_gauss <- add("glm_gaussian", "glm(Reaction ~ Days, data = sleepstudy)", "glm", c(1, 5))
 g_ig <- add("glm_invgauss", "glm(Reaction ~ Days + Subject, family = inverse.gaussian(link = \"log\"), data = sleepstudy)",
             "glm", c(1, 5))
+
+# no intercept; intercept only
+m_noint <- add("lm_noint", "lm(Reaction ~ 0 + Days, data = sleepstudy)", "lm", c(1, 5))
+m_int <- add("lm_intercept_only", "lm(Reaction ~ 1, data = sleepstudy)", "lm", c(1, 5))
+g_int <- add("glm_intercept_only", "glm(cbind(incidence, size - incidence) ~ 1, family = binomial, data = cbpp)",
+             "glm", c(1, 2))
+g_noint <- add("glm_poisson_noint", "glm(incidence ~ 0 + period, family = poisson(link = \"sqrt\"), data = cbpp)",
+               "glm", c(1, 2))
 
 # missing values (na.omit) and subset
 sleepNA <- sleepstudy
