@@ -116,8 +116,15 @@ def test_numbers(name: str) -> None:
         r = floats(values)
         np.testing.assert_allclose(fit.residuals(type=kind), r, rtol=1e-7,
                                    atol=1e-10 * np.nanmax(np.abs(r)))
-    close(fit.confint().to_numpy(), np.array([floats(r) for r in ref["confint"]]))
-    assert list(fit.confint().columns) == ["2.5 %", "97.5 %"]
+    wald = fit.confint() if "sigma" in ref else fit.confint(method="Wald")
+    close(wald.to_numpy(), np.array([floats(r) for r in ref["confint"]]))
+    assert list(wald.columns) == ["2.5 %", "97.5 %"]
+    if "confint_profile" in ref:
+        # R >= 4.2's confint.glm: profile.glm + spline inversion, the same steps as R's
+        prof = ref["confint_profile"]
+        want = (floats(prof) if not isinstance(prof[0], list)
+                else np.array([floats(r) for r in prof])).reshape(-1, 2)
+        close(fit.confint().to_numpy(), want, rtol=1e-7)
     if "sigma" in ref:
         assert fit.sigma() == pytest.approx(ref["sigma"], rel=RTOL)
 
@@ -343,3 +350,13 @@ def test_anova_mixed_with_lm_and_glm(fm1, gm1) -> None:
             # the mixed fits are lmepy's own optimum: 1e-6 relative
             close(tab[col], ref["values"][col], rtol=1e-6 if name == "lmer_lm" else 2e-5)
         assert str(tab).rstrip("\n").split("\n") == ref["text"].split("\n")
+
+
+def test_confint_profile_parm_and_level() -> None:
+    """confint(parm=, level=) profiles only the coefficients asked for, at that level."""
+    fit = fitted("glm_logit")
+    one = fit.confint(parm="period2", level=0.9)
+    assert list(one.columns) == ["5 %", "95 %"] and list(one.index) == ["period2"]
+    close(one.to_numpy()[0], REF["profile_period2_90"], rtol=1e-7)
+    with pytest.raises(ValueError, match="method"):
+        fit.confint(method="boot")

@@ -150,15 +150,16 @@ def _deviance(family, y, mu, wt) -> float:
 
 def irls(X: np.ndarray, y: np.ndarray, prior: np.ndarray, n: np.ndarray, mustart: np.ndarray,
          offset: np.ndarray | None, family, intercept: bool, epsilon: float = 1e-8,
-         maxit: int = 25, null_deviance: bool = True) -> GlmFit:
+         maxit: int = 25, null_deviance: bool = True,
+         etastart: np.ndarray | None = None) -> GlmFit:
     """R's glm.fit, step for step: start from ``mustart``, Fisher scoring by weighted least
     squares (R's Cdqrls tolerance min(1e-7, epsilon/1000)), convergence when
     |dev - devold| / (|dev| + 0.1) < epsilon, step halving on a non-finite deviance or an
-    invalid eta/mu."""
+    invalid eta/mu. ``etastart`` (glm.fit's) starts from a linear predictor instead."""
     nobs, p = X.shape
     off = np.zeros(nobs) if offset is None else offset
     tol = min(1e-7, epsilon / 1000.0)
-    eta = family.linkfun(mustart)
+    eta = family.linkfun(mustart) if etastart is None else np.asarray(etastart, float)
     mu = family.linkinv(eta)
     if not (family.validmu(mu) and family.valideta(eta)):
         raise UnfittableError("cannot find valid starting values: please specify some")

@@ -395,17 +395,20 @@ class GlmFitResult(_Base):
         return bool(self.fit.converged)
 
     def confint(self, parm: Any = None, level: float = 0.95,
-                method: str = "Wald") -> pd.DataFrame:
-        """Wald intervals (R's ``confint.default``). R >= 4.2's profile-likelihood
-        ``confint.glm`` is not implemented: ``method="profile"`` is a NotImplementedError."""
+                method: str = "profile") -> pd.DataFrame:
+        """R's ``confint()`` of a glm: profile-likelihood intervals (R >= 4.2's
+        ``confint.glm``) by default; ``method="Wald"`` is R's ``confint.default``."""
         from lmepy.args import check_choice
 
-        check_choice(method, "method", ("Wald", "profile"))
-        if method == "profile":
-            raise NotImplementedError("profile-likelihood confint for glm is not implemented; "
-                                      "use method='Wald' (R's confint.default)")
+        check_choice(method, "method", ("profile", "Wald"))
         a = (1 - level) / 2
-        return _interval_table(self, stats.norm.ppf(1 - a), parm, a)
+        tab = _interval_table(self, stats.norm.ppf(1 - a), parm, a)
+        if method == "profile":
+            from .profile import confint_profile
+
+            which = [self.names.index(str(nm)) for nm in tab.index]
+            tab.iloc[:, :] = confint_profile(self, which, level)
+        return tab
 
     def predict(self, newdata: Any = None, type: str = "link", se_fit: bool = False
                 ) -> pd.Series | pd.DataFrame:

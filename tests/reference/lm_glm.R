@@ -30,6 +30,7 @@ case <- function(name, m, kind, code, nd = NULL) {
     anova = anova_rec(if (kind == "lm") anova(m) else anova(m, test = "Chisq")),
     confint = I(unname(if (kind == "lm") confint(m) else confint.default(m)))
   )
+  if (kind == "glm") rec$confint_profile <- unname(suppressMessages(confint(m)))
   if (kind == "lm") {
     rec$residuals <- list(response = I(unname(residuals(m))))
     rec$sigma <- sigma(m)
@@ -123,5 +124,7 @@ comparisons <- list(
   glm_seq_none = anova_rec(anova(g_pois))
 )
 
-write_json17(list(versions = list(R = R.version.string), na_rows = I(na_rows), cases = cases, comparisons = comparisons),
+profile_period2_90 <- I(unname(suppressMessages(confint(g_logit, parm = "period2", level = 0.9))))
+write_json17(list(versions = list(R = R.version.string), na_rows = I(na_rows),
+                  profile_period2_90 = profile_period2_90, cases = cases, comparisons = comparisons),
              "tests/reference/lm_glm.json")
