@@ -360,3 +360,15 @@ def test_confint_profile_parm_and_level() -> None:
     close(one.to_numpy()[0], REF["profile_period2_90"], rtol=1e-7)
     with pytest.raises(ValueError, match="method"):
         fit.confint(method="boot")
+
+
+def test_module_level_generics() -> None:
+    """lmepy.residuals(glm) is the deviance residuals (R's default for glm), as fit's own."""
+    g = fitted("glm_logit")
+    pd.testing.assert_series_equal(lmepy.residuals(g), g.residuals("deviance"))
+    pd.testing.assert_series_equal(lmepy.residuals(g, type="pearson"), g.residuals("pearson"))
+    m = fitted("lm_weighted")
+    pd.testing.assert_series_equal(lmepy.resid(m), m.residuals("response"))
+    assert lmepy.deviance(g) == g.deviance() and lmepy.logLik(m) == m.logLik()
+    assert lmepy.formula(m) == "incidence/size ~ period"
+    close(lmepy.vcov(g).to_numpy(), g.vcov().to_numpy())
