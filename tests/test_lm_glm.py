@@ -372,3 +372,35 @@ def test_module_level_generics() -> None:
     assert lmepy.deviance(g) == g.deviance() and lmepy.logLik(m) == m.logLik()
     assert lmepy.formula(m) == "incidence/size ~ period"
     close(lmepy.vcov(g).to_numpy(), g.vcov().to_numpy())
+
+
+def test_separation_warns_and_stops() -> None:
+    """Perfectly separated 0/1 data: glm.fit's two warnings and its 25th iterate. R 4.2:
+    d <- data.frame(x = 0:9, y = as.numeric(0:9 >= 5)); glm(y ~ x, binomial, d)."""
+    import warnings
+
+    d = pd.DataFrame({"x": np.arange(10.0), "y": (np.arange(10) >= 5).astype(float)})
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        g = lmepy.glm("y ~ x", data=d, family="binomial")
+    assert [str(x.message) for x in w] == [
+        "glm.fit: algorithm did not converge",
+        "glm.fit: fitted probabilities numerically 0 or 1 occurred"]
+    assert g.iter() == 25 and not g.converged()
+    close(g.coef(), [-201.14781, 44.69951], rtol=1e-6)
+    assert g.deviance() == pytest.approx(7.864775e-10, rel=1e-5)
+
+
+def test_more_bad_inputs() -> None:
+    with pytest.raises(DataError, match="single response column"):
+        lmepy.lm("cbind(incidence, size) ~ period", data=cbpp)
+    with pytest.raises(TypeError):
+        lmepy.lm(["Reaction ~ Days"], data=sleepstudy)
+    with pytest.raises(ValueError, match="epsilon"):
+        lmepy.glm("Reaction ~ Days", data=sleepstudy, epsilon=-1)
+    with pytest.raises(DataError, match="negative values not allowed for the 'Poisson'"):
+        lmepy.glm("I(Days - 5) ~ Subject", data=sleepstudy, family="poisson")
+    with pytest.raises(ValueError, match="link"):
+        lmepy.glm("Reaction ~ Days", data=sleepstudy, family=lmepy.poisson(link="logit"))
+    with pytest.raises(DataError, match="variable lengths differ"):
+        lmepy.glm("Reaction ~ Days", data=sleepstudy, offset=np.zeros(3))
