@@ -79,10 +79,16 @@ def fixed_model(
     w = frame.extras.get("(weights)")
     if w is not None and np.any(w < 0):
         raise DataError("missing or negative weights not allowed")
-    return CompiledModel(
+    model = CompiledModel(
         terms=mt, frame=frame.to_pandas(), X=X, y=y, reTrms=ReTrms([]),
         weights=None if w is None else w.copy(), offset=off,
         response_name=str(mt.response), na_action=frame.na_action, REML=False,
         na_action_type=na_action, contrasts=dict(contrasts) if contrasts else None,
         model_frame=frame, weights_name=weights if isinstance(weights, str) else None,
         offset_name=offset if isinstance(offset, str) else None)
+    # na.exclude (R's naresid): where each kept row goes among the kept and dropped rows,
+    # and those rows' labels, so that residuals and fitted values are padded with NA there
+    allpos = np.sort(np.concatenate([frame.rows, frame.na_action]).astype(np.int64))
+    model.padded_at = np.searchsorted(allpos, frame.rows)  # type: ignore[attr-defined]
+    model.padded_index = df.index[allpos]  # type: ignore[attr-defined]
+    return model

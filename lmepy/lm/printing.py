@@ -64,8 +64,8 @@ def _naprint(fit: Any) -> str:
     na = fit.model.na_action
     if na is None or len(na) == 0:
         return ""
-    kind = "deleted" if fit.model.na_action_type != "na.exclude" else "excluded"
-    return f"  ({len(na)} observation{'s' if len(na) > 1 else ''} {kind} due to missingness)\n"
+    # R's naprint.omit (naprint.exclude is the same)
+    return f"  ({len(na)} observation{'s' if len(na) > 1 else ''} deleted due to missingness)\n"
 
 
 def _coefmat_text(fit: Any) -> str:
@@ -169,7 +169,7 @@ class GlmSummary(_Summary):
     def __init__(self, fit: Any) -> None:
         super().__init__(fit)
         self.dispersion = fit.dispersion()
-        self.deviance_resid = fit.residuals("deviance").to_numpy()[fit.fit.prior_weights != 0]
+        self.deviance_resid = fit.residuals_of("deviance")[fit.fit.prior_weights != 0]
 
     def __str__(self) -> str:
         fit = self.fit

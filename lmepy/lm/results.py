@@ -123,8 +123,21 @@ class _Base:
         raise NotImplementedError
 
     def fitted(self) -> pd.Series:
-        """R's ``fitted()`` (the means, on the response scale)."""
-        return pd.Series(self._fitted(), index=self.model.X.index)
+        """R's ``fitted()`` (the means, on the response scale; with na.exclude, NaN at the
+        rows dropped for missing values)."""
+        return self._padded(self._fitted())
+
+    def _padded(self, values: np.ndarray) -> pd.Series:
+        """R's ``naresid``: per-row values of the kept rows, padded with NaN at the rows
+        na.exclude dropped (other na actions: the kept rows only)."""
+        m = self.model
+        at = getattr(m, "padded_at", None)
+        if m.na_action_type != "na.exclude" or at is None or len(at) == len(
+                getattr(m, "padded_index", at)):
+            return pd.Series(values, index=m.X.index)
+        out = np.full(len(m.padded_index), np.nan)
+        out[at] = values
+        return pd.Series(out, index=m.padded_index)
 
     def _fitted(self) -> np.ndarray:  # pragma: no cover - per kind
         raise NotImplementedError
@@ -258,7 +271,7 @@ class LmFit(_Base):
         r = self.fit.residuals.copy()
         if type in ("pearson", "deviance") and self.model.weights is not None:
             r = r * np.sqrt(self.model.weights)
-        return pd.Series(r, index=self.model.X.index)
+        return self._padded(r)
 
     def _loglik(self) -> tuple[float, int]:
         r = self.fit.residuals
@@ -361,6 +374,10 @@ class GlmFitResult(_Base):
         from lmepy.args import check_choice
 
         check_choice(type, "type", ("deviance", "pearson", "working", "response"))
+        return self._padded(self.residuals_of(type))
+
+    def residuals_of(self, type: str) -> np.ndarray:
+        """The residuals of the rows fitted (no na.exclude padding)."""
         f, y, mu, wt = self.family, self.fit.y, self.fit.mu, self.fit.prior_weights
         if type == "deviance":
             d = np.maximum(f.dev_resids(y, mu, wt), 0.0)
@@ -371,7 +388,7 @@ class GlmFitResult(_Base):
             r = self.fit.working_residuals.copy()
         else:
             r = y - mu
-        return pd.Series(r, index=self.model.X.index)
+        return r
 
     def _loglik(self) -> tuple[float, int]:
         p = self.rank + (1 if self.family.family in ("gaussian", "Gamma", "inverse.gaussian")
@@ -420,7 +437,7 @@ class GlmFitResult(_Base):
         check_choice(type, "type", ("link", "response"))
         if newdata is None and not se_fit:
             v = self.fit.eta.copy() if type == "link" else self.fit.mu.copy()
-            return pd.Series(v, index=self.model.X.index)
+            return self._padded(v)
         eta, x, idx = self._linear_predictor(newdata)
         fit = eta if type == "link" else self.family.linkinv(eta)
         if not se_fit:

@@ -100,6 +100,9 @@ sleepNA <- sleepstudy
 na_rows <- c(3L, 50L, 51L)
 sleepNA$Reaction[na_rows] <- NA
 m_na <- add("lm_subset_na", "lm(Reaction ~ Days, data = sleepNA, subset = Days >= 2)", "lm", c(3, 5))
+m_excl <- add("lm_na_exclude", "lm(Reaction ~ Days, data = sleepNA, na.action = na.exclude)", "lm", c(3, 5))
+g_excl <- add("glm_na_exclude", "glm(Reaction ~ Days, family = Gamma(link = \"log\"), data = sleepNA, na.action = na.exclude)",
+              "glm", c(3, 5))
 g_na <- add("glm_na", "glm(Reaction ~ Days, family = Gamma(link = \"log\"), data = sleepNA)", "glm", c(1, 3))
 
 # comparisons
