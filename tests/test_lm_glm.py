@@ -409,3 +409,13 @@ def test_more_bad_inputs() -> None:
         lmepy.glm("Reaction ~ Days", data=sleepstudy, family=lmepy.poisson(link="logit"))
     with pytest.raises(DataError, match="variable lengths differ"):
         lmepy.glm("Reaction ~ Days", data=sleepstudy, offset=np.zeros(3))
+
+
+def test_weights() -> None:
+    """R 4.2: weights(g) and weights(g, "working") of glm_logit's fit (first three rows)."""
+    g = fitted("glm_logit")
+    close(lmepy.weights(g).iloc[:3], [14.0, 12.0, 9.0])
+    close(g.weights("working").iloc[:3],
+          [2.3978831336488682, 0.88510147073041123, 0.5941417883085619], rtol=1e-8)
+    assert fitted("lm_sleep").weights() is None
+    close(fitted("lm_weighted").weights().iloc[:3], [14.0, 12.0, 9.0])

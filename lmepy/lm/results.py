@@ -245,6 +245,11 @@ class LmFit(_Base):
     def _fitted(self) -> np.ndarray:
         return self.fit.fitted.copy()
 
+    def weights(self) -> pd.Series | None:
+        """R's ``weights()`` of an lm: the prior weights, None (R's NULL) when unweighted."""
+        w = self.model.weights
+        return None if w is None else self._padded(w.copy())
+
     def _rss(self) -> float:
         r = self.fit.residuals
         w = self.model.weights
@@ -347,6 +352,15 @@ class GlmFitResult(_Base):
 
     def _t_based(self) -> bool:
         return self.family.family not in ("binomial", "poisson")
+
+    def weights(self, type: str = "prior") -> pd.Series:
+        """R's ``weights.glm``: the prior weights (for binomial, times the trials) or the
+        working weights of the last IRLS iteration."""
+        from lmepy.args import check_choice
+
+        check_choice(type, "type", ("prior", "working"))
+        w = self.fit.prior_weights if type == "prior" else self.fit.working_weights
+        return self._padded(w.copy())
 
     def deviance(self) -> float:
         """R's ``deviance()``: the residual deviance."""
