@@ -26,12 +26,67 @@ def load_data(name: str, simulated: dict[str, Callable[[], Any]]) -> Any:
 
 def median_time(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
     """Median wall time of reps calls of fn, and the last result."""
-    out, ts = None, []
+    wall, _, out = median_times(fn, reps)
+    return wall, out
+
+
+def median_times(fn: Callable[[], Any], reps: int) -> tuple[float, float, Any]:
+    """Median wall time and median CPU time (this process, all threads) of reps calls of fn,
+    and the last result. On a shared machine the CPU time shows how much of the wall time
+    was spent waiting for a core."""
+    out, ts, cs = None, [], []
     for _ in range(reps):
+        c = time.process_time()
         t = time.perf_counter()
         out = fn()
         ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
+        cs.append(time.process_time() - c)
+    return float(np.median(ts)), float(np.median(cs)), out
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine may be shared)."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+# what a fresh interpreter gets for a program whose BLAS should run on one thread, as lmepy
+# holds OpenBLAS during its fits: on a small model a second BLAS thread only waits (mixedlm on
+# sleepstudy: 2.0 ms on one thread, 76 ms with OpenBLAS's default two on this shared 2-core VM)
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 7200,
+                      env: dict[str, str] | None = None) -> dict:
+    """module.func(*args) in a fresh interpreter (bench/ on its path, ``env`` added to the
+    environment); its JSON result. A fresh process per program and case keeps one program's
+    caches and peak memory out of another's timings."""
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import json, sys; sys.path.insert(0, {here!r}); import {module} as b; "
+            f"print(json.dumps(b.{func}(*{list(args)!r})))")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=timeout, env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": (out.stderr.strip() or out.stdout.strip())[-300:]}
+    return json.loads(lines[-1])
+
+
+def mixedlm_version() -> str | None:
+    """mixedlm's version when it is installed (pip install mixedlm), else None."""
+    try:
+        from importlib.metadata import version
+
+        return version("mixedlm")
+    except Exception:
+        return None
 
 
 def run_rscript(template: str, args: list[str], timeout: float) -> dict | None:

@@ -1,4 +1,4 @@
-"""glmer timings: lmepy.glmer() beside lme4's glmer() on the same data, in the same run.
+"""glmer timings: lmepy.glmer() beside lme4's glmer() and mixedlm's, same data, same run.
 
     python bench/bench_glmer.py                    # all cases, lme4 too when Rscript exists
     python bench/bench_glmer.py --cases cbpp grouseticks --no-r
@@ -8,7 +8,9 @@ Each case prints the median wall time of several runs of lmepy.glmer() (formula 
 object, as glmer() in R) and of the fit alone (fit_glmm on a built model), then lme4's median
 of repeated glmer() calls timed inside R (proc.time() differences), the ratio, and both
 -2 logLik values, so a faster fit that lands somewhere else shows. The simulated case is
-written to a temporary CSV that R reads. Only lme4 is a peer: statsmodels'
+written to a temporary CSV that R reads. mixedlm (the Rust-backed lme4 port, ``pip install
+mixedlm``) is timed the same way as lmepy (median of repeated ``mixedlm.glmer()`` calls after
+a warm-up, in its own interpreter), with its -2 logLik. statsmodels'
 BinomialBayesMixedGLM is a different (variational Bayes) estimator and is not timed here.
 The machine may be shared: quote medians and ratios measured in one run (bench/README.md).
 """
@@ -26,7 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _harness import fmt, load_data, median_time, run_rscript
+from _harness import (
+    ONE_BLAS_THREAD,
+    fmt,
+    load_average,
+    load_data,
+    median_time,
+    median_times,
+    mixedlm_version,
+    run_in_subprocess,
+    run_rscript,
+)
 
 CASES = {
     "cbpp": dict(formula="cbind(incidence, size - incidence) ~ period + (1 | herd)",
@@ -77,14 +89,48 @@ def run_lmepy(case: str, reps: int) -> dict:
     fam = get_family(spec["family"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lme4's convergence messages: printed by both sides
-        t_all, fit = median_time(lambda: lmepy.glmer(spec["formula"], df, family=fam,
-                                                     nAGQ=spec["nAGQ"]), reps)
+        lmepy.glmer(spec["formula"], df, family=fam, nAGQ=spec["nAGQ"])  # warm-up
+        t_all, c_all, fit = median_times(lambda: lmepy.glmer(spec["formula"], df, family=fam,
+                                                             nAGQ=spec["nAGQ"]), reps)
         model = lFormula(spec["formula"], df, family=fam)
         t_fit, sol = median_time(lambda: fit_glmm(model, fam, nAGQ=spec["nAGQ"]), reps)
-    return {"total": t_all, "fit": t_fit, "m2loglik": -2.0 * float(fit.logLik()),
+    return {"total": t_all, "cpu_total": c_all, "fit": t_fit,
+            "m2loglik": -2.0 * float(fit.logLik()),
             "feval": int(sol.optinfo["feval"]),
             "feval_stage1": int(sol.optinfo["stage1"]["feval"]),
             "beta": [float(v) for v in sol.beta], "theta": [float(v) for v in sol.theta]}
+
+
+def run_mixedlm(case: str, reps: int) -> dict:
+    """Median time of mixedlm.glmer() on one case (run in this process), with its fit."""
+    try:
+        import mixedlm
+        from mixedlm import families
+    except ImportError:
+        return {"error": "not installed (pip install mixedlm)"}
+    spec = CASES[case]
+    df = load(spec["data"])
+    fam = {"binomial": families.Binomial, "poisson": families.Poisson}[spec["family"]]()
+    formula, kw = spec["formula"], {}
+    if formula.startswith("cbind(incidence, size - incidence)"):
+        # mixedlm takes no cbind() response: the proportion with the trials as weights,
+        # the same likelihood
+        df = df.assign(prop=df["incidence"] / df["size"])
+        formula = "prop" + formula[len("cbind(incidence, size - incidence)"):]
+        kw["weights"] = df["size"].to_numpy(dtype=float)
+
+    def fit():
+        return mixedlm.glmer(formula, df, family=fam, nAGQ=spec["nAGQ"], **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit()  # warm-up (imports)
+        except Exception as err:  # a model mixedlm does not take: say which
+            return {"error": f"{type(err).__name__}: {err}"[:300]}
+        t, c, res = median_times(fit, reps)
+    ll = res.logLik()
+    return {"total": t, "cpu_total": c, "m2loglik": -2.0 * float(getattr(ll, "value", ll))}
 
 
 R_TEMPLATE = r"""
@@ -126,8 +172,15 @@ def show(case: str, res: dict) -> None:
     spec = CASES[case]
     lp = res["lmepy"]
     print(f"== {case}: {spec['formula']}, {spec['family']}, nAGQ = {spec['nAGQ']}")
-    print(f"  lmepy  glmer {fmt(lp['total'])}  fit {fmt(lp['fit'])}  (feval {lp['feval']} + "
+    print(f"  lmepy  glmer {fmt(lp['total'])} (CPU {fmt(lp['cpu_total'])})  fit "
+          f"{fmt(lp['fit'])}  (feval {lp['feval']} + "
           f"stage 1 {lp['feval_stage1']}, -2 logLik {lp['m2loglik']:.6f})")
+    m = res.get("mixedlm")
+    if m and "error" not in m:
+        print(f"  mixedlm glmer {fmt(m['total'])} (CPU {fmt(m['cpu_total'])})  -2 logLik "
+              f"{m['m2loglik']:.6f}  lmepy/mixedlm time {lp['total'] / m['total']:.3f}")
+    elif m:
+        print(f"  mixedlm failed: {m['error']}")
     r = res.get("lme4")
     if r and "error" not in r:
         print(f"  lme4   glmer {fmt(r['total'])}  (feval {r['feval']}, -2 logLik "
@@ -146,16 +199,24 @@ def main() -> None:
     ap.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--no-mixedlm", action="store_true")
+    ap.add_argument("--mixedlm-default-blas", action="store_true",
+                    help="leave mixedlm's BLAS threads at OpenBLAS's default (else one)")
     ap.add_argument("--json", help="also write the raw numbers here")
     a = ap.parse_args()
     cases = [c for c in a.cases if not (a.quick and c == "bern1e5")]
+    print(f"load average {load_average()}; mixedlm {mixedlm_version() or 'not installed'}")
     results = {}
     tmpdir = tempfile.mkdtemp(prefix="lmepy_bench_glmer_")
     try:
         for case in cases:
             spec = CASES[case]
             reps = max(1, spec["reps"] // (3 if a.quick else 1))
-            res = {"lmepy": run_lmepy(case, reps)}
+            res = {"lmepy": run_in_subprocess("bench_glmer", "run_lmepy", case, reps)}
+            if not a.no_mixedlm:
+                res["mixedlm"] = run_in_subprocess(
+                    "bench_glmer", "run_mixedlm", case, reps,
+                    env=None if a.mixedlm_default_blas else ONE_BLAS_THREAD)
             if not a.no_r:
                 csv = None
                 if case == "bern1e5":

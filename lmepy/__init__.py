@@ -35,6 +35,7 @@ from lmepy.errors import (
 )
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from lmepy.lm import glm, lm
+from lmepy.postfit import augment, get_variance, glance, hatvalues, icc, r2_nakagawa, tidy
 from lmepy.results.generics import (
     AIC,
     BIC,
@@ -69,13 +70,16 @@ from lmepy.results.generics import (
 __all__ = [
     "AIC", "BIC", "ConvergenceWarning", "DataError", "EvaluationWarning", "FormulaError",
     "Gamma", "LmepyError", "LmepyWarning", "RankDeficiencyWarning", "REMLcrit", "RefitMLMessage",
-    "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "binomial",
+    "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "augment",
+    "binomial",
     "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
-    "fixef", "formula", "gaussian", "getME", "getVarCov", "glFormula", "glm", "glmer", "gls",
+    "fixef", "formula", "gaussian", "getME", "getVarCov", "get_variance", "glFormula", "glance",
+    "glm", "glmer", "gls", "hatvalues", "icc",
     "intervals", "inverse_gaussian", "isSingular", "lFormula", "lm", "lme", "lmer", "logLik",
-    "modelStruct", "model_matrix", "ngrps", "nobs", "poisson", "predict", "ranef", "resid",
-    "residuals", "sigma", "simulate", "summary", "varConstPower", "varExp", "varFixed",
+    "modelStruct", "model_matrix", "ngrps", "nobs", "poisson", "predict", "r2_nakagawa", "ranef",
+    "resid",
+    "residuals", "sigma", "simulate", "summary", "tidy", "varConstPower", "varExp", "varFixed",
     "varIdent", "varPower", "vcov", "weights",
 ]
 __version__ = "0.1.0"

@@ -265,10 +265,10 @@ def test_permission_denied(tmp_path, capsys, monkeypatch):
 
 def test_a_fit_that_fails_numerically_exits_1(capsys, monkeypatch):
     """lme4's PIRLS failure (an LmepyError of the fit, not of the input) is exit status 1."""
-    from lmepy.fit import glmm
+    from lmepy.fit import glmm, predictor
 
     def fail(*args, **kwargs):
-        raise glmm.PirlsError(glmm._HALVING_FAILED)
+        raise predictor.PirlsError(predictor._HALVING_FAILED)
 
     monkeypatch.setattr(glmm, "fit_glmm", fail)
     monkeypatch.setattr("lmepy.api.fit_glmm", fail, raising=False)

@@ -16,8 +16,8 @@ from lmepy import datasets
 REF = json.loads((Path(__file__).parent / "reference" / "datasets.json").read_text())
 ALL = [
     "sleepstudy", "Dyestuff", "Dyestuff2", "Penicillin", "Pastes", "cake", "cbpp",
-    "grouseticks", "InstEval", "Contraception", "Ovary", "Orthodont", "BodyWeight", "Pixel",
-    "Oxboys",
+    "grouseticks", "InstEval", "Contraception", "Chem97", "Ovary", "Orthodont", "BodyWeight",
+    "Pixel", "Oxboys",
 ]
 
 

@@ -22,6 +22,7 @@ import pytest
 import test_fit_lmm_helpers as M
 from optimum_precision import OPTIMA, Precision
 
+from lmepy import datasets, lmer
 from lmepy.errors import ConvergenceWarning, SingularFitWarning
 from lmepy.fit.lmm import LmmSolution, fit_lmm, make_devfun
 
@@ -300,3 +301,30 @@ def test_fit_is_the_same_to_the_bit_on_any_number_of_threads() -> None:
 def test_bad_thread_count_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="blas_threads must be a positive integer"):
         fit_lmm(M.from_case(REF["dye_reml"]), control={"blas_threads": 0})
+
+
+EXTRA = json.loads((Path(__file__).parent / "reference" / "objective_vs_r.json").read_text())
+
+
+def test_flat_ridge_ends_at_or_below_lme4() -> None:
+    """lmer(Reaction ~ 0 + Days + (Days | Subject), REML = FALSE): BOBYQA stops on ftol_abs
+    1.8e-7 above lme4's deviance on a flat ridge; the Newton polish ends below it (by 5e-7),
+    with Days and theta within 1e-4 of lme4's (lme4's own point is that far up the ridge)."""
+    case = EXTRA["lmer"]["ss_noint_ml"]
+    fit = lmer(case["formula"], datasets.load("sleepstudy"), REML=False)
+    obj = case["objective"]
+    assert fit.deviance() <= obj
+    assert fit.deviance() >= obj - 1e-6 * obj
+    close(fit.fixef().values, list(case["beta"].values()), rtol=1e-4)
+    close(fit.getME("theta").values, case["theta"], rtol=2e-4)
+    polish = fit.sol.optinfo["polish"]
+    assert polish["fval_before"] > obj > polish["fval_after"] == fit.deviance()
+    assert fit.sol.optinfo["feval"] == 181  # BOBYQA's count; the polish is counted apart
+    assert polish["feval"] == 19
+
+
+def test_polish_leaves_lme4s_point_alone() -> None:
+    """A fit that stops on xtol, as lme4's do, is not polished: lme4's point is kept."""
+    sol, _ = fitted("orth_reml")
+    assert "polish" not in sol.optinfo
+    assert sol.optinfo["feval"] == REF["orth_reml"]["feval"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lmepy import FormulaError
-from lmepy.formula import Formula
+from lmepy.formula.ir import Formula
 from lmepy.formula.nlme import (
     CorSpec,
     PdSpec,

@@ -11,9 +11,6 @@ import pytest
 
 from lmepy import FormulaError
 from lmepy.formula import (
-    Formula,
-    GroupTerm,
-    Name,
     expand_double_verts,
     findbars,
     model_terms,
@@ -22,6 +19,7 @@ from lmepy.formula import (
     parse_expr,
     parse_formula,
 )
+from lmepy.formula.ir import Formula, GroupTerm, Name
 
 REF = json.loads((Path(__file__).parent / "reference" / "terms.json").read_text())
 CASES = REF["terms"]

@@ -211,7 +211,9 @@ def test_gauss_hermite_rules() -> None:
 
 
 def test_kernels_match_family_references() -> None:
+    from lmepy.kernels import glm_family as gf
     from lmepy.kernels import glm_kernels as gk  # a broken build fails here, never skips
+
     rng = np.random.default_rng(7)
     n = 500
     eta = np.concatenate([rng.normal(scale=5, size=n - 4), [-31.0, 31.0, -30.0, 30.0]])
@@ -220,21 +222,21 @@ def test_kernels_match_family_references() -> None:
     b = fam.binomial()
     mu = b.linkinv(eta)
     y = rng.integers(0, 6, size=n) / 5.0
-    w, z = gk.logit_working(eta, mu, y, wt, off)
+    w, z = gf.working(*gf.codes("binomial", "logit"), eta, mu, y, wt, off)
     me = b.mu_eta(eta)
     np.testing.assert_allclose(w, wt * me * me / b.variance(mu), rtol=1e-13)
     np.testing.assert_allclose(z, eta - off + (y - mu) / me, rtol=1e-13)
-    np.testing.assert_allclose(gk.binomial_dev_resids(y, mu, wt), b.dev_resids(y, mu, wt),
+    np.testing.assert_allclose(gf.dev_resids(0, y, mu, wt), b.dev_resids(y, mu, wt),
                                rtol=1e-13, atol=1e-300)
     p = fam.poisson()
     eta = rng.normal(scale=3, size=n)
     mu = p.linkinv(eta)
     yc = rng.poisson(3.0, size=n).astype(float)
-    w, z = gk.log_poisson_working(eta, mu, yc, wt, off)
+    w, z = gf.working(*gf.codes("poisson", "log"), eta, mu, yc, wt, off)
     me = p.mu_eta(eta)
     np.testing.assert_allclose(w, wt * me * me / p.variance(mu), rtol=1e-13)
     np.testing.assert_allclose(z, eta - off + (yc - mu) / me, rtol=1e-13)
-    np.testing.assert_allclose(gk.poisson_dev_resids(yc, mu, wt), p.dev_resids(yc, mu, wt),
+    np.testing.assert_allclose(gf.dev_resids(1, yc, mu, wt), p.dev_resids(yc, mu, wt),
                                rtol=1e-13)
     codes = rng.integers(0, 17, size=n).astype(np.int64)
     np.testing.assert_allclose(gk.group_sums(codes, wt, 17),
@@ -309,7 +311,7 @@ def test_reweighter_matches_cross_products() -> None:
     """PIRLS refills the LMM core's cross-products in place; they must equal a fresh
     ``cross_products`` with the same weights and response (layout drift shows here)."""
     from lmepy.fit.blocks import BlockedCholesky, cross_products
-    from lmepy.fit.glmm_cross import Reweighter
+    from lmepy.fit.reweight import Reweighter
 
     rng = np.random.default_rng(11)
     for name, theta in [("grouseticks", np.array([0.5, 0.7, 0.4])),
@@ -361,7 +363,8 @@ def test_offset_argument_adds_to_the_formula_offset() -> None:
 
 
 def test_quadrature_kernels_match_numpy() -> None:
-    from lmepy.kernels import glm_kernels as gk  # a broken build fails here, never skips
+    from lmepy.kernels import glm_family as gf  # a broken build fails here, never skips
+
     rng = np.random.default_rng(5)
     n, m = 400, 23
     codes = rng.integers(0, m, size=n).astype(np.int64)
@@ -370,11 +373,11 @@ def test_quadrature_kernels_match_numpy() -> None:
     y = rng.integers(0, 9, size=n) / 8.0
     b = fam.binomial()
     ref = np.bincount(codes, b.dev_resids(y, b.linkinv(eta), wt), minlength=m)
-    np.testing.assert_allclose(gk.logit_group_dev(eta, y, wt, codes, m), ref, rtol=1e-12)
+    np.testing.assert_allclose(gf.group_dev(0, 0, eta, y, wt, codes, m), ref, rtol=1e-12)
     p = fam.poisson()
     yc = rng.poisson(2.0, size=n).astype(float)
     ref = np.bincount(codes, p.dev_resids(yc, p.linkinv(eta), wt), minlength=m)
-    np.testing.assert_allclose(gk.log_poisson_group_dev(eta, yc, wt, codes, m), ref,
+    np.testing.assert_allclose(gf.group_dev(1, 4, eta, yc, wt, codes, m), ref,
                                rtol=1e-12)
 
 
@@ -404,37 +407,38 @@ def test_plain_solve_fallback_matches_blocked_factor() -> None:
 
 
 def test_fused_and_aic_kernels_match_family_references() -> None:
+    from lmepy.kernels import glm_family as gf
     from lmepy.kernels import glm_kernels as gk  # a broken build fails here, never skips
+
     rng = np.random.default_rng(21)
     n = 400
     b = fam.binomial()
     eta = np.concatenate([rng.normal(scale=4, size=n - 2), [-31.0, 31.0]])
     wt = rng.integers(1, 9, size=n).astype(float)
     y = rng.integers(0, 9, size=n) / 8.0
-    mu, dr = gk.logit_mu_dev(eta, y, wt)
+    mu, dr = gf.mu_dev(0, 0, eta, y, wt)
     np.testing.assert_allclose(mu, b.linkinv(eta), rtol=1e-15)
     assert dr == pytest.approx(float(np.sum(b.dev_resids(y, mu, wt))), rel=1e-12)
     trials = wt.copy()  # proportions with trials as weights (cbpp's form) and 0/1 data
-    assert gk.binomial_aic(y, trials, mu, wt) == pytest.approx(
+    assert gf.binomial_aic(y, trials, mu, wt) == pytest.approx(
         b.aic(y, trials, mu, wt, dr), rel=1e-12)
     y01 = (y > 0.5).astype(float)
     ones = np.ones(n)
-    assert gk.binomial_aic(y01, ones, mu, ones) == pytest.approx(
+    assert gf.binomial_aic(y01, ones, mu, ones) == pytest.approx(
         b.aic(y01, ones, mu, ones, 0.0), rel=1e-12)
     p = fam.poisson()
     eta = rng.normal(scale=2, size=n)
     yc = rng.poisson(4.0, size=n).astype(float)
-    mu, dr = gk.log_poisson_mu_dev(eta, yc, wt)
+    mu, dr = gf.mu_dev(1, 4, eta, yc, wt)
     np.testing.assert_allclose(mu, p.linkinv(eta), rtol=1e-15)
     assert dr == pytest.approx(float(np.sum(p.dev_resids(yc, mu, wt))), rel=1e-12)
-    assert gk.poisson_aic(yc, mu, wt) == pytest.approx(p.aic(yc, ones, mu, wt, dr), rel=1e-12)
-    for code, (yy, mdev, wk) in enumerate([(y, gk.logit_mu_dev, gk.logit_working),
-                                           (yc, gk.log_poisson_mu_dev,
-                                            gk.log_poisson_working)]):
+    assert gf.poisson_aic(yc, mu, wt) == pytest.approx(p.aic(yc, ones, mu, wt, dr), rel=1e-12)
+    for yy, names in [(y, ("binomial", "logit")), (yc, ("poisson", "log"))]:
         off = rng.normal(size=n)
-        mu_f, dr_f, w_f, z_f = gk.mu_dev_working(code, eta, yy, wt, off)
-        mu, dr = mdev(eta, yy, wt)
-        w, z = wk(eta, mu, yy, wt, off)
+        fc, lc = gf.codes(*names)
+        mu_f, dr_f, w_f, z_f = gf.mu_dev_working(fc, lc, eta, yy, wt, off)
+        mu, dr = gf.mu_dev(fc, lc, eta, yy, wt)
+        w, z = gf.working(fc, lc, eta, mu, yy, wt, off)
         np.testing.assert_array_equal(mu_f, mu)
         np.testing.assert_array_equal(w_f, w)
         np.testing.assert_array_equal(z_f, z)
@@ -450,7 +454,7 @@ def test_fused_and_aic_kernels_match_family_references() -> None:
 def test_scatter_refill_and_scalar_solve_match_general_paths() -> None:
     """The per-row scatter kernel fills the same blocks as the sparse-product refill, and the
     scalar-terms solve gives BlockedCholesky.solve's (u, β)."""
-    from lmepy.fit.glmm_cross import Reweighter
+    from lmepy.fit.reweight import Reweighter
 
     rng = np.random.default_rng(5)
     for name, theta in [("grouseticks", np.array([0.5, 0.7, 0.4])),
@@ -512,7 +516,7 @@ def test_single_term_kernels_match_general_pirls(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["cbpp_laplace", "cbpp_agq9", "contraception", "grouseticks"])
 def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the Cython kernels (module attribute _gk None) the numpy code gives the
+    """Without the Cython kernels (the modules' _gf/_gk/_pk None) the numpy code gives the
     same deviance functions: the kernels' references."""
     import lmepy.fit.glmm as glmm_mod
 
@@ -524,10 +528,15 @@ def test_numpy_fallback_matches_kernels(name: str, monkeypatch: pytest.MonkeyPat
     v_fast = [fast.devfun0(pars[:ntheta])]
     fast.lp0 = fast.pirls(pars[:ntheta], None).eta
     v_fast.append(fast.devfun(pars, max(nagq, 1)))
-    import lmepy.fit.glmm_cross as cross_mod
+    import lmepy.fit.pirls as pirls_mod
+    import lmepy.fit.predictor as pred_mod
+    import lmepy.fit.response as resp_mod
+    import lmepy.fit.reweight as cross_mod
 
-    monkeypatch.setattr(glmm_mod, "_gk", None)
-    monkeypatch.setattr(cross_mod, "_gk", None)
+    for mod in (resp_mod, pred_mod, pirls_mod, cross_mod):
+        for attr in ("_gf", "_gk", "_pk"):
+            if hasattr(mod, attr):
+                monkeypatch.setattr(mod, attr, None)
     slow = glmm_mod._Glmm(m, glmm_mod._prepare_response(m, family, None, None))
     v_slow = [slow.devfun0(pars[:ntheta])]
     slow.lp0 = slow.pirls(pars[:ntheta], None).eta

@@ -25,13 +25,25 @@ def _strata(data: pd.DataFrame, form: Form) -> tuple[np.ndarray, list[str]]:
     "a*b" labels, as nlme's interaction)."""
     if not form.groups:
         return np.zeros(len(data), dtype=np.int64), []
-    from lmepy.design.values import level_label  # R's as.character(): 0.1 + 0.2 is "0.3"
-    cols = [np.array([level_label(v) for v in column(data, g, "variance stratum")], dtype=object)
-            for g in form.groups]
+    cols = [_labels(column(data, g, "variance stratum")) for g in form.groups]
     lab = cols[0] if len(cols) == 1 else np.array(["*".join(t) for t in zip(*cols, strict=True)])
-    labels = list(pd.unique(lab))
-    index = {v: i for i, v in enumerate(labels)}
-    return np.array([index[v] for v in lab], dtype=np.int64), labels
+    # labels are strings (never missing): factorize numbers them in order of first appearance
+    codes, uniq = pd.factorize(lab)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniq]
+
+
+def _labels(col: pd.Series) -> np.ndarray:
+    """R's as.character() of each value (0.1 + 0.2 is "0.3"), as an object array. A
+    Categorical is labelled per level and the labels taken by code (a missing value, code -1,
+    gets the label of NaN, the last entry): the same labels as row by row."""
+    from lmepy.design.values import level_label
+
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cat = col.array
+        lut = np.array([level_label(c) for c in np.asarray(cat.categories, dtype=object)]
+                       + [level_label(np.nan)], dtype=object)
+        return lut[np.asarray(cat.codes, dtype=np.int64)]
+    return np.array([level_label(v) for v in col], dtype=object)
 
 
 def _values(value: object) -> tuple[list[float], dict[str, float]]:
@@ -92,7 +104,9 @@ class VarFunc(Structure):
                                                 "variance covariate")
         self._u = self._initial_u()
         self._free = self._free_mask()
+        self._nfree = int(np.sum(self._free))
         self._wcache: tuple[bytes, np.ndarray] | None = None
+        self._lwcache: tuple[np.ndarray, float] | None = None
         names = self.coef_names()
         for k, v in self._fixed_values().items():
             self._u[names.index(k)] = self._to_unconstrained(k, v)
@@ -193,9 +207,20 @@ class VarFunc(Structure):
         self._wcache = (key, w)
         return w
 
+    def log_weights_sum(self) -> float:
+        """sum(log(weights)) at the current parameters, kept with the weights it was taken
+        from (an optimizer needs it twice per evaluation)."""
+        w = self.weights()
+        cached = getattr(self, "_lwcache", None)
+        if cached is not None and cached[0] is w:
+            return cached[1]
+        s = float(np.sum(np.log(w)))
+        self._lwcache = (w, s)
+        return s
+
     def logLik(self) -> float:
         """nlme's `logLik(varFunc)`: sum(log(weights))."""
-        return float(np.sum(np.log(self.weights())))
+        return self.log_weights_sum()
 
     def __repr__(self) -> str:
         vals = ""

@@ -4,6 +4,7 @@ design stage's public entry points."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -47,9 +48,16 @@ def as_model_terms(formula: str | ModelTerms) -> tuple[ModelTerms, str | None]:
         return formula, (str(formula.formula) if formula.formula is not None else str(formula))
     if not isinstance(formula, str):
         raise FormulaError(f"a formula must be a string, not {type(formula).__name__}")
+    return _model_terms(formula), formula
+
+
+@lru_cache(maxsize=512)
+def _model_terms(formula: str) -> ModelTerms:
+    """model_terms of a formula text, remembered: ModelTerms is immutable and depends on the
+    text alone (no data), so refitting one formula does the symbolic work once."""
     from lmepy.formula import model_terms
 
-    return model_terms(formula), formula
+    return model_terms(formula)
 
 
 def _has_dot(e: Expr) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,9 @@ class ModelFrame:
                 for j in range(k):
                     cols[names[j]] = v.data[:, j]
             elif v.kind == FAC:
-                cols[key] = pd.Categorical.from_codes(v.data, v.levels or [], ordered=v.ordered)
+                cols[key] = pd.Categorical.from_codes(
+                    v.data, dtype=_categorical_dtype(tuple(v.levels or ()), bool(v.ordered)),
+                    validate=False)  # codes come from the levels: in range by construction
             elif v.kind == LGL:
                 cols[key] = v.data.astype(bool)
             else:
@@ -61,6 +64,13 @@ class ModelFrame:
         out = pd.DataFrame(cols, index=self.index)
         out.attrs["matrix_columns"] = mats  # lets model_matrix() read the frame back
         return out
+
+
+@lru_cache(maxsize=256)
+def _categorical_dtype(levels: tuple[str, ...], ordered: bool) -> pd.CategoricalDtype:
+    """One CategoricalDtype per set of levels (immutable, so shared): building one checks
+    the levels each time, the largest cost of a small model frame."""
+    return pd.CategoricalDtype(list(levels), ordered=ordered)
 
 
 def matrix_column_name(key: str, colnames: list[str] | None, j: int, k: int) -> str:

@@ -255,8 +255,14 @@ def column_value(col: pd.Series, name: str) -> Value:
     bool -> logical, numbers -> numeric, strings -> character."""
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = np.asarray(col.cat.codes, dtype=np.int64)
-        codes, levels = merge_levels(codes, [level_label(c) for c in dtype.categories])
+        codes = np.asarray(col.array.codes, dtype=np.int64)
+        cats = dtype.categories
+        # string levels are their own labels: skip the per-level call (thousands of levels)
+        if cats.inferred_type == "string":
+            labels = list(map(str, np.asarray(cats, dtype=object)))
+        else:
+            labels = [level_label(c) for c in np.asarray(cats, dtype=object)]
+        codes, levels = merge_levels(codes, labels)
         return Value(FAC, codes, levels, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         arr = col.to_numpy(dtype=object, na_value=None)

@@ -5,6 +5,12 @@ many digits: the logit inverse link is clamped at |eta| > 30 with ``.Machine$dou
 and cauchit clamp eta at the quantile of ``double.eps``, binomial deviance residuals use the
 ``y log(y/mu)`` convention with ``0 log 0 = 0``, and ``initialize`` applies glm.fit's mustart rules
 (including ``cbind(successes, failures)`` and proportions with ``weights`` = trials).
+
+The per-row functions here (``linkinv``, ``mu_eta``, ``variance``, ``dev_resids`` and the
+pieces of ``aic``) are the numpy twin of the one Cython family layer that every kernel calls
+(lmepy/kernels/glmrow.pxd, exposed over arrays by glm_family.pyx with the codes of
+``glm_family.codes(family, link)``); tests/test_glm_family.py holds the two together function
+by function. A change of R semantics is made in both, and that test says where they part.
 """
 
 from __future__ import annotations

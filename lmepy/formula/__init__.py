@@ -1,22 +1,7 @@
 """formula stage: formula text -> expression tree -> R's terms() (+ lme4's findbars/nobars),
 and nlme's small languages (pdMat, corStruct, varFunc, random=)."""
 
-from lmepy.formula.ir import (
-    BinOp,
-    Call,
-    Expr,
-    Formula,
-    GroupTerm,
-    Logical,
-    ModelTerms,
-    Name,
-    Number,
-    Paren,
-    RandomTerm,
-    String,
-    Term,
-    UnaryOp,
-)
+from lmepy.formula import ir  # the IR dataclasses: lmepy.formula.ir.Formula, .Term, ...
 from lmepy.formula.nlme import (
     CorSpec,
     PdSpec,
@@ -47,8 +32,7 @@ from lmepy.formula.terms import (
 )
 
 __all__ = [
-    "FUNCTIONS", "MODEL_FUNCTIONS", "BinOp", "Call", "Expr", "Formula", "GroupTerm", "Logical",
-    "ModelTerms", "Name", "Number", "Paren", "RandomTerm", "String", "Term", "UnaryOp",
+    "FUNCTIONS", "MODEL_FUNCTIONS", "ir",
     "expand_double_verts", "expand_slash", "findbars", "fixed_terms", "format_number",
     "model_terms", "model_variables", "nobars",
     "parse_expr", "parse_formula", "CorSpec", "PdSpec", "RandomLevel", "VarSpec", "parse_cor",

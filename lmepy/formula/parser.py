@@ -361,6 +361,14 @@ def parse_expr(text: str) -> Expr:
         raise FormulaError(f"a formula must be a string, not {type(text).__name__}")
     if not text.strip():
         raise FormulaError("invalid formula: empty", text, 0)
+    return _parse_text(text)
+
+
+@lru_cache(maxsize=512)
+def _parse_text(text: str) -> Expr:
+    """parse_expr's work, remembered per text: the IR is immutable (frozen dataclasses and
+    tuples), so a script fitting one formula many times (bootstrap, simulation, a benchmark)
+    parses it once. Failures raise and are not remembered."""
     try:
         expr = _parser().parse(text)
     except UnexpectedInput as err:

@@ -158,7 +158,7 @@ def optimize_theta(prob: GlsProblem, control: dict | None = None,
                    step: np.ndarray | None = None, polish: int = 1,
                    check_start: bool = True) -> dict:
     """Minimize -logLik over the unconstrained structure parameters with the BOBYQA lmer and
-    lme use (lmepy.fit.optimize.bobyqa), then one Newton step (lme's newton_polish): BOBYQA
+    lme use (lmepy.fit.optimize.bobyqa), then one Newton step (newton_polish, beside it): BOBYQA
     stops ~1e-7 from the optimum along flat directions, the step takes it there. ``step``:
     BOBYQA's first steps (by default initial_step(prob)); ``polish``: Newton steps;
     ``check_start``: stop at a stationary start as nlme does (the structures' initial values,

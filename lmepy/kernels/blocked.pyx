@@ -20,6 +20,8 @@ from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, dtrsm
 from scipy.linalg.cython_lapack cimport dpotf2
 
+from lmepy.kernels.smallblock cimport chol_lower, logdet_acc, trsv_lower
+
 
 cpdef double factor_first(const double[:, :, ::1] A11, const double[::1, :] T,
                           double[:, :, ::1] L):
@@ -28,6 +30,7 @@ cpdef double factor_first(const double[:, :, ::1] A11, const double[::1, :] T,
     cdef Py_ssize_t j, a, b, c
     cdef double s, ld = 0.0
     cdef double tmp[64]  # A T for k <= 8; larger k goes through the generic path below
+    cdef Py_ssize_t ldl = L.strides[1] // sizeof(double)  # row length of a level's block
     if k == 1:
         for j in range(m):
             s = T[0, 0] * T[0, 0] * A11[j, 0, 0] + 1.0
@@ -56,22 +59,11 @@ cpdef double factor_first(const double[:, :, ::1] A11, const double[::1, :] T,
                 L[j, a, b] = s + (1.0 if a == b else 0.0)
             for b in range(a + 1, k):
                 L[j, a, b] = 0.0
-        # in-place Cholesky, lower
-        for b in range(k):
-            s = L[j, b, b]
-            for c in range(b):
-                s -= L[j, b, c] * L[j, b, c]
-            if not s > 0.0:
-                return float("nan")
-            s = sqrt(s)
-            L[j, b, b] = s
-            ld += log(s)
-            for a in range(b + 1, k):
-                s = L[j, a, b]
-                for c in range(b):
-                    s -= L[j, a, c] * L[j, b, c]
-                L[j, a, b] = s / L[j, b, b]
-    return 2.0 * ld
+        # in-place Cholesky, lower; ld accumulates 2 log L_ii (twice the k = 1 branch's sum)
+        if chol_lower(&L[j, 0, 0], k, ldl):
+            return float("nan")
+        ld = logdet_acc(ld, &L[j, 0, 0], k, ldl)
+    return ld
 
 
 cdef double _factor_first_big(const double[:, :, ::1] A11, const double[::1, :] T,
@@ -102,11 +94,7 @@ cdef inline void _row_block(const double[:, ::1] V, Py_ssize_t row, const double
         for e in range(c, k):
             s += V[row, e] * T[e, c]
         D[drow, c] = s
-    for c in range(k):
-        s = D[drow, c]
-        for e in range(c):
-            s -= L[j, c, e] * D[drow, e]
-        D[drow, c] = s / L[j, c, c]
+    trsv_lower(&L[j, 0, 0], k, L.strides[1] // sizeof(double), &D[drow, 0], 1)
 
 
 cdef void _downdate_scalar_cols(const long long[::1] ptr, const long long[::1] idx,

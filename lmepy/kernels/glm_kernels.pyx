@@ -1,106 +1,22 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Per-row GLM loops for PIRLS: working weights and response, deviance residuals.
+"""Per-row kernels of glmer around PIRLS (whose iteration is lmepy/kernels/pirls.pyx): the
+joint (u, beta) solve with one scalar term, the adaptive Gauss-Hermite sum, Z b by term, and
+the re-weighted cross-products of the blocked factor (lmepy/fit/reweight.py).
 
-One pass over the rows instead of numpy's several temporaries. The numpy references are the
-family methods of lmepy/fit/family.py (tests/test_glmer.py compares the two); numerical choices are R's (logit clamped at |eta| > 30 with
-DBL_EPSILON, y log(y/mu) with 0 log 0 = 0).
+Every per-row family quantity (inverse link, mu_eta, working weights and residuals, deviance
+residuals) comes from the one layer in glmrow.pxd, dispatched by the (family, link) codes of
+glm_family.codes(); the small dense blocks use smallblock.pxd. The numpy references are in
+lmepy/fit/predictor.py and pirls.py (tests/test_glmer.py compares them).
 """
 
 import numpy as np
 
-from libc.math cimport exp, log, fabs, isfinite, sqrt, INFINITY
-from libc.float cimport DBL_EPSILON
+from libc.math cimport exp, log
 from scipy.linalg.cython_blas cimport dtrsv
 
-cdef double THRESH = 30.0
-cdef double MTHRESH = -30.0
-
-
-cdef inline double y_log_y(double y, double mu) noexcept nogil:
-    return y * log(y / mu) if y != 0.0 else 0.0
-
-
-cdef inline double _mu_eta(int fam, double e) noexcept nogil:
-    """d mu / d eta of binomial-logit (fam 0) or Poisson-log, clamped as R's families are."""
-    cdef double ex, opexp
-    if fam == 0:
-        if e > THRESH or e < MTHRESH:
-            return DBL_EPSILON
-        ex = exp(e)
-        opexp = 1.0 + ex
-        return ex / (opexp * opexp)
-    ex = exp(e)
-    return ex if ex >= DBL_EPSILON else DBL_EPSILON
-
-
-cdef inline double _working_weight(int fam, double wt, double me, double m) noexcept nogil:
-    """The IRLS weight wt mu_eta^2 / V(mu)."""
-    if fam == 0:
-        return wt * me * me / (m * (1.0 - m))
-    return wt * me * me / m
-
-
-def logit_working(const double[::1] eta, const double[::1] mu, const double[::1] y,
-                  const double[::1] wt, const double[::1] offset):
-    """Binomial-logit working weights wt mu_eta^2 / (mu (1 - mu)) and working response
-    eta - offset + (y - mu) / mu_eta."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    w_arr = np.empty(n)
-    z_arr = np.empty(n)
-    cdef double[::1] w = w_arr
-    cdef double[::1] z = z_arr
-    cdef double e, opexp, me, m
-    with nogil:
-        for i in range(n):
-            e = eta[i]
-            me = _mu_eta(0, e)
-            m = mu[i]
-            w[i] = _working_weight(0, wt[i], me, m)
-            z[i] = e - offset[i] + (y[i] - m) / me
-    return w_arr, z_arr
-
-
-def log_poisson_working(const double[::1] eta, const double[::1] mu, const double[::1] y,
-                        const double[::1] wt, const double[::1] offset):
-    """Poisson-log working weights wt mu_eta^2 / mu and working response."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    w_arr = np.empty(n)
-    z_arr = np.empty(n)
-    cdef double[::1] w = w_arr
-    cdef double[::1] z = z_arr
-    cdef double me, m
-    with nogil:
-        for i in range(n):
-            me = _mu_eta(1, eta[i])
-            m = mu[i]
-            w[i] = _working_weight(1, wt[i], me, m)
-            z[i] = eta[i] - offset[i] + (y[i] - m) / me
-    return w_arr, z_arr
-
-
-def binomial_dev_resids(const double[::1] y, const double[::1] mu, const double[::1] wt):
-    """2 wt (y log(y/mu) + (1-y) log((1-y)/(1-mu))), 0 log 0 = 0."""
-    cdef Py_ssize_t n = y.shape[0], i
-    out_arr = np.empty(n)
-    cdef double[::1] out = out_arr
-    with nogil:
-        for i in range(n):
-            out[i] = 2.0 * wt[i] * (y_log_y(y[i], mu[i]) + y_log_y(1.0 - y[i], 1.0 - mu[i]))
-    return out_arr
-
-
-def poisson_dev_resids(const double[::1] y, const double[::1] mu, const double[::1] wt):
-    """2 wt (y log(y/mu) - (y - mu)) for y > 0, 2 wt mu for y = 0."""
-    cdef Py_ssize_t n = y.shape[0], i
-    out_arr = np.empty(n)
-    cdef double[::1] out = out_arr
-    with nogil:
-        for i in range(n):
-            if y[i] > 0.0:
-                out[i] = 2.0 * wt[i] * (y[i] * log(y[i] / mu[i]) - (y[i] - mu[i]))
-            else:
-                out[i] = 2.0 * mu[i] * wt[i]
-    return out_arr
+from lmepy.kernels cimport glmrow as R
+from lmepy.kernels.smallblock cimport (chol_lower, logdet_acc, syr_lower, trsv_lower,
+                                      trsv_lower_t)
 
 
 def group_sums(const long long[::1] codes, const double[::1] x, Py_ssize_t m):
@@ -112,133 +28,6 @@ def group_sums(const long long[::1] codes, const double[::1] x, Py_ssize_t m):
         for i in range(n):
             out[codes[i]] += x[i]
     return out_arr
-
-
-def logit_group_dev(const double[::1] eta, const double[::1] y, const double[::1] wt,
-                    const long long[::1] codes, Py_ssize_t m):
-    """Per-level sums of binomial deviance residuals at mu = logit^-1(eta) (R's clamping):
-    one quadrature node of adaptive Gauss-Hermite in a single pass."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    out_arr = np.zeros(m)
-    cdef double[::1] out = out_arr
-    cdef double e, t, mu
-    with nogil:
-        for i in range(n):
-            e = eta[i]
-            if e < MTHRESH:
-                t = DBL_EPSILON
-            elif e > THRESH:
-                t = 1.0 / DBL_EPSILON
-            else:
-                t = exp(e)
-            mu = t / (1.0 + t)
-            out[codes[i]] += 2.0 * wt[i] * (y_log_y(y[i], mu) + y_log_y(1.0 - y[i], 1.0 - mu))
-    return out_arr
-
-
-def log_poisson_group_dev(const double[::1] eta, const double[::1] y, const double[::1] wt,
-                          const long long[::1] codes, Py_ssize_t m):
-    """Per-level sums of Poisson deviance residuals at mu = max(exp(eta), DBL_EPSILON)."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    out_arr = np.zeros(m)
-    cdef double[::1] out = out_arr
-    cdef double mu
-    with nogil:
-        for i in range(n):
-            mu = exp(eta[i])
-            if mu < DBL_EPSILON:
-                mu = DBL_EPSILON
-            if y[i] > 0.0:
-                out[codes[i]] += 2.0 * wt[i] * (y[i] * log(y[i] / mu) - (y[i] - mu))
-            else:
-                out[codes[i]] += 2.0 * mu * wt[i]
-    return out_arr
-
-
-# ---- PIRLS iteration pieces (lmepy/fit/glmm_cross.py, lmepy/fit/glmm.py) ---------------------
-from libc.math cimport lgamma, log1p, rint
-
-
-def logit_mu_dev(const double[::1] eta, const double[::1] y, const double[::1] wt):
-    """mu = logit^-1(eta) with R's clamping, and the sum of binomial deviance residuals, in
-    one pass (family.linkinv then dev_resids)."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    mu_arr = np.empty(n)
-    cdef double[::1] mu = mu_arr
-    cdef double e, t, m, s = 0.0
-    with nogil:
-        for i in range(n):
-            e = eta[i]
-            if e < MTHRESH:
-                t = DBL_EPSILON
-            elif e > THRESH:
-                t = 1.0 / DBL_EPSILON
-            else:
-                t = exp(e)
-            m = t / (1.0 + t)
-            mu[i] = m
-            s += 2.0 * wt[i] * (y_log_y(y[i], m) + y_log_y(1.0 - y[i], 1.0 - m))
-    return mu_arr, s
-
-
-def log_poisson_mu_dev(const double[::1] eta, const double[::1] y, const double[::1] wt):
-    """mu = max(exp(eta), DBL_EPSILON) and the sum of Poisson deviance residuals."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    mu_arr = np.empty(n)
-    cdef double[::1] mu = mu_arr
-    cdef double m, s = 0.0
-    with nogil:
-        for i in range(n):
-            m = exp(eta[i])
-            if m < DBL_EPSILON:
-                m = DBL_EPSILON
-            mu[i] = m
-            if y[i] > 0.0:
-                s += 2.0 * wt[i] * (y[i] * log(y[i] / m) - (y[i] - m))
-            else:
-                s += 2.0 * m * wt[i]
-    return mu_arr, s
-
-
-cdef inline double _binom_logpmf(double x, double N, double p) noexcept nogil:
-    if x < 0.0 or x > N:
-        return -INFINITY
-    if x == 0.0:
-        return N * log1p(-p) if N > 0.0 else 0.0
-    if x == N:
-        return N * log(p)
-    return (lgamma(N + 1.0) - lgamma(x + 1.0) - lgamma(N - x + 1.0)
-            + x * log(p) + (N - x) * log1p(-p))
-
-
-def binomial_aic(const double[::1] y, const double[::1] m, const double[::1] mu,
-                 const double[::1] wt):
-    """-2 sum (wt/m) log dbinom(round(m y), round(m), mu) over rows with m > 0 (R's
-    binomial()$aic; m is the number of trials, or the prior weights for 0/1 data)."""
-    cdef Py_ssize_t n = y.shape[0], i
-    cdef double s = 0.0, mi, f
-    with nogil:
-        for i in range(n):
-            mi = m[i]
-            if mi > 0.0:
-                f = wt[i] / mi
-                if f != 0.0:
-                    s += f * _binom_logpmf(rint(mi * y[i]), rint(mi), mu[i])
-    return -2.0 * s
-
-
-def poisson_aic(const double[::1] y, const double[::1] mu, const double[::1] wt):
-    """-2 sum wt log dpois(y, mu) for integer y (R's poisson()$aic)."""
-    cdef Py_ssize_t n = y.shape[0], i
-    cdef double s = 0.0, ld
-    with nogil:
-        for i in range(n):
-            if y[i] == 0.0:
-                ld = -mu[i]
-            else:
-                ld = y[i] * log(mu[i]) - mu[i] - lgamma(y[i] + 1.0)
-            s += wt[i] * ld
-    return -2.0 * s
 
 
 def add_term_eta(double[::1] out, const long long[::1] codes, const double[:, ::1] rows,
@@ -256,118 +45,6 @@ def add_term_eta(double[::1] out, const long long[::1] codes, const double[:, ::
                 for a in range(k):
                     s += rows[i, a] * b[codes[i], a]
                 out[i] += s
-
-
-cdef inline double _linkinv(int fam, double e) noexcept nogil:
-    cdef double t
-    if fam == 0:
-        if e < MTHRESH:
-            t = DBL_EPSILON
-        elif e > THRESH:
-            t = 1.0 / DBL_EPSILON
-        else:
-            t = exp(e)
-        return t / (1.0 + t)
-    t = exp(e)
-    return t if t >= DBL_EPSILON else DBL_EPSILON
-
-
-cdef inline double _devres(int fam, double y, double m, double wt) noexcept nogil:
-    if fam == 0:
-        return 2.0 * wt * (y_log_y(y, m) + y_log_y(1.0 - y, 1.0 - m))
-    if y > 0.0:
-        return 2.0 * wt * (y * log(y / m) - (y - m))
-    return 2.0 * m * wt
-
-
-cdef double _eta_mu_dev(int fam, double lam, const double[::1] fixed, const double[::1] x,
-                        const long long[::1] codes, const double[::1] u, double[::1] b,
-                        double[::1] eta, double[::1] mu, const double[::1] y,
-                        const double[::1] wt) noexcept nogil:
-    cdef Py_ssize_t i, n = eta.shape[0], m = u.shape[0]
-    cdef double s = 0.0, mi
-    for i in range(m):
-        b[i] = u[i] * lam
-    for i in range(n):
-        eta[i] = fixed[i] + x[i] * b[codes[i]]
-        mi = _linkinv(fam, eta[i])
-        mu[i] = mi
-        s += _devres(fam, y[i], mi, wt[i])
-    return s
-
-
-def pirls_single(int fam, double lam, const double[::1] fixed, const double[::1] xb,
-                 const double[::1] offset, const double[::1] eta0, const double[::1] y,
-                 const double[::1] wt, const long long[::1] codes, const double[::1] x,
-                 Py_ssize_t m, double tol, int maxit):
-    """PIRLS for u alone with one scalar random-effects term (β in ``fixed`` = offset + Xβ),
-    for binomial-logit (fam 0) and Poisson-log (fam 1): the loop of ``_Glmm.pirls`` with
-    ``_solve_u_single``, step-halving included, in one call. Returns (status, u, eta, mu,
-    drsum, ldL2, iterations, w) with w the weights of the last solve; status 0 converged,
-    1 step-halvings failed, 2 no convergence in maxit."""
-    cdef Py_ssize_t n = y.shape[0], i, j, it, h
-    u_arr = np.zeros(m)
-    uold_arr = np.zeros(m)
-    b_arr = np.zeros(m)
-    a_arr = np.zeros(m)
-    c_arr = np.zeros(m)
-    eta_arr = np.array(eta0, dtype=float)
-    mu_arr = np.empty(n)
-    w_arr = np.empty(n)
-    cdef double[::1] u = u_arr, uold = uold_arr, b = b_arr, a = a_arr, c = c_arr
-    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
-    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0, d, me, mi
-    cdef double e, opexp, r, wx, uu, ex
-    cdef int status = 2, nit = 0
-    with nogil:
-        for i in range(n):
-            mu[i] = _linkinv(fam, eta[i])
-        for it in range(1, maxit + 1):
-            nit = it
-            for j in range(m):
-                a[j] = 0.0
-                c[j] = 0.0
-            for i in range(n):
-                e = eta[i]
-                mi = mu[i]
-                me = _mu_eta(fam, e)
-                w[i] = _working_weight(fam, wt[i], me, mi)
-                r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
-                wx = w[i] * x[i]
-                a[codes[i]] += wx * x[i]
-                c[codes[i]] += wx * r
-            ld = 0.0
-            uu = 0.0
-            for j in range(m):
-                d = lam * lam * a[j] + 1.0
-                u[j] = lam * c[j] / d
-                ld += log(d)
-                uu += u[j] * u[j]
-            dr = _eta_mu_dev(fam, lam, fixed, x, codes, u, b, eta, mu, y, wt)
-            pdev = dr + uu
-            if fabs((oldpdev - pdev) / pdev) < tol:
-                status = 0
-                break
-            if not isfinite(pdev) or pdev > oldpdev:
-                for h in range(10):
-                    uu = 0.0
-                    for j in range(m):
-                        u[j] = 0.5 * (uold[j] + u[j])
-                        uu += u[j] * u[j]
-                    dr = _eta_mu_dev(fam, lam, fixed, x, codes, u, b, eta, mu, y, wt)
-                    pdev = dr + uu
-                    if isfinite(pdev) and pdev <= oldpdev:
-                        break
-                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
-                    status = 1
-                    break
-                if fabs((oldpdev - pdev) / pdev) < tol:
-                    status = 0
-                    break
-            oldpdev = pdev
-            for j in range(m):
-                uold[j] = u[j]
-    return status, u_arr, eta_arr, mu_arr, dr, ld, nit, w_arr
 
 
 def joint_single_solve(double lam, const double[::1] w, const double[::1] z,
@@ -400,42 +77,22 @@ def joint_single_solve(double lam, const double[::1] w, const double[::1] z,
             for k in range(p):
                 B[j, k] += wx * X[i, k]
                 rhs[k] += wi * X[i, k] * z[i]
-                for l in range(k + 1):
-                    S[k, l] += wi * X[i, k] * X[i, l]
+            syr_lower(&S[0, 0], p, p, wi, &X[i, 0], 1)
         for j in range(m):
             a[j] = lam2 * a[j] + 1.0  # d_j
             ld += log(a[j])
             f = lam2 / a[j]
             for k in range(p):
                 rhs[k] -= f * B[j, k] * c[j]
-                for l in range(k + 1):
-                    S[k, l] -= f * B[j, k] * B[j, l]
+            syr_lower(&S[0, 0], p, p, -f, &B[j, 0], 1)
         # Cholesky S = L L' in the lower triangle, then L L' β = rhs
-        for k in range(p):
-            s = S[k, k]
-            for l in range(k):
-                s -= S[k, l] * S[k, l]
-            if not (s > 0.0):
-                ok = False
-                break
-            S[k, k] = sqrt(s)
-            ldx += 2.0 * log(S[k, k])
-            for i in range(k + 1, p):
-                s = S[i, k]
-                for l in range(k):
-                    s -= S[i, l] * S[k, l]
-                S[i, k] = s / S[k, k]
+        ok = chol_lower(&S[0, 0], p, p) == 0
         if ok:
+            ldx = logdet_acc(0.0, &S[0, 0], p, p)
             for k in range(p):
-                s = rhs[k]
-                for l in range(k):
-                    s -= S[k, l] * beta[l]
-                beta[k] = s / S[k, k]
-            for k in range(p - 1, -1, -1):
-                s = beta[k]
-                for l in range(k + 1, p):
-                    s -= S[l, k] * beta[l]
-                beta[k] = s / S[k, k]
+                beta[k] = rhs[k]
+            trsv_lower(&S[0, 0], p, p, &beta[0], 1)
+            trsv_lower_t(&S[0, 0], p, p, &beta[0], 1)
             for j in range(m):
                 s = c[j]
                 for k in range(p):
@@ -444,12 +101,13 @@ def joint_single_solve(double lam, const double[::1] w, const double[::1] z,
     return u_arr, beta_arr, ld, ldx, ok
 
 
-def agq_log_mult(int fam, double lam, const double[::1] fixed, const double[::1] x,
+def agq_log_mult(int fam, int link, double lam, const double[::1] fixed,
+                 const double[::1] x,
                  const long long[::1] codes, const double[::1] y, const double[::1] wt,
                  const double[::1] u0, const double[::1] sd, const double[::1] g0,
                  const double[::1] z, const double[::1] wz):
     """Σ_j log Σ_k wz_k exp(-(g_jk - g0_j)/2 + z_k²/2) for adaptive Gauss-Hermite with one
-    scalar term (binomial-logit fam 0, Poisson-log fam 1): g_jk is level j's deviance plus
+    scalar term (family and link codes of glm_family.codes()): g_jk is level j's deviance plus
     u² at u_jk = u0_j + z_k sd_j; a node at zero contributes wz_k (its g is g0). The loop of
     ``_Glmm.agq_value`` in one call."""
     cdef Py_ssize_t n = y.shape[0], m = u0.shape[0], nk = z.shape[0], i, j, k
@@ -470,8 +128,8 @@ def agq_log_mult(int fam, double lam, const double[::1] fixed, const double[::1]
                 dev[j] = 0.0
             for i in range(n):
                 e = fixed[i] + lam * x[i] * uk[codes[i]]
-                mu = _linkinv(fam, e)
-                dev[codes[i]] += _devres(fam, y[i], mu, wt[i])
+                mu = R.linkinv(link, e)
+                dev[codes[i]] += R.dev_resid(fam, y[i], mu, wt[i])
             for j in range(m):
                 mult[j] += wz[k] * exp(-0.5 * (dev[j] + uk[j] * uk[j] - g0[j]) + 0.5 * zk * zk)
         for j in range(m):
@@ -503,42 +161,6 @@ def scatter_lower(const double[:, ::1] cvals, const double[::1] z, const double[
                 for b in range(a, K + 1):
                     buf[dest[i, p]] += ca * (cvals[i, b] if b < K else zi)
                     p += 1
-
-
-def mu_dev_working(int fam, const double[::1] eta, const double[::1] y, const double[::1] wt,
-                   const double[::1] offset):
-    """For binomial-logit (fam 0) or Poisson-log (fam 1): μ, the sum of deviance residuals,
-    and the next PIRLS working weights and response at η, in one pass (``logit_mu_dev`` +
-    ``logit_working``, or the Poisson pair, with the same arithmetic)."""
-    cdef Py_ssize_t n = eta.shape[0], i
-    mu_arr = np.empty(n)
-    w_arr = np.empty(n)
-    z_arr = np.empty(n)
-    cdef double[::1] mu = mu_arr, w = w_arr, z = z_arr
-    cdef double e, m, me, ex, opexp, s = 0.0
-    with nogil:
-        for i in range(n):
-            e = eta[i]
-            if fam == 0:  # _linkinv and the logit mu_eta sharing one exp
-                if e > THRESH or e < MTHRESH:
-                    me = DBL_EPSILON
-                    m = _linkinv(0, e)
-                else:
-                    ex = exp(e)
-                    m = ex / (1.0 + ex)
-                    opexp = 1.0 + ex
-                    me = ex / (opexp * opexp)
-                w[i] = wt[i] * me * me / (m * (1.0 - m))
-            else:
-                me = exp(e)
-                if me < DBL_EPSILON:
-                    me = DBL_EPSILON
-                m = me
-                w[i] = wt[i] * me * me / m
-            mu[i] = m
-            s += _devres(fam, y[i], m, wt[i])
-            z[i] = e - offset[i] + (y[i] - m) / me
-    return mu_arr, s, w_arr, z_arr
 
 
 def fill_symmetric(const double[::1] low, double[::1, :] A):
@@ -587,330 +209,3 @@ def scalar_solve(const double[::1, :] F, const double[:, ::1] V, const long long
             l = L[i, 0, 0]
             u[i] = -lam1 * u[i] / (l * l)
     return u_arr, v_arr
-
-
-def pirls_nested(int fam, const double[::1] lam, const double[::1] fixed,
-                 const double[::1] xb, const double[::1] offset, const double[::1] eta0,
-                 const double[::1] y, const double[::1] wt, const long long[:, ::1] nodes,
-                 const double[:, ::1] x, const long long[:, ::1] anc,
-                 const long long[::1] node_term, Py_ssize_t q, double tol, int maxit):
-    """PIRLS for u alone when the T scalar terms are nested (each level of term t lies in
-    one level of every later term, e.g. INDEX in BROOD in LOCATION): Λ'Z'WZΛ + I is then
-    a tree - a node couples only with its ancestors - and its Cholesky factor has no fill
-    beyond them. ``nodes[t, i]``: row i's node (Zt row) in term t; ``x[t, i]`` its model
-    row value; ``anc[node, k]``: the node's ancestor in term node_term + 1 + k (-1: none).
-    The loop, step-halving and convergence test are ``pirls_single``'s. Returns (status,
-    u, eta, mu, drsum, ldL2, iterations, w)."""
-    cdef Py_ssize_t n = y.shape[0], T = nodes.shape[0], K = anc.shape[1]
-    cdef Py_ssize_t i, j, t, s, k, k2, a, nd, it, h
-    u_arr = np.zeros(q)
-    uold_arr = np.zeros(q)
-    d_arr = np.zeros(q)
-    c_arr = np.zeros(q)
-    E_arr = np.zeros((q, max(K, 1)))
-    eta_arr = np.array(eta0, dtype=float)
-    mu_arr = np.empty(n)
-    w_arr = np.empty(n)
-    cdef double[::1] u = u_arr, uold = uold_arr, d = d_arr, c = c_arr
-    cdef double[:, ::1] E = E_arr
-    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
-    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0
-    cdef double e, mi, me, ex, opexp, r, wi, xt, l, uu, zz
-    cdef int status = 2, nit = 0
-    with nogil:
-        for i in range(n):
-            mu[i] = _linkinv(fam, eta[i])
-        for it in range(1, maxit + 1):
-            nit = it
-            for j in range(q):
-                d[j] = 0.0
-                c[j] = 0.0
-                for k in range(K):
-                    E[j, k] = 0.0
-            # Λ'Z'WZΛ (node and ancestors) and Λ'Z'W r from the rows
-            for i in range(n):
-                e = eta[i]
-                mi = mu[i]
-                me = _mu_eta(fam, e)
-                wi = _working_weight(fam, wt[i], me, mi)
-                w[i] = wi
-                r = (e - offset[i] + (y[i] - mi) / me) - xb[i]
-                for t in range(T):
-                    nd = nodes[t, i]
-                    xt = x[t, i] * lam[t]
-                    d[nd] += wi * xt * xt
-                    c[nd] += wi * xt * r
-                    for s in range(t + 1, T):
-                        E[nd, s - t - 1] += wi * xt * x[s, i] * lam[s]
-            # factor in node order (term 1's levels first): no fill beyond the ancestors
-            ld = 0.0
-            for j in range(q):
-                l = sqrt(d[j] + 1.0)
-                d[j] = l
-                ld += 2.0 * log(l)
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    E[j, k] /= l
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a < 0:
-                        continue
-                    d[a] -= E[j, k] * E[j, k]
-                    for k2 in range(k + 1, T - 1 - t):
-                        if anc[j, k2] >= 0:
-                            E[a, k2 - k - 1] -= E[j, k] * E[j, k2]
-            # L L' u = c: forward, then back
-            for j in range(q):
-                c[j] /= d[j]
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a >= 0:
-                        c[a] -= E[j, k] * c[j]
-            uu = 0.0
-            for j in range(q - 1, -1, -1):
-                zz = c[j]
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a >= 0:
-                        zz -= E[j, k] * u[a]
-                u[j] = zz / d[j]
-                uu += u[j] * u[j]
-            dr = _eta_mu_dev_nested(fam, lam, fixed, x, nodes, u, eta, mu, y, wt)
-            pdev = dr + uu
-            if fabs((oldpdev - pdev) / pdev) < tol:
-                status = 0
-                break
-            if not isfinite(pdev) or pdev > oldpdev:
-                for h in range(10):
-                    uu = 0.0
-                    for j in range(q):
-                        u[j] = 0.5 * (uold[j] + u[j])
-                        uu += u[j] * u[j]
-                    dr = _eta_mu_dev_nested(fam, lam, fixed, x, nodes, u, eta, mu, y, wt)
-                    pdev = dr + uu
-                    if isfinite(pdev) and pdev <= oldpdev:
-                        break
-                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
-                    status = 1
-                    break
-                if fabs((oldpdev - pdev) / pdev) < tol:
-                    status = 0
-                    break
-            oldpdev = pdev
-            for j in range(q):
-                uold[j] = u[j]
-    return status, u_arr, eta_arr, mu_arr, dr, ld, nit, w_arr
-
-
-cdef double _eta_mu_dev_nested(int fam, const double[::1] lam, const double[::1] fixed,
-                               const double[:, ::1] x, const long long[:, ::1] nodes,
-                               const double[::1] u, double[::1] eta, double[::1] mu,
-                               const double[::1] y, const double[::1] wt) noexcept nogil:
-    cdef Py_ssize_t i, t, n = eta.shape[0], T = nodes.shape[0]
-    cdef double s = 0.0, mi, e
-    for i in range(n):
-        e = fixed[i]
-        for t in range(T):
-            e += x[t, i] * (lam[t] * u[nodes[t, i]])
-        eta[i] = e
-        mi = _linkinv(fam, e)
-        mu[i] = mi
-        s += _devres(fam, y[i], mi, wt[i])
-    return s
-
-
-def pirls_nested_joint(int fam, const double[::1] lam, const double[::1] offset,
-                       const double[::1] eta0, const double[::1] y, const double[::1] wt,
-                       const long long[:, ::1] nodes, const double[:, ::1] x,
-                       const long long[:, ::1] anc, const long long[::1] node_term,
-                       const double[:, ::1] X, Py_ssize_t q, double tol, int maxit):
-    """``pirls_nested`` for u and β together (stage 1, nAGQ = 0): the tree nodes are
-    eliminated first, each with its tree ancestors and the p columns of X as the only
-    other entries, leaving the p x p Schur complement (R_X'R_X) for β. The loop and the
-    step-halving (u and β halved toward the previous iterate, from zero) are ``pirls``'s.
-    Returns (status, u, beta, eta, mu, drsum, ldL2, ldRX2, iterations, w)."""
-    cdef Py_ssize_t n = y.shape[0], T = nodes.shape[0], K = anc.shape[1], p = X.shape[1]
-    cdef Py_ssize_t i, j, t, s, k, k2, a, nd, it, h, l, l2
-    u_arr = np.zeros(q)
-    uold_arr = np.zeros(q)
-    b_arr = np.zeros(p)
-    bold_arr = np.zeros(p)
-    d_arr = np.zeros(q)
-    c_arr = np.zeros(q)
-    E_arr = np.zeros((q, max(K, 1)))
-    G_arr = np.zeros((q, max(p, 1)))
-    S_arr = np.zeros((max(p, 1), max(p, 1)))
-    cx_arr = np.zeros(max(p, 1))
-    eta_arr = np.array(eta0, dtype=float)
-    mu_arr = np.empty(n)
-    w_arr = np.empty(n)
-    cdef double[::1] u = u_arr, uold = uold_arr, b = b_arr, bold = bold_arr
-    cdef double[::1] d = d_arr, c = c_arr, cx = cx_arr
-    cdef double[:, ::1] E = E_arr, G = G_arr, S = S_arr
-    cdef double[::1] eta = eta_arr, mu = mu_arr, w = w_arr
-    cdef double oldpdev = 1.7976931348623157e308, pdev = 0.0, dr = 0.0, ld = 0.0, ldx = 0.0
-    cdef double e, mi, me, ex, opexp, r, wi, xt, lv, uu, zz
-    cdef int status = 2, nit = 0
-    with nogil:
-        for i in range(n):
-            mu[i] = _linkinv(fam, eta[i])
-        for it in range(1, maxit + 1):
-            nit = it
-            for j in range(q):
-                d[j] = 0.0
-                c[j] = 0.0
-                for k in range(K):
-                    E[j, k] = 0.0
-                for l in range(p):
-                    G[j, l] = 0.0
-            for l in range(p):
-                cx[l] = 0.0
-                for l2 in range(p):
-                    S[l, l2] = 0.0
-            for i in range(n):
-                e = eta[i]
-                mi = mu[i]
-                me = _mu_eta(fam, e)
-                wi = _working_weight(fam, wt[i], me, mi)
-                w[i] = wi
-                r = e - offset[i] + (y[i] - mi) / me
-                for t in range(T):
-                    nd = nodes[t, i]
-                    xt = x[t, i] * lam[t]
-                    d[nd] += wi * xt * xt
-                    c[nd] += wi * xt * r
-                    for s in range(t + 1, T):
-                        E[nd, s - t - 1] += wi * xt * x[s, i] * lam[s]
-                    for l in range(p):
-                        G[nd, l] += wi * xt * X[i, l]
-                for l in range(p):
-                    cx[l] += wi * X[i, l] * r
-                    for l2 in range(l + 1):
-                        S[l, l2] += wi * X[i, l] * X[i, l2]
-            # eliminate the tree nodes
-            ld = 0.0
-            for j in range(q):
-                lv = sqrt(d[j] + 1.0)
-                d[j] = lv
-                ld += 2.0 * log(lv)
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    E[j, k] /= lv
-                for l in range(p):
-                    G[j, l] /= lv
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a < 0:
-                        continue
-                    d[a] -= E[j, k] * E[j, k]
-                    for k2 in range(k + 1, T - 1 - t):
-                        if anc[j, k2] >= 0:
-                            E[a, k2 - k - 1] -= E[j, k] * E[j, k2]
-                    for l in range(p):
-                        G[a, l] -= E[j, k] * G[j, l]
-                for l in range(p):
-                    for l2 in range(l + 1):
-                        S[l, l2] -= G[j, l] * G[j, l2]
-            # R_X: Cholesky of the Schur complement (lower)
-            ldx = 0.0
-            for l in range(p):
-                zz = S[l, l]
-                for l2 in range(l):
-                    zz -= S[l, l2] * S[l, l2]
-                if not (zz > 0.0):
-                    status = 3
-                    break
-                S[l, l] = sqrt(zz)
-                ldx += 2.0 * log(S[l, l])
-                for i in range(l + 1, p):
-                    zz = S[i, l]
-                    for l2 in range(l):
-                        zz -= S[i, l2] * S[l, l2]
-                    S[i, l] = zz / S[l, l]
-            if status == 3:
-                break
-            # forward over the nodes, then β, then back over the nodes
-            for j in range(q):
-                c[j] /= d[j]
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a >= 0:
-                        c[a] -= E[j, k] * c[j]
-                for l in range(p):
-                    cx[l] -= G[j, l] * c[j]
-            for l in range(p):
-                zz = cx[l]
-                for l2 in range(l):
-                    zz -= S[l, l2] * b[l2]
-                b[l] = zz / S[l, l]
-            for l in range(p - 1, -1, -1):
-                zz = b[l]
-                for l2 in range(l + 1, p):
-                    zz -= S[l2, l] * b[l2]
-                b[l] = zz / S[l, l]
-            uu = 0.0
-            for j in range(q - 1, -1, -1):
-                zz = c[j]
-                t = node_term[j]
-                for k in range(T - 1 - t):
-                    a = anc[j, k]
-                    if a >= 0:
-                        zz -= E[j, k] * u[a]
-                for l in range(p):
-                    zz -= G[j, l] * b[l]
-                u[j] = zz / d[j]
-                uu += u[j] * u[j]
-            dr = _eta_mu_dev_joint(fam, lam, offset, X, b, x, nodes, u, eta, mu, y, wt)
-            pdev = dr + uu
-            if fabs((oldpdev - pdev) / pdev) < tol:
-                status = 0
-                break
-            if not isfinite(pdev) or pdev > oldpdev:
-                for h in range(10):
-                    uu = 0.0
-                    for j in range(q):
-                        u[j] = 0.5 * (uold[j] + u[j])
-                        uu += u[j] * u[j]
-                    for l in range(p):
-                        b[l] = 0.5 * (bold[l] + b[l])
-                    dr = _eta_mu_dev_joint(fam, lam, offset, X, b, x, nodes, u, eta, mu, y,
-                                           wt)
-                    pdev = dr + uu
-                    if isfinite(pdev) and pdev <= oldpdev:
-                        break
-                if not isfinite(pdev) or (pdev - oldpdev) > tol * fabs(oldpdev):
-                    status = 1
-                    break
-                if fabs((oldpdev - pdev) / pdev) < tol:
-                    status = 0
-                    break
-            oldpdev = pdev
-            for j in range(q):
-                uold[j] = u[j]
-            for l in range(p):
-                bold[l] = b[l]
-    return status, u_arr, b_arr, eta_arr, mu_arr, dr, ld, ldx, nit, w_arr
-
-
-cdef double _eta_mu_dev_joint(int fam, const double[::1] lam, const double[::1] offset,
-                              const double[:, ::1] X, const double[::1] b,
-                              const double[:, ::1] x, const long long[:, ::1] nodes,
-                              const double[::1] u, double[::1] eta, double[::1] mu,
-                              const double[::1] y, const double[::1] wt) noexcept nogil:
-    cdef Py_ssize_t i, t, l, n = eta.shape[0], T = nodes.shape[0], p = X.shape[1]
-    cdef double s = 0.0, mi, e
-    for i in range(n):
-        e = 0.0
-        for l in range(p):
-            e += X[i, l] * b[l]
-        e += offset[i]
-        for t in range(T):
-            e += x[t, i] * (lam[t] * u[nodes[t, i]])
-        eta[i] = e
-        mi = _linkinv(fam, e)
-        mu[i] = mi
-        s += _devres(fam, y[i], mi, wt[i])
-    return s

@@ -21,6 +21,8 @@ A factor that is not positive definite gives (nan, nan, nan), as the reference.
 from libc.math cimport log, log1p, pow, sqrt, NAN
 from libc.stdlib cimport malloc, free
 
+from lmepy.kernels.smallblock cimport chol_lower, logdet_acc, trsv_lower
+
 
 cdef int _group(const double* C, Py_ssize_t m, Py_ssize_t k, const double* T,
                 double* A, double* TB, double* D, double* ld) noexcept nogil:
@@ -45,28 +47,12 @@ cdef int _group(const double* C, Py_ssize_t m, Py_ssize_t k, const double* T,
             for a in range(k):
                 s += T[a * k + i] * C[a * m + k + c]
             TB[i * q + c] = s
-    # Cholesky of A in place (lower)
-    for j in range(k):
-        s = A[j * k + j]
-        for a in range(j):
-            s -= A[j * k + a] * A[j * k + a]
-        if not (s > 0.0):
-            return 1
-        s = sqrt(s)
-        A[j * k + j] = s
-        ld[0] += 2.0 * log(s)
-        for i in range(j + 1, k):
-            t = A[i * k + j]
-            for a in range(j):
-                t -= A[i * k + a] * A[j * k + a]
-            A[i * k + j] = t / s
-    # W = L^{-1} TB (in place in TB)
-    for i in range(k):
-        for c in range(q):
-            s = TB[i * q + c]
-            for a in range(i):
-                s -= A[i * k + a] * TB[a * q + c]
-            TB[i * q + c] = s / A[i * k + i]
+    # Cholesky of A in place (lower), then W = L^{-1} TB (in place in TB, column by column)
+    if chol_lower(A, k, k):
+        return 1
+    ld[0] = logdet_acc(ld[0], A, k, k)
+    for c in range(q):
+        trsv_lower(A, k, k, &TB[c], q)
     # D += C_[xy][xy] - W'W (lower)
     for c in range(q):
         for e in range(c + 1):
@@ -79,23 +65,10 @@ cdef int _group(const double* C, Py_ssize_t m, Py_ssize_t k, const double* T,
 
 cdef tuple _finish(double* D, Py_ssize_t q, double ld):
     """Cholesky of the corner D (lower, in place): (ld, log|R_X|^2, pwrss) or nans."""
-    cdef Py_ssize_t i, j, a
-    cdef double s, t, ldx = 0.0
-    for j in range(q):
-        s = D[j * q + j]
-        for a in range(j):
-            s -= D[j * q + a] * D[j * q + a]
-        if not (s > 0.0):
-            return (NAN, NAN, NAN)
-        s = sqrt(s)
-        D[j * q + j] = s
-        if j < q - 1:
-            ldx += 2.0 * log(s)
-        for i in range(j + 1, q):
-            t = D[i * q + j]
-            for a in range(j):
-                t -= D[i * q + a] * D[j * q + a]
-            D[i * q + j] = t / s
+    cdef double s, ldx
+    if chol_lower(D, q, q):
+        return (NAN, NAN, NAN)
+    ldx = logdet_acc(0.0, D, q - 1, q)
     s = D[(q - 1) * q + q - 1]
     return (ld, ldx, s * s)
 

@@ -195,8 +195,8 @@ def _group_codes(df: pd.DataFrame, groups: tuple[str, ...]) -> tuple[np.ndarray,
     if len(groups) == 1 and groups[0] in df.columns:
         col = df[groups[0]]
         if isinstance(col.dtype, pd.CategoricalDtype):
-            codes = np.asarray(col.cat.codes, dtype=np.int64)
-            cats = col.cat.categories
+            codes = np.asarray(col.array.codes, dtype=np.int64)  # no .cat accessor objects
+            cats = np.asarray(col.array.categories, dtype=object)  # fast to iterate
             if len(codes) and codes.min() >= 0:
                 used = np.bincount(codes, minlength=len(cats)) > 0
                 if used.all():

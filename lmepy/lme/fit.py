@@ -259,7 +259,7 @@ class LmeProblem:
         if self.markov is not None:
             assert d.cor is not None and self.single is not None
             if d.var is not None:
-                self.slw = float(np.sum(np.log(d.var.weights())))
+                self.slw = d.var.log_weights_sum()
             if self.n_cor:
                 d.cor.set_unconstrained(cor_u)
             C, self.ldC = self.markov.cross(d.cor.phi)  # type: ignore[attr-defined]
@@ -270,8 +270,14 @@ class LmeProblem:
             if self.n_var:
                 d.var.set_unconstrained(var_u)
             w = d.var.weights()
+            self.slw = d.var.log_weights_sum()
+            if d.cor is None and self.single is not None and not self.dense:
+                # rows scaled only: the kernel's sorted rows times the sorted weights
+                self.Mw = None
+                self._key = key
+                self.single.set_rows_weighted(M, w)
+                return
             M = M * w[:, None]
-            self.slw = float(np.sum(np.log(w)))
         if d.cor is not None:
             if self.n_cor:
                 d.cor.set_unconstrained(cor_u)
@@ -324,7 +330,7 @@ class LmeProblem:
             ld, ldx, pw, self.ldC = _KERNEL.markov_update(
                 mk.P0, mk.S1, mk.S2, mk.QQ, mk.steps, mk.counts,
                 cor.phi, T)  # type: ignore[attr-defined]
-            self.slw = float(np.sum(np.log(d.var.weights()))) if d.var is not None else 0.0
+            self.slw = d.var.log_weights_sum() if d.var is not None else 0.0
             return ld, ldx, pw
         self.set_structs(x[a:b], x[b:])
         return _KERNEL.single_update(self.single.C, T)
@@ -555,7 +561,8 @@ class _WeightScaled:
         var = self.prob.d.var
         assert var is not None
         var.set_unconstrained(v[self.vpos:])
-        return float(np.exp(-np.mean(np.log(var.weights()))))
+        # exp(-mean(log(weights))); numpy's mean is this sum over the count
+        return float(np.exp(-(var.log_weights_sum() / var.n)))
 
     def to_x(self, z: np.ndarray) -> np.ndarray:
         x = np.array(z, dtype=float)

@@ -47,9 +47,25 @@ class SingleLevel:
 
     def set_rows(self, Mw: np.ndarray) -> None:
         """Mw: whitened rows in data order, columns [X (p), y, Z (k)]."""
+        Ms = Mw[:, self.colperm] if self.order is None else Mw[self.order][:, self.colperm]
+        self._set_sorted(Ms)
+
+    def set_rows_weighted(self, M: np.ndarray, w: np.ndarray) -> None:
+        """set_rows(M * w[:, None]) for rows whitened by weights alone (a variance function
+        without a correlation structure), without re-sorting M at every evaluation: M's rows
+        sorted by group and columns permuted are kept, and the product is elementwise, so
+        the cross-products are the same to the bit."""
+        kept = getattr(self, "_sorted_M", None)
+        if kept is None or kept[0] is not M:
+            Ms = M[:, self.colperm] if self.order is None else M[self.order][:, self.colperm]
+            kept = self._sorted_M = (M, Ms)
+        ws = w if self.order is None else w[self.order]
+        self._set_sorted(kept[1] * ws[:, None])
+
+    def _set_sorted(self, Ms: np.ndarray) -> None:
+        """Ms: whitened rows sorted by group, columns [Z, X, y]."""
         k, p = self.k, self.p
         m = k + p + 1
-        Ms = Mw[:, self.colperm] if self.order is None else Mw[self.order][:, self.colperm]
         if self.balanced:
             P = Ms.reshape(self.G, self.nmax, m)
         else:

@@ -136,6 +136,27 @@ class RanefDict(dict):
 
     __repr__ = __str__
 
+    def to_frame(self) -> pd.DataFrame:
+        """``as.data.frame(ranef(fit, condVar = TRUE))``: grpvar, term, grp, condval, condsd
+        (per grouping factor, per term, per level; condsd NaN without condVar)."""
+        parts = []
+        for g, df in self.items():
+            pv = df.attrs.get("postVar")
+            sd = None
+            if pv is not None:
+                blocks = pv if isinstance(pv, list) else [pv]
+                sd = np.concatenate([np.sqrt(np.diagonal(np.asarray(b), axis1=1, axis2=2))
+                                     for b in blocks], axis=1)
+            levels = [str(i) for i in df.index]
+            for j, term in enumerate(df.columns):
+                parts.append(pd.DataFrame({
+                    "grpvar": g, "term": str(term), "grp": levels,
+                    "condval": df.iloc[:, j].to_numpy(dtype=float),
+                    "condsd": sd[:, j] if sd is not None else np.nan}))
+        if not parts:
+            return pd.DataFrame(columns=["grpvar", "term", "grp", "condval", "condsd"])
+        return pd.concat(parts, ignore_index=True)
+
 
 class CoefDict(dict):
     """``coef(fit)``: a dict of DataFrames that prints as R prints lme4's ``coef.mer``."""

@@ -28,7 +28,7 @@ stopifnot(packageVersion("lme4") == "1.1.31", packageVersion("nlme") == "3.1.162
 sets <- list(
   sleepstudy = "lme4", Dyestuff = "lme4", Dyestuff2 = "lme4", Penicillin = "lme4",
   Pastes = "lme4", cake = "lme4", cbpp = "lme4", grouseticks = "lme4", InstEval = "lme4",
-  Contraception = "mlmRev",
+  Contraception = "mlmRev", Chem97 = "mlmRev",
   Ovary = "nlme", Orthodont = "nlme", BodyWeight = "nlme", Pixel = "nlme", Oxboys = "nlme"
 )
 
