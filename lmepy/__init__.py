@@ -1,8 +1,9 @@
 """lmepy: mixed-effects models for Python that speak R (lme4 and nlme formulas, numbers, output)."""
 
-# The lme and gls subpackages load first: a submodule loaded later would rebind the names
-# `lmepy.lme` / `lmepy.gls` from the functions to the packages.
+# The lme, gls and lm subpackages load first: a submodule loaded later would rebind the names
+# `lmepy.lme` / `lmepy.gls` / `lmepy.lm` from the functions to the packages.
 import lmepy.gls
+import lmepy.lm
 import lmepy.lme  # noqa: F401
 from lmepy import datasets
 from lmepy.api import glmer, gls, lme, lmer
@@ -33,6 +34,7 @@ from lmepy.errors import (
     UnfittableError,
 )
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
+from lmepy.lm import glm, lm
 from lmepy.postfit import augment, get_variance, glance, hatvalues, icc, r2_nakagawa, tidy
 from lmepy.results.generics import (
     AIC,
@@ -73,8 +75,8 @@ __all__ = [
     "coef", "confint",
     "corAR1", "corARMA", "corCAR1", "corCompSymm", "corSymm", "datasets", "deviance", "fitted",
     "fixef", "formula", "gaussian", "getME", "getVarCov", "get_variance", "glFormula", "glance",
-    "glmer", "gls", "hatvalues", "icc",
-    "intervals", "inverse_gaussian", "isSingular", "lFormula", "lme", "lmer", "logLik",
+    "glm", "glmer", "gls", "hatvalues", "icc",
+    "intervals", "inverse_gaussian", "isSingular", "lFormula", "lm", "lme", "lmer", "logLik",
     "modelStruct", "model_matrix", "ngrps", "nobs", "poisson", "predict", "r2_nakagawa", "ranef",
     "resid",
     "residuals", "sigma", "simulate", "summary", "tidy", "varConstPower", "varExp", "varFixed",

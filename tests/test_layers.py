@@ -34,6 +34,7 @@ TIERS: list[set[str]] = [
     {"covariance"},
     {"fit"},
     {"inference"},
+    {"lm"},
     {"results"},
     {"gls"},
     {"lme"},

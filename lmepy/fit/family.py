@@ -84,6 +84,10 @@ def _logit_mu_eta(eta: Array) -> Array:
 _PROBIT_THRESH = -float(stats.norm.ppf(DBL_EPS))
 
 
+def _probit_linkfun(mu: Array) -> Array:
+    return special.ndtri(_arr(mu))
+
+
 def _probit_linkinv(eta: Array) -> Array:
     eta = np.clip(_arr(eta), -_PROBIT_THRESH, _PROBIT_THRESH)
     return special.ndtr(eta)
@@ -205,7 +209,7 @@ def _invsq_mu_eta(eta: Array) -> Array:
 
 LINKS: dict[str, Link] = {
     "logit": Link("logit", _logit_linkfun, _logit_linkinv, _logit_mu_eta, _always),
-    "probit": Link("probit", lambda mu: special.ndtri(_arr(mu)), _probit_linkinv,
+    "probit": Link("probit", _probit_linkfun, _probit_linkinv,
                    _probit_mu_eta, _always),
     "cauchit": Link("cauchit", _cauchit_linkfun, _cauchit_linkinv,
                     _cauchit_mu_eta, _always),

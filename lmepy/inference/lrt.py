@@ -31,6 +31,9 @@ def _any_solution(fit: Any) -> Any:
     try:
         return as_solution(fit)
     except TypeError:
+        lrt = getattr(fit, "lrt_solution", None)
+        if callable(lrt):  # an lm or glm fit: a model without random effects, as lme4 takes
+            return lrt()
         s = getattr(fit, "sol", fit)
         if hasattr(s, "objective") and hasattr(s, "model") and hasattr(s, "theta"):
             return s

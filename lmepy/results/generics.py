@@ -59,9 +59,14 @@ def ranef(fit: Any, condVar: bool = True) -> Any:
     return _call(fit, "ranef", condVar=condVar)
 
 
-def residuals(fit: Any, type: str = "response", scaled: bool = False) -> Any:
-    """``residuals(fit, type, scaled)``."""
-    return _call(fit, "residuals", type=type, scaled=scaled)
+def residuals(fit: Any, type: str | None = None, scaled: bool = False, **kwargs: Any) -> Any:
+    """``residuals(fit, type, scaled)``: each kind's own default type (R's: "response" for
+    lmer, lm, lme; "deviance" for glmer and glm); only the arguments given are passed on."""
+    if type is not None:
+        kwargs["type"] = type
+    if scaled:
+        kwargs["scaled"] = scaled
+    return _call(fit, "residuals", **kwargs)
 
 
 resid = residuals
