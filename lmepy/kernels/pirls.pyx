@@ -584,7 +584,7 @@ cdef inline void _save(Predictor P) noexcept nogil:
         P.save_u()
 
 
-cdef int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, double[::1] w,
+cdef inline int _pwrss(Response Rs, Predictor P, double[::1] eta, double[::1] mu, double[::1] w,
                 double[::1] r, double[::1] w_last, bint have_init, double tol, int maxit,
                 double* dr, int* nit) noexcept nogil:
     """lme4's pwrssUpdate from η (in ``eta``) to convergence of the penalized deviance
