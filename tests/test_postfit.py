@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from refdata import floats, reference
 
 import lmepy
-from tests.refdata import floats, reference
 
 REF = reference("postfit")["cases"]
 
