@@ -30,6 +30,7 @@ TIERS: list[set[str]] = [
     {"errors"},
     {"args", "callnames", "rtext", "kernels", "datasets", "grammar"},
     {"formula"},
+    {"refit"},
     {"design"},
     {"covariance"},
     {"fit"},
