@@ -96,6 +96,12 @@ chains <- list(
     list(r = "update(prev, log(.) ~ .)", update = "log(.) ~ ."),
     list(r = "update(prev, . ~ . + I(Days^2))", update = ". ~ . + I(Days^2)"),
     list(r = "update(prev, ~ . : Subject)", update = "~ . : Subject")),
+  lmer_weights = list(
+    list(r = "lmer(Reaction ~ Days + (1 | Subject), sleepstudy)", fun = "lmer",
+         args = list(formula = "Reaction ~ Days + (1 | Subject)", data = "sleepstudy")),
+    list(r = "update(prev, weights = Days + 1)",
+         overrides = list(weights = list(array = sleepstudy$Days + 1))),
+    list(r = "update(prev, . ~ . + I(Days^2))", update = ". ~ . + I(Days^2)")),
   glm_cbpp = list(
     list(r = "glm(cbind(incidence, size - incidence) ~ period, binomial, cbpp)", fun = "glm",
          args = list(formula = "cbind(incidence, size - incidence) ~ period", data = "cbpp",
