@@ -80,10 +80,10 @@ def records_call(fun: F) -> F:
         rec = dict(bound.arguments)
         if "data_name" in sig.parameters and rec.get("data_name") is None and "data" in rec:
             rec["data_name"] = caller_name(rec["data"])
-        try:
+        # the innermost entry point's call wins, as in lme4, where glmer(family = gaussian)
+        # records the lmer() call it made
+        if getattr(fit, "fit_call", None) is None:
             fit.fit_call = FitCall(wrapper, rec)
-        except AttributeError:  # pragma: no cover - a fit object without a __dict__
-            pass
         return fit
 
     return wrapper  # type: ignore[return-value]

@@ -125,3 +125,13 @@ def test_update_lme_fixed_keyword_is_the_formula() -> None:
     assert new.fit_call.args["fixed"] == "distance ~ age + Sex"
     with pytest.raises(TypeError, match="formula twice"):
         fit.update(". ~ .", fixed=". ~ . + Sex")
+
+
+def test_update_of_glmer_gaussian_is_an_lmer_update(sleep: pd.DataFrame) -> None:
+    # lme4: glmer(family = gaussian) calls lmer() and records that call, so REML= applies
+    with pytest.warns(lmepy.LmepyWarning):
+        fit = lmepy.glmer("Reaction ~ Days + (Days | Subject)", sleep, family="gaussian")
+    assert fit.fit_call.name == "lmer"
+    ml = fit.update(REML=False)
+    np.testing.assert_allclose(float(ml.logLik()), REF["chains"]["lmer_drop_fixed"][2]["loglik"],
+                               rtol=1e-9)
