@@ -51,7 +51,7 @@ def test_update_chain_matches_r(chain: str) -> None:
     steps = REF["chains"][chain]
     first = steps[0]
     args = {k: (lmepy.datasets.load(v) if k == "data" else v) for k, v in first["args"].items()}
-    fit = FUNS[first["fun"]](**args)
+    fit = FUNS[first["fun"]](**args, data_name=first["args"]["data"])
     for i, step in enumerate(steps):
         if i:
             overrides = {k: _value(v) for k, v in (step.get("overrides") or {}).items()}
@@ -59,6 +59,9 @@ def test_update_chain_matches_r(chain: str) -> None:
         assert _formula_text(fit) == step["formula"], step["r"]
         if first["fun"] == "lmer":
             assert f"Formula: {step['formula']}" in str(fit.summary()).splitlines()
+        if "call" in step:
+            lines = [step["call"]] if isinstance(step["call"], str) else step["call"]
+            assert fit.call().splitlines() == lines, step["r"]
         est = _estimates(fit)
         ref = pd.Series(step["estimates"], dtype=float)
         assert list(est.index) == list(ref.index), step["r"]
@@ -135,3 +138,25 @@ def test_update_of_glmer_gaussian_is_an_lmer_update(sleep: pd.DataFrame) -> None
     ml = fit.update(REML=False)
     np.testing.assert_allclose(float(ml.logLik()), REF["chains"]["lmer_drop_fixed"][2]["loglik"],
                                rtol=1e-9)
+
+
+def test_update_weights_none_removes_them_and_every_kind_pickles(sleep: pd.DataFrame) -> None:
+    w = sleep["Days"].to_numpy(dtype=float) + 1
+    fit = lmepy.lm("Reaction ~ Days", sleep, weights=w)
+    plain = fit.update(weights=None)  # R's update(fit, weights = NULL)
+    np.testing.assert_allclose(float(plain.logLik()), REF["chains"]["lm_sleep"][0]["loglik"],
+                               rtol=1e-12)
+    cbpp, orth = lmepy.datasets.load("cbpp"), lmepy.datasets.load("Orthodont")
+    fits = [
+        plain,
+        lmepy.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="binomial"),
+        lmepy.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp),
+        lmepy.lme("distance ~ age", orth, random="~ 1 | Subject"),
+        lmepy.gls("distance ~ age", orth),
+    ]
+    for f in fits:
+        back = pickle.loads(pickle.dumps(f))
+        assert back.fit_call.fun is f.fit_call.fun
+        new = back.update(". ~ . - 1")
+        rec = new.fit_call
+        assert rec.args[rec.formula_arg].endswith(" - 1")

@@ -44,8 +44,13 @@ formulas <- lapply(formulas, function(p)
 est <- function(fit) {
   if (inherits(fit, "merMod")) fixef(fit) else if (inherits(fit, "lme")) fixef(fit) else coef(fit)
 }
-record <- function(fit) list(formula = paste(deparse(formula(fit)), collapse = ""),
-                             estimates = as.list(est(fit)), loglik = as.numeric(logLik(fit)))
+record <- function(fit) {
+  out <- list(formula = paste(deparse(formula(fit)), collapse = ""),
+              estimates = as.list(est(fit)), loglik = as.numeric(logLik(fit)))
+  # lm/glm print their call: update() rewrites it with the new formula and arguments
+  if (class(fit)[1] %in% c("lm", "glm")) out$call <- deparse(fit$call)
+  out
+}
 
 # each chain: the fit, then updates; `formula`/`overrides` are the Python side of each update
 chains <- list(
