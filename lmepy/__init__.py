@@ -36,6 +36,7 @@ from lmepy.errors import (
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from lmepy.lm import glm, lm
 from lmepy.postfit import augment, get_variance, glance, hatvalues, icc, r2_nakagawa, tidy
+from lmepy.refit import update
 from lmepy.results.generics import (
     AIC,
     BIC,
@@ -80,6 +81,6 @@ __all__ = [
     "modelStruct", "model_matrix", "ngrps", "nobs", "poisson", "predict", "r2_nakagawa", "ranef",
     "resid",
     "residuals", "sigma", "simulate", "summary", "tidy", "varConstPower", "varExp", "varFixed",
-    "varIdent", "varPower", "vcov", "weights",
+    "update", "varIdent", "varPower", "vcov", "weights",
 ]
 __version__ = "0.1.0"

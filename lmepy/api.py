@@ -10,6 +10,7 @@ import pandas as pd
 from lmepy.args import check_bool, check_choice, check_int, check_str
 from lmepy.callnames import caller_name
 from lmepy.fit.control import check_control
+from lmepy.refit import records_call
 
 
 def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
@@ -21,6 +22,7 @@ def _label(model: Any, data_name: str, weights: Any, offset: Any) -> None:
             setattr(model, attr, caller_name(value, default=attr.split("_")[0]))
 
 
+@records_call
 def lmer(
     formula: str,
     data: pd.DataFrame,
@@ -59,6 +61,7 @@ def lmer(
     return LmerMod(fit_lmm(model, REML=REML, control=control))
 
 
+@records_call
 def glmer(
     formula: str,
     data: pd.DataFrame,
@@ -93,6 +96,7 @@ def glmer(
     return GlmerMod(fit_glmm(model, fam, nAGQ=nAGQ, control=control))
 
 
+@records_call
 def lme(fixed: str, data: pd.DataFrame, random: Any, correlation: Any = None,
         weights: Any = None, method: str = "REML", control: dict | None = None,
         data_name: str | None = None):
@@ -107,6 +111,7 @@ def lme(fixed: str, data: pd.DataFrame, random: Any, correlation: Any = None,
                 control=control, data_name=data_name or caller_name(data))
 
 
+@records_call
 def gls(model: str, data: pd.DataFrame, correlation: Any = None, weights: Any = None,
         method: str = "REML", control: dict | None = None, na_action: str = "na.fail",
         data_name: str | None = None):

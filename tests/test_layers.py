@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # folders in lower tiers; folders in one tier do not import each other. The bottom tiers are
 # the utilities every stage stands on (errors; argument checks, R's call names, R's text,
 # the compiled kernels, the datasets, the grammar); then DESIGN.md's stages in order
-# (formula -> design -> covariance -> fit -> results, with inference between the fit and the
+# (formula, then refit: the call record behind update(), which stands on the formula
+# algebra alone; -> design -> covariance -> fit -> results, with inference between the fit and the
 # fit objects that call it); nlme's gls and lme (fit and fit objects of their own, built on
 # all of that; lme uses gls's solver); and at the top the public API, the package's
 # namespace, the command line built on it and `python -m lmepy`.
@@ -30,6 +31,7 @@ TIERS: list[set[str]] = [
     {"errors"},
     {"args", "callnames", "rtext", "kernels", "datasets", "grammar"},
     {"formula"},
+    {"refit"},
     {"design"},
     {"covariance"},
     {"fit"},

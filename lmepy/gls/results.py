@@ -17,12 +17,13 @@ from lmepy.gls.fit import GlsEstimate, GlsProblem
 from lmepy.inference.nlme_anova import anova_nlme, gls_anova_terms
 from lmepy.inference.nlme_intervals import NlmeIntervals, gls_apvar, gls_intervals
 from lmepy.inference.tables import AnovaTable
+from lmepy.refit import Updatable
 from lmepy.results import nlmeprint
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
 from lmepy.results.nlmeprint import NlmeSummary
 
 
-class GlsFit:
+class GlsFit(Updatable):
     """A fitted gls model (nlme's class "gls")."""
 
     def __init__(self, *, X: pd.DataFrame, y: np.ndarray, problem: GlsProblem,

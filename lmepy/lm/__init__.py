@@ -20,6 +20,7 @@ import pandas as pd
 from lmepy.args import check_str
 from lmepy.callnames import caller_name
 from lmepy.kernels.blas_threads import limit_threads
+from lmepy.refit import records_call
 
 from . import fit as _fit
 from . import printing as _printing  # noqa: F401  (loaded with the package, see lmepy/__init__)
@@ -70,6 +71,7 @@ def _formula_text(formula: str) -> str:
     return str(mt.formula) if mt.formula is not None else str(text)
 
 
+@records_call
 def lm(formula: str, data: pd.DataFrame, weights: np.ndarray | str | None = None,
        offset: np.ndarray | str | None = None, contrasts: Mapping[str, object] | None = None,
        subset: Any = None, na_action: str = "na.omit", data_name: str | None = None
@@ -104,6 +106,7 @@ def _family_expr(fam: Any, given: Any) -> Any:
     return Call(fam.family, kwargs=(("link", String(fam.link)),))
 
 
+@records_call
 def glm(formula: str, data: pd.DataFrame, family: Any = None,
         weights: np.ndarray | str | None = None, offset: np.ndarray | str | None = None,
         contrasts: Mapping[str, object] | None = None, subset: Any = None,

@@ -15,6 +15,7 @@ from scipy import stats
 
 from lmepy.design.types import CompiledModel
 from lmepy.errors import LmepyWarning, warn
+from lmepy.refit import Updatable
 
 from .fit import GlmFit, LinearFit
 
@@ -24,7 +25,7 @@ def _pct(a: float) -> str:
     return f"{100 * a:.3g} %"
 
 
-class _Base:
+class _Base(Updatable):
     """What lm and glm fits share: the compiled model, the QR of the last solve, the call."""
 
     model: CompiledModel

@@ -28,6 +28,7 @@ from lmepy.inference.nlme_anova import anova_nlme, containment_df, lme_anova_ter
 from lmepy.inference.nlme_intervals import NlmeIntervals, lme_apvar, lme_intervals
 from lmepy.inference.tables import AnovaTable
 from lmepy.lme.fit import LmeProblem, LmeSolution
+from lmepy.refit import Updatable
 from lmepy.results import nlmeprint
 from lmepy.results.nlme_generics import VarCov, nlme_deviance
 from lmepy.results.nlmeprint import NlmeSummary, RText
@@ -35,7 +36,7 @@ from lmepy.results.nlmeprint import NlmeSummary, RText
 _Text = RText  # lmer(correlation=)'s results print through it (lmepy.lme.lmer_residual)
 
 
-class LmeFit:
+class LmeFit(Updatable):
     """A fitted ``lme``: nlme's generic functions as methods."""
 
     def __init__(self, sol: LmeSolution, data_name: str = "data", call: str = ""):

@@ -30,6 +30,7 @@ from lmepy.args import (
 )
 from lmepy.errors import warn
 from lmepy.formula.deparse import deparse_lines, deparse_lme4_formula
+from lmepy.refit import Updatable
 from lmepy.results import lme4print as lp
 from lmepy.rtext import make_unique
 
@@ -221,7 +222,7 @@ class SummaryMerMod:
 # ---------------------------------------------------------------------------------------------
 
 
-class LmerMod:
+class LmerMod(Updatable):
     """A fitted linear mixed model (lme4's ``lmerMod``), built from the fit core's
     ``LmmSolution``."""
 
