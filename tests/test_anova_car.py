@@ -54,6 +54,8 @@ FITS = {
                                   family="poisson"),
     "glm_binom": lambda: lmepy.glm("cbind(incidence, size - incidence) ~ period * herd2",
                                    data=cbpp2, family="binomial"),
+    "glm_gamma": lambda: lmepy.glm("Reaction ~ Days + Subject", data=sleepstudy,
+                                   family=lmepy.Gamma(link="log")),
     "lme_orth": lambda: lmepy.lme("distance ~ age * Sex", data=Orthodont,
                                   random="~ 1 | Subject"),
     "gls_orth": lambda: lmepy.gls("distance ~ age + Sex", data=Orthodont,
@@ -82,6 +84,9 @@ CASES = {
     "glm_binom_2": ("glm_binom", {}),
     "glm_binom_3": ("glm_binom", {"type": 3}),
     "glm_binom_wald3": ("glm_binom", {"type": 3, "test_statistic": "Wald"}),
+    "glm_gamma_2": ("glm_gamma", {}),
+    "glm_gamma_F2": ("glm_gamma", {"test_statistic": "F"}),
+    "glm_gamma_F3": ("glm_gamma", {"type": 3, "test_statistic": "F"}),
     "lme_orth_2": ("lme_orth", {}),
     "lme_orth_3": ("lme_orth", {"type": 3}),
     "gls_orth_2": ("gls_orth", {}),
@@ -194,9 +199,8 @@ def test_bad_arguments():
         lmepy.Anova(fit_of("lm_cake"), test_statistic="Chisq")
     with pytest.raises(TypeError, match="Anova\\(\\) takes a fit of lmer"):
         lmepy.Anova(sleepstudy)
-    gamma = lmepy.glm("Reaction ~ Days", data=sleepstudy, family=lmepy.Gamma(link="log"))
-    with pytest.raises(ValueError, match="binomial and poisson"):
-        lmepy.Anova(gamma)
+    with pytest.raises(ValueError, match="'test_statistic' for a glm fit"):
+        lmepy.Anova(fit_of("glm_gamma"), test_statistic="Chisq")
 
 
 def test_table_is_a_dataframe_and_fit_untouched():

@@ -18,7 +18,8 @@ lmer    "Chisq" (Wald); "F" (Wald F on the Kenward-Roger       ... Wald chisquar
         adjusted vcov, Kenward-Roger denominator df)           Wald F tests with K-R df
 glmer   "Chisq" (Wald)                                         ... Wald chisquare tests
 lm      "F" (sums of squares, F against the residual MS)       Anova Table (...)
-glm     "LR" (deviance of refitted submodels); "Wald"          Analysis of Deviance Table
+glm     "LR" (deviance of refitted submodels over the          Analysis of Deviance Table
+        dispersion); "Wald"; "F" (Pearson dispersion)
 lme     "Chisq" (Wald)                                         Analysis of Deviance Table
 gls     "Chisq" (Wald)                                         Analysis of Deviance Table
 ======  =====================================================  ==========================
@@ -295,16 +296,13 @@ def _lm_comparison_table(fit: Any, m: _Model) -> AnovaTable:
     return tab
 
 
-def _glm_lr_table(fit: Any, m: _Model, kind: int) -> AnovaTable:
-    """car's likelihood-ratio tests for a glm: deviance differences of glm.fit refits on
-    column subsets (type II: without the term and its relatives against without the
-    relatives; type III: without the term's columns against the full model)."""
+def _glm_lr_table(fit: Any, m: _Model, kind: int, stat: str) -> AnovaTable:
+    """car's likelihood-ratio ("LR") and F tests for a glm: deviance differences of glm.fit
+    refits on column subsets (type II: without the term and its relatives against without
+    the relatives; type III: without the term's columns against the full model), scaled by
+    the Pearson dispersion of the full model (1 for binomial and poisson)."""
     from lmepy.lm.fit import refit_glm
 
-    if fit.family.family not in ("binomial", "poisson"):
-        raise ValueError("Anova(test_statistic=\"LR\") is implemented for binomial and "
-                         "poisson glm fits (fixed dispersion); use test_statistic=\"Wald\" "
-                         f"for family {fit.family.family!r}")
     X = np.asarray(fit.model.X, dtype=float)
     off = fit.model.offset
     fam = fit.family
@@ -333,7 +331,21 @@ def _glm_lr_table(fit: Any, m: _Model, kind: int) -> AnovaTable:
             (d1, k1), (d2, k2) = without({lab}), full
         q = k2 - k1
         rows.append((lab, d1 - d2 if q > 0 else math.nan, q))
-    return _chisq_table(rows, stat="LR Chisq")
+    disp = float(fit.dispersion())
+    if stat == "LR":
+        return _chisq_table([(lab, dev / disp, q) for lab, dev, q in rows], stat="LR Chisq")
+    rdf = int(fit.df_residual())
+    table = []
+    for _, dev, q in rows:
+        F = dev / q / disp if q > 0 else math.nan
+        table.append([dev, q, F, float(stats.f.sf(F, q, rdf)) if q > 0 else math.nan])
+    table.append([disp * rdf, rdf, math.nan, math.nan])
+    # car names the column "F values" in its type III glm table
+    fcol = "F value" if kind == 2 else "F values"
+    tab = AnovaTable(table, index=pd.Index([r[0] for r in rows] + ["Residuals"], dtype=object),
+                     columns=["Sum Sq", "Df", fcol, "Pr(>F)"])
+    tab["Df"] = tab["Df"].astype(int)
+    return tab
 
 
 def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> AnovaTable:
@@ -350,8 +362,8 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
         (each term's coefficients = 0; depends on the contrasts).
     test_statistic : str, optional
         "Chisq" (Wald; the default for lmer, glmer, lme, gls), "F" (lmer: Wald F with the
-        Kenward-Roger adjusted covariance and df; lm: the default), "LR" (glm's default:
-        likelihood ratio) or "Wald" (glm).
+        Kenward-Roger adjusted covariance and df; lm: the default; glm: deviance over the
+        Pearson dispersion), "LR" (glm's default: likelihood ratio) or "Wald" (glm).
 
     Returns
     -------
@@ -368,7 +380,7 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
         raise ValueError(f"Anova(): 'type' must be 2, 3, \"II\" or \"III\" (got {type!r})")
     m = _model_of(fit)
     allowed = {"lmer": ("Chisq", "F"), "glmer": ("Chisq",), "lm": ("F",),
-               "glm": ("LR", "Wald"), "lme": ("Chisq",), "gls": ("Chisq",)}[m.kind]
+               "glm": ("LR", "Wald", "F"), "lme": ("Chisq",), "gls": ("Chisq",)}[m.kind]
     stat = allowed[0] if test_statistic is None else test_statistic
     if not isinstance(stat, str) or stat not in allowed:
         raise ValueError(f"Anova(): 'test_statistic' for a {m.kind} fit must be one of "
@@ -376,14 +388,14 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
     roman = _ROMAN[kind]
     aliased = len(m.keep) < len(m.assign_all)
     if aliased and not (m.kind == "lm" and kind == 2) and not (m.kind == "glm"
-                                                              and stat == "LR"):
+                                                              and stat != "Wald"):
         raise ValueError("there are aliased coefficients in the model (car's Anova tests "
                          "them only by model comparison: type 2 for lm, \"LR\" for glm)")
     if m.kind == "lm" and aliased:
         tab = _lm_comparison_table(fit, m)
         title = f"Anova Table (Type {roman} tests)"
-    elif m.kind == "glm" and stat == "LR":
-        tab = _glm_lr_table(fit, m, kind)
+    elif m.kind == "glm" and stat in ("LR", "F"):
+        tab = _glm_lr_table(fit, m, kind, stat)
         title = f"Analysis of Deviance Table (Type {roman} tests)"
     else:
         Ls = _hypotheses(m, kind)
@@ -405,5 +417,7 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
             else:
                 title = f"Analysis of Deviance Table (Type {roman} tests)"
     tab.heading = [title + "\n", f"Response: {m.response}"]
+    if m.kind == "glm" and stat == "F":
+        tab.heading.append("Error estimate based on Pearson residuals \n")
     tab.kind = "car"
     return tab
