@@ -41,6 +41,7 @@ def _cake_sum() -> LmerMod:
 
 FITS = {
     "sleep": lambda: lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=sleepstudy),
+    "sleep_noint": lambda: lmepy.lmer("Reaction ~ 0 + Days + (1 | Subject)", data=sleepstudy),
     "cake": lambda: lmepy.lmer("angle ~ recipe * temperature + (1 | recipe:replicate)",
                                data=cake),
     "cake_sum": _cake_sum,
@@ -67,6 +68,8 @@ CASES = {
     "sleep_2": ("sleep", {}),
     "sleep_3": ("sleep", {"type": 3}),
     "sleep_3F": ("sleep", {"type": "III", "test_statistic": "F"}),
+    "sleep_noint_2": ("sleep_noint", {}),
+    "sleep_noint_3F": ("sleep_noint", {"type": 3, "test_statistic": "F"}),
     "cake_2": ("cake", {}),
     "cake_3": ("cake", {"type": 3}),
     "cake_2F": ("cake", {"type": "II", "test_statistic": "F"}),
@@ -146,9 +149,9 @@ def test_printing_of_r_numbers(case):
     assert str(tab).rstrip("\n").split("\n") == ref["text"].split("\n")
 
 
-WALD_CASES = [c for c in CASES if CASES[c][0] in ("sleep", "cake", "cake_sum", "cbpp",
-                                                    "lme_orth", "gls_orth")
-              and not c.endswith("F")] + ["glm_pois_wald", "glm_binom_wald3"]
+WALD_FITS = ("sleep", "sleep_noint", "cake", "cake_sum", "cbpp", "lme_orth", "gls_orth")
+WALD_CASES = [c for c in CASES if CASES[c][0] in WALD_FITS and not c.endswith("F")]
+WALD_CASES += ["glm_pois_wald", "glm_binom_wald3"]
 
 
 @pytest.mark.parametrize("case", WALD_CASES)
@@ -210,3 +213,19 @@ def test_table_is_a_dataframe_and_fit_untouched():
     assert tab.loc["Days", "Df"] == 1
     pd.testing.assert_frame_equal(sleepstudy, before)
     assert "Anova" in lmepy.__all__
+
+
+def test_intercept_only_and_residual_correlation_fits():
+    """No term to test: an empty table (car 3.1-1 stops with an internal error there). An
+    lmer with a residual corAR1 (which R cannot fit) gets the Wald tests of its own β and
+    vcov, printed as for lme."""
+    empty = lmepy.Anova(lmepy.lmer("Reaction ~ 1 + (1 | Subject)", data=sleepstudy))
+    assert len(empty) == 0 and list(empty.columns) == ["Chisq", "Df", "Pr(>Chisq)"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=sleepstudy,
+                         correlation="corAR1(form = ~ Days | Subject)")
+    b, V = np.asarray(fit.fixef()), np.asarray(fit.vcov())
+    tab = lmepy.Anova(fit, type=3)
+    np.testing.assert_allclose(tab["Chisq"], b ** 2 / np.diag(V), rtol=1e-12)
+    assert str(tab).split("\n")[0] == "Analysis of Deviance Table (Type III tests)"
