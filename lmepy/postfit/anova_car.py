@@ -213,12 +213,11 @@ def _chisq_table(rows: list[tuple[str, float, int]], df_first: bool = False,
     return tab
 
 
-def _kr_f_table(fit: Any, m: _Model, Ls: dict[str, np.ndarray]) -> AnovaTable:
+def _kr_f_table(state: Any, Ls: dict[str, np.ndarray]) -> AnovaTable:
     """car's F tests for lmer: the Wald F with pbkrtest's adjusted vcov, on q and the
-    Kenward-Roger denominator df."""
-    from lmepy.inference.kenward_roger import _kr_adjust, kenward_roger
+    Kenward-Roger denominator df (``state``: lmepy's Kenward-Roger computation)."""
+    from lmepy.inference.kenward_roger import _kr_adjust
 
-    state = kenward_roger(fit)
     rows = []
     for L in Ls.values():
         a = _kr_adjust(state, L)
@@ -403,7 +402,15 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
             tab = _lm_table(fit, m, Ls)
             title = f"Anova Table (Type {roman} tests)"
         elif m.kind == "lmer" and stat == "F":
-            tab = _kr_f_table(fit, m, Ls)
+            from dataclasses import replace
+
+            from lmepy.inference.kenward_roger import kenward_roger
+
+            # the type II hypotheses in the metric of the adjusted vcov, as car uses it
+            state = kenward_roger(fit)
+            if kind == 2:
+                Ls = _hypotheses(replace(m, V=np.asarray(state.PhiA, dtype=float)), kind)
+            tab = _kr_f_table(state, Ls)
             title = (f"Analysis of Deviance Table (Type {roman} Wald F tests with "
                      "Kenward-Roger df)")
         else:

@@ -39,6 +39,11 @@ fcs <- lmer(angle ~ recipe * temperature + (1 | recipe:replicate), cake,
 case("cake_sum_3", "angle ~ recipe * temperature + (1 | recipe:replicate)", fcs, type = 3)
 case("cake_sum_3F", "angle ~ recipe * temperature + (1 | recipe:replicate)", fcs, type = 3,
      test.statistic = "F")
+ou <- Orthodont[-c(3, 10, 11, 30, 57, 58, 80), ]
+fu <- lmer(distance ~ age * Sex + (age | Subject), ou)
+case("orth_unbal_2", "distance ~ age * Sex + (age | Subject)", fu)
+case("orth_unbal_2F", "distance ~ age * Sex + (age | Subject)", fu, test.statistic = "F")
+case("orth_unbal_3F", "distance ~ age * Sex + (age | Subject)", fu, type = 3, test.statistic = "F")
 gb <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, family = binomial)
 case("cbpp_2", "cbind(incidence, size - incidence) ~ period + (1 | herd)", gb)
 case("cbpp_3", "cbind(incidence, size - incidence) ~ period + (1 | herd)", gb, type = 3)
