@@ -19,7 +19,8 @@ case <- function(name, code, fit, ...) {
                        values = lapply(as.list(a), function(col) I(as.numeric(col))),
                        heading = I(attr(a, "heading")), text = txt(a), warnings = I(warn),
                        coef_names = I(names(b)), coef = I(unname(b)),
-                       vcov = unname(as.matrix(vcov(fit))))
+                       vcov = unname(as.matrix(vcov(fit))),
+                       theta = if (inherits(fit, "lmerMod")) I(unname(getME(fit, "theta"))))
 }
 
 fs <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy)
