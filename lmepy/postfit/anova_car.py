@@ -28,7 +28,7 @@ gls     "Chisq" (Wald)                                         Analysis of Devia
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -153,8 +153,9 @@ def _columns(m: _Model, terms: set[str]) -> list[int]:
 
 
 def _type2_L(m: _Model, term: str, relatives: list[str]) -> np.ndarray:
-    """The type II hypothesis of a term: rows in span(columns except the relatives') that are
-    vcov-orthogonal to every column of the other (non-relative) terms and the intercept."""
+    """The type II hypothesis of a term: L' = V⁻¹u for u on the columns of every term but the
+    relatives, V⁻¹-orthogonal to the unit vectors of the other terms' columns and the
+    intercept's (so L is zero on those columns)."""
     p = len(m.beta)
     rel = set(relatives)
     drop12 = set(_columns(m, rel | {term}))
@@ -194,7 +195,9 @@ def _hypotheses(m: _Model, kind: int) -> dict[str, np.ndarray]:
 
 
 def _wald(L: np.ndarray, beta: np.ndarray, V: np.ndarray) -> tuple[float, int]:
-    """(Lβ)'(L V L')⁻¹(Lβ) and its df, the rank of L."""
+    """(Lβ)'(L V L')⁻¹(Lβ) and its df, the rank of L (NaN and 0 for an empty L)."""
+    if L.shape[0] == 0:
+        return math.nan, 0
     Lb = L @ beta
     q = int(np.linalg.matrix_rank(L))
     return float(Lb @ np.linalg.solve(L @ V @ L.T, Lb)), q
@@ -402,8 +405,6 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
             tab = _lm_table(fit, m, Ls)
             title = f"Anova Table (Type {roman} tests)"
         elif m.kind == "lmer" and stat == "F":
-            from dataclasses import replace
-
             from lmepy.inference.kenward_roger import kenward_roger
 
             # the type II hypotheses in the metric of the adjusted vcov, as car uses it
