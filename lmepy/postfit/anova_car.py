@@ -372,9 +372,23 @@ def Anova(fit: Any, type: int | str = 2, test_statistic: str | None = None) -> A
     AnovaTable
         A DataFrame with car's row and column names; ``str()`` is car's printed table.
 
+    Raises
+    ------
+    ValueError
+        An unknown ``type`` or a ``test_statistic`` the fit's kind does not have; aliased
+        coefficients outside car's model-comparison cases (type 2 for lm, "LR"/"F" for glm).
+    TypeError
+        ``fit`` is not a fit lmepy makes.
+
     Notes
     -----
-    R equivalent: ``car::Anova(fit, type = 3, test.statistic = "F")``.
+    R equivalent: ``car::Anova(fit, type = 3, test.statistic = "F")``. Definitions and the
+    known differences from car 3.1-1: docs/anova_car.md.
+
+    Examples
+    --------
+    >>> fit = lmepy.lmer("Reaction ~ Days + (Days | Subject)", data=sleepstudy)
+    >>> print(lmepy.Anova(fit, type=3, test_statistic="F"))   # doctest: +SKIP
     """
     key = str(type).upper() if not isinstance(type, bool) else ""
     kind = _TYPES.get(key)
