@@ -36,6 +36,7 @@ from lmepy.errors import (
 from lmepy.fit.family import Gamma, binomial, gaussian, inverse_gaussian, poisson
 from lmepy.lm import glm, lm
 from lmepy.postfit import augment, get_variance, glance, hatvalues, icc, r2_nakagawa, tidy
+from lmepy.postfit.anova_car import Anova
 from lmepy.refit import update
 from lmepy.results.generics import (
     AIC,
@@ -69,6 +70,7 @@ from lmepy.results.generics import (
 )
 
 __all__ = [
+    "Anova",
     "AIC", "BIC", "ConvergenceWarning", "DataError", "EvaluationWarning", "FormulaError",
     "Gamma", "LmepyError", "LmepyWarning", "RankDeficiencyWarning", "REMLcrit", "RefitMLMessage",
     "ScaleWarning", "SingularFitWarning", "UnfittableError", "VarCorr", "anova", "augment",

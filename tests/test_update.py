@@ -9,11 +9,11 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from refdata import reference
 
 import lmepy
 from lmepy.formula import parse_formula
 from lmepy.formula.update import update_formula
-from tests.refdata import reference
 
 REF = reference("update")
 FUNS = {"lmer": lmepy.lmer, "glmer": lmepy.glmer, "lme": lmepy.lme, "gls": lmepy.gls,

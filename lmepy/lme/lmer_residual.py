@@ -254,8 +254,11 @@ def lmer_residual(formula: str, data: pd.DataFrame, correlation: Any = None,
     bvar = var.bind(df) if var is not None else None  # type: ignore[union-attr]
     X = np.asarray(model.X, dtype=float)
     design = LmeDesign(fixed_text=str(parse_formula(formula)), response=model.response_name,
-                       X=X, xnames=list(model.X.columns), assign=[], term_labels=[],
-                       intercept=True, y=np.asarray(model.y, dtype=float).reshape(-1),
+                       X=X, xnames=list(model.X.columns),
+                       assign=list(model.X.attrs.get("assign") or []),
+                       term_labels=[str(t) for t in model.terms.terms],
+                       intercept=bool(model.terms.intercept),
+                       y=np.asarray(model.y, dtype=float).reshape(-1),
                        levels=levels, cor=bcor, var=bvar, cor_spec=cor, var_spec=var, data=df,
                        data_name=name)
     sol = fit_lme(design, REML=REML, control=control)
