@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -410,12 +411,7 @@ def lFormula(
     if not mt.random:
         raise FormulaError("No random effects terms specified in formula", text,
                            len(text) if text else None)
-    n0 = len(df)
-    extras: dict[str, np.ndarray] = {}
-    if weights is not None:
-        extras["(weights)"] = _column_vector(weights, df, "weights", n0)
-    if offset is not None:
-        extras["(offset)"] = _column_vector(offset, df, "offset", n0)
+    extras = weights_offset_extras(weights, offset, df)
     ev = Evaluator(df, text)
     exprs = _frame_exprs(mt) + _random_exprs(mt)
     frame = build_frame(ev, exprs, extras, _subset_arg(subset, ev), drop_unused_levels=True,
@@ -439,17 +435,8 @@ def lFormula(
             raise DataError(f"response must be numeric or factor: '{mt.response}' holds text; "
                             "make it a pandas Categorical (first level = failure) or numbers")
         raise DataError(f"response must be numeric: '{mt.response}' holds text")
-    y = _response(frame[str(mt.response)], family, mt)
-    check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")  # lme4's mkRespMod
-    off: np.ndarray | None = None
-    for o in mt.offsets:
-        v = frame[str(o)]
-        off = v.data.copy() if off is None else off + v.data
-    if "(offset)" in frame.extras:
-        off = frame.extras["(offset)"].copy() if off is None else off + frame.extras["(offset)"]
-    w = frame.extras.get("(weights)")
-    if w is not None and np.any(w < 0):
-        raise DataError("all(weights >= 0) is not TRUE")  # lme4's mkRespMod
+    y, off, w = response_offset_weights(frame, mt, family,
+                                        "all(weights >= 0) is not TRUE")  # lme4's mkRespMod
     return CompiledModel(
         terms=mt,
         frame=frame.to_pandas(),
@@ -488,3 +475,33 @@ def glFormula(
 
 
 __all__: Sequence[str] = ["glFormula", "lFormula", "model_matrix", "locate"]
+
+
+def response_offset_weights(frame: Any, mt: Any, family: Any, negative_weights: str
+                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The response (finite, as lme4's mkRespMod and R's glm.fit demand), the summed offset
+    (offset() terms plus the offset argument) and the prior weights (never negative: the
+    message is the caller's, lme4's or stats'), from an evaluated model frame."""
+    y = _response(frame[str(mt.response)], family, mt)
+    check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")
+    off: np.ndarray | None = None
+    for o in mt.offsets:
+        v = frame[str(o)]
+        off = v.data.copy() if off is None else off + v.data
+    if "(offset)" in frame.extras:
+        off = frame.extras["(offset)"].copy() if off is None else off + frame.extras["(offset)"]
+    w = frame.extras.get("(weights)")
+    if w is not None and np.any(w < 0):
+        raise DataError(negative_weights)
+    return y, off, w
+
+
+def weights_offset_extras(weights: Any, offset: Any, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The weights and offset arguments (column names or arrays, one value per row of the
+    data) as the model frame's extra columns, R's ``(weights)`` and ``(offset)``."""
+    extras: dict[str, np.ndarray] = {}
+    if weights is not None:
+        extras["(weights)"] = _column_vector(weights, df, "weights", len(df))
+    if offset is not None:
+        extras["(offset)"] = _column_vector(offset, df, "offset", len(df))
+    return extras

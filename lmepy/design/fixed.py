@@ -13,16 +13,16 @@ from lmepy.errors import DataError, FormulaError
 
 from .compile import (
     _check_na_action,
-    _column_vector,
     _contrast_names,
     _frame_exprs,
-    _response,
     _subset_arg,
     as_model_terms,
     expand_dot,
+    response_offset_weights,
+    weights_offset_extras,
 )
 from .evaluate import Evaluator, check_data_frame
-from .frame import build_frame, check_finite
+from .frame import build_frame
 from .matrix import design_matrix
 from .types import CompiledModel, ReTrms
 
@@ -49,12 +49,7 @@ def fixed_model(
     mt = expand_dot(mt, df)
     if mt.response is None:
         raise FormulaError("the formula needs a response (left-hand side)", text, 0)
-    n0 = len(df)
-    extras: dict[str, np.ndarray] = {}
-    if weights is not None:
-        extras["(weights)"] = _column_vector(weights, df, "weights", n0)
-    if offset is not None:
-        extras["(offset)"] = _column_vector(offset, df, "offset", n0)
+    extras = weights_offset_extras(weights, offset, df)
     ev = Evaluator(df, text)
     frame = build_frame(ev, _frame_exprs(mt), extras, _subset_arg(subset, ev),
                         drop_unused_levels=True, finite_exempt=())
@@ -68,17 +63,8 @@ def fixed_model(
     X.attrs["contrasts"] = _contrast_names(mt, frame, contrasts)
     if str(mt.response) in frame.character:
         raise DataError(f"response must be numeric: '{mt.response}' holds text")
-    y = _response(frame[str(mt.response)], family, mt)
-    check_finite({str(mt.response): y}, lead="NA/NaN/Inf in 'y'\n")
-    off: np.ndarray | None = None
-    for o in mt.offsets:
-        v = frame[str(o)]
-        off = v.data.copy() if off is None else off + v.data
-    if "(offset)" in frame.extras:
-        off = frame.extras["(offset)"].copy() if off is None else off + frame.extras["(offset)"]
-    w = frame.extras.get("(weights)")
-    if w is not None and np.any(w < 0):
-        raise DataError("missing or negative weights not allowed")
+    y, off, w = response_offset_weights(frame, mt, family,
+                                        "missing or negative weights not allowed")  # stats'
     model = CompiledModel(
         terms=mt, frame=frame.to_pandas(), X=X, y=y, reTrms=ReTrms([]),
         weights=None if w is None else w.copy(), offset=off,
