@@ -5,6 +5,7 @@ with earlier ones get NA coefficients)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
@@ -196,33 +197,17 @@ def irls(X: np.ndarray, y: np.ndarray, prior: np.ndarray, n: np.ndarray, mustart
         dev = _deviance(family, y, mu, prior)
         boundary = False
         if not np.isfinite(dev):
-            if coefold is None:
-                raise UnfittableError("no valid set of coefficients has been found: please "
-                                      "supply starting values")
             msgs.append("step size truncated due to divergence")
-            ii = 1
-            while not np.isfinite(dev):
-                if ii > maxit:
-                    raise UnfittableError("inner loop 1; cannot correct step size")
-                ii += 1
-                start = (start + coefold) / 2.0
-                eta = X @ start + off
-                mu = family.linkinv(eta)
-                dev = _deviance(family, y, mu, prior)
+            start, eta, mu = _halve_step(
+                lambda e, m: bool(np.isfinite(_deviance(family, y, m, prior))),
+                1, start, coefold, X, off, family, maxit)
+            dev = _deviance(family, y, mu, prior)
             boundary = True
         if not (family.valideta(eta) and family.validmu(mu)):
-            if coefold is None:
-                raise UnfittableError("no valid set of coefficients has been found: please "
-                                      "supply starting values")
             msgs.append("step size truncated: out of bounds")
-            ii = 1
-            while not (family.valideta(eta) and family.validmu(mu)):
-                if ii > maxit:
-                    raise UnfittableError("inner loop 2; cannot correct step size")
-                ii += 1
-                start = (start + coefold) / 2.0
-                eta = X @ start + off
-                mu = family.linkinv(eta)
+            start, eta, mu = _halve_step(
+                lambda e, m: bool(family.valideta(e) and family.validmu(m)),
+                2, start, coefold, X, off, family, maxit)
             boundary = True
             dev = _deviance(family, y, mu, prior)
         coef = start
@@ -283,3 +268,24 @@ def refit_glm(fit: GlmFit, X: np.ndarray, offset: np.ndarray | None, family,
     init = family.initialize(fit.y, fit.prior_weights)
     return irls(X, init.y, init.weights, fit.n, init.mustart, offset, family, intercept,
                 null_deviance=False)
+
+
+def _halve_step(ok: Any, loop: int, start: np.ndarray, coefold: np.ndarray | None,
+                X: np.ndarray, off: np.ndarray, family: Any, maxit: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """glm.fit's inner loops: halve the step back towards the previous coefficients until
+    ``ok(eta, mu)`` (a finite deviance: loop 1; a valid eta and mu: loop 2), with R's errors."""
+    if coefold is None:
+        raise UnfittableError("no valid set of coefficients has been found: please supply "
+                              "starting values")
+    eta = X @ start + off
+    mu = family.linkinv(eta)
+    ii = 1
+    while not ok(eta, mu):
+        if ii > maxit:
+            raise UnfittableError(f"inner loop {loop}; cannot correct step size")
+        ii += 1
+        start = (start + coefold) / 2.0
+        eta = X @ start + off
+        mu = family.linkinv(eta)
+    return start, eta, mu
