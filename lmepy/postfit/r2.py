@@ -97,10 +97,8 @@ def r2_nakagawa(fit: Any, tolerance: float = 1e-5) -> R2Nakagawa:
     ------------
     ``performance::r2_nakagawa(fit)``
     """
-    v = get_variance(fit, tolerance)
-    f, r, e = v["var.fixed"], v["var.random"], v["var.residual"]
+    f, r, e = _variances(fit, tolerance)
     if math.isnan(r):
-        warn(SINGULAR_WARNING)
         warn("Random effect variances not available. Returned R2 does not account for random "
              "effects.")
         return R2Nakagawa({"R2_conditional": math.nan, "R2_marginal": f / (f + e)})
@@ -116,9 +114,7 @@ def icc(fit: Any, tolerance: float = 1e-5) -> ICC | None:
     Parameters
     ----------
     fit : LmerMod, GlmerMod or LmeFit
-        A fitted lmer; glmer with binomial (logit, probit, cloglog) or poisson (log)
-        family; or nlme's lme with one level of random effects and no correlation or
-        variance structure.
+        The fits :func:`r2_nakagawa` takes.
     tolerance : float
         Singularity tolerance, as in :func:`r2_nakagawa`.
 
@@ -133,10 +129,18 @@ def icc(fit: Any, tolerance: float = 1e-5) -> ICC | None:
     ------------
     ``performance::icc(fit)``
     """
+    f, r, e = _variances(fit, tolerance)
+    if math.isnan(r):
+        return None
+    unadj = r / (f + r + e)
+    return ICC({"ICC_adjusted": r / (r + e), "ICC_conditional": unadj, "ICC_unadjusted": unadj})
+
+
+def _variances(fit: Any, tolerance: float) -> tuple[float, float, float]:
+    """The fixed, random and residual variances; the random one is NaN for a singular fit,
+    with performance's warning."""
     v = get_variance(fit, tolerance)
     f, r, e = v["var.fixed"], v["var.random"], v["var.residual"]
     if math.isnan(r):
         warn(SINGULAR_WARNING)
-        return None
-    unadj = r / (f + r + e)
-    return ICC({"ICC_adjusted": r / (r + e), "ICC_conditional": unadj, "ICC_unadjusted": unadj})
+    return f, r, e
