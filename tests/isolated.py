@@ -22,8 +22,10 @@ TIMEOUT = float(os.environ.get("LMEPY_FUZZ_TIMEOUT", "120"))
 def run_cases(cases: list[dict[str, Any]], timeout: float = TIMEOUT) -> list[dict[str, Any]]:
     """Results of ``cases`` (dicts with "kind" and its arguments) run in one child process."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent),
-                                         env.get("PYTHONPATH", "")])
+    # no empty entry: an empty PYTHONPATH component means the current directory, which in an
+    # unpacked sdist holds the uncompiled source tree instead of the installed lmepy
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [str(Path(__file__).parent), *env.get("PYTHONPATH", "").split(os.pathsep)] if p)
     try:
         proc = subprocess.run([sys.executable, __file__], input=json.dumps(cases),
                               capture_output=True, text=True, timeout=timeout, env=env)
