@@ -38,40 +38,36 @@ cdef inline int _check_family(int fam) except -1:
     return 0
 
 
-def linkinv(int link, const double[::1] eta):
-    """mu = g^{-1}(eta) row by row."""
-    _check_link(link)
-    cdef Py_ssize_t n = eta.shape[0], i
+ctypedef double (*_RowFun)(int, double) noexcept nogil
+
+
+cdef _map_rows(_RowFun f, int code, const double[::1] x):
+    """f(code, x[i]) for every row, as a new array (linkinv, mu_eta and variance)."""
+    cdef Py_ssize_t n = x.shape[0], i
     out_arr = np.empty(n)
     cdef double[::1] out = out_arr
     with nogil:
         for i in range(n):
-            out[i] = R.linkinv(link, eta[i])
+            out[i] = f(code, x[i])
     return out_arr
+
+
+def linkinv(int link, const double[::1] eta):
+    """mu = g^{-1}(eta) row by row."""
+    _check_link(link)
+    return _map_rows(R.linkinv, link, eta)
 
 
 def mu_eta(int link, const double[::1] eta):
     """d mu / d eta row by row."""
     _check_link(link)
-    cdef Py_ssize_t n = eta.shape[0], i
-    out_arr = np.empty(n)
-    cdef double[::1] out = out_arr
-    with nogil:
-        for i in range(n):
-            out[i] = R.mu_eta(link, eta[i])
-    return out_arr
+    return _map_rows(R.mu_eta, link, eta)
 
 
 def variance(int fam, const double[::1] mu):
     """V(mu) row by row."""
     _check_family(fam)
-    cdef Py_ssize_t n = mu.shape[0], i
-    out_arr = np.empty(n)
-    cdef double[::1] out = out_arr
-    with nogil:
-        for i in range(n):
-            out[i] = R.variance(fam, mu[i])
-    return out_arr
+    return _map_rows(R.variance, fam, mu)
 
 
 def dev_resids(int fam, const double[::1] y, const double[::1] mu, const double[::1] wt):
